@@ -28,3 +28,6 @@ settings.load_profile(os.environ.get("DEQTHEORY_HYPOTHESIS_PROFILE", "ci"))
 def rng() -> np.random.Generator:
     """One seeded generator per test (float64 everywhere)."""
     return np.random.default_rng(20221121)
+
+
+pytest_plugins = ["deqtheory.testing.pytest_plugin"]

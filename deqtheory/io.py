@@ -1,0 +1,85 @@
+"""Model files: ``.npz`` archives read with ``allow_pickle=False`` (loading a file never runs code).
+
+A DEQ model file holds arrays ``W`` (required) and optionally ``U``, ``b``, ``G``, ``b_y``;
+an optional 0-d string array ``kind`` names the family (default ``"deq"``). See docs/formats.md.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+import numpy as np
+
+from ._validate import as_array
+from .errors import DEQInputError, ModelFileError
+
+__all__ = ["load_npz", "save_npz", "load_deq_arrays", "DEQ_KEYS"]
+
+DEQ_KEYS = ("W", "U", "b", "G", "b_y")
+
+
+def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
+             check_finite: bool = True) -> Dict[str, Any]:
+    """Read every array of an ``.npz`` file into a dict (numeric arrays as float64, strings as str).
+
+    Raises :class:`ModelFileError` naming the file when it is missing, not an npz archive,
+    truncated / corrupt, holds object arrays (pickles), or lacks a ``required`` array; numeric
+    arrays go through the usual validators (so NaN/Inf, complex or empty arrays raise typed errors
+    that name ``file:array``).
+    """
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise ModelFileError(f"{p}: no such file")
+    if os.path.isdir(p):
+        raise ModelFileError(f"{p}: is a directory, expected an .npz file")
+    if not zipfile.is_zipfile(p):
+        raise ModelFileError(f"{p}: not an .npz archive (not a zip file)")
+    out: Dict[str, Any] = {}
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            names = list(data.files)
+            for key in names:
+                try:
+                    arr = data[key]
+                except ValueError as exc:  # object arrays need pickle
+                    raise ModelFileError(f"{p}:{key}: cannot be read without pickle ({exc})") from None
+                if arr.dtype.kind in "US":
+                    out[key] = str(arr.reshape(-1)[0]) if arr.size == 1 else [str(a) for a in arr.reshape(-1)]
+                else:
+                    out[key] = as_array(f"{p}:{key}", arr, check_finite=check_finite)
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise ModelFileError(f"{p}: truncated or corrupt .npz archive ({type(exc).__name__}: {exc})") from None
+    except ValueError as exc:
+        if isinstance(exc, DEQInputError):
+            raise
+        raise ModelFileError(f"{p}: unreadable .npz archive ({exc})") from None
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise ModelFileError(f"{p}: missing required array(s) {missing}; found {sorted(out)}")
+    return out
+
+
+def save_npz(path: "str | os.PathLike[str]", arrays: Mapping[str, Any], *, kind: Optional[str] = None) -> None:
+    """Write arrays (and an optional ``kind`` string) to an ``.npz`` file atomically."""
+    p = os.fspath(path)
+    payload = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+    for k, v in payload.items():
+        if v.dtype == object:
+            raise ModelFileError(f"{p}:{k}: object arrays cannot be saved (no pickles)")
+    if kind is not None:
+        payload["kind"] = np.asarray(kind)
+    tmp = p + ".tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, p)
+
+
+def load_deq_arrays(path: "str | os.PathLike[str]") -> Dict[str, Any]:
+    """Load a DEQ model file: returns ``{"W", "U", "b", "G", "b_y", "kind"}`` (absent arrays → None)."""
+    data = load_npz(path, required=("W",))
+    return {"kind": data.get("kind", "deq"), **{k: data.get(k) for k in DEQ_KEYS}}
