@@ -1,0 +1,326 @@
+"""Property tests for deqtheory.bounds: every Lipschitz / perturbation bound is checked on the model
+itself — tight fixed-point solves (residual <= 1e-10), random input pairs, Jacobian norms
+J = (I - DW)^{-1} D U at random points, and adversarial pairs found by projected gradient ascent
+on ||f(x') - f(x)|| — and must never be exceeded. Certificates are checked for soundness by
+sampling/attacking inputs in the certified ball."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from deqtheory.bounds import (certify_l2_lipschitz, certify_linf_lipschitz, el_ghaoui_linf_lipschitz,
+                              fixed_point_error_bound, havens_gmondeq_lipschitz, jafarpour_linf_lipschitz,
+                              pabbaraju_lipschitz, pabbaraju_perturbation, residual_bound, solve_relu_fixed_point)
+from deqtheory.testing import scaled
+
+SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
+REL = 1e-9      # relative slack for float evaluation of empirical quantities (solves at residual <= 1e-12)
+
+
+# ---------------------------------------------------------------- model builders (by construction)
+
+def mondeq(rng, n, m):
+    """MonDEQ (havens2023 eq. 5): W = (1-m)I - A^T A + B - B^T."""
+    A = rng.standard_normal((n, n)) * rng.uniform(0.1, 1.0) / np.sqrt(n)
+    B = rng.standard_normal((n, n)) * rng.uniform(0.0, 1.5) / np.sqrt(n)
+    return (1 - m) * np.eye(n) - A.T @ A + B - B.T
+
+
+def gmondeq(rng, n, m):
+    """G-MonDEQ (havens2023 eq. 6): W = I - Phi(A^T A + B^T - B + mI)."""
+    A = rng.standard_normal((n, n)) / np.sqrt(n)
+    B = rng.standard_normal((n, n)) / np.sqrt(n)
+    phi = np.exp(rng.uniform(-1.5, 0.5, n))
+    return np.eye(n) - phi[:, None] * (A.T @ A + B.T - B + m * np.eye(n)), phi
+
+
+def mu_model(rng, n, gam):
+    """mu_inf,[eta]^-1(W) <= gam by construction: W = [eta] T [eta]^-1 - diag(|T| 1) + gam I
+    (jafarpour2022 eq. 12 with the weights in the convention of its §3 — see docs/bounds.md)."""
+    T = rng.standard_normal((n, n)) * rng.uniform(0.1, 1.0)
+    eta = np.exp(rng.uniform(-1, 1, n))
+    return eta[:, None] * T / eta[None, :] - np.diag(np.abs(T).sum(1)) + gam * np.eye(n)
+
+
+class Net:
+    def __init__(self, W, U, b, G, b_y, lam=None):
+        self.W, self.U, self.b, self.G, self.b_y, self.lam = W, U, b, G, b_y, lam
+
+    def z(self, x):
+        s = solve_relu_fixed_point(self.W, self.U @ x + self.b, lam=self.lam)
+        assert s.residual_norm <= 1e-10 * (1 + np.abs(s.z).max())
+        return s.z
+
+    def f(self, x, out=True):
+        z = self.z(x)
+        return self.G @ z + self.b_y if out else z
+
+    def jac(self, x, out=True):
+        z = self.z(x)
+        D = ((self.W @ z + self.U @ x + self.b) > 0).astype(float)
+        J = np.linalg.solve(np.eye(len(z)) - D[:, None] * self.W, D[:, None] * self.U)
+        return self.G @ J if out else J
+
+
+def _opnorm(J, p):
+    return np.linalg.norm(J, 2) if p == 2 else np.abs(J).sum(1).max()
+
+
+def empirical_lipschitz(net, rng, d, p, out=True, n_pairs=12, n_jac=12, n_attack=3, steps=12):
+    """Largest observed ||f(x)-f(x')||_p / ||x-x'||_p (pairs + attacks) and ||J||_p (random points)."""
+    best = 0.0
+    for _ in range(n_jac):
+        best = max(best, _opnorm(net.jac(rng.standard_normal(d) * 2, out), p))
+    for _ in range(n_pairs):
+        x = rng.standard_normal(d) * 2
+        xp = x + rng.standard_normal(d) * 10 ** rng.uniform(-3, 0)
+        best = max(best, np.linalg.norm(net.f(x, out) - net.f(xp, out), p) / np.linalg.norm(x - xp, p))
+    for _ in range(n_attack):  # projected gradient ascent on ||f(x') - f(x)||_p over a small ball
+        x = rng.standard_normal(d) * 2
+        rad = 10 ** rng.uniform(-2, 0)
+        fx = net.f(x, out)
+        xp = x + rad * rng.standard_normal(d) / np.sqrt(d)
+        for _ in range(steps):
+            df = net.f(xp, out) - fx
+            J = net.jac(xp, out)
+            if p == 2:
+                g = J.T @ df / max(np.linalg.norm(df), 1e-300)
+                xp = xp + 0.5 * rad * g / max(np.linalg.norm(g), 1e-300)
+                dx = xp - x
+                if np.linalg.norm(dx) > rad:
+                    xp = x + dx * rad / np.linalg.norm(dx)
+            else:
+                k = int(np.argmax(np.abs(df)))
+                g = np.sign(df[k]) * J[k]
+                xp = np.clip(xp + 0.5 * rad * np.sign(g), x - rad, x + rad)
+            if np.linalg.norm(xp - x, p) > 0:
+                best = max(best, np.linalg.norm(net.f(xp, out) - fx, p) / np.linalg.norm(xp - x, p))
+    return best
+
+
+# ---------------------------------------------------------------- Lipschitz bounds
+
+@pytest.mark.theorem("pabbaraju2021:thm1")
+@settings(max_examples=scaled(8))
+@given(SEEDS)
+def test_pabbaraju_thm1_never_exceeded(seed):
+    """pabbaraju2021 Thm 1: ||z*(x) - z*(x')||_2 <= ||U||_2/m ||x - x'||_2, and ||G||_2||U||_2/m for y;
+    checked against pairs, Jacobian norms and gradient-ascent attacks."""
+    rng = np.random.default_rng(seed)
+    n, d, p = int(rng.integers(2, 9)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    W = mondeq(rng, n, rng.uniform(0.05, 2.0))
+    net = Net(W, rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((p, n)), rng.standard_normal(p))
+    Lz = pabbaraju_lipschitz(W, net.U)
+    Ly = pabbaraju_lipschitz(W, net.U, net.G)
+    assert Lz.certified and Ly.certified
+    assert empirical_lipschitz(net, rng, d, 2, out=False) <= Lz.value * (1 + REL)
+    assert empirical_lipschitz(net, rng, d, 2, out=True) <= Ly.value * (1 + REL)
+
+
+@pytest.mark.theorem("havens2023:thm3.3")
+@settings(max_examples=scaled(8))
+@given(SEEDS)
+def test_havens_gmondeq_never_exceeded(seed):
+    """havens2023 Thm 3.3: the G-MonDEQ W = I - Phi(A^T A + B^T - B + mI) is ||Phi^-1 U||_2/m-Lipschitz
+    from x to z (checked on pairs, Jacobians, attacks); the bound is <= ||Phi^-1 U||_2/m."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 8)), int(rng.integers(1, 4))
+    m = rng.uniform(0.1, 1.0)
+    W, phi = gmondeq(rng, n, m)
+    U = rng.standard_normal((n, d))
+    net = Net(W, U, rng.standard_normal(n), np.eye(n), np.zeros(n), lam=1 / phi)
+    L = havens_gmondeq_lipschitz(W, U, phi)
+    assert L.certified
+    assert L.value <= np.linalg.norm(U / phi[:, None], 2) / m * (1 + 1e-7)
+    assert empirical_lipschitz(net, rng, d, 2, out=False) <= L.value * (1 + REL)
+
+
+@pytest.mark.theorem("jafarpour2022:thm6.1")
+@settings(max_examples=scaled(8))
+@given(SEEDS)
+def test_jafarpour_thm61_never_exceeded(seed):
+    """jafarpour2022 Thm 6.1(1): Lip_inf(f_N) <= (eta_max/eta_min)||U||_inf||C||_inf/(1 - mu^+)
+    (printed) and the weighted form ||C[eta]||_inf ||[eta]^-1 U||_inf/(1 - mu^+); both checked on
+    pairs, l_inf Jacobian norms and sign-gradient attacks. Thm 6.1(2): f(x') in f(x) +- xi."""
+    rng = np.random.default_rng(seed)
+    n, d, p = int(rng.integers(2, 9)), int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    W = mu_model(rng, n, rng.uniform(-1.0, 0.9))
+    net = Net(W, rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((p, n)), rng.standard_normal(p))
+    Lz = jafarpour_linf_lipschitz(W, net.U)
+    Ly = jafarpour_linf_lipschitz(W, net.U, net.G)
+    assert Lz.certified and Ly.certified
+    assert Ly.details["weighted"] <= Ly.details["printed"] * (1 + 1e-12)
+    emp_z = empirical_lipschitz(net, rng, d, np.inf, out=False)
+    emp_y = empirical_lipschitz(net, rng, d, np.inf, out=True)
+    assert emp_z <= Lz.value * (1 + REL)
+    assert emp_y <= Ly.value * (1 + REL) and emp_y <= Ly.details["printed"] * (1 + REL)
+    x = rng.standard_normal(d)
+    xp = x + rng.uniform(-0.3, 0.3, d)
+    xi = Ly.details["printed"] * np.abs(x - xp).max()
+    assert np.all(np.abs(net.f(xp) - net.f(x)) <= xi * (1 + REL) + 1e-12)
+
+
+@pytest.mark.theorem("jafarpour2022:remark6.2")
+@settings(max_examples=scaled(20))
+@given(SEEDS)
+def test_remark62_mu_below_norm_and_sharper_than_el_ghaoui(seed):
+    """jafarpour2022 Remark 6.2.1: mu_inf(W) <= ||W||_inf for every W, hence with eta = 1 Thm 6.1(1) is
+    never larger than the El Ghaoui bound ||U||_inf||C||_inf/(1 - ||W||_inf); both are valid bounds."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+    W = rng.standard_normal((n, n))
+    mu = np.max(np.diag(W) + np.abs(W - np.diag(np.diag(W))).sum(1))
+    assert mu <= np.abs(W).sum(1).max() * (1 + 1e-14)   # equality when diag(W) >= 0 (float sums)
+    W = W / np.abs(W).sum(1).max() * rng.uniform(0.05, 0.95)          # ||W||_inf < 1
+    U, G = rng.standard_normal((n, d)), rng.standard_normal((2, n))
+    eg = el_ghaoui_linf_lipschitz(W, U, G)
+    j1 = jafarpour_linf_lipschitz(W, U, G, np.ones(n), form="printed")
+    assert eg.certified and j1.certified
+    assert j1.value <= eg.value * (1 + 1e-12)
+    net = Net(W, U, rng.standard_normal(n), G, np.zeros(2))
+    emp = empirical_lipschitz(net, rng, d, np.inf, n_pairs=4, n_jac=6, n_attack=1, steps=6)
+    assert emp <= j1.value * (1 + REL)
+
+
+@pytest.mark.theorem("pabbaraju2021:thm2")
+@settings(max_examples=scaled(10))
+@given(SEEDS)
+def test_pabbaraju_thm2_never_exceeded(seed):
+    """pabbaraju2021 Thm 2: ||z(W,U,b) - z(W~,U~,b~)||_2 <= ||W-W~|| ||Ux+b||/(m m~) + (||(U-U~)x|| + ||b-b~||)/m~
+    for monotone W, W~ (random and ascent-chosen perturbation sizes)."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+    W = mondeq(rng, n, rng.uniform(0.1, 1.5))
+    U, b, x = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+    for scale in (1e-4, 1e-2, 1e-1):
+        dW = rng.standard_normal((n, n)) * scale * rng.integers(0, 2)
+        W2 = W + dW
+        U2 = U + rng.standard_normal((n, d)) * scale * rng.integers(0, 2)
+        b2 = b + rng.standard_normal(n) * scale * rng.integers(0, 2)
+        r = pabbaraju_perturbation(W, U, b, W2, U2, b2, x)
+        if not r.certified:   # W2 left the monotone cone: nothing claimed
+            assert np.linalg.eigvalsh(np.eye(n) - 0.5 * (W2 + W2.T))[0] < 1e-6
+            continue
+        z1 = Net(W, U, b, np.eye(n), np.zeros(n)).z(x)
+        z2 = Net(W2, U2, b2, np.eye(n), np.zeros(n)).z(x)
+        assert np.linalg.norm(z1 - z2) <= r.value * (1 + REL) + 1e-12
+
+
+# ---------------------------------------------------------------- fixed-point error bound
+
+def _pattern(M, v):
+    n = len(v)
+    for bits in itertools.product([False, True], repeat=n):
+        S = np.array(bits)
+        z = np.zeros(n)
+        if S.any():
+            z[S] = np.linalg.solve(np.eye(S.sum()) - M[np.ix_(S, S)], v[S])
+        pre = M @ z + v
+        t = 1e-11 * (1 + np.abs(pre).max())
+        if np.all(z[S] >= -t) and np.all(pre[~S] <= t):
+            return z
+    raise AssertionError("no pattern")
+
+
+@settings(max_examples=scaled(25))
+@given(SEEDS, st.sampled_from(["2", "inf"]), st.floats(min_value=-12, max_value=0, allow_nan=False))
+def test_fixed_point_error_bound_sound(seed, norm, logscale):
+    """For monotone W (l2) or mu_inf(W) < 1 (l_inf), every approximate point z~ satisfies
+    |z~ - z*| <= componentwise bound and ||z~ - z*|| <= value, z* from the exact activation-pattern
+    solve (n <= 6). Also z~ = iterates of the forward iteration (not just random perturbations)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    W = mondeq(rng, n, rng.uniform(0.05, 1.0)) if norm == "2" else mu_model(rng, n, rng.uniform(-1, 0.9))
+    v = rng.standard_normal(n) * 3
+    zs = _pattern(W, v)
+    cands = [zs + 10 ** logscale * rng.standard_normal(n), np.maximum(zs + 10 ** logscale * rng.standard_normal(n), 0)]
+    z = np.zeros(n)
+    alpha = 1 / (1 - min(np.min(np.diag(W)), 0)) if norm == "inf" else 0.5 * np.linalg.eigvalsh(np.eye(n) - 0.5 * (W + W.T))[0] / np.linalg.norm(np.eye(n) - W, 2) ** 2
+    for _ in range(5):
+        z = (1 - alpha) * z + alpha * np.maximum(W @ z + v, 0) if norm == "inf" else np.maximum(z - alpha * ((np.eye(n) - W) @ z - v), 0)
+        cands.append(z.copy())
+    for zt in cands:
+        r, delta = residual_bound(W, v, zt)
+        e = fixed_point_error_bound(W, r, norm, residual_err=delta)
+        assert e.certified
+        err = np.abs(zt - zs)
+        assert np.all(err <= e.componentwise + 1e-13)
+        assert (np.linalg.norm(err) if norm == "2" else err.max()) <= e.value + 1e-13
+
+
+# ---------------------------------------------------------------- certificates
+
+def _predict(net, x):
+    return int(np.argmax(net.f(x)))
+
+
+@pytest.mark.theorem("pabbaraju2021:sec5.3")
+@settings(max_examples=scaled(8))
+@given(SEEDS, st.sampled_from(["folded", "sqrt2", "paper"]))
+def test_l2_certificate_sound(seed, form):
+    """pabbaraju2021 §5.3 l2 margin certificate (all forms: per-pair folded, sqrt(2) L eps, 2 L eps):
+    where certified, no input in the l2 ball (random points, boundary points, margin-gradient attack)
+    changes the prediction."""
+    rng = np.random.default_rng(seed)
+    n, d, p = int(rng.integers(2, 8)), int(rng.integers(1, 5)), int(rng.integers(2, 5))
+    W = mondeq(rng, n, rng.uniform(0.5, 3.0))
+    net = Net(W, rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((p, n)), rng.standard_normal(p))
+    for _ in range(3):
+        x = rng.standard_normal(d)
+        c = _predict(net, x)
+        y = net.f(x)
+        clean = y[c] - np.max(np.delete(y, c))
+        Ly = pabbaraju_lipschitz(W, net.U, net.G).value
+        eps = clean / Ly * rng.uniform(0.05, 1.2)          # around the certifiable radius
+        cert = certify_l2_lipschitz(W, net.U, net.b, net.G, net.b_y, x, c, eps, form=form)
+        if not cert.certified:
+            continue
+        for _ in range(10):
+            u = rng.standard_normal(d)
+            u /= np.linalg.norm(u)
+            assert _predict(net, x + eps * rng.uniform(0, 1) ** (1 / d) * u) == c
+            assert _predict(net, x + eps * u) == c
+        xp = x.copy()
+        for _ in range(8):   # attack: descend the worst pairwise margin inside the ball
+            yy = net.f(xp)
+            j = int(np.argmax(np.where(np.arange(p) == c, -np.inf, yy)))
+            g = (net.G[c] - net.G[j]) @ net.jac(xp, out=False)
+            xp = xp - 0.3 * eps * g / max(np.linalg.norm(g), 1e-300)
+            if np.linalg.norm(xp - x) > eps:
+                xp = x + (xp - x) * eps / np.linalg.norm(xp - x)
+            assert _predict(net, xp) == c
+
+
+@pytest.mark.theorem("jafarpour2022:eq13")
+@settings(max_examples=scaled(8))
+@given(SEEDS, st.sampled_from(["printed", "folded"]))
+def test_linf_lipschitz_certificate_sound(seed, form):
+    """jafarpour2022 eq. (13) (and the folded per-pair variant): where certified, no input of the
+    l_inf ball (random points, vertices, sign-gradient attack) changes the prediction."""
+    rng = np.random.default_rng(seed)
+    n, d, p = int(rng.integers(2, 8)), int(rng.integers(1, 5)), int(rng.integers(2, 5))
+    W = mu_model(rng, n, rng.uniform(-1.0, 0.5))
+    net = Net(W, rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal((p, n)), rng.standard_normal(p))
+    L = jafarpour_linf_lipschitz(W, net.U, net.G).details["printed"]
+    for _ in range(3):
+        x = rng.standard_normal(d)
+        c = _predict(net, x)
+        y = net.f(x)
+        clean = y[c] - np.max(np.delete(y, c))
+        eps = clean / (2 * L) * rng.uniform(0.05, 3.0)
+        cert = certify_linf_lipschitz(W, net.U, net.b, net.G, net.b_y, x, c, eps, form=form)
+        if not cert.certified:
+            continue
+        for _ in range(10):
+            assert _predict(net, x + rng.uniform(-eps, eps, d)) == c
+            assert _predict(net, x + eps * rng.choice([-1.0, 1.0], d)) == c
+        xp = x.copy()
+        for _ in range(8):
+            yy = net.f(xp)
+            j = int(np.argmax(np.where(np.arange(p) == c, -np.inf, yy)))
+            g = (net.G[c] - net.G[j]) @ net.jac(xp, out=False)
+            xp = np.clip(xp - 0.3 * eps * np.sign(g), x - eps, x + eps)
+            assert _predict(net, xp) == c

@@ -1,0 +1,169 @@
+"""Hypothesis tests for deqtheory.explicit.
+
+Inputs are valid by construction: Hypothesis draws integer seeds and small sizes, numpy's RNG
+draws the parameters (SLL/CPL weights with positive q, AOL free weights, Sandwich layers through
+the Cayley transform, plain ReLU nets).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deqtheory import explicit as ex
+from deqtheory.certificates import Status
+from deqtheory.testing import scaled
+from deqtheory.verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
+
+seeds = st.integers(min_value=0, max_value=2 ** 32 - 1)
+widths = st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=3)
+dims = st.integers(min_value=1, max_value=4)
+
+
+def _tol(*terms, abs_err=0.0):
+    n = np.asarray(terms[0]).shape[0]
+    return 2 * abs_err + 128 * (n + 1) * UNIT_ROUNDOFF * max(sum(float(np.linalg.norm(t)) for t in terms), 1e-300)
+
+
+def _lmi_tol(form):
+    lam, L = form.lam, form.L
+    LU = lam[:, None] * form.U
+    _, err = ex.lmi10_matrix(form)
+    return _tol(2 * np.diag(lam), 2 * lam[:, None] * form.W, form.G.T @ form.G / L, LU @ LU.T / L, abs_err=err)
+
+
+def _rel(a, b):
+    return float(np.max(np.abs(a - b)) / max(1.0, float(np.max(np.abs(b)))))
+
+
+def _pair_ratios(f, rng, d, k=12):
+    X = rng.normal(size=(k, d)) * 2
+    Xp = X + rng.normal(size=(k, d)) * rng.choice([1e-3, 0.3, 3.0], size=(k, 1))
+    return np.linalg.norm(f(X) - f(Xp), axis=1) / np.linalg.norm(X - Xp, axis=1)
+
+
+def _jac_norms(form, rng, k=4):
+    return [float(np.linalg.norm(ex.deqform_jacobian(form, x), 2)) for x in rng.normal(size=(k, form.d)) * 2]
+
+
+@pytest.mark.theorem("havens2023:appC")
+@pytest.mark.theorem("havens2023:eq15")
+@settings(max_examples=scaled(20))
+@given(seed=seeds, d=dims, ws=widths, kind=st.sampled_from(["sll", "cpl"]))
+def test_sll_embedding_exact_and_lmi10(seed, d, ws, kind):
+    """SLL/CPL: the eq. 13/14 DEQ reproduces the stack to 1e-12; WᵀW ⪯ T and (10) with Λ of eq. 15,
+    L = 1 hold up to rounding (proved λ_min ≥ −tiny); the stack is 1-Lipschitz on pairs and Jacobians."""
+    rng = np.random.default_rng(seed)
+    net = ex.random_sll_stack(rng, d, ws, kind=kind, scale=10 ** rng.uniform(-1, 1))
+    form = ex.sll_to_deq(net)
+    X = rng.normal(size=(5, d))
+    assert _rel(ex.deqform_forward(form, X), net(X)) <= 1e-12
+    for l in net.layers:
+        c = l.tw_certificate()
+        assert c.status is not Status.REFUTED
+        assert c.margin >= -_tol(np.diag(l.T), l.W.T @ l.W, abs_err=c.tolerance["abs_err"])
+    cert = ex.check_lmi10(form)
+    assert cert.status is not Status.REFUTED and cert.margin >= -_lmi_tol(form)
+    assert np.all(_pair_ratios(net, rng, d) <= 1 + 1e-9)
+    assert max(_jac_norms(form, rng)) <= 1 + 1e-9
+
+
+@pytest.mark.theorem("havens2023:eq16")
+@settings(max_examples=scaled(20))
+@given(seed=seeds, d=dims, ws=widths)
+def test_sll_lben_VtV_is_block_diagonal(seed, d, ws):
+    """Thm 3.5 / eq. 16: ½(M + Mᵀ) = blkdiag(0, 2T_n⁻¹ − 2T_n⁻¹W_nᵀW_nT_n⁻¹ for n = 0..N−1)."""
+    rng = np.random.default_rng(seed)
+    net = ex.random_sll_stack(rng, d, ws)
+    form = ex.sll_to_deq(net)
+    p = ex.lben_from_deqform(form)
+    want = np.zeros((form.n, form.n))
+    for k, l in enumerate(net.layers):
+        s, e = form.blocks[k + 1]
+        Ti = np.diag(1 / l.T)
+        want[s:e, s:e] = 2 * Ti - 2 * Ti @ l.W.T @ l.W @ Ti
+    scale = max(1.0, float(np.max(np.abs(want))))
+    assert np.max(np.abs(p.V.T @ p.V - want)) <= 1e-9 * scale
+
+
+@pytest.mark.theorem("havens2023:eq8")
+@pytest.mark.theorem("havens2023:appD1")
+@settings(max_examples=scaled(20))
+@given(seed=seeds, ds=st.lists(st.integers(min_value=1, max_value=5), min_size=3, max_size=5),
+       zero=st.booleans())
+def test_aol_norm_and_embedding(seed, ds, zero):
+    """AOL: ‖W̃D‖₂ ≤ 1 (proved up to rounding); the App. D.1 DEQ reproduces the net; (10) holds with
+    Λ = I, L = 1; the net is 1-Lipschitz on random pairs."""
+    rng = np.random.default_rng(seed)
+    net = ex.random_aol_net(rng, ds, zero_column=zero)
+    for W in net.effective_weights:
+        k = W.shape[1]
+        err = product_error_bound(W.T, W) + sum_error_bound(np.eye(k), W.T @ W)
+        c = verified_pd(np.eye(k) - W.T @ W, abs_err=err)
+        assert c.margin >= -_tol(np.eye(k), W.T @ W, abs_err=err)
+    form = ex.aol_to_deq(net)
+    X = rng.normal(size=(5, ds[0]))
+    assert _rel(ex.deqform_forward(form, X), net(X)) <= 1e-12
+    cert = ex.check_lmi10(form)
+    assert cert.status is not Status.REFUTED and cert.margin >= -_lmi_tol(form)
+    assert np.all(_pair_ratios(net, rng, ds[0]) <= 1 + 1e-9)
+
+
+@settings(max_examples=scaled(20))
+@given(seed=seeds, p=st.integers(min_value=1, max_value=6), m=st.integers(min_value=1, max_value=6),
+       scale=st.floats(min_value=1e-3, max_value=1e2, allow_nan=False, allow_infinity=False))
+def test_cayley_stiefel_is_semi_orthogonal(seed, p, m, scale):
+    """cayley_stiefel(X, Y) gives [A B] with A Aᵀ + B Bᵀ = I for any X, Y."""
+    rng = np.random.default_rng(seed)
+    A, B = ex.cayley_stiefel(scale * rng.normal(size=(p, p)), scale * rng.normal(size=(m, p)))
+    assert np.allclose(A @ A.T + B @ B.T, np.eye(p), atol=1e-10)
+
+
+@pytest.mark.theorem("havens2023:appD2")
+@pytest.mark.theorem("havens2023:eq23")
+@settings(max_examples=scaled(20))
+@given(seed=seeds, d=dims, ws=widths, p_out=dims,
+       L=st.floats(min_value=0.1, max_value=10.0, allow_nan=False, allow_infinity=False))
+def test_sandwich_embedding_lmi_and_lipschitz(seed, d, ws, p_out, L):
+    """Sandwich: the eq. 22 DEQ reproduces the net; (10) holds with Λ = diag(Φ_n²) and the prescribed L;
+    VᵀV = ½(M + Mᵀ) for the corrected eq. 23; the net is L-Lipschitz on pairs and Jacobians."""
+    rng = np.random.default_rng(seed)
+    net = ex.random_sandwich_net(rng, d, ws, p_out, L=L)
+    form = ex.sandwich_to_deq(net)
+    X = rng.normal(size=(5, d))
+    assert _rel(ex.deqform_forward(form, X), net(X)) <= 1e-12
+    cert = ex.check_lmi10(form)
+    assert cert.status is not Status.REFUTED and cert.margin >= -_lmi_tol(form)
+    S, _ = ex.lmi10_matrix(form)
+    V = ex.sandwich_analytic_V(net)
+    assert np.max(np.abs(V.T @ V - S / 2)) <= 1e-10 * max(1.0, float(np.max(np.abs(S))))
+    assert np.all(_pair_ratios(net, rng, d) <= L * (1 + 1e-9))
+    assert max(_jac_norms(form, rng)) <= L * (1 + 1e-9)
+
+
+@pytest.mark.theorem("wei2022:prop3.7")
+@settings(max_examples=scaled(20))
+@given(seed=seeds, ds=st.lists(st.integers(min_value=1, max_value=4), min_size=2, max_size=5),
+       scale=st.floats(min_value=0.1, max_value=5.0, allow_nan=False, allow_infinity=False))
+def test_prop37_embedding_props(seed, ds, scale):
+    """Prop 3.7: W = M = ΓD^{-1/2}MD^{-1/2}Γ⁻¹ (rounding), D_ii > (|M|1 + |M|ᵀ1)_i/2, Λ = Γ⁻² gives
+    Λ − Λ|W| ≻ 0 (verified), and the last block of z* equals the explicit net."""
+    rng = np.random.default_rng(seed)
+    net = ex.random_relu_net(rng, ds, scale=scale)
+    emb = ex.relu_net_to_ibp_deq(net)
+    M = emb.M
+    Wp = (emb.Gamma / np.sqrt(emb.D))[:, None] * M * (1 / (np.sqrt(emb.D) * emb.Gamma))[None, :]
+    assert np.max(np.abs(Wp - M)) <= 1e-12 * max(1.0, float(np.max(np.abs(M))))
+    absM = np.abs(M)
+    assert np.all(emb.D > (absM.sum(axis=1) + absM.sum(axis=0)) / 2)
+    lam = emb.Gamma ** -2.0
+    A = np.diag(lam) - lam[:, None] * absM
+    c = verified_pd(A, abs_err=2 * UNIT_ROUNDOFF * float(np.linalg.norm(lam[:, None] * absM)))
+    assert c.status is Status.CERTIFIED
+    X = rng.normal(size=(4, ds[0]))
+    _, Z = ex.deqform_forward(emb.form, X, return_z=True)
+    s, e = emb.form.blocks[-1]
+    assert _rel(Z[:, s:e], net(X)) <= 1e-12
