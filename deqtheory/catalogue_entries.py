@@ -1693,4 +1693,58 @@ ENTRIES = [
         "check_idea": "Definition; certificates eq13/eq14 are tested against attacks under the min-form definition.",
         "owner": "catalogue",
     },
+    {
+        "id": "havens2023:eq15",
+        "paper": "havens2023",
+        "label": "eq15",
+        "title": "Analytic multiplier for SLL in (10)",
+        "statement": "Λ = blkdiag(I, 2T_0⁻¹, …, 2T_{N−1}⁻¹) (15) makes (10) feasible with L = 1 for the SLL DEQ form (14).",
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "Random SLL stacks: the left side of (10) with Λ from (15) and L = 1 has a proved λ_min ≥ −(rounding allowance).",
+        "owner": "conversion",
+    },
+    {
+        "id": "havens2023:eq21",
+        "paper": "havens2023",
+        "label": "eq21",
+        "title": "Block-diagonal reduction of (10) for SLL",
+        "statement": (
+            "Plugging W, G, U (14) and Λ (15) into (10) with L = 1, all off-diagonal blocks cancel, leaving "
+            "blkdiag(0, 2T_0⁻¹ − 2T_0⁻¹W_0ᵀW_0T_0⁻¹, …, 2T_{N−1}⁻¹ − 2T_{N−1}⁻¹W_{N−1}ᵀW_{N−1}T_{N−1}⁻¹) (21)."
+        ),
+        "suspect": "Factor: 2Λ contributes 4T⁻¹ and GᵀG contributes 4T⁻¹WᵀWT⁻¹, so the blocks should be 4T⁻¹ − 4T⁻¹WᵀWT⁻¹.",
+        "checkable": "algebra",
+        "check_idea": "Dense computation of the left side of (10) against the printed and the corrected block diagonal.",
+        "owner": "conversion",
+    },
+    {
+        "id": "havens2023:eq22",
+        "paper": "havens2023",
+        "label": "eq22",
+        "title": "Sandwich network written as a DEQ",
+        "statement": (
+            "y_0 = √L x, y_{n+1} = σ(2Φ_n⁻¹B_nA_{n−1}ᵀΦ_{n−1}y_n + b_n), output √(2L)B_NA_{N−1}ᵀΦ_{N−1}y_N + b_N; the DEQ with "
+            "z = [y_1; …; y_N], U = [(√(2L)Φ_0⁻¹B_0)ᵀ, …, 0]ᵀ, G = [0, …, √(2L)B_NA_{N−1}ᵀΦ_{N−1}], b_y = b_N and W block "
+            "sub-diagonal with blocks 2Φ_n⁻¹B_nA_{n−1}ᵀΦ_{n−1} (22) reproduces the Sandwich network."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "Random Sandwich nets: block forward substitution of the DEQ (22) equals the explicit network to 1e-12.",
+        "owner": "conversion",
+    },
+    {
+        "id": "pabbaraju2021:eq3",
+        "paper": "pabbaraju2021",
+        "label": "eq3",
+        "title": "Forward–backward iteration converges for 0 < α ≤ 2m/L²",
+        "statement": (
+            "The forward–backward iteration z^{k+1} = σ(z^k − α((I − W)z^k − (Ux + b))) (3) converges to the unique fixed "
+            "point since I − α(I − W) is contractive for any 0 < α ≤ 2m/L², L = ‖I − W‖₂."
+        ),
+        "suspect": "At the endpoint α = 2m/L² Prop 1 only gives Lipschitz constant 1: W = (1 − m)I, α = 2/m gives T = −I.",
+        "checkable": "model",
+        "check_idea": "Random monotone W: FB with α < 2m/L² reaches the dense-oracle fixed point; at the endpoint a witness cycles.",
+        "owner": "catalogue",
+    },
 ]

@@ -231,36 +231,19 @@ def dag_eta(W: Any, delta: Optional[float] = None) -> np.ndarray:
 
 def mu_inf_weighted(W: Any, eta: Any = None) -> float:
     r""":math:`\mu_{\infty,[\eta]^{-1}}(W) = \max_i \big(W_{ii} + \sum_{j\ne i}(\eta_j/\eta_i)|W_{ij}|\big)`
-    (jafarpour2022 §3), a floating-point value (no rounding allowance). ``eta`` defaults to ones.
+    (jafarpour2022 §3), a floating-point value; alias of :func:`deqtheory.linalg.mu_inf`."""
+    from .linalg import mu_inf
 
-    (Private duplicate of ``deqtheory.linalg.mu_inf``, kept here so this module has no dependency
-    on a sibling module; the lead may dedupe.)"""
-    W = as_square("W", W)
-    n = W.shape[0]
-    e = np.ones(n) if eta is None else np.asarray(eta, dtype=np.float64)
-    return _mu_inf(W, e)
-
-
-def _mu_inf(W: np.ndarray, eta: np.ndarray) -> float:
-    off = np.abs(W)
-    np.fill_diagonal(off, 0.0)
-    return float(np.max(np.diag(W) + (off @ eta) / eta))
+    return mu_inf(W, eta)
 
 
 def _mu_with_allowance(W: np.ndarray, eta: np.ndarray) -> "tuple[float, float]":
-    """(μ computed in floating point, rigorous allowance) for the stored ``eta``.
+    """(μ computed in floating point, rigorous allowance) for ``eta``: the allowance is the gap to the
+    proved upper bound :func:`deqtheory.linalg.mu_inf_upper`."""
+    from .linalg import mu_inf, mu_inf_upper
 
-    Each term (η_j/η_i)|W_ij| carries ≤ 2 roundings (division then product — here computed as
-    (|W| η)_i / η_i: ≤ n roundings in the sum, one division), so
-    |μ_exact − μ_fl| ≤ γ_{n+2} · max_i (|W_ii| + Σ_{j≠i} (η_j/η_i)|W_ij|), inflated ×2 for safety.
-    """
-    n = W.shape[0]
-    off = np.abs(W)
-    np.fill_diagonal(off, 0.0)
-    rows_abs = np.abs(np.diag(W)) + (off @ eta) / eta
-    mu = float(np.max(np.diag(W) + (off @ eta) / eta))
-    allowance = 2.0 * gamma(n + 3) * float(np.max(rows_abs)) * (1.0 + 1e-6)
-    return mu, allowance
+    mu = mu_inf(W, eta)
+    return mu, max(mu_inf_upper(W, eta) - mu, 0.0)
 
 
 def check_dag_mu_inf(W: Any, delta: Optional[float] = None) -> Certificate:

@@ -281,7 +281,7 @@ def _m_L(S: np.ndarray) -> Tuple[float, float]:
     return m, L
 
 
-_mu_inf = _graph._mu_inf  # μ∞,[η]⁻¹(W) = max_i W_ii + Σ_{j≠i} (η_j/η_i)|W_ij| (float estimate)
+from .linalg import mu_inf as _mu_inf  # μ∞,[η]⁻¹(W) = max_i W_ii + Σ_{j≠i} (η_j/η_i)|W_ij| (float estimate)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -180,7 +180,7 @@ def test_min_mu_inf_lp_agrees(W):
         assert abs(a.mu - b.mu) <= 1e-6 * s
 
 
-@pytest.mark.theorem("jafarpour2022:remark5.2.1")
+@pytest.mark.theorem("jafarpour2022:remark5.2")
 @given(metzler_test_matrix())
 @settings(max_examples=scaled(20))
 def test_remark_5_2_1_mu_less_conservative_than_pf_and_inf_norm(W):

@@ -105,7 +105,7 @@ def test_prop_3_4_row_orthogonal(seed, a, b):
     assert math.sqrt(m) <= math.sqrt(n)
 
 
-@pytest.mark.theorem("li2022:sec3.3")
+@pytest.mark.theorem("li2022:sec3.3.ineq")
 @given(seeds, sizes, sizes)
 @settings(max_examples=scaled(25))
 def test_sigma_max_bound(seed, m, n):

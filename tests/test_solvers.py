@@ -166,7 +166,7 @@ def test_anderson_reports_nonconvergence_honestly():
         assert res.residual > res.tol
 
 
-@pytest.mark.theorem("pabbaraju2021:appd.2")
+@pytest.mark.theorem("pabbaraju2021:appD2")
 def test_pr_step_matches_unrolled_form_of_app_D2(problem, rng):
     """App. D.2: u⁺ = u − 2z + 4Vz − 2Vu + 2αV(Ux + b), z⁺ = σ(u⁺), V = (I + α(I − W))⁻¹.
     The solver starts from u⁰ = z⁰."""
