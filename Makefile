@@ -28,10 +28,10 @@ demo: install
 	$(BIN)/deqtheory check examples/mondeq_small.npz
 
 test: install
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests property_tests
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests property_tests
 
 thorough: install
-	DEQTHEORY_HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -p no:cacheprovider property_tests
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 DEQTHEORY_HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -p no:cacheprovider property_tests
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,18 @@
+r"""SDP certificates for DEQs (havens2023 §2.2–§3): well-posedness (3), Lipschitz (4)/(10), minimal L.
+
+Public API::
+
+    sdp_wellposed(W, backend=...) -> Certificate("sdp_wellposed")
+    lipschitz_certificate(W, U, G, L, strict=True, lam=None, wellposed=None, backend=...) -> Certificate
+    min_lipschitz(W, U, G, backend=..., wellposed=None) -> Certificate("l2_sdp")
+    save_certificate(path, cert) / load_certificate(path)
+
+Backends: ``"structured"`` (default; :mod:`deqtheory.sdp.ipm`), ``"cvxopt"``, ``"clarabel"``,
+``"scs"`` (through cvxpy). See docs/sdp.md.
+"""
+from .api import BACKENDS, DEFAULT_BACKEND, lipschitz_certificate, min_lipschitz, sdp_wellposed
+from .io import load_certificate, save_certificate
+from . import lmi  # noqa: F401  (registers the verifiers)
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "sdp_wellposed", "lipschitz_certificate", "min_lipschitz",
+           "save_certificate", "load_certificate"]

@@ -1,0 +1,430 @@
+r"""Public SDP certificates: well-posedness (3), Lipschitz (4)/(10) at a given L, minimal L by (10).
+
+Every function returns a :class:`~deqtheory.certificates.Certificate`; none returns a bool, and an
+infeasible LMI or a failing solver is a *status*, never an exception (only bad input raises).
+
+Soundness rule: ``Status.CERTIFIED`` only after :func:`deqtheory.sdp.lmi.verify_wellposed_witness`
+/ :func:`~deqtheory.sdp.lmi.verify_lipschitz_witness` proved the LMI from the stored witness with
+numpy alone (verified Cholesky + a rounding bound for forming the LMI matrix). A solver's output
+is only a *search result*: when it fails verification we back off (see :func:`_backoff`) and report
+the L that was actually proved.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+
+from .._validate import as_positive_diagonal, as_scalar, as_square
+from ..certificates import Certificate, Status
+from ..verified import gamma as _gamma
+from ..verified import verified_pd_at_shift
+from . import ipm as _ipm
+from . import problems as _pb
+from .lmi import (lipschitz_block_matrix, validate_problem, verify_lipschitz_witness,
+                  verify_wellposed_witness)
+from .refute import factor_psd, verify_wellposed_refutation
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "sdp_wellposed", "lipschitz_certificate", "min_lipschitz"]
+
+#: Backends: the structured interior-point method of :mod:`deqtheory.sdp.ipm` and three cvxpy solvers.
+BACKENDS = ("structured", "cvxopt", "clarabel", "scs")
+#: Default backend (measured, docs/sdp.md and benchmarks/results/sdp.json): the structured IPM is the
+#: fastest at every n we measured and the only one that reaches n = 1024; CVXOPT is the fastest
+#: cvxpy backend.
+DEFAULT_BACKEND = "structured"
+
+_CVX_SOLVER = {"cvxopt": "CVXOPT", "clarabel": "CLARABEL", "scs": "SCS"}
+
+
+def _solver_options(backend: str, tol: float) -> Dict[str, Any]:
+    if backend == "cvxopt":
+        # CVXOPT stops with a singular KKT system ("SolverError") when asked for < 1e-8 (measured)
+        t = max(tol, 1e-8)
+        return {"abstol": t, "reltol": t, "feastol": t, "max_iters": 200}
+    if backend == "clarabel":
+        return {"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol, "max_iter": 200}
+    if backend == "scs":
+        return {"eps_abs": max(tol, 1e-9), "eps_rel": max(tol, 1e-9), "max_iters": 200000}
+    return {}
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        from ..errors import DomainError
+        raise DomainError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
+def _run_cvx(prob: Any, backend: str, tol: float) -> Tuple[str, Dict[str, Any]]:
+    """Solve a cvxpy problem; return (outcome, stats) with outcome in optimal/inaccurate/infeasible/error."""
+    import cvxpy as cp
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prob.solve(solver=_CVX_SOLVER[backend], **_solver_options(backend, tol))
+    except (cp.error.SolverError, ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+        return "error", {"backend": backend, "time": time.perf_counter() - t0, "error": repr(exc)}
+    st = prob.status
+    stats = {"backend": backend, "time": time.perf_counter() - t0, "solver_status": str(st),
+             "solver_warnings": [str(w.message) for w in caught]}
+    ss = getattr(prob, "solver_stats", None)
+    if ss is not None:
+        stats["iterations"] = ss.num_iters
+        stats["solve_time"] = ss.solve_time
+    if st == cp.OPTIMAL:
+        return "optimal", stats
+    if st == cp.OPTIMAL_INACCURATE:
+        return "inaccurate", stats
+    if st in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE, cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+        return "infeasible", stats
+    return "error", stats
+
+
+def _ipm_stats(r: _ipm.IPMResult) -> Dict[str, Any]:
+    return {"backend": "structured", "time": r.time, "iterations": r.iterations,
+            "solver_status": r.status.value, "rel_gap": r.rel_gap,
+            "primal_infeasibility": r.primal_infeasibility}
+
+
+def _ipm_outcome(r: _ipm.IPMResult) -> str:
+    if r.status is _ipm.IPMStatus.OPTIMAL:
+        return "optimal"
+    if r.status is _ipm.IPMStatus.START_INFEASIBLE:
+        return "error"
+    return "inaccurate"
+
+
+# ------------------------------------------------------------------------------------------ (3)
+
+def _solve_wellposed(W: np.ndarray, backend: str, tol: float):
+    """Return (outcome, gamma, t, Z, stats) for max t s.t. M(γ) ⪰ tI, γ ≥ 0, Σγ ≤ n."""
+    n = W.shape[0]
+    if backend == "structured":
+        P = _pb.structured_wellposed(W)
+        g = 0.5 * np.ones(n)
+        M = 2 * np.diag(g) - g[:, None] * W - (g[:, None] * W).T
+        y0 = np.concatenate([g, [float(np.linalg.eigvalsh(M)[0]) - 1.0]])
+        try:
+            r = _ipm.solve_structured(P, y0, tol=tol)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            return "error", None, math.nan, None, {"backend": backend, "error": repr(exc)}
+        return _ipm_outcome(r), r.y[:n], float(r.y[n]), r.X, _ipm_stats(r)
+    prob, v = _pb.cvx_wellposed(W)
+    outcome, stats = _run_cvx(prob, backend, tol)
+    if outcome == "error" or v["gamma"].value is None:
+        return ("error" if outcome != "infeasible" else outcome), None, math.nan, None, stats
+    Z = v["lmi"].dual_value
+    return outcome, np.asarray(v["gamma"].value, dtype=float).ravel(), float(v["t"].value), \
+        (None if Z is None else np.asarray(Z, dtype=float)), stats
+
+
+def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) -> Certificate:
+    r"""Certificate for havens2023 Prop 2.1, eq. (3): ∃ diagonal Γ ≻ 0 with :math:`2\Gamma-\Gamma W-W^\top\Gamma\succ 0`.
+
+    Solves :math:`\max t` s.t. :math:`2\Gamma-\Gamma W-W^\top\Gamma\succeq tI`, γ ≥ 0, tr Γ ≤ n
+    (normalisation: the LMI is homogeneous in Γ; we store γ rescaled so that **tr Γ = n**, i.e.
+    mean(γ) = 1). The certificate's ``margin`` is a *proved* lower bound on
+    :math:`\lambda_{\min}(2\Gamma-\Gamma W-W^\top\Gamma)` for the stored γ; witness ``gamma`` (1-d).
+
+    Statuses: CERTIFIED (margin > 0 proved); REFUTED (witness ``V``: Z = VVᵀ with
+    diag((I−W)Z) ≤ 0 proved — then no diagonal Γ ≻ 0 works, see :mod:`deqtheory.sdp.refute`);
+    INCONCLUSIVE (neither could be proved, e.g. t* ≈ 0); SOLVER_ERROR.
+    Conventions: ΓW scales the rows of W; W acts on column vectors.
+
+    >>> import numpy as np
+    >>> c = sdp_wellposed(np.array([[0.5, 2.0], [0.0, 0.5]]))
+    >>> c.certified and c.verify(W=np.array([[0.5, 2.0], [0.0, 0.5]])).certified
+    True
+    """
+    W = as_square("W", W)
+    backend = _check_backend(backend)
+    tol = as_scalar("tol", tol, positive=True)
+    n = W.shape[0]
+    outcome, g, t, Z, stats = _solve_wellposed(W, backend, tol)
+    base_tol = {"solver_tol": tol}
+    if outcome == "error":
+        return Certificate("sdp_wellposed", Status.SOLVER_ERROR, margin=math.nan, tolerance=base_tol, stats=stats,
+                           message="solver failed on (3); nothing is claimed")
+    if g is not None and np.all(np.isfinite(g)) and t > 0:
+        g = np.maximum(g, 0.0)
+        if np.sum(g) > 0:
+            g = g * (n / float(np.sum(g)))
+            v = verify_wellposed_witness(W, g)
+            if v.certified:
+                return v.replace(tolerance={**dict(v.tolerance), **base_tol},
+                                 residuals={**dict(v.residuals), "t_solver": t},
+                                 stats={**stats, **dict(v.stats)})
+    if Z is not None and t <= 0:
+        V = factor_psd(Z)
+        if V.shape[1] > 0:
+            ref = verify_wellposed_refutation(W, V)
+            if ref.status is Status.REFUTED:
+                return ref.replace(residuals={**dict(ref.residuals), "t_solver": t}, stats=stats,
+                                   tolerance=base_tol)
+    return Certificate("sdp_wellposed", Status.INCONCLUSIVE, margin=-math.inf,
+                       witness={} if g is None else {"gamma": g}, tolerance=base_tol,
+                       residuals={"t_solver": t}, stats=stats,
+                       message=f"(3) neither proved nor refuted (solver margin t* = {t:.3g}, outcome {outcome})")
+
+
+# ------------------------------------------------------------------------------- anchors, backoff
+
+def _anchor(W: np.ndarray, U: np.ndarray, G: np.ndarray, g: np.ndarray, tg: float) -> Tuple[np.ndarray, float]:
+    r"""A strictly feasible point of the block LMI F from a (3)-witness γ with M(γ) ⪰ t_γ I, t_γ > 0.
+
+    With λ₀ = sγ, s = ‖G‖/‖ΓU‖: M(λ₀) ⪰ s t_γ I and GᵀG + Λ₀UUᵀΛ₀ ⪯ 2‖G‖² I, so F(λ₀, L) ≻ 0 for
+    every L > 2‖G‖‖ΓU‖/t_γ; we take L₀ = 4‖G‖‖ΓU‖/t_γ (Schur complement)."""
+    nG = float(np.linalg.norm(G, 2))
+    nGU = float(np.linalg.norm(g[:, None] * U, 2))
+    s = nG / nGU
+    return s * g, 4.0 * nG * nGU / tg
+
+
+def _quick_pd(F: np.ndarray, err: float) -> bool:
+    """One verified Cholesky at a shift of twice the a-priori rounding loss (cheap pre-screen)."""
+    N = F.shape[0]
+    c = 2 * _gamma(N + 1) / (1 - 2 * _gamma(N + 1))
+    shift = 2.0 * (c * float(np.sum(np.maximum(np.diag(F), 0))) + err) + 1e-300
+    return verified_pd_at_shift(F, shift, abs_err=err).certified
+
+
+def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str):
+    r"""Smallest step along the segment (λ, L) → anchor (λ₀, L₀) whose block LMI is *proved* ≻ 0.
+
+    F is affine in (λ, L), so F((1−θ)(λ,L) + θ(λ₀,L₀)) ⪰ (1−θ)F(λ,L) + θF(λ₀,L₀): moving towards a
+    strictly feasible anchor makes a (near-)feasible witness strictly feasible. L is also bumped by a
+    relative 10⁻¹² (the conversion P → Λ = P/L is not exact). Returns (certificate, θ) or (None, nan).
+    """
+    thetas = [0.0, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.0]
+    for th in thetas:
+        if th > 0 and anchor is None:
+            break
+        if th == 0:
+            lt, Lt = lam, L
+        else:
+            lt = (1 - th) * lam + th * anchor[0]
+            Lt = (1 - th) * L + th * anchor[1]
+        Lt = Lt * (1 + 1e-12)
+        if np.any(lt <= 0) or not Lt > 0:
+            continue
+        F, err = lipschitz_block_matrix(W, U, G, lt, Lt)
+        if not _quick_pd(F, err):
+            continue
+        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition)
+        if cert.certified:
+            return cert, th
+    return None, math.nan
+
+
+# ------------------------------------------------------------------------------- well-posedness
+
+def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float):
+    """Return (source certificate or None, anchor γ/t or None, note)."""
+    own = None
+    if wellposed is not None and not isinstance(wellposed, Certificate):
+        from ..errors import DTypeError
+        raise DTypeError(f"wellposed: expected a Certificate or None, got {type(wellposed).__name__}")
+    if wellposed is not None and wellposed.certified and wellposed.condition == "sdp_wellposed" \
+            and "gamma" in wellposed.witness:
+        own = wellposed
+    else:
+        n = W.shape[0]
+        ident = verify_wellposed_witness(W, np.ones(n))  # Γ = I works for every monotone W
+        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=tol)
+    source = wellposed if (wellposed is not None and wellposed.certified) else (own if own.certified else None)
+    anchor = (np.asarray(own.witness["gamma"], dtype=float), float(own.margin)) if own.certified else None
+    return source, anchor, own
+
+
+def _wp_fields(source: Optional[Certificate]) -> Dict[str, Any]:
+    if source is None:
+        return {}
+    out: Dict[str, Any] = {"wellposed_condition": source.condition}
+    if source.condition == "sdp_wellposed" and "gamma" in source.witness:
+        out["gamma"] = np.asarray(source.witness["gamma"], dtype=float)
+        out["wellposed_margin"] = float(source.margin)
+    return out
+
+
+# --------------------------------------------------------------------------- (4)/(10) at given L
+
+def _solve_strict(W, U, G, L, backend, tol):
+    n = W.shape[0]
+    if backend == "structured":
+        P = _pb.structured_strict(W, U, G, L)
+        lam0 = np.full(n, 1e-2 * max(float(np.linalg.norm(G, 2)), 1e-300) / max(float(np.linalg.norm(U, 2)), 1e-300))
+        F, _ = lipschitz_block_matrix(W, U, G, lam0, L)
+        y0 = np.concatenate([lam0, [float(np.linalg.eigvalsh(F)[0]) - 1.0]])
+        try:
+            r = _ipm.solve_structured(P, y0, tol=tol)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}
+        return _ipm_outcome(r), r.y[:n], float(r.y[n]), _ipm_stats(r)
+    prob, v = _pb.cvx_strict(W, U, G, L)
+    outcome, stats = _run_cvx(prob, backend, tol)
+    if outcome in ("error", "infeasible") or v["lam"].value is None:
+        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats
+    return outcome, np.asarray(v["lam"].value, dtype=float).ravel(), float(v["t"].value), stats
+
+
+def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True, lam: Any = None,
+                          wellposed: Optional[Certificate] = None, backend: str = DEFAULT_BACKEND,
+                          tol: float = 1e-9) -> Certificate:
+    r"""Certificate that the DEQ z = σ(Wz + Ux + b), y = Gz + b_y is L-Lipschitz (ℓ2, x → y).
+
+    * ``strict=True`` — havens2023 Prop 2.2, eq. (4) (condition ``"lipschitz_strict"``): ∃ Λ ≻ 0
+      diagonal with :math:`2\Lambda-\Lambda W-W^\top\Lambda-\tfrac1L G^\top G-\tfrac1L\Lambda UU^\top\Lambda\succ 0`;
+      implies well-posedness and L-Lipschitz.
+    * ``strict=False`` — havens2023 Thm 3.1, eq. (10) (condition ``"lipschitz_nonstrict"``): the
+      same matrix ⪰ 0, valid **only for a well-posed model**; well-posedness comes from
+      ``wellposed`` (a CERTIFIED certificate, e.g. ``"monotone"`` or ``"sdp_wellposed"``) or is
+      computed with :func:`sdp_wellposed`; its source is recorded in ``witness["wellposed_condition"]``
+      (and its Γ in ``witness["gamma"]`` for (3)).
+
+    Both are checked in the block form :math:`F(\lambda, L)` (:mod:`deqtheory.sdp.lmi`). Floating
+    point can only prove *strict* definiteness, so a CERTIFIED answer always proves F ≻ 0, i.e. (4)
+    at this L (which implies (10)). Without ``lam`` we search the Λ maximising
+    :math:`\lambda_{\min}(F(\lambda, L))`; with ``lam`` (a positive diagonal) we only verify it.
+    ``margin`` = proved lower bound on :math:`\lambda_{\min}(F(\lambda, L))` (absolute scale: F
+    contains the fixed blocks L·I and G).
+    """
+    W, U, G = validate_problem(W, U, G)
+    L = as_scalar("L", L, positive=True)
+    backend = _check_backend(backend)
+    tol = as_scalar("tol", tol, positive=True)
+    n = W.shape[0]
+    condition = "lipschitz_strict" if strict else "lipschitz_nonstrict"
+    wp_extra: Dict[str, Any] = {}
+    if not strict:
+        source, _, own = _wellposedness(W, wellposed, backend, tol)
+        if source is None:
+            return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, stats={"wellposed_status": own.status.value},
+                               message="havens2023 Thm 3.1 needs a well-posed model; well-posedness could not be "
+                                       f"certified ({own.message})")
+        wp_extra = _wp_fields(source)
+    stats: Dict[str, Any] = {"backend": backend}
+    t_solver = math.nan
+    if lam is None:
+        outcome, lam_s, t_solver, stats = _solve_strict(W, U, G, L, backend, tol)
+        if outcome == "error":
+            return Certificate(condition, Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
+                               message="solver failed; nothing is claimed")
+        if lam_s is None or not np.all(np.isfinite(lam_s)):
+            return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness=wp_extra, stats=stats,
+                               message=f"solver returned no multiplier (outcome {outcome})")
+        lam_v = np.maximum(lam_s, 0.0)
+        if not np.all(lam_v > 0):
+            lam_v = lam_v + 1e-300  # cannot be certified anyway; keep the shape
+    else:
+        lam_v = as_positive_diagonal("lam", lam, n=n)
+    cert = verify_lipschitz_witness(W, U, G, lam_v, L, condition=condition)
+    status = cert.status
+    message = cert.message
+    if not cert.certified and t_solver == t_solver and t_solver < 0:
+        message = f"the LMI has no strictly feasible Λ at L = {L:.6g} (solver margin {t_solver:.3g}); " + message
+    if not strict:
+        message += f"; well-posedness from {wp_extra.get('wellposed_condition')!r} (havens2023 Thm 3.1)"
+    return cert.replace(status=status, witness={**dict(cert.witness), **wp_extra},
+                        residuals={**dict(cert.residuals), "t_solver": t_solver},
+                        tolerance={**dict(cert.tolerance), "solver_tol": tol},
+                        stats={**stats, **dict(cert.stats)}, message=message)
+
+
+# --------------------------------------------------------------------------------------- min L
+
+def _solve_min_l(W, U, G, anchor, backend, tol):
+    """Solve the μ-form on (W, U, G) (already scaled). Returns (outcome, lam, L, stats, L_lower)."""
+    n = W.shape[0]
+    if backend == "structured":
+        P = _pb.structured_min_l(W, U, G)
+        lam0, L0 = anchor
+        y0 = np.concatenate([L0 * lam0, [L0 * L0]])
+        try:
+            r = _ipm.solve_structured(P, y0, tol=tol)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}, math.nan
+        mu = float(r.y[n])
+        Ls = math.sqrt(mu) if mu > 0 else math.nan
+        lower = math.sqrt(max(-r.primal_objective, 0.0)) if r.primal_objective == r.primal_objective else math.nan
+        return _ipm_outcome(r), r.y[:n] / Ls, Ls, _ipm_stats(r), lower
+    prob, v = _pb.cvx_min_l(W, U, G)
+    outcome, stats = _run_cvx(prob, backend, tol)
+    if outcome in ("error", "infeasible") or v["p"].value is None or v["mu"].value is None:
+        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats, math.nan
+    mu = float(v["mu"].value)
+    Ls = math.sqrt(mu) if mu > 0 else math.nan
+    return outcome, np.asarray(v["p"].value, dtype=float).ravel() / Ls, Ls, stats, math.nan
+
+
+def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
+                  wellposed: Optional[Certificate] = None, tol: float = 1e-9) -> Certificate:
+    r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"l2_sdp"``).
+
+    Solves :math:`\min\mu` over the "μ-form" (:mod:`deqtheory.sdp.problems`) — jointly linear in
+    (P = LΛ, μ = L²) — on the rescaled data :math:`\tilde U = U/\|U\|_2`, :math:`\tilde G = G/\|G\|_2`
+    (exact rescaling law: :math:`L(W, \alpha\tilde U, \beta\tilde G) = \alpha\beta L(W,\tilde U,\tilde G)`,
+    :math:`\Lambda \mapsto (\beta/\alpha)\Lambda`), then **proves** F(Λ, L') ≻ 0 for a reported
+    :math:`L' \ge L^*`: at the optimum (10) is only PSD, so we move along the segment to a strictly
+    feasible anchor built from a (3)-witness Γ (see :func:`_anchor`) until the verified Cholesky
+    succeeds. ``witness["L"]`` is the **proved** L'; ``stats["L_solver"]`` the solver's (unproved)
+    optimum, ``stats["backoff_rel"] = L'/L_solver − 1``; ``stats["L_lower_estimate"]`` a (not
+    rigorous) lower bound from the structured solver's primal objective.
+
+    Well-posedness (the premise of Thm 3.1) is recorded as ``witness["wellposed_condition"]``: the
+    given ``wellposed`` certificate if it is CERTIFIED, else (3) solved here (Γ stored in
+    ``witness["gamma"]``). Since a proved F ≻ 0 is (4), the result is also valid by Prop 2.2.
+
+    Statuses: CERTIFIED; INCONCLUSIVE ((3) has no strictly feasible Γ — then no L can be proved in
+    floating point — or verification failed); NOT_APPLICABLE (U = 0 or G = 0: y does not depend on
+    x, L = 0 is not attained by a strict LMI); SOLVER_ERROR.
+    """
+    W, U, G = validate_problem(W, U, G)
+    backend = _check_backend(backend)
+    tol = as_scalar("tol", tol, positive=True)
+    alpha = float(np.linalg.norm(U, 2))
+    beta = float(np.linalg.norm(G, 2))
+    if alpha == 0 or beta == 0:
+        return Certificate("l2_sdp", Status.NOT_APPLICABLE, margin=math.nan,
+                           message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
+    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol)
+    wp_extra = _wp_fields(source)
+    if anchor_g is None:
+        status = Status.SOLVER_ERROR if own.status is Status.SOLVER_ERROR else Status.INCONCLUSIVE
+        return Certificate("l2_sdp", status, margin=-math.inf, witness=wp_extra,
+                           stats={"wellposed_status": own.status.value},
+                           message="(3) has no proved strictly feasible Γ, so (10) has no strictly feasible point "
+                                   f"and no L can be proved in floating point ({own.message})")
+    Us, Gs = U / alpha, G / beta
+    g, tg = anchor_g
+    anchor_s = _anchor(W, Us, Gs, g, tg)
+    outcome, lam_s, L_s, stats, lower_s = _solve_min_l(W, Us, Gs, anchor_s, backend, tol)
+    stats = dict(stats)
+    stats["wellposed_condition"] = wp_extra.get("wellposed_condition")
+    if outcome == "error" or lam_s is None or not (L_s == L_s):
+        return Certificate("l2_sdp", Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
+                           message="solver failed on the min-L SDP; nothing is claimed")
+    lam = np.maximum(lam_s, 0.0) * (beta / alpha)
+    L_solver = L_s * alpha * beta
+    anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
+    t0 = time.perf_counter()
+    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, "l2_sdp")
+    stats.update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
+                  "verify_time": time.perf_counter() - t0, "scale_U": alpha, "scale_G": beta,
+                  "anchor_L": anchor[1]})
+    if cert is None:
+        return Certificate("l2_sdp", Status.INCONCLUSIVE, margin=-math.inf,
+                           witness={"lam": lam, "L": L_solver, **wp_extra}, stats=stats,
+                           message=f"solver optimum L ≈ {L_solver:.10g} could not be verified, even after backing off")
+    Lp = float(cert.witness["L"])
+    stats.update({"backoff_theta": theta, "backoff_rel": Lp / L_solver - 1.0})
+    return cert.replace(witness={**dict(cert.witness), **wp_extra},
+                        tolerance={**dict(cert.tolerance), "solver_tol": tol},
+                        stats={**stats, **dict(cert.stats)},
+                        message=(f"proved L = {Lp:.10g} (solver optimum {L_solver:.10g}, back-off "
+                                 f"{Lp / L_solver - 1:.2e} relative): " + cert.message +
+                                 f"; well-posedness from {wp_extra.get('wellposed_condition')!r}"))
