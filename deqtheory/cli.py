@@ -22,13 +22,46 @@ def _cmd_check(args: argparse.Namespace) -> int:
     arrays = load_deq_arrays(args.model)
     report = check_model(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"],
                          path=args.model, kind=str(arrays["kind"]),
-                         options={"backend": getattr(args, "backend", None), "sdp": not args.no_sdp})
+                         options={"backend": args.backend, "sdp": not args.no_sdp})
+    if args.save_certificate:
+        cert = report.sections.get("lipschitz", {}).get("_l2_sdp_certificate")
+        if cert is None:
+            raise DEQInputError("--save-certificate needs the SDP section (drop --no-sdp)")
+        from .sdp import save_certificate
+
+        save_certificate(args.save_certificate, cert)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=None if args.compact else 2)
         sys.stdout.write("\n")
     else:
         print(report.format_table())
     return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """Re-check a certificate file: exit 0 iff it verifies as CERTIFIED for this model."""
+    import numpy as np
+
+    from .io import load_deq_arrays
+    from .report import validate_deq_arrays
+    from .sdp import load_certificate
+
+    arrays = load_deq_arrays(args.model)
+    a = validate_deq_arrays(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"], source=args.model)
+    n = a["W"].shape[0]
+    cert = load_certificate(args.certificate)
+    checked = cert.verify(W=a["W"], U=a["U"] if a["U"] is not None else np.eye(n),
+                          G=a["G"] if a["G"] is not None else np.eye(n))
+    if args.json:
+        json.dump({"model": args.model, "certificate": args.certificate, "verified": checked.certified,
+                   "result": checked.to_dict(arrays=False)}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        L = checked.witness.get("L")
+        print(f"{args.certificate}: condition {checked.condition}: {checked.status.value}, "
+              f"margin {checked.margin:.6g}" + (f", L = {float(L):.6g}" if L is not None else "") +
+              f" — {checked.message}")
+    return 0 if checked.certified else 1
 
 
 def _cmd_theorems(args: argparse.Namespace) -> int:
@@ -46,7 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="one JSON object on stdout")
     c.add_argument("--compact", action="store_true", help="with --json: no indentation")
     c.add_argument("--no-sdp", action="store_true", help="skip the SDP-based conditions")
+    c.add_argument("--backend", choices=("structured", "cvxopt", "clarabel", "scs"), default=None,
+                   help="SDP backend (default: structured)")
+    c.add_argument("--save-certificate", metavar="CERT.npz", default=None,
+                   help="write the l2_sdp certificate (re-check it with `deqtheory verify`)")
     c.set_defaults(func=_cmd_check)
+
+    v = sub.add_parser("verify", help="re-check a saved certificate against a model, with numpy alone")
+    v.add_argument("model", help="MODEL.npz")
+    v.add_argument("certificate", help="CERT.npz written by `deqtheory check --save-certificate`")
+    v.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    v.set_defaults(func=_cmd_verify)
 
     t = sub.add_parser("theorems", help="list or check the theorem catalogue")
     t.add_argument("--json", action="store_true", help="JSON list on stdout")

@@ -149,6 +149,13 @@ def _tw_tolerance(W: np.ndarray, T: np.ndarray) -> float:
     return 64 * (k + 1) * _U * max(float(np.max(T)), float(np.sum(W * W)), 1e-300)
 
 
+def _cholesky_loss(W: np.ndarray, T: np.ndarray, abs_err: float) -> float:
+    """What the verified PD test can lose on T − WᵀW (2γ-type trace term of :mod:`deqtheory.verified`
+    plus the forming error): a proved margin above −(tolerance + this) is consistent with exact PSD."""
+    k = W.shape[1]
+    return 2.0 * abs_err + 4.0 * (k + 2) * _U * (float(np.sum(T)) + float(np.sum(W * W)))
+
+
 @dataclasses.dataclass(frozen=True)
 class ResidualLayer:
     r"""One residual Lipschitz layer :math:`x \mapsto x - 2WT^{-1}\sigma(W^\top x + b)`.
@@ -209,7 +216,7 @@ def _tw_cert(W: np.ndarray, T: np.ndarray) -> Certificate:
     err = product_error_bound(W.T, W) + sum_error_bound(np.diag(T), WtW)
     c = verified_pd(S, abs_err=err, name="T - W^T W")
     return Certificate("residual_tw", c.status, margin=c.margin, witness={"T": T},
-                       tolerance={"abs_err": err, "nonstrict_tolerance": _tw_tolerance(W, T)},
+                       tolerance={"abs_err": err, "nonstrict_tolerance": _tw_tolerance(W, T) + _cholesky_loss(W, T, err)},
                        stats=dict(c.stats), message=c.message)
 
 

@@ -85,7 +85,8 @@ class CheckReport:
             "conditions": {k: c.to_dict() for k, c in self.conditions.items()},
         }
         for name, sec in self.sections.items():
-            d[name] = {k: (v.to_dict() if isinstance(v, Certificate) else to_jsonable(v)) for k, v in sec.items()}
+            d[name] = {k: (v.to_dict() if isinstance(v, Certificate) else to_jsonable(v)) for k, v in sec.items()
+                       if not k.startswith("_")}
         d["timings_s"] = to_jsonable(dict(self.timings))
         return d
 
@@ -102,11 +103,16 @@ class CheckReport:
         for sec_name, sec in self.sections.items():
             lines.append(f"  [{sec_name}]")
             for k, v in sec.items():
+                if k.startswith("_"):
+                    continue
                 if isinstance(v, Certificate):
                     extra = ""
                     if "L" in v.witness:
                         extra = f"L = {_fmt(v.witness['L'])}  "
                     lines.append(f"  {k:<{w}}  {v.status.value:<13} {_fmt(v.margin):>12}  {extra}{v.message}")
+                elif isinstance(v, Mapping) and "status" in v:
+                    lines.append(f"  {k:<{w}}  {str(v['status']):<13} {_fmt(v.get('margin')):>12}  "
+                                 f"L = {_fmt(v.get('L'))}  {v.get('detail', '')}")
                 else:
                     lines.append(f"  {k:<{w}}  {v}")
         return "\n".join(lines)
@@ -162,9 +168,72 @@ def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = 
         except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
             conds[name] = Certificate(name, Status.SOLVER_ERROR, message=f"{type(exc).__name__}: {exc}")
         timings[name] = time.perf_counter() - t0
+    opts = dict(options or {})
+    if opts.get("sdp", True) and (only is None or "sdp_wellposed" in only):
+        from .sdp import sdp_wellposed
+
+        t0 = time.perf_counter()
+        try:
+            conds["sdp_wellposed"] = sdp_wellposed(Wm, **_backend(opts))
+        except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
+            conds["sdp_wellposed"] = Certificate("sdp_wellposed", Status.SOLVER_ERROR,
+                                                 message=f"{type(exc).__name__}: {exc}")
+        timings["sdp_wellposed"] = time.perf_counter() - t0
     sections: Dict[str, Mapping[str, Any]] = {}
     for sec_name, fn in _SECTIONS.items():
         t0 = time.perf_counter()
-        sections[sec_name] = fn(arrays, conds, dict(options or {}))
+        sections[sec_name] = fn(arrays, conds, opts)
         timings[sec_name] = time.perf_counter() - t0
     return CheckReport(model=model, conditions=conds, sections=sections, timings=timings)
+
+
+def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
+    return {"backend": opts["backend"]} if opts.get("backend") else {}
+
+
+def _bound_entry(res: Any, detail: str) -> Dict[str, Any]:
+    """A closed-form bound (``bounds.BoundResult``) as a report entry."""
+    st = Status.CERTIFIED if res.certificate.certified and np.isfinite(res.value) else Status.INCONCLUSIVE
+    return {"L": res.value, "status": st.value, "margin": res.certificate.margin, "theorem": res.theorem,
+            "norm": res.norm, "detail": f"{res.theorem}: {detail}"}
+
+
+@register_section("lipschitz")
+def _lipschitz_section(arrays: Mapping[str, Optional[np.ndarray]], conds: Mapping[str, Certificate],
+                       opts: Mapping[str, Any]) -> Dict[str, Any]:
+    """ℓ2 Lipschitz constant of x ↦ y by SDP (havens2023 (10), minimal L) and every closed-form bound
+    that applies (pabbaraju2021 Thm 1, havens2023 Thm 3.3 with Φ = Γ⁻¹ from (3), jafarpour2022 Thm 6.1 ℓ∞)."""
+    from . import bounds
+
+    W = arrays["W"]
+    n = W.shape[0]
+    U = arrays["U"] if arrays["U"] is not None else np.eye(n)
+    G = arrays["G"] if arrays["G"] is not None else np.eye(n)
+    out: Dict[str, Any] = {}
+    analytic: Dict[str, Any] = {}
+    mono = conds.get("monotone")
+    r = bounds.pabbaraju_lipschitz(W, U, G)
+    analytic["pabbaraju2021:thm1"] = _bound_entry(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
+    wp = conds.get("sdp_wellposed")
+    if wp is not None and wp.certified and "gamma" in wp.witness:
+        gam = np.asarray(wp.witness["gamma"], dtype=float)
+        r2 = bounds.havens_gmondeq_lipschitz(W, U, 1.0 / gam, G)
+        analytic["havens2023:thm3.3"] = _bound_entry(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)")
+    best = min(analytic.values(), key=lambda e: e["L"] if e["status"] == "certified" else np.inf)
+    out["l2_analytic"] = {**best, "bounds": analytic}
+    if opts.get("sdp", True):
+        from .sdp import min_lipschitz
+
+        wellposed = mono if (mono is not None and mono.certified) else (wp if wp is not None and wp.certified else None)
+        try:
+            cert = min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts))
+        except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
+            cert = Certificate("l2_sdp", Status.SOLVER_ERROR, message=f"{type(exc).__name__}: {exc}")
+        out["l2_sdp"] = {"L": cert.witness.get("L", float("nan")), "status": cert.status.value,
+                         "margin": cert.margin,
+                         "wellposed_condition": cert.witness.get("wellposed_condition"),
+                         "detail": cert.message, "certificate": cert.to_dict(arrays=False)}
+        out["_l2_sdp_certificate"] = cert
+    rl = bounds.jafarpour_linf_lipschitz(W, U, G)
+    out["linf"] = _bound_entry(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1")
+    return out
