@@ -18,7 +18,8 @@ $(BIN)/python:
 # Re-install whenever the project metadata changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install $(PIP_FLAGS) --upgrade pip
-	$(PIP) install $(PIP_FLAGS) -e '.[test]'
+	$(PIP) install $(PIP_FLAGS) 'torch==2.13.0'   # the CPU wheel; an unpinned torch pulls a CUDA build
+	$(PIP) install $(PIP_FLAGS) -e '.[test,train]'
 	@touch $@
 
 install: $(STAMP)
