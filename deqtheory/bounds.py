@@ -405,6 +405,9 @@ def solve_relu_fixed_point(M: Any, v: Any, *, z0: Any = None, tol: float = 1e-13
         # Peaceman–Rachford (Winston & Kolter 2020) interleaved with alpha-averaging.
         A = np.eye(n) - M
         lu = scipy.linalg.lu_factor(np.eye(n) + A)
+        # Divergence guard: iterates this large cannot approach a fixed point of size ~‖v‖ and would
+        # overflow (ℓ∞ norms of relu(Mz + v) grow at most by ‖M‖∞ per step).
+        blowup = 1e100 * (1.0 + float(np.max(np.abs(v))) if n else 1.0)
         alpha = 1.0 / (1.0 - min(float(np.min(np.diag(M))), 0.0))
         u = z.copy()
         zz = z.copy()
@@ -414,8 +417,8 @@ def solve_relu_fixed_point(M: Any, v: Any, *, z0: Any = None, tol: float = 1e-13
             zh = scipy.linalg.lu_solve(lu, uh + v)
             u = 2 * zh - uh
             zz = np.maximum(u, 0.0)
-            if not np.all(np.isfinite(zz)):
-                break
+            if not np.all(np.isfinite(zz)) or float(np.max(np.abs(u))) > blowup:
+                break  # diverging: the caller gets an unconverged result, never an overflow
             if it % 25 == 0:
                 r_, rn_ = res_of(zz)
                 if rn_ < best_rn:
@@ -433,7 +436,7 @@ def solve_relu_fixed_point(M: Any, v: Any, *, z0: Any = None, tol: float = 1e-13
             za = z.copy()
             for it in range(1, max_iter + 1):
                 za = (1 - alpha) * za + alpha * np.maximum(M @ za + v, 0.0)
-                if not np.all(np.isfinite(za)):
+                if not np.all(np.isfinite(za)) or float(np.max(np.abs(za))) > blowup:
                     break
                 if it % 50 == 0:
                     zp, _ = _pattern_newton(M, v, za, max_iter=20)
