@@ -1,10 +1,660 @@
 """Verdicts of the theorem catalogue: status, corrected statement and evidence per entry id.
 
-Entries absent here are ``pending``. Every ``holds-as-corrected`` / ``refuted`` verdict must carry
-the corrected form and the evidence (a counterexample or the failing formula) in ``notes``.
+Entries absent here are ``pending``. Every ``holds-as-corrected`` / ``refuted`` verdict carries the
+corrected form and the evidence (a counterexample or the failing formula) in ``notes``; every
+``not-checkable`` verdict says why and what was checked instead. The tests that check an entry are
+found from ``@pytest.mark.theorem(id)`` markers (see :mod:`deqtheory.theorems`).
 """
 from __future__ import annotations
 
 from typing import Dict
 
-RESULTS: Dict[str, Dict[str, str]] = {}
+RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'MonDEQ with U = mP (P orthogonal) is 1-Lipschitz and G-MonDEQ with Φ_ii ≥ '
+                              '1/(Lm), UᵀU ⪯ I is L-Lipschitz: proved bounds (pabbaraju2021 Thm 1, '
+                              'havens2023 Thm 3.3) and pairs of fixed points solved to residual 1e-11 '
+                              '(property_tests/test_havens2023.py).'},
+ 'havens2023:eq2': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'Eq. (2) prints the skew term S − Sᵀ while eq. (7) prints Sᵀ − S. Both '
+                             'parametrize the same set (eq. (2) at S equals eq. (7) at Sᵀ; '
+                             'property_tests/test_havens2023.py), so the statement holds, but formulas '
+                             'derived later depend on the choice: under (7), Thm 3.5 / App. D must use S = '
+                             "½Mᵀ (see havens2023:thm3.5). The project's convention is (7)."},
+ 'havens2023:eq5': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'Every W of form (5) has sym(I − W) ⪰ mI (proved margin), and the model is '
+                             '‖U‖₂/m-Lipschitz (see pabbaraju2021:thm1); strategies and parametrization '
+                             'contract tests.'},
+ 'havens2023:eq6': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'Left side of (3) with Γ = Φ⁻¹ equals 2AᵀA + 2mI to rounding (dense check) and '
+                             'is proved PD.'},
+ 'havens2023:eq7': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'With Λ = Ψ⁻¹ the left side of (4) equals 2VᵀV + 2εI to rounding (dense check) '
+                             "and is proved PD for ε > 0. The project uses (7)'s skew sign Sᵀ − S throughout "
+                             '(see havens2023:eq2).'},
+ 'havens2023:eq8': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'AOL scaling gives ‖W̃D‖₂ ≤ 1 (proved upper bound on the norm), including the '
+                             'zero-column convention of footnote 2 (tests/test_explicit.py, '
+                             'property_tests/test_explicit_props.py).'},
+ 'havens2023:eq9': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'SLL T of eq. 9 satisfies WᵀW ⪯ T (proved λ_min(T − WᵀW) ≥ −rounding; exactly '
+                             'tight cases exist) and the residual stack is 1-Lipschitz on pairs, Jacobians '
+                             'and gradient ascent; CPL with T = ‖W‖₂²I likewise. Note one public code stores '
+                             "2T⁻¹ as 'T'."},
+ 'havens2023:prop2.1': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'Checked with analytic witnesses (G-MonDEQ: (3) with Γ = Φ⁻¹, left side '
+                                 '2AᵀA + 2mI, property_tests/test_parametrizations_props.py) and '
+                                 'solver-found witnesses (deqtheory.sdp.sdp_wellposed, verified Γ): on '
+                                 'certified models, fixed-point solves started from different points reach '
+                                 'the same fixed point (property_tests/test_sdp_props.py).'},
+ 'havens2023:prop2.2': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'LBEN (7) satisfies (4) with Λ = Ψ⁻¹ and left side exactly 2VᵀV + 2εI '
+                                 '(analytic identity, proved PD); with solver-found (Λ, L) proved by the '
+                                 'verified Cholesky test, output differences of tightly solved fixed points '
+                                 'never exceed L·‖Δx‖ (property_tests/test_sdp_props.py).'},
+ 'havens2023:sec2.2.schur': {'status': 'holds',
+                             'corrected': '',
+                             'notes': 'The left side of (4), its 2-block Schur form and the 3-block form '
+                                      'used by deqtheory.sdp have smallest eigenvalues of the same sign '
+                                      'across W scaled through the feasibility boundary '
+                                      '(property_tests/test_havens2023.py); the SDP module solves the '
+                                      '3-block / μ-form.'},
+ 'havens2023:sec2.4.sandwich': {'status': 'holds-as-corrected',
+                                'corrected': 'x_0 = √L x, x_{n+1} = √2 A_nᵀΦ_nσ(√2Φ_n⁻¹B_nx_n + b_n), y = √L '
+                                             'B_Nx_N + b_N is L-Lipschitz when A_nA_nᵀ + B_nB_nᵀ = I, ‖B_N‖₂ '
+                                             '≤ 1 and Φ_n positive (not merely non-negative) diagonal.',
+                                'notes': 'As printed, B_NᵀB_N = I is impossible when the output is narrower '
+                                         'than x_N (it is sufficient but not necessary: ‖B_N‖₂ ≤ 1 is what '
+                                         "the proof uses), and Φ_n 'non-negative' must be positive since "
+                                         'Φ_n⁻¹ appears. The misreading AᵀA + BᵀB = I gives a 2-Lipschitz '
+                                         'layer '
+                                         '(tests/test_explicit.py::test_sandwich_misread_constraint_counterexample). '
+                                         'The corrected network is L-Lipschitz on pairs and Jacobians.'},
+ 'havens2023:thm3.1': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'MonDEQ satisfies (10) with Λ = I/‖U‖₂, L = ‖U‖₂/m; SDP-minimal L of (10) '
+                                'never below the attacked Jacobian norms ‖G(I − DW)⁻¹DU‖₂ at tightly solved '
+                                'fixed points and never above the analytic bounds ‖G‖‖U‖/m (MonDEQ) and '
+                                '‖G‖‖Φ⁻¹U‖/m (G-MonDEQ). In floating point only strict (4) can be proved, so '
+                                "certified L are reported as L' = L*(1 + δ) with δ ~1e-12."},
+ 'havens2023:thm3.3': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'Bound ‖Φ⁻¹U‖₂/m never exceeded on the model (random pairs, Jacobians, '
+                                'gradient ascent; max observed ratio 0.79, median 0.48 over 25 models; '
+                                'property_tests/test_bounds_props.py); the analytic Λ of the proof verifies '
+                                '(10) (tests/test_sdp.py).'},
+ 'jafarpour2022:eq1': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'For the embedded-network inclusion function G_N (library '
+                                'interval_bounds+output_box): item 2 (point box gives f(x) within 1e-9), '
+                                'item 1 (point boxes and sub-boxes give nested output boxes) and the '
+                                'enclosure f([x_,x^]) in [G_,G^] at samples, vertices and sign-gradient '
+                                'extremes '
+                                '(property_tests/test_jafarpour2022.py::test_eq1_embedded_inclusion_function_encloses_image).'},
+ 'jafarpour2022:eq10': {'status': 'holds',
+                        'corrected': '',
+                        'notes': "m_ = [T C]+ z_* + [T C]- z^* + T c <= m^x(x') = T f_N(x') for x' in the "
+                                 'box at samples, vertices and per-margin attacks; equals library '
+                                 'margin_lower_bounds (which rounds down), never looser than y_i - y^_j; '
+                                 "m_j>0 for all j!=i iff argmax = i ('labeled the same as x' means labeled "
+                                 'i) '
+                                 '(property_tests/test_jafarpour2022.py::test_eq10_relative_classifier_lower_bound).'},
+ 'jafarpour2022:eq11': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'L(f_N(x), y) = L(-m^x(x), y) (shift invariance) <= L(-m_, y) for x in the '
+                                 'box at samples, vertices and loss-ascent points; the (11) objective lies '
+                                 'between the nominal loss and this bound for kappa in [0,1] '
+                                 '(property_tests/test_jafarpour2022.py::test_eq11_inclusion_loss_upper_bounds_loss_in_box). '
+                                 'Training runs not checked.'},
+ 'jafarpour2022:eq12': {'status': 'holds-as-corrected',
+                        'corrected': 'W = [eta] T [eta]^-1 - diag(|T| 1) + gamma I gives mu_inf,[eta]^-1(W) '
+                                     '<= gamma.',
+                        'notes': 'From findings/existing tests '
+                                 '(property_tests/test_parametrizations_props.py): printed form fails, '
+                                 'T=[[0,1],[0,0]], eta=(1,2), gamma=0 gives mu=3; corrected form mu <= '
+                                 'gamma. Used by the tests here to build W.'},
+ 'jafarpour2022:eq13': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'Sound relative to the (corrected, min-form) definition of sec8.def with '
+                                 "its '>= 0' convention (a tie at a perturbed input may occur at equality; "
+                                 "the library uses '> 0'). Existing "
+                                 'test_bounds_props::test_linf_lipschitz_certificate_sound (samples, '
+                                 'vertices, sign-gradient attack); here '
+                                 'property_tests/test_jafarpour2022.py::test_certificates_imply_min_form_definition '
+                                 'checks that every (13)/(14)-certified point has min-form margin > 0 at '
+                                 'sampled/vertex/attacked inputs.'},
+ 'jafarpour2022:eq14': {'status': 'holds',
+                        'corrected': '',
+                        'notes': "As eq13 ('>= 0' admits ties; library uses '> 0'). Existing "
+                                 'test_intervals_props::test_eq14_certificate_sound (samples, vertices); '
+                                 'added attack-based check and that the (14) margin lower-bounds the '
+                                 'attacked minimum margin '
+                                 '(property_tests/test_jafarpour2022.py::test_certificates_imply_min_form_definition).'},
+ 'jafarpour2022:eq6': {'status': 'holds-as-corrected',
+                       'corrected': '[z_; z^] = [Phi(ceil(W) z_ + floor(W) z^ + U+ x_ + U- x^ + b); '
+                                    'Phi(ceil(W) z^ + floor(W) z_ + U+ x^ + U- x_ + b)], [y_; y^] = [[C+, '
+                                    'C-],[C-, C+]][z_; z^] + [c; c].',
+                       'notes': 'As printed the left side is [x_; x^] and the output map multiplies [x_; x^] '
+                                "(misprint; should be [z_; z^]). Corrected form: the paper's lower-first map "
+                                "equals the library's upper-first metzler_lift map, the library fixed point "
+                                'satisfies it, output map = output_box, mu of the lifted W with weight '
+                                '[eta;eta] equals mu_inf,[eta]^-1(W), and W=0 gives exact interval '
+                                'arithmetic (bounds attained at vertices) '
+                                '(property_tests/test_jafarpour2022.py::test_eq6_embedded_network_as_corrected).'},
+ 'jafarpour2022:eq8': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'The existence claim holds with lambda = 2 eps, but the printed '
+                                "justification ('since the cross-entropy loss is convex') is wrong: "
+                                'convexity gives only the lower bound L(z+d) >= L(z) + grad.d; the step '
+                                'holds because CE is 2-Lipschitz w.r.t. ||.||_inf on logits (||softmax - '
+                                'e_y||_1 <= 2), constant 2 sharp (z=(-K,0), d=(-xi,xi)) '
+                                '(property_tests/test_jafarpour2022.py::test_eq8_cross_entropy_is_2_lipschitz_linf). '
+                                'On models: worst loss over the eps-box (samples, vertices, sign-gradient '
+                                'ascent) <= L(f(x^)) + 2 eps (eta_max/eta_min)||U||_inf||C||_inf/(1-mu+) '
+                                '(property_tests/test_jafarpour2022.py::test_eq8_lipschitz_penalty_bounds_robust_loss_on_model).'},
+ 'jafarpour2022:remark5.2': {'status': 'holds',
+                             'corrected': '',
+                             'notes': 'Part 1: with eta = Perron vector of |W|, mu_inf,[eta]^-1(W) <= '
+                                      'lambda_pf(|W|) < 1, check_mu_inf certifies, lambda_pf <= ||W||_inf; '
+                                      'strict: W=-2I has mu=-2 but lambda_pf=2 (check_pf_abs not certified) '
+                                      '(property_tests/test_jafarpour2022.py::test_remark52_part1_perron_weight_and_strictness; '
+                                      'existing test_linalg_props::test_remark_5_2_1...). Part 2: mu2(W) <= '
+                                      'gamma <=> I - sym W >= (1-gamma)I on W with mu2 = gamma +- delta; '
+                                      'linalg.check_monotone(W, m=1-gamma) certified exactly when delta<0 '
+                                      '(property_tests/test_jafarpour2022.py::test_remark52_part2_mu2_le_gamma_iff_monotone).'},
+ 'jafarpour2022:remark6.2': {'status': 'holds-as-corrected',
+                             'corrected': "1. holds as printed. 2. Corrected: Pabbaraju et al.'s *proof* "
+                                          '(alpha->0 limit with the alpha-independent ReLU prox) is '
+                                          'ReLU-specific, but the bound Lip_2 <= ||U||_2/m itself holds for '
+                                          'every activation slope-restricted in [0,1] (havens2023 Thm 3.1).',
+                             'notes': 'Part 1: existing '
+                                      'test_bounds_props::test_remark62_mu_below_norm_and_sharper_than_el_ghaoui '
+                                      '(mu_inf(W) <= ||W||_inf; Thm 6.1 with eta=1 <= El Ghaoui; both valid '
+                                      "on the model). Part 2 as printed ('cannot be extended to more general "
+                                      "activations') is false: for tanh and leaky-ReLU monDEQs the bound "
+                                      '||U||_2/m (pabbaraju_lipschitz) is never exceeded by Jacobians at '
+                                      'random/attacked points, by (I-DW)^-1 DU for random D in [0,1], or by '
+                                      'pairs of solved fixed points '
+                                      '(property_tests/test_jafarpour2022.py::test_remark62_part2_pabbaraju_bound_holds_beyond_relu).'},
+ 'jafarpour2022:remark6.4.1': {'status': 'holds',
+                               'corrected': '',
+                               'notes': 'N_a(z) = z + a(-z + N(z)) (forward Euler) for nominal and embedded '
+                                        'maps (library alpha_avg step and metzler_lift); mu_inf,[eta]^-1(-I '
+                                        '+ DW) <= -(1-mu+) for random slope matrices D in [0,1]; Euler '
+                                        "trajectories (small step) of z' = -z + phi(Wz+v) contract like "
+                                        'exp(-(1-mu+)t) in the weighted norm, ReLU and tanh '
+                                        '(property_tests/test_jafarpour2022.py::test_remark641_forward_euler_and_contracting_ode).'},
+ 'jafarpour2022:remark6.4.2': {'status': 'not-checkable',
+                               'corrected': '',
+                               'notes': 'Claim about evaluation time. Checked instead: one embedded step '
+                                        'equals two passes of the nominal layer (midpoint/radius form W c -+ '
+                                        'M r + U x_c -+ |U| x_r + b with M = Metzler majorant = two n x n '
+                                        "and two n x r products) and matches the library's 2n x 2n "
+                                        'metzler_lift product; both alpha-average solves (nominal and '
+                                        'embedded) stay within the same a-priori iteration bound from the '
+                                        'rate 1-a(1-mu+) '
+                                        '(property_tests/test_jafarpour2022.py::test_remark642_embedded_cost_two_passes). '
+                                        'Iteration counts differ in practice (e.g. 20 vs 66).'},
+ 'jafarpour2022:remark6.4.3': {'status': 'holds',
+                               'corrected': '',
+                               'notes': 'Not re-tested here; existing tests '
+                                        '(property_tests/test_solvers_props.py::test_remark643_dag_eta_bound, '
+                                        'tests/test_graph.py, tests/test_solvers.py exact DAG) check mu <= '
+                                        'delta ||W||_inf with level weights and exact back-substitution. Per '
+                                        'findings: correct for the block-upper form with '
+                                        'eta=(delta,...,delta^k) (weight [eta]^-1 (x) I_n); lower-triangular '
+                                        "conventions need the reversed eta; 'exactly IBP' needs zero "
+                                        'diagonal blocks.'},
+ 'jafarpour2022:remark6.4.4': {'status': 'holds',
+                               'corrected': '',
+                               'notes': "Display misprints ('[x_; x^]' on the left means [z_; z^], '[U]- u^' "
+                                        'means [U]- x^) do not affect the claims. Existing tests: W=[[-3]] '
+                                        '(mu=-3) gives three IBP fixed points incl. an inverted box while '
+                                        'the Metzler box is exact (part 1); entrywise split inequalities '
+                                        '(part 2); Metzler box inside the IBP box when both well posed (part '
+                                        '3) - property_tests/test_intervals_props.py, '
+                                        'property_tests/test_linalg_props.py.'},
+ 'jafarpour2022:sec3.defs': {'status': 'holds',
+                             'corrected': '',
+                             'notes': 'Definitions; checked for consistency: mu_inf,[eta]^-1(A) = max_i A_ii '
+                                      '+ sum_{j!=i} eta_j/eta_i |A_ij| equals '
+                                      'lim_{h->0}(||I+hA||_{inf,[eta]^-1}-1)/h with the induced norm '
+                                      'computed independently by maximizing over the 2^n vertices of the '
+                                      'unit ball (exact once h max|A_ii| <= 1; difference quotient '
+                                      'non-increasing); linalg.mu_inf, mu_inf_upper (>=), '
+                                      'graph.mu_inf_weighted agree (tol 1e-9 rel), check_mu_inf certifies '
+                                      'iff mu<1; mu2 = lim (||I+hA||_2-1)/h; [B]+-, Metzler split and '
+                                      'alpha-average map entrywise vs linalg/solvers. Item 2 of the '
+                                      "inclusion-function definition reads 'F_(x,x) = F(x,x)' (OCR lost the "
+                                      'overbar: F_(x,x) = F^(x,x) = f(x)); checked in eq1. Tests: '
+                                      'property_tests/test_jafarpour2022.py::test_sec3_mu_inf_is_the_induced_measure, '
+                                      'property_tests/test_jafarpour2022.py::test_sec3_splits_and_alpha_average.'},
+ 'jafarpour2022:sec8.def': {'status': 'holds-as-corrected',
+                            'corrected': "Certified robust with radius eps at x iff min_{x': ||x-x'||_inf <= "
+                                         "eps} { f_N(x')_i - max_{j!=i} f_N(x')_j } >= 0 (> 0 to exclude "
+                                         'ties), i the correct label of x.',
+                            'notes': "Printed 'max_{v in R^r}' ranges over an unused variable; read as a max "
+                                     'over the ball it certifies non-robust points: witness DEQ W=[[-0.5]], '
+                                     'U=[[1]], C=[[1],[0]], c=(0,0.5), x=1.2, eps=1: margin 0.3>0 at x '
+                                     "(max-form >= 0) but x'=0.2 is labelled 1 (min-form < 0); certificates "
+                                     '(13)/(14) correctly refuse '
+                                     '(property_tests/test_jafarpour2022.py::test_sec8_printed_max_form_certifies_a_nonrobust_point). '
+                                     'Min form tested against (13)/(14) in '
+                                     'property_tests/test_jafarpour2022.py::test_certificates_imply_min_form_definition.'},
+ 'jafarpour2022:thm4.1': {'status': 'holds',
+                          'corrected': '',
+                          'notes': 'Proof indexes i in {1..k} (and (3) says {1..n}); should be {1..q} - '
+                                   'typo, statement unaffected. Linear f=Ax+c (both sides exact): tight box '
+                                   '= output_box = vertex min/max, width |A|(x^-x_), inequality with Lip_inf '
+                                   '= ||A||_inf, equality for cubes '
+                                   '(property_tests/test_jafarpour2022.py::test_thm41_linear_maps_exact). '
+                                   'DEQ with r=1: grid (150 pts) tight-width estimate <= local Lipschitz '
+                                   'estimate x |x^-x_|, and the local estimate <= Thm 6.1 bound '
+                                   '(property_tests/test_jafarpour2022.py::test_thm41_deq_one_dimensional_input).'},
+ 'jafarpour2022:thm5.1': {'status': 'holds',
+                          'corrected': '',
+                          'notes': 'Both parts for ReLU, tanh, leaky-ReLU: contraction of N_a in '
+                                   '||.||_{inf,[eta]^-1} with factor 1-a(1-mu+) on random/nearby pairs for a '
+                                   'in (0, 1/(1-min_i [W_ii]^-)] (rel 1e-12); five starts converge to the '
+                                   'same point, which solves z=phi(Wz+v) to residual <= 1e-10 (unique fixed '
+                                   'point); library alpha_avg solver agrees. Witness W=[[-3]]: a=0.475 gives '
+                                   'ratio 0.9 > 1-a, a=0.525 ratio 1.1 (the a-range is needed for the rate). '
+                                   'Contraction factor not printed in the paper (derived). Tests: '
+                                   'property_tests/test_jafarpour2022.py::test_thm51_general_activations, '
+                                   'property_tests/test_jafarpour2022.py::test_thm51_alpha_range_matters_witness; '
+                                   'existing '
+                                   'property_tests/test_solvers_props.py::test_thm51_alpha_average_is_a_contraction_in_weighted_linf '
+                                   '(ReLU, uniqueness by exact enumeration).'},
+ 'jafarpour2022:thm6.1': {'status': 'holds',
+                          'corrected': '',
+                          'notes': 'Both parts, for ReLU/tanh/leaky: Jacobians C(I-DW)^-1 DU for random D in '
+                                   '[0,1], pairs and sign-gradient attacks never exceed '
+                                   '(eta_max/eta_min)||U||_inf||C||_inf/(1-mu+) (library printed form); part '
+                                   "2 box f(x') in f(x) +- xi at random and attacked x' "
+                                   '(property_tests/test_jafarpour2022.py::test_thm61_both_parts_general_activation). '
+                                   'Existing test_bounds_props::test_jafarpour_thm61_never_exceeded (ReLU, '
+                                   'printed and sharper weighted form) adequate.'},
+ 'jafarpour2022:thm6.3': {'status': 'holds',
+                          'corrected': '',
+                          'notes': 'Item 2 implicitly needs x in [x_, x^]. Existing '
+                                   'property_tests/test_intervals_props.py::test_thm63_all_parts checks all '
+                                   'four parts (contraction of both alpha-average iterations in the weighted '
+                                   'norms with rate 1-a(1-mu+), convergence to the embedded fixed point, '
+                                   'z*(x) in the box at samples/vertices, G_N brackets the tight inclusion '
+                                   'function via projected-gradient search, f_N(x) in [G_, G^]) - judged '
+                                   'adequate. Also covered by eq1/eq10 tests here.'},
+ 'li2022:eq5': {'status': 'holds-as-corrected',
+                'corrected': '[z̄*; z̲*] = σ([[W₊, W₋],[W₋, W₊]][z̄*; z̲*] + [U₊x̄ + U₋x̲ + b; U₋x̄ + U₊x̲ + '
+                             'b]) (lower row as in App. A after eq. 10); (4) likewise, with z^{(k)} on the '
+                             'right-hand side.',
+                'notes': 'Printed lower input U₊x̄+U₋x̲+b (= upper) makes the fixed point the single point '
+                         '[z*(h̄); z*(h̄)], not a lower bound. Counterexample family (Hypothesis): W>=0, '
+                         '‖W‖2<=0.8, b large so all units active, corner x=x_c−ε·sign(((I−W)^{-1}U)_i) gives '
+                         'z*(x)_i < printed z̲*_i; minimal witness W=0, U=[1], b=0, x∈[−1,1]: printed lower '
+                         '1 > z*(0)=0. Corrected row = exact interval hull (corner brute force), library '
+                         'affine_box contains it up to rounding, and the library adjoint fixed point equals '
+                         'the limit of (4) from 0. Tests: '
+                         'property_tests/test_li2022.py::test_eq5_corrected_input_is_the_interval_image_and_the_limit_of_eq4, '
+                         'property_tests/test_li2022.py::test_eq5_printed_lower_row_is_not_a_lower_bound.'},
+ 'li2022:lemma3.3': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Checked for rectangular W∈ℝ^{m×n}, m<=n, singular values in (0,√2): '
+                              'bjorck_order2 (60 steps) converges to P with PᵀP=I, P equals the SVD polar '
+                              'factor of Wᵀ (1e-10) and no random orthonormal Q (50 samples) is closer in '
+                              'Frobenius norm; boundaries: zero singular value stays 0, σ=2 diverges. '
+                              'Caveat: CerDEQ uses K=5 steps, which does not orthogonalize for moderate n·κ '
+                              '(~log_1.875(nκ)+5 steps needed) — certificates must use the actual ‖|W|‖2. '
+                              'Tests: '
+                              'property_tests/test_li2022.py::test_lemma33_rectangular_nearest_orthonormal, '
+                              'property_tests/test_li2022.py::test_lemma33_hypothesis_boundaries (+ existing '
+                              'scalar/square tests in property_tests/test_parametrizations_props.py).'},
+ 'li2022:prop3.1': {'status': 'holds-as-corrected',
+                    'corrected': 'With the corrected adjoint DEQ (5) (lower input U₋x̄ + U₊x̲ + b) and ‖Ŵ‖₂ '
+                                 '< 1: z̲* ≤ min_{x̲≤x≤x̄} z*(x) and z̄* ≥ max_{x̲≤x≤x̄} z*(x).',
+                    'notes': 'The proposition refers to (5), which is misprinted (see li2022:eq5; '
+                             'counterexample W=0,U=[1],b=0,x∈[−1,1]). With the corrected (5): proof '
+                             'invariant z̲^(k) ≤ z^(k)(x) ≤ z̄^(k) checked for every k<=200 and '
+                             'sampled/corner x; both iterations contract with factor ‖Ŵ‖2 (step norms); '
+                             'limits bound z*(x) (deqtheory.solvers residual<=1e-10, tol 1e-8). Hypothesis '
+                             '‖Ŵ‖2=‖|W|‖2 proved by check_adjoint_contractive. Tests: '
+                             'property_tests/test_li2022.py::test_prop31_proof_invariant_for_every_iterate '
+                             '(+ existing '
+                             'property_tests/test_intervals_props.py::test_li_prop31_adjoint_deq_bounds, '
+                             '::test_li_eq5_printed_lower_input_is_not_a_lower_bound).'},
+ 'li2022:prop3.2': {'status': 'holds-as-corrected',
+                    'corrected': '‖[[W₊, W₋],[W₋, W₊]]‖₂ = max(‖W‖₂, ‖|W|‖₂) = ‖|W|‖₂.',
+                    'notes': 'Printed max(‖W‖2,‖Wᵀ‖2)=‖W‖2 is false: W=[[1,1],[1,−1]]/√2 has ‖W‖2=1, '
+                             "‖Ŵ‖2=√2; W/1.2 has ‖W‖2<1 but ‖Ŵ‖2≈1.18. Proof's intermediate "
+                             '[[W,W],[|W|,|W|]] should be [[W,W],[|W|,−|W|]]. Test (existing): '
+                             'property_tests/test_spectrum_props.py::test_prop_3_2_corrected_lift_norm (+ '
+                             'tests/test_spectrum.py printed-form counterexample). Not re-tested by helper '
+                             'I.'},
+ 'li2022:prop3.4': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'Not re-tested by helper I; existing tests '
+                             'property_tests/test_spectrum_props.py::test_prop_3_4_row_orthogonal and '
+                             'property_tests/test_parametrizations_props.py. Proof relies on the corrected '
+                             "Prop 3.2 and says 'm < n' for m ≤ n; both bounds attained ([I 0] gives 1, "
+                             'normalized Hadamard gives √m).'},
+ 'li2022:prop3.5': {'status': 'refuted',
+                    'corrected': '(i) The initialization that makes n_u·E|U| = 1 is σ = √π/(√2·n_u), not '
+                                 '√π/√(2n_u) (which gives n_u·E|U| = √n_u). (ii) Even with it, (8) '
+                                 'E[Δ_out]/E[Δ_in] ≤ n_u E|U|/(2 − √n‖W‖₂) is not a valid bound (its step '
+                                 '(26) is a heuristic); a rigorous bound is Δ_out ≤ (I − |W|)⁻¹|U|Δ_in '
+                                 'coordinatewise (monotone 1-Lipschitz σ, ρ(|W|) < 1).',
+                    'notes': 'Statistical claim, checked by Monte Carlo with 5-SE confidence bounds. Printed '
+                             'σ: n_u·E|U| estimated from 20000 draws equals √n_u (2, 4, 8 for n_u=4,16,64; '
+                             'lower 5-SE bound > 1), and at model level (W=O/√8, O random orthogonal, '
+                             'n_u=64, 60 draws) the estimated gain (≈6.7; ≈3.5 for n_u=16 in exploration) '
+                             'has lower 5-SE bound > 1. Corrected σ: n_u·E|U|=1 within 5 SE. Counterexample '
+                             'to (8) with the corrected σ: fixed row-orthogonal W=R(30°)/√2 (n=2, √n‖W‖2=1 '
+                             'so RHS=1), n_u=4, U~N(0,σ²), x~N(0,I), b=0, ε=1: estimated E[Δ_out]/E[Δ_in] ≈ '
+                             '1.93 ± 0.035 (1000 draws, adjoint widths from deqtheory.intervals), lower 5-SE '
+                             'bound > 1 (also ≈1.45 for random O at n=2, ≈1.13 at n=4, ε=0.1; ≈0.83–0.88 at '
+                             'n=8, so the heuristic is only roughly right in larger dimension). The rigorous '
+                             "bound (I−|W|)^{-1}|U|Δ_in holds draw by draw. Proof's geometric sum (34) has "
+                             'exponent 2^{k−2} where 2^{k−1} is meant. Tests: '
+                             'property_tests/test_li2022.py::test_prop35_recommended_sigma_violates_gain_one_corrected_sigma_attains_it, '
+                             'property_tests/test_li2022.py::test_prop35_bound_8_fails_even_with_corrected_sigma.'},
+ 'li2022:sec3.3.ineq': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'Not re-tested by helper I; existing '
+                                 'property_tests/test_spectrum_props.py::test_sigma_max_bound (60-digit SVD '
+                                 'oracle). σ_max<=‖W‖F<=√(mn)‖W‖max, tight for the all-ones matrix.'},
+ 'li2022:sec3.3.scaling': {'status': 'holds-as-corrected',
+                           'corrected': 'For row-orthonormal O ∈ ℝ^{m×n}, W = O/√n gives only ‖Ŵ‖₂ ≤ √(m/n) '
+                                        "≤ 1 (non-strict), which does not meet Prop 3.1's hypothesis ‖Ŵ‖₂ < "
+                                        '1 nor ensure convergence; scaling by c/√n with c < 1 gives ‖Ŵ‖₂ ≤ c '
+                                        '< 1 and hence a contractive adjoint DEQ.',
+                           'notes': 'Equality cases: O=H4/2 (normalized Hadamard), W=O/2: ‖Ŵ‖2=1 and '
+                                    'check_adjoint_contractive does not certify (0.99·W is certified). n=1, '
+                                    'O=[1], W=[1]: z=relu(z+h) and the adjoint DEQ have no fixed point for '
+                                    "h>0 (iterates grow like k·h), so 'ensures convergence' is false as "
+                                    'printed. Random row-orthonormal O (m<=n<=8): ‖(O/√n)^‖2<=√(m/n). Tests: '
+                                    'property_tests/test_li2022.py::test_scaling_by_sqrt_n_gives_only_norm_at_most_one, '
+                                    'property_tests/test_li2022.py::test_scaling_equality_cases_no_contraction_and_no_convergence.'},
+ 'li2022:sec3.6.loss': {'status': 'not-checkable',
+                        'corrected': '',
+                        'notes': 'Definition of the training objective; deqtheory has no loss implementation '
+                                 '(numpy-only library). Checked the stated property (9) L̄_ε ≥ max_{‖δ‖∞≤ε} '
+                                 'L(f(x+δ), y) for the IBP-elision instantiation: L̄_ε = log Σ_j exp(−m̲_j) '
+                                 'with margin lower bounds from deqtheory.intervals.margin_lower_bounds on '
+                                 'the certified adjoint-DEQ box; it upper-bounds the cross-entropy at '
+                                 'uniform/corner samples of the ℓ∞ ball (z* from deqtheory.solvers, '
+                                 'residual<=1e-10) and the natural loss, hence ℒ=(ℒ_c+λ_nℒ_n)/(1+λ_n) ≥ '
+                                 '(worst+λ_nℒ_n)/(1+λ_n). ‖δ‖ in (9) is ‖δ‖∞. Test: '
+                                 'property_tests/test_li2022.py::test_sec36_certified_loss_upper_bounds_worst_case_loss.'},
+ 'pabbaraju2021:appD1': {'status': 'holds',
+                         'corrected': '',
+                         'notes': 'Matrices reconstructed from OCR: W_1=[aU; I], W_u=[[(1-a)I+aW, '
+                                  'aU],[0,I]], biases [ab;0], ReLU on the top h coordinates only, '
+                                  "W_f=[W_o,0]. k=1..40 layers reproduce the project's FB solver iterates "
+                                  'and outputs (rel 1e-12); x passes through unchanged; the k-layer output '
+                                  'converges to the monDEQ output at rate sqrt(1-2am+a^2L^2)^k '
+                                  '(property_tests/test_pabbaraju2021.py::test_appD1_unrolled_fb_network).'},
+ 'pabbaraju2021:appD2': {'status': 'holds',
+                         'corrected': '',
+                         'notes': 'Not re-tested here; existing '
+                                  'tests/test_solvers.py::test_pr_step_matches_unrolled_form_of_app_D2 '
+                                  'checks the printed u/z recursion against the library PR step (one step, '
+                                  'starting u0=z0) and '
+                                  'tests/test_solvers.py::test_pr_converges_for_any_alpha_on_monotone_W '
+                                  'convergence; block matrices garbled in OCR.'},
+ 'pabbaraju2021:eq3': {'status': 'holds-as-corrected',
+                       'corrected': 'FB converges for 0 < alpha < 2m/L^2 (open interval).',
+                       'notes': 'From findings/existing tests: at alpha = 2m/L^2, W=(1-m)I gives T=-I and FB '
+                                '2-cycles '
+                                '(tests/test_solvers.py::test_fb_at_the_printed_endpoint_alpha_2m_over_L2_does_not_converge); '
+                                'endpoint witness also in '
+                                'property_tests/test_pabbaraju2021.py::test_prop1_endpoint_witness.'},
+ 'pabbaraju2021:lemma1': {'status': 'not-checkable',
+                          'corrected': '',
+                          'notes': 'Cited PAC-Bayes result (Neyshabur et al. 2018) about the data '
+                                   'distribution; OCR of the bound is unreadable (reconstructed). Checked '
+                                   'instead: its premise P_u[max_x ||f_{w+u}(x)-f_w(x)||_inf < gamma/4] >= '
+                                   '1/2 for the monitored monDEQ with Gaussian u of the sigma chosen in the '
+                                   'proof of Thm 3 (c1=0, c2=gamma/(4 beta)), Monte Carlo 60 draws x 4 '
+                                   'inputs '
+                                   '(property_tests/test_pabbaraju2021.py::test_lemma1_premise_with_proof_sigma); '
+                                   'the union-bound event {all ||Delta|| <= omega} has frequency >= 1/2 '
+                                   '(property_tests/test_pabbaraju2021.py::test_thm3_gaussian_tail_and_omega).'},
+ 'pabbaraju2021:prop1': {'status': 'holds',
+                         'corrected': '',
+                         'notes': 'Checked L[T]=||I-a(I-W)||_2 <= sqrt(1-2am+a^2||I-W||^2) < 1 for a in '
+                                  '(0,2m/L^2) with the exact spectral norm (attained on the top singular '
+                                  'vector), with both the parametrization m and exact lambda_min(sym(I-W)), '
+                                  "on ReLU FB-map pairs, and against the solver's contraction_bound (rel tol "
+                                  '1e-12). Open range is right: W=(1-m)I, a=2/m gives T=-I, L[T]=1. Tests: '
+                                  'property_tests/test_pabbaraju2021.py::test_prop1_averaged_operator_lipschitz, '
+                                  'property_tests/test_pabbaraju2021.py::test_prop1_endpoint_witness; '
+                                  'tests/test_solvers.py::test_fb_contraction_bound_is_an_upper_bound. '
+                                  'OCR-garbled range reconstructed from the proof.'},
+ 'pabbaraju2021:prop2': {'status': 'holds',
+                         'corrected': '',
+                         'notes': 'All 300 FB iterates from 0 satisfy ||f_k|| <= a||Ux+b||/(1-L[T]) with '
+                                  "L[T]=||T||_2 and with Prop 1's bound (rel 1e-10); project FB solver gives "
+                                  'the same iterates; the a->0 limit ||z*|| <= ||Ux+b||/m at solved fixed '
+                                  'points and along gradient ascent of ||z*(v)||/||v||; equality witness '
+                                  'W=(1-m)I, U=I, b=0, x>=0. Requires a in the Prop 1 range. Tests: '
+                                  'property_tests/test_pabbaraju2021.py::test_prop2_fb_iterates_norm_bound, '
+                                  'property_tests/test_pabbaraju2021.py::test_prop2_thm1_tight_witness.'},
+ 'pabbaraju2021:sec5.3': {'status': 'holds',
+                          'corrected': 'Reconstructed (OCR lost epsilon): certified if 2 L eps <= margin(x), '
+                                       'L = Lipschitz bound of the logit map. Sharper sound form: sqrt(2) L '
+                                       'eps < margin(x) (strict).',
+                          'notes': 'Printed 2L eps form holds even at equality (for L>0) because the '
+                                   'pairwise-difference gain is sqrt2 L < 2L: witness DEQ W=0,U=G=I, '
+                                   'x=(1,0.5): at 2L eps = margin the worst ball point keeps margin '
+                                   '0.5(1-1/sqrt2) > 0, while at sqrt2 L eps = margin the point '
+                                   "x+eps(-1,1)/sqrt2 ties, so the sqrt2 form needs '<' "
+                                   '(property_tests/test_pabbaraju2021.py::test_sec53_equality_witness_2L_vs_sqrt2L). '
+                                   'Random monDEQs at eps = margin/(2L) exactly: random, boundary and '
+                                   'margin-descent attack points keep margin > 0 '
+                                   '(property_tests/test_pabbaraju2021.py::test_sec53_printed_equality_is_sound_on_monDEQ). '
+                                   'Existing test_bounds_props::test_l2_certificate_sound covers the library '
+                                   'certificate (folded/sqrt2/paper) against attacks.'},
+ 'pabbaraju2021:thm1': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'Existing test_bounds_props::test_pabbaraju_thm1_never_exceeded checks '
+                                 'pairs, Jacobians and l2 gradient-ascent attacks on solved fixed points '
+                                 '(adequate); test_solvers_props::test_error_bound_l2_dominates_true_error '
+                                 'checks the U=I consequence. Added tight witness W=(1-m)I, U=I, x>=0: ratio '
+                                 '= 1/m exactly '
+                                 '(property_tests/test_pabbaraju2021.py::test_prop2_thm1_tight_witness). '
+                                 'Also holds for tanh / leaky-ReLU monDEQs '
+                                 '(property_tests/test_jafarpour2022.py::test_remark62_part2_pabbaraju_bound_holds_beyond_relu).'},
+ 'pabbaraju2021:thm2': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'OCR lost the tildes; reconstructed bound ||W-W~|| ||Ux+b||/(m m~) + '
+                                 '(||(U-U~)x|| + ||b-b~||)/m~ is valid (proof: ||f_{k-1}|| via T(W), error '
+                                 'recursion via T(W~)). Existing '
+                                 'property_tests/test_bounds_props.py::test_pabbaraju_thm2_never_exceeded '
+                                 '(random MonDEQs, perturbation scales 1e-4..1e-1 on each of W,U,b, solved '
+                                 'fixed points, library rigorous bound) judged adequate. Also used (with '
+                                 'm~=m) in the thm3 chain tests.'},
+ 'pabbaraju2021:thm3': {'status': 'not-checkable',
+                        'corrected': 'Proof step corrected: ||Delta_W||_2 <= 2||A|| ||Delta_A|| + '
+                                     '||Delta_A||^2 + 2||Delta_B|| <= 2 omega(beta+omega) + 2 omega (not 2 '
+                                     'omega(beta+omega)); and ||W~_o f~ - W_o f|| <= ||W_o|| Dz + '
+                                     '||Delta_Wo|| ||f~|| + ||Delta_bo|| with ||f~|| <= (beta+omega)(B+1)/m. '
+                                     'The perturbation bound becomes beta[ (2omega(beta+omega+1)) '
+                                     'beta(B+1)/m^2 + omega(B+1)/m ] + omega(beta+omega)(B+1)/m + omega, so '
+                                     'the bracket beta^3(B+1) + m beta(B+1) + m^2 must gain a beta^2(B+1) '
+                                     'term (beta^2(1+beta)(B+1) + ...), which is only a constant factor when '
+                                     'beta >= 1.',
+                        'notes': 'Statistical PAC-Bayes statement with O(.) - not checkable as a property. '
+                                 'Checked what can be checked: (a) Gaussian tail P[||Delta||_2 > t] <= 2h '
+                                 'exp(-t^2/(2h sigma^2)) by Monte Carlo for h x k, k <= h (note: for U of '
+                                 'size h x d with d > h the factor must be h+d with variance max(h,d) '
+                                 'sigma^2), omega = sigma sqrt(2h ln 24h) gives exactly 1/12 per matrix, '
+                                 'union of six >= 1/2 (test_thm3_gaussian_tail_and_omega); (b) printed step '
+                                 '||Delta_W|| <= 2||A|| ||Delta_A|| + ||Delta_A||^2 is FALSE whenever '
+                                 'Delta_A = 0 and Delta_B is not symmetric (Delta_W = Delta_B - Delta_B^T); '
+                                 'corrected step with +2||Delta_B|| always holds '
+                                 '(test_thm3_deltaW_bound_printed_step_fails_corrected_holds); (c) '
+                                 'counterexample to the printed perturbation chain ||f~_o - f_o|| <= '
+                                 '2omega(beta+omega)beta^2(B+1)/m^2 + 2omega beta(B+1)/m + omega: W=(1-m)I, '
+                                 'U=beta I, b=beta(1,1)/sqrt2, W_o=beta(1,-1)/sqrt2, x=3(1,1)/sqrt2, only '
+                                 'Delta_B=[[0,s/2],[-s/2,0]], s=0.3m (omega=0.15m): beta=0.1,m=0.01 -> '
+                                 'actual/printed = 4.5; beta=0.1,m=0.001 -> 8.3; beta=0.3,m=0.01 -> 2.7; the '
+                                 'corrected chain is never exceeded (ratio <= 0.83) '
+                                 '(test_thm3_printed_chain_exceeded_witness); (d) corrected chain never '
+                                 'exceeded on random monitored monDEQs with Gaussian perturbations of all '
+                                 'six parameters (test_thm3_corrected_perturbation_chain_on_model). Proof '
+                                 'also has beta excluding ||B||. Tests in '
+                                 'property_tests/test_pabbaraju2021.py.'},
+ 'wei2022:claim3.5': {'status': 'holds',
+                      'corrected': '',
+                      'notes': 'Stronger form holds: Q[[A,B],[B,A]]Qᵀ=blkdiag(A+B,A−B), '
+                               'Q=(1/√2)[[I,I],[I,−I]], so spectra agree with multiplicity; applied to Ŵ: '
+                               'spec(Ŵ)=spec(W)∪spec(|W|), matched (Hungarian) against dense eigvals and '
+                               'spectrum.lift_eigvals. Tests: '
+                               'property_tests/test_wei2022.py::test_claim35_orthogonal_similarity_and_lift_spectrum '
+                               '+ existing det-identity test.'},
+ 'wei2022:eq3.3': {'status': 'not-checkable',
+                   'corrected': '',
+                   'notes': 'Definition (IBP fixed-point equation, upper bound first). Checked the '
+                            'implementation instead: one step of the lift [[W+,W-],[W-,W+]] on [zbar; zlow] '
+                            '(intervals.ibp_lift and spectrum.ibp_lift) equals brute-force interval '
+                            'arithmetic over the 2^n box corners (tol 1e-12 relative), relu of the bounds '
+                            'bounds relu(Wz+b) on samples; intervals.affine_box contains the exact hull and '
+                            'exceeds it by rounding only; the ibp_box approximate fixed point satisfies '
+                            '(3.3) with residual<=1e-10 and equals the limit of iteration (3.2) from 0 (for '
+                            '‖|W|‖2<=0.8). Tests: '
+                            'property_tests/test_wei2022.py::test_eq33_one_ibp_step_is_interval_arithmetic, '
+                            'property_tests/test_wei2022.py::test_eq33_ibp_box_is_the_limit_of_iteration_32.'},
+ 'wei2022:example3.6': {'status': 'holds',
+                        'corrected': '',
+                        'notes': 'Existing tests (property_tests/test_intervals_props.py::test_example36, '
+                                 'tests/test_parametrizations.py::test_wei2022_example_3_6): ‖W‖2=1.9, '
+                                 'r(M)=(0.975,0.975)<1=D_ii, I−Ŵ≻0, IBP box valid on sampled boxes. Not '
+                                 'modified by helper I.'},
+ 'wei2022:lemma3.4': {'status': 'holds',
+                      'corrected': '',
+                      'notes': 'Proof writes Ŵ=[[A,B],[B,A]] where sym(Ŵ) is meant (statement unaffected). '
+                               'Existing test (multiset equality of spectra) adequate; added a boundary '
+                               'test: W scaled to λ_max(sym|W|)=1∓δ (δ down to 1e-6): inside both I−|W|≻0 '
+                               'and I_2h−Ŵ≻0 proved by verified_pd with λ_min=δ; outside both λ_min=−δ and '
+                               'neither certified. Test: '
+                               'property_tests/test_wei2022.py::test_lemma34_equivalence_near_the_boundary.'},
+ 'wei2022:lemmaA.1': {'status': 'holds',
+                      'corrected': '',
+                      'notes': 'Only existence of some α∈(0,1] is asserted; an explicit one is α=min(1, '
+                               'λ_min(sym(Λ−ΛW))/‖Λ−ΛW‖2²). Checked on the Thm 3.3 class (IBPMonDEQGamma, '
+                               'Λ=Γ^{-2}, γ up to 10): ‖I−α(Λ−ΛW)‖2=q<1, z* (enumeration, agrees with '
+                               'deqtheory.solvers at residual<=1e-10) is a fixed point of (A.3) (identity '
+                               'A.4), and (A.3) from a random start satisfies ‖z_k−z*‖2<=q^k‖z_0−z*‖2 at '
+                               'k=10,100,1000,3000. Test: '
+                               'property_tests/test_wei2022.py::test_lemmaA1_preconditioned_iteration_on_thm33_class '
+                               '(+ existing '
+                               'property_tests/test_solvers_props.py::test_lemma_A1_fixed_point_and_convergence).'},
+ 'wei2022:prop2.1': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Checked on the model: W=(1-m)I-AA^T+B-B^T as printed (m in [0.05,1], skew up '
+                              'to 3, n<=7), random v: exhaustive activation-pattern enumeration finds '
+                              'exactly one fixed point; deqtheory.solvers fb and pr (random start) reach '
+                              'residual<=1e-10 and agree with it. Hypothesis not vacuous: W=[[0,2],[2,0]], '
+                              'v=(-1,-1) has fixed points (0,0) and (1,1). Note: printed AA^T vs AᵀA of '
+                              'havens2023/pabbaraju2021 (same set of W; matters only for weight conversion). '
+                              'Tests: '
+                              'property_tests/test_wei2022.py::test_prop21_monotone_W_has_unique_fixed_point, '
+                              'property_tests/test_wei2022.py::test_prop21_hypothesis_not_vacuous.'},
+ 'wei2022:prop3.2': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Existing '
+                              'property_tests/test_intervals_props.py::test_prop32_ibp_box_contains_all_fixed_points '
+                              'is adequate (rigorously widened box, 0 violations over uniform samples and '
+                              "vertices, solve error accounted). Added: the boundary case of §4's training "
+                              'form (I − Ŵ ⪰ mI with equality): box contains z*(v) (deqtheory.solvers, '
+                              'residual<=1e-10, slack 1e-8) for uniform/corner v; z̲*<=z̄*; v̲=v̄ collapses '
+                              'to z*(v). Test: '
+                              'property_tests/test_wei2022.py::test_prop32_on_paper_training_form_and_degenerate_box.'},
+ 'wei2022:prop3.7': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Not re-tested by helper I; existing tests '
+                              'property_tests/test_explicit_props.py::test_prop37_embedding_props, '
+                              'tests/test_explicit.py::test_prop37_embedding, '
+                              'tests/test_explicit.py::test_prop37_needs_gamma_and_printed_gamma_recursion_is_wrong. '
+                              "Statement holds (with A_1 ∈ ℝ^{h×d}, B ∈ ℝ^{Lh×d} when d≠h); proof's scaling "
+                              'condition γ_iβ_i^{-1/2}β_{i−1}^{-1}γ_{i−1}^{-1}=1 should have β_{i−1}^{-1/2} '
+                              '(findings).'},
+ 'wei2022:sec3.1.specrad': {'status': 'holds-as-corrected',
+                            'corrected': "ρ(Ŵ) = ρ(|W|) ≥ ρ(W) (not 'always larger'); equality e.g. for "
+                                         'every entrywise nonnegative W. (Also: this follows from Claim 3.5, '
+                                         'not Lemma 3.4, which concerns symmetric parts.)',
+                            'notes': "Printed 'the spectral radius of Ŵ is always larger than that of W' is "
+                                     'false for W ≥ 0 (e.g. W = 0.5 I: ρ(Ŵ)=ρ(W)=0.5); checked '
+                                     'ρ(Ŵ)=ρ(|W|)>=ρ(W) on random W and equality for W>=0 (dense eigvals, '
+                                     'tol 1e-7 relative); strict witness W=[[1,−1],[1,1]]/2: ρ(W)=1/√2 < '
+                                     'ρ(Ŵ)=1. Tests: '
+                                     'property_tests/test_wei2022.py::test_specrad_lift_at_least_W_equality_for_nonnegative, '
+                                     'property_tests/test_wei2022.py::test_specrad_strict_witness.'},
+ 'wei2022:sec3.3.rownorm': {'status': 'holds-as-corrected',
+                            'corrected': 'W = D⁻¹M with D_ii ≥ (|M|𝟙)_i implies ‖W‖∞ ≤ 1 (max row sum; hence '
+                                         'ρ(W) ≤ 1); for the ℓ2 operator norm only ‖W‖2 ≤ √h, attained.',
+                            'notes': "Printed '‖W‖_op ≤ 1' with ‖·‖_op the spectral norm (as in Example "
+                                     "3.6's ‖W‖_op=1.9) is false: M=[[1,0],[1,0]], D=I (D_ii=(|M|𝟙)_i=1) "
+                                     'gives ‖W‖2=√2 (‖W‖∞=1). Corrected statement checked on random M, '
+                                     'D_ii=(|M|𝟙)_i(1+slack): ‖W‖∞<=1, ρ(W)<=1, ‖W‖2<=√h; M=𝟙e1ᵀ attains √h. '
+                                     'Tests: '
+                                     'property_tests/test_wei2022.py::test_rownorm_printed_l2_claim_counterexample, '
+                                     'property_tests/test_wei2022.py::test_rownorm_corrected_linf_statement.'},
+ 'wei2022:sec4.param': {'status': 'holds-as-corrected',
+                        'corrected': 'For M with no vanishing row+column pair (r_i(M) = ((|M|𝟙)_i + '
+                                     '(|M|ᵀ𝟙)_i)/2 > 0 for all i), D = diag((|M|+|M|ᵀ)𝟙/(2(1−m))) satisfies '
+                                     'D_ii > r_i(M), so W = D^{-1/2}MD^{-1/2} satisfies (3.4); moreover '
+                                     'λ_max(sym|W|) = 1 − m exactly (I_2h − Ŵ ⪰ mI with equality). Γ = '
+                                     'diag(((γ−1)/γ)sigmoid(β)+1/γ) has Γ_ii ∈ (1/γ,1) and cond(Γ) < γ (≤ γ '
+                                     'in floating point when sigmoid saturates).',
+                        'notes': 'As printed the parameterization fails when row i and column i of M vanish: '
+                                 'D_ii=0=r_i(M), strict inequality fails and D^{-1/2} is undefined '
+                                 '(M=[[1,0,2],[0,0,0],[−1,0,.5]]); the library raises DomainError. Checked '
+                                 'on random M (n<=8, m∈[0.01,0.95]): d=r/(1−m)>r, W=D^{-1/2}MD^{-1/2}, '
+                                 '|λ_max(sym|W|)−(1−m)|<=1e-12 and λ_min(sym(I_2h−Ŵ))=m to 1e-12 (equality '
+                                 'allowed). Γ: for β up to ±1e3 entries in [1/γ,1] and cond<=γ(1+8u); with '
+                                 "§4's D, Λ((1−m)I−|W|)⪰0 (λ_min>=−1e-12) for Λ=Γ^{-2}. Tests: "
+                                 'property_tests/test_wei2022.py::test_sec4_param_D_from_M_gives_margin_m_with_equality, '
+                                 'property_tests/test_wei2022.py::test_sec4_param_zero_row_and_column_is_rejected, '
+                                 'property_tests/test_wei2022.py::test_sec4_param_gamma_condition_number_at_most_gamma.'},
+ 'wei2022:thm3.1': {'status': 'holds',
+                    'corrected': '',
+                    'notes': "Typo only: sentence before the theorem says 'I_2h − W' for 'I_2h − Ŵ'; proof "
+                             "calls an M-matrix one with 'negative' (should be non-positive) off-diagonal "
+                             'entries. (⇐) raw M, D_ii > r_i(M): λ_min(sym(I_2h − Ŵ))>0 dense and proved by '
+                             'verified_pd. (⇒) W rescaled only from the hypothesis on the lift (λ_max(sym '
+                             'Ŵ)=1−δ): constructive witness e=(I−sym|W|)^{-1}𝟙, M=EWE, D=E² '
+                             '(IBPMonDEQ.right_inverse) gives D_ii>r_i(M) and D^{-1/2}MD^{-1/2}=W. '
+                             'Consequence: exactly one solution of (2.4) and (3.6) for arbitrary v, v̄, v̲ '
+                             '(pattern enumeration, n<=4). Failing hypothesis: W=c(P−Pᵀ)−αAAᵀ (P an n-cycle, '
+                             'c>=1.3) has I−W≻0 (unique z*) but I−|W| not ≻0, ρ(W+)>1, and the IBP iteration '
+                             '(3.2) with v̲<=0 diverges (‖z̄_150‖>1e6‖v̄‖); check_ibp_wellposed not '
+                             'certified. Tests: '
+                             'property_tests/test_wei2022.py::test_thm31_if_direction_from_raw_M_and_D, '
+                             'property_tests/test_wei2022.py::test_thm31_only_if_direction_constructive, '
+                             'property_tests/test_wei2022.py::test_thm31_consequence_unique_fixed_points, '
+                             'property_tests/test_wei2022.py::test_thm31_hypothesis_fails_ibp_iteration_diverges '
+                             '(plus existing property_tests/test_parametrizations_props.py tests).'},
+ 'wei2022:thm3.3': {'status': 'holds',
+                    'corrected': '',
+                    'notes': 'Proof typo: (⇒) writes Λ^{1/2}WΛ^{-1/2}=D^{1/2}MD^{1/2}, must be '
+                             'D^{-1/2}MD^{-1/2}; statement omits index i in D_ii > (|M|𝟙+|M|ᵀ𝟙)_i/2. The '
+                             'class equals {W: ρ(|W|)<1}. (⇒) W with ρ(|W|)<1<λ_max(sym|W|) (outside Thm '
+                             '3.1), Λ=diag(y/x) from Perron vectors (dense check Λ−Λ|W|≻0) → '
+                             'IBPMonDEQGamma(gamma=None).right_inverse gives Γ, D, M with D_ii>r_i(M) and '
+                             'ΓD^{-1/2}MD^{-1/2}Γ^{-1}=W. (⇐) raw M, D, random Γ (κ up to 20): Λ−Λ|W|≻0 and '
+                             'Λ−ΛW≻0 with Λ=Γ^{-2}. Failing hypothesis: ρ(|W|)>=1 ⇒ xᵀΛ(I−|W|)x=(1−ρ)xᵀΛx<=0 '
+                             'for every Λ (20 random Λ over 6 decades); contains() not certified. '
+                             'Consequences: exactly one solution of (2.4)/(3.6) (enumeration) and the IBP '
+                             'fixed point bounds z*(v) on samples/corners. Tests: '
+                             'property_tests/test_wei2022.py::test_thm33_only_if_direction_outside_thm31_class, '
+                             'property_tests/test_wei2022.py::test_thm33_if_direction_also_lambda_minus_lambda_W, '
+                             'property_tests/test_wei2022.py::test_thm33_no_lambda_when_spectral_radius_at_least_one, '
+                             'property_tests/test_wei2022.py::test_thm33_consequences_unique_and_valid_bounds.'}}
