@@ -31,12 +31,19 @@ def _mp_lambda_min_sym(A: np.ndarray) -> mp.mpf:
     return min(mp.eigsy(S, eigvals_only=True))
 
 
+def _mp_eigvals(A: np.ndarray) -> list:
+    """High-precision eigenvalues (mpmath's eig returns a nested list for 1×1 input: handle it)."""
+    if A.shape == (1, 1):
+        return [mp.mpf(float(A[0, 0]))]
+    return list(mp.eig(mp.matrix(A.tolist()), left=False, right=False))
+
+
 def _mp_rho(A: np.ndarray) -> mp.mpf:
-    return max(abs(e) for e in mp.eig(mp.matrix(A.tolist()), left=False, right=False))
+    return max(abs(e) for e in _mp_eigvals(A))
 
 
 def _mp_abscissa(A: np.ndarray) -> mp.mpf:
-    return max(mp.re(e) for e in mp.eig(mp.matrix(A.tolist()), left=False, right=False))
+    return max(mp.re(e) for e in _mp_eigvals(A))
 
 
 def _exact_mu(W: np.ndarray, eta: np.ndarray) -> Fraction:

@@ -352,6 +352,7 @@ def test_cayley_stiefel_orthogonality(rng):
     assert np.allclose(A.T, np.linalg.solve(np.eye(3) + K, np.eye(3) - K), atol=1e-13) and not B.any()
 
 
+@pytest.mark.theorem("havens2023:sec2.4.sandwich")
 @pytest.mark.parametrize("p_out", [2, 7])
 @pytest.mark.parametrize("L", [1.0, 3.0])
 def test_sandwich_is_L_lipschitz(rng, p_out, L):
@@ -365,6 +366,7 @@ def test_sandwich_is_L_lipschitz(rng, p_out, L):
     assert best > 0.05 * L
 
 
+@pytest.mark.theorem("havens2023:sec2.4.sandwich")
 def test_sandwich_misread_constraint_counterexample():
     """AᵀA + BᵀB = I (columns of [A; B] orthonormal) does *not* give a 1-Lipschitz layer; AAᵀ + BBᵀ = I does."""
     A = np.array([[1.0, 0.0], [0.0, 0.0]])

@@ -1,0 +1,1 @@
+from .dense import *  # noqa: F401,F403
