@@ -1,0 +1,333 @@
+r"""Circular-convolution DEQ layers (conv MonDEQ, conv LBEN) solved with :mod:`deqtheory_train.solvers`.
+
+Feature maps ``(B, c, N, N)``; every linear map is a circular cross-correlation
+(:func:`deqtheory_train.fft.conv2d_circular`, PyTorch convention, origin ``(k−1)//2``), i.e. a
+block-doubly-block-circulant matrix (havens2023 App. E, eq. 24) whose per-frequency blocks under the
+unitary 2-D DFT are :func:`deqtheory_train.fft.kernel_to_freq` (eq. 25). Sums, products, adjoints
+and inverses of such maps are again such maps, so ``W`` and the Peaceman–Rachford resolvent
+``(I + α(I − W))⁻¹`` are computed **per frequency** (``N²`` small ``c × c`` solves) and applied by FFT
+(Winston & Kolter 2020 §5 for MonDEQ; havens2023 §4.1 for LBEN).
+
+* :class:`ConvMonDEQ` — havens2023 eq. (5) with convolutions:
+  :math:`W = (1-m)I - A^\top A + B - B^\top`, ``A``, ``B`` kernels ``(c_a, c, k, k)``, ``(c, c, k, k)``;
+  input map ``U`` kernel ``(c, c_in, k, k)`` and bias per channel; ``z = ReLU(Wz + Ux + b)``,
+  ``forward`` returns ``z``. ``Wz`` is applied spatially (convs and adjoint convs), the resolvent by FFT.
+* :class:`ConvLBEN` — havens2023 eq. (7) with convolutions and **per-channel** Ψ (a per-pixel Ψ
+  would break the circulant structure):
+  :math:`W = I - \Psi(\tfrac1{2L}G^\top G + \tfrac1{2L}\Psi^{-1}UU^\top\Psi^{-1} + V^\top V + S^\top - S + \varepsilon I)`,
+  kernels ``G (c_out, c, kG, kG)``, ``U (c, c_in, kU, kU)``, ``V (c_v, c, kV, kV)``, ``S (c, c, kS, kS)``
+  (default: full ``N × N`` kernels, i.e. arbitrary circular convolutions on the grid ``N``);
+  ``forward`` returns ``z*``, ``readout(z)`` gives ``y = Gz + b_y``. Per frequency
+  :math:`\hat W = I - \psi\odot_{\rm rows}(\hat G^H\hat G/2L + \hat V^H\hat V + \hat S^H - \hat S + \varepsilon I)
+  - \hat U\hat U^H\odot_{\rm cols}\psi^{-1}/2L`. ``identity_channels`` leading channels use φ = identity
+  (havens2023 footnote 3; needed by :meth:`ConvLBEN.from_sll`).
+* :meth:`ConvLBEN.from_sll` — the SLL → LBEN conversion of havens2023 Thm 3.5 / §4.1 for a stack of
+  :class:`~deqtheory_train.layers.explicit.SLLConv2d` layers, done per frequency: state
+  ``z = [x̃₀; x̃₁; …; x̃_L]`` (``c + Σ h_n`` channels), Λ = blkdiag(I, 2T₀⁻¹, …) per channel, Ψ = Λ⁻¹,
+  ``M = Λ(I − W) − (GᵀG + ΛUUᵀΛ)/2``, ``V = (½(M + Mᵀ))^{1/2}`` (Hermitian PSD root per frequency,
+  :func:`deqtheory_train.fft.freq_psd_sqrt`), **S = ½Mᵀ** (project convention: eq. 7's skew sign,
+  docs/explicit.md discrepancy 3), ε = 0, L = 1. ``V``, ``S``, ``G``, ``U`` become full ``N × N``
+  kernels (the "much larger convolutional kernel" of havens2023 §4.2 Remark).
+
+Solvers: ``deqtheory_train.solvers.deq_solve`` with a :class:`~deqtheory_train.solvers.LinearOperator`
+(``matvec``/``rmatvec`` carry the autograd graph, the resolvent is detached), default ``f_solver="pr"``
+(valid for any α > 0: MonDEQ is monotone, LBEN is Ψ⁻¹-monotone). ``m``/``L`` of the operator (for
+default step sizes) are ``min_ω λ_min(sym(I − Ŵ(ω)))`` and ``max_ω σ_max(I − Ŵ(ω))``. The
+spectrum — and so every bound computed from it — is that of the grid ``N`` of the input.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from deqtheory import circulant as _circ
+from deqtheory.errors import DomainError, ShapeError
+
+from .. import fft as _fft
+from ..solvers import LinearOperator, deq_solve
+
+__all__ = ["FreqConvOperator", "ConvMonDEQ", "ConvLBEN"]
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float64).numpy().copy()
+
+
+def _fk(dtype, device):
+    return {"dtype": dtype if dtype is not None else torch.get_default_dtype(), "device": device}
+
+
+def _resolvent_from_freq(What: torch.Tensor):
+    """``alpha -> (apply, apply_T)`` with ``apply(u) = (I + α(I − W))⁻¹u`` per frequency (detached)."""
+    Wd = What.detach()
+    N, _, c, _ = Wd.shape
+
+    def resolvent(alpha: float):
+        I = _fft.freq_identity(N, c, dtype=Wd.dtype, device=Wd.device)
+        R = _fft.freq_inv(I + alpha * (I - Wd))
+        RH = _fft.freq_adjoint(R)
+        return (lambda u: _fft.fft_apply(R, u)), (lambda u: _fft.fft_apply(RH, u))
+
+    return resolvent
+
+
+def _m_L(What: torch.Tensor):
+    """``(m, L)`` = (min_ω λ_min(sym(I − Ŵ)), max_ω σ_max(I − Ŵ)) in float64, lazily."""
+    cache: Dict[str, float] = {}
+
+    def compute():
+        if not cache:
+            A = What.detach().to(torch.complex128)
+            I = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+            IW = I - A
+            cache["m"] = float(torch.linalg.eigvalsh(_fft.freq_sym(IW)).min())
+            cache["L"] = float(torch.linalg.matrix_norm(IW, ord=2).max())
+        return cache
+
+    return (lambda: compute()["m"]), (lambda: compute()["L"])
+
+
+class FreqConvOperator(LinearOperator):
+    r"""``z ↦ Wz`` for a circular convolution given by its blocks ``Ŵ`` (``(N, N, c, c)``):
+    ``matvec = fft_apply(Ŵ, ·)``, ``rmatvec = fft_apply(Ŵᴴ, ·)`` (graph kept), PR resolvent
+    ``(I + α(I − Ŵ))⁻¹`` per frequency (detached). ``matvec``/``rmatvec`` may be overridden (e.g.
+    spatial convolutions) with ``matvec=``, ``rmatvec=``."""
+
+    def __init__(self, What: torch.Tensor, *, matvec=None, rmatvec=None):
+        if What.ndim != 4 or What.shape[0] != What.shape[1] or What.shape[2] != What.shape[3]:
+            raise ShapeError(f"What: expected blocks (N, N, c, c), got shape {tuple(What.shape)}")
+        self.What = What
+        WH = _fft.freq_adjoint(What)
+        m, L = _m_L(What)
+        super().__init__(matvec or (lambda z: _fft.fft_apply(What, z)),
+                         rmatvec or (lambda g: _fft.fft_apply(WH, g)),
+                         resolvent=_resolvent_from_freq(What), m=m, L=L,
+                         diag_min=lambda: float(What.detach().diagonal(dim1=-2, dim2=-1).real.mean(dim=(0, 1)).min()))
+
+
+_SOLVER_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-5, "f_max_iter": 500}
+
+
+class ConvMonDEQ(nn.Module):
+    r"""Convolutional monotone DEQ ``z = ReLU(Wz + Ux + b)``, :math:`W = (1-m)I - A^\top A + B - B^\top`.
+
+    ``A`` (c_a, c, k, k), ``B`` (c, c, k, k), ``U`` (c, c_in, k, k), ``bias`` (c,). ``solver_kw`` are
+    passed to :func:`deqtheory_train.solvers.deq_solve` (default ``f_solver="pr"``, ``f_tol=1e-5``).
+    After ``forward`` the solver statistics are in ``self.last_info``."""
+
+    def __init__(self, c_in: int, channels: int, kernel_size: int = 3, *, m: float = 1.0,
+                 a_channels: Optional[int] = None, dtype=None, device=None, **solver_kw: Any) -> None:
+        super().__init__()
+        if not m > 0:
+            raise DomainError(f"m: strong monotonicity must be > 0, got {m}")
+        fk = _fk(dtype, device)
+        k, c = int(kernel_size), int(channels)
+        ca = c if a_channels is None else int(a_channels)
+        self.m = float(m)
+        self.A = nn.Parameter(torch.randn(ca, c, k, k, **fk) / (k * math.sqrt(c)))
+        self.B = nn.Parameter(torch.randn(c, c, k, k, **fk) / (k * math.sqrt(c)))
+        self.U = nn.Parameter(torch.randn(c, c_in, k, k, **fk) / (k * math.sqrt(c_in)))
+        self.bias = nn.Parameter(torch.zeros(c, **fk))
+        self.solver_options = {**_SOLVER_DEFAULTS, **solver_kw}
+        self.last_info = None
+
+    def W_freq(self, N: int) -> torch.Tensor:
+        """Blocks ``(1−m)I − ÂᴴÂ + B̂ − B̂ᴴ`` on the ``N × N`` grid."""
+        Ah, Bh = _fft.kernel_to_freq(self.A, N), _fft.kernel_to_freq(self.B, N)
+        I = _fft.freq_identity(N, self.B.shape[0], dtype=Ah.dtype, device=Ah.device)
+        return (1.0 - self.m) * I - _fft.freq_adjoint(Ah) @ Ah + Bh - _fft.freq_adjoint(Bh)
+
+    def _Wz(self, z: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+        A, B = self.A, self.B
+        out = (1.0 - self.m) * z - _fft.conv2d_circular_adjoint(A, _fft.conv2d_circular(A, z))
+        skew = _fft.conv2d_circular(B, z) - _fft.conv2d_circular_adjoint(B, z)
+        return out - skew if transpose else out + skew
+
+    def operator(self, N: int) -> FreqConvOperator:
+        return FreqConvOperator(self.W_freq(N), matvec=self._Wz, rmatvec=lambda g: self._Wz(g, transpose=True))
+
+    def injection(self, x: torch.Tensor) -> torch.Tensor:
+        return _fft.conv2d_circular(self.U, x, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed point ``z*`` (``(B, c, N, N)``, grid of ``x``); statistics in ``self.last_info``."""
+        z, self.last_info = deq_solve(self.operator(x.shape[-1]), self.injection(x), **self.solver_options)
+        return z
+
+    @property
+    def last_stats(self):
+        return None if self.last_info is None else self.last_info.forward
+
+    def export_deq(self, N: int) -> Dict[str, Any]:
+        """``dict(W, U, b, G=None, b_y=None, kind)`` of the materialized layer on an ``N × N`` grid."""
+        W, U, b = self.dense(N)
+        return {"W": W, "U": U, "b": b, "G": None, "b_y": None, "kind": "conv_mondeq"}
+
+    def dense(self, N: int):
+        """``(W, U, b)`` of the materialized DEQ on an ``N × N`` grid (numpy float64), built from
+        :func:`deqtheory.circulant.conv_matrix` (independent of the FFT path)."""
+        MA, MB = _circ.conv_matrix(_np(self.A), N), _circ.conv_matrix(_np(self.B), N)
+        n = MB.shape[0]
+        W = (1.0 - self.m) * np.eye(n) - MA.T @ MA + MB - MB.T
+        return W, _circ.conv_matrix(_np(self.U), N), np.repeat(_np(self.bias), N * N)
+
+
+class ConvLBEN(nn.Module):
+    r"""Convolutional LBEN (havens2023 eq. 7 with circular convolutions, per-channel Ψ), L-Lipschitz
+    from ``x`` to ``y = Gz* + b_y`` on the grid ``N`` (for ε ≥ 0; ε > 0 strict).
+
+    Parameters: ``log_psi`` (c,), kernels ``G`` (c_out, c, kG, kG), ``U`` (c, c_in, kU, kU),
+    ``V`` (c_v, c, kV, kV), ``S`` (c, c, kS, kS) — sizes from ``kernel_size`` (default ``N``: full
+    circular convolutions) — ``bias`` (c,), ``bias_y`` (c_out,). ``identity_channels``: the first
+    that many state channels use φ = identity."""
+
+    def __init__(self, c_in: int, channels: int, c_out: int, N: int, *, kernel_size: Optional[int] = None,
+                 v_channels: Optional[int] = None, L: float = 1.0, eps: float = 0.1, identity_channels: int = 0,
+                 dtype=None, device=None, **solver_kw: Any) -> None:
+        super().__init__()
+        if not L > 0:
+            raise DomainError(f"L: must be positive, got {L}")
+        if not eps >= 0:
+            raise DomainError(f"eps: must be >= 0, got {eps}")
+        fk = _fk(dtype, device)
+        N, c = int(N), int(channels)
+        k = N if kernel_size is None else int(kernel_size)
+        if k > N:
+            raise ShapeError(f"kernel_size: {k} is larger than the grid N = {N}")
+        cv = c if v_channels is None else int(v_channels)
+        self.N, self.L, self.eps = N, float(L), float(eps)
+        self.identity_channels = int(identity_channels)
+        s = 1.0 / (k * math.sqrt(c))
+        self.log_psi = nn.Parameter(torch.zeros(c, **fk))
+        self.G = nn.Parameter(s * torch.randn(c_out, c, k, k, **fk))
+        self.U = nn.Parameter(torch.randn(c, c_in, k, k, **fk) / (k * math.sqrt(c_in)))
+        self.V = nn.Parameter(s * torch.randn(cv, c, k, k, **fk))
+        self.S = nn.Parameter(s * torch.randn(c, c, k, k, **fk))
+        self.bias = nn.Parameter(torch.zeros(c, **fk))
+        self.bias_y = nn.Parameter(torch.zeros(c_out, **fk))
+        self.solver_options = {**_SOLVER_DEFAULTS, **solver_kw}
+        self.last_info = None
+
+    @property
+    def channels(self) -> int:
+        return self.S.shape[0]
+
+    def W_freq(self) -> torch.Tensor:
+        r"""Blocks of W (``(N, N, c, c)``), havens2023 eq. (7) per frequency."""
+        N, L = self.N, self.L
+        G, U, V, S = (_fft.kernel_to_freq(t, N) for t in (self.G, self.U, self.V, self.S))
+        H = _fft.freq_adjoint
+        psi = torch.exp(self.log_psi).to(G.dtype)
+        I = _fft.freq_identity(N, self.channels, dtype=G.dtype, device=G.device)
+        X = (H(G) @ G) / (2 * L) + H(V) @ V + (H(S) - S) + self.eps * I
+        return I - psi[:, None] * X - (U @ H(U)) / ((2 * L) * psi[None, :])
+
+    def operator(self) -> FreqConvOperator:
+        return FreqConvOperator(self.W_freq())
+
+    def identity_mask(self) -> Optional[torch.Tensor]:
+        if self.identity_channels == 0:
+            return None
+        mk = torch.zeros(self.channels, self.N, self.N, dtype=torch.bool, device=self.S.device)
+        mk[: self.identity_channels] = True
+        return mk
+
+    def injection(self, x: torch.Tensor) -> torch.Tensor:
+        return _fft.conv2d_circular(self.U, x, self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The fixed point ``z*`` (``(B, c, N, N)``); solver statistics in ``self.last_info``
+        (as the dense layers of :mod:`deqtheory_train.layers.dense`: ``forward -> z``, ``readout(z) -> y``)."""
+        if x.shape[-1] != self.N or x.shape[-2] != self.N:
+            raise ShapeError(f"x: this ConvLBEN is built for a {self.N}x{self.N} grid, got shape {tuple(x.shape)}")
+        kw = dict(self.solver_options)
+        kw.setdefault("identity_mask", self.identity_mask())
+        z, self.last_info = deq_solve(self.operator(), self.injection(x), **kw)
+        return z
+
+    def readout(self, z: torch.Tensor) -> torch.Tensor:
+        """``y = Gz + b_y`` (``(B, c_out, N, N)``): the LBEN output, L-Lipschitz in ``x``."""
+        return _fft.conv2d_circular(self.G, z, self.bias_y)
+
+    @property
+    def last_stats(self):
+        return None if self.last_info is None else self.last_info.forward
+
+    def export_deq(self) -> Dict[str, Any]:
+        """``dict(W, U, b, G, b_y, kind)`` of the materialized layer (numpy float64, :meth:`dense`)."""
+        d = self.dense()
+        return {"W": d["W"], "U": d["U"], "b": d["b"], "G": d["G"], "b_y": d["b_y"], "kind": "conv_lben"}
+
+    def dense(self):
+        """Dense numpy float64 arrays ``dict(W, U, b, G, b_y, psi, MG, MU, MV, MS)`` on the grid
+        (each kernel materialized with :func:`deqtheory.circulant.conv_matrix`; ``W`` from the dense
+        eq. (7) formula, independent of the FFT path)."""
+        N, L = self.N, self.L
+        MG, MU, MV, MS = (_circ.conv_matrix(_np(t), N) for t in (self.G, self.U, self.V, self.S))
+        psi = np.repeat(np.exp(_np(self.log_psi)), N * N)
+        n = MS.shape[0]
+        X = MG.T @ MG / (2 * L) + MV.T @ MV + MS.T - MS + self.eps * np.eye(n)
+        W = np.eye(n) - psi[:, None] * X - (MU @ MU.T) / (2 * L * psi[None, :])
+        return {"W": W, "U": MU, "b": np.repeat(_np(self.bias), N * N), "G": MG,
+                "b_y": np.repeat(_np(self.bias_y), N * N), "psi": psi, "MG": MG, "MU": MU, "MV": MV, "MS": MS}
+
+    # ------------------------------------------------------------------ SLL → LBEN (Thm 3.5, §4.1)
+
+    @classmethod
+    def from_sll(cls, layers: Sequence[nn.Module], N: int, **solver_kw: Any) -> "ConvLBEN":
+        r"""Exact conv LBEN of a stack of :class:`SLLConv2d` layers on the ``N × N`` grid (havens2023
+        Thm 3.5 with S = ½Mᵀ, §4.1 per-frequency square root). The result's output equals the
+        SLL stack (up to solver tolerance) through ``readout(forward(x))``; ``identity_channels = c`` (φ = id on x̃₀), ε = 0, L = 1.
+        Default solver: ``f_solver="fb", alpha=1`` (plain Picard iteration, exact after depth + 1
+        steps since W is nilpotent)."""
+        from .explicit import SLLConv2d
+        layers = list(layers)
+        if not layers or not all(isinstance(l, SLLConv2d) for l in layers):
+            raise DomainError("layers: expected a non-empty sequence of SLLConv2d")
+        c = layers[0].kernel.shape[1]
+        K0 = layers[0].kernel
+        dt, dev = K0.dtype, K0.device
+        with torch.no_grad():
+            Ks = [_fft.kernel_to_freq(l.kernel, N) for l in layers]        # (N, N, h_n, c): W_nᵀ
+            Ts = [l.T() for l in layers]
+            hs = [K.shape[-2] for K in Ks]
+            offs = np.cumsum([c] + hs)                                      # channel offsets of x̃_{n+1}
+            ct = int(offs[-1])
+            cdt = _fft.complex_dtype(dt)
+            W = torch.zeros(N, N, ct, ct, dtype=cdt, device=dev)
+            G = torch.zeros(N, N, c, ct, dtype=cdt, device=dev)
+            G[..., :, :c] = torch.eye(c, dtype=cdt, device=dev)
+            for n, (Kn, Tn) in enumerate(zip(Ks, Ts)):
+                rows = slice(int(offs[n]), int(offs[n + 1]))
+                W[..., rows, :c] = Kn
+                if not bool((Tn > 0).all()):
+                    raise DomainError(f"layers[{n}]: T has a zero entry (zero kernel channel); T must be invertible")
+                tinv = _fft.freq_adjoint(Kn) / Tn.to(cdt)[None, :]          # W_n T_n⁻¹ blocks (c, h_n)
+                G[..., :, rows] = -2.0 * tinv
+                for j in range(n):
+                    cols = slice(int(offs[j]), int(offs[j + 1]))
+                    Kj = Ks[j]
+                    W[..., rows, cols] = -2.0 * Kn @ (_fft.freq_adjoint(Kj) / Ts[j].to(cdt)[None, :])
+            lam = torch.cat([torch.ones(c, dtype=dt, device=dev)] + [2.0 / T for T in Ts])
+            Uh = torch.zeros(N, N, ct, c, dtype=cdt, device=dev)
+            Uh[..., :c, :] = torch.eye(c, dtype=cdt, device=dev)
+            I = _fft.freq_identity(N, ct, dtype=cdt, device=dev)
+            lc = lam.to(cdt)
+            LU = lc[:, None] * Uh
+            M = lc[:, None] * (I - W) - (_fft.freq_adjoint(G) @ G + LU @ _fft.freq_adjoint(LU)) / 2.0
+            V = _fft.freq_psd_sqrt(_fft.freq_sym(M))
+            S = 0.5 * _fft.freq_adjoint(M)
+            out = cls(c, ct, c, N, L=1.0, eps=0.0, identity_channels=c, dtype=dt, device=dev,
+                      **({"f_solver": "fb", "alpha": 1.0, "f_tol": 1e-10, "f_stop_mode": "abs"} | solver_kw))
+            out.log_psi.copy_(-torch.log(lam))
+            out.G.copy_(_fft.freq_to_kernel(G))
+            out.U.copy_(_fft.freq_to_kernel(Uh))
+            out.V.copy_(_fft.freq_to_kernel(V))
+            out.S.copy_(_fft.freq_to_kernel(S))
+            out.bias.copy_(torch.cat([torch.zeros(c, dtype=dt, device=dev)] + [l.bias for l in layers]))
+            out.bias_y.zero_()
+        return out
