@@ -1,4 +1,4 @@
-"""Command-line interface: ``deqtheory check | theorems`` (more subcommands join with later modules).
+"""Command-line interface: ``deqtheory check | verify | convert | eval | theorems``.
 
 Exit status: 0 on success, 2 on bad input (one-line error on stderr naming file, array and
 shape), 1 when ``--check`` of the theorem catalogue finds a failing entry.
@@ -16,10 +16,10 @@ __all__ = ["main", "build_parser"]
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .io import load_deq_arrays
+    from .formats import load_model
     from .report import check_model
 
-    arrays = load_deq_arrays(args.model)
+    arrays = load_model(args.model)
     report = check_model(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"],
                          path=args.model, kind=str(arrays["kind"]),
                          options={"backend": args.backend, "sdp": not args.no_sdp})
@@ -42,11 +42,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     """Re-check a certificate file: exit 0 iff it verifies as CERTIFIED for this model."""
     import numpy as np
 
-    from .io import load_deq_arrays
+    from .formats import load_model
     from .report import validate_deq_arrays
     from .sdp import load_certificate
 
-    arrays = load_deq_arrays(args.model)
+    arrays = load_model(args.model)
     a = validate_deq_arrays(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"], source=args.model)
     n = a["W"].shape[0]
     cert = load_certificate(args.certificate)
@@ -62,6 +62,65 @@ def _cmd_verify(args: argparse.Namespace) -> int:
               f"margin {checked.margin:.6g}" + (f", L = {float(L):.6g}" if L is not None else "") +
               f" — {checked.message}")
     return 0 if checked.certified else 1
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    """``deqtheory convert SRC.npz --to lben -o OUT.npz``: havens2023 §3 / App. C–E reparameterization."""
+    import math
+
+    from . import convert as cv
+    from .formats import read_model, save_model, to_lben
+
+    kind, obj = read_model(args.source)
+    res = to_lben(kind, obj)
+    out_kind = save_model(args.output, res)
+    if isinstance(res, cv.ConvLBEN):
+        cert, Lp = res.certificate() if not args.no_certificate else (None, math.nan)
+        summary = {"source": args.source, "source_kind": kind, "output": args.output, "kind": out_kind,
+                   "L": res.L, "L_certified": Lp, "certificate": None if cert is None else cert.status.value,
+                   "margin": None if cert is None else cert.margin, "channels": list(res.channels), "N": res.N}
+    else:
+        cert, Lp = res.certificate, res.L_certified
+        summary = {"source": args.source, "source_kind": kind, "output": args.output, "kind": out_kind,
+                   "L": res.L, "L_certified": Lp, "certificate": cert.status.value, "margin": cert.margin,
+                   "residuals": dict(res.residuals), "n": res.n}
+    if args.json:
+        from .certificates import to_jsonable
+
+        json.dump(to_jsonable(summary), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.source} ({kind}) -> {args.output} ({out_kind}): L = {summary['L']:.17g}, "
+              f"certified L' = {Lp:.17g} ({summary['certificate']}, margin {summary['margin']})")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    """``deqtheory eval MODEL.npz X.npy -o Y.npy``: evaluate any model file; DEQs report residual/status."""
+    import os
+
+    import numpy as np
+
+    from .errors import ModelFileError
+    from .formats import evaluate
+
+    if not os.path.exists(args.inputs):
+        raise ModelFileError(f"{args.inputs}: no such file")
+    try:
+        X = np.load(args.inputs, allow_pickle=False)
+    except ValueError as exc:
+        raise ModelFileError(f"{args.inputs}: not a readable .npy array without pickle ({exc})") from None
+    Y, info = evaluate(args.model, X, tol=args.tol)
+    np.save(args.output, Y)
+    info = {**info, "output": args.output, "shape": list(np.shape(Y))}
+    if args.json:
+        json.dump(info, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"{args.model} ({info['kind']}): status {info['status']}, method {info['method']}, "
+              f"residual {info['residual']:.3g} (tol {info['tol']:.3g}) -> {args.output} {tuple(info['shape'])}")
+    ok = info["status"] in ("converged", "explicit")
+    return 0 if ok else 1
 
 
 def _cmd_theorems(args: argparse.Namespace) -> int:
@@ -90,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("certificate", help="CERT.npz written by `deqtheory check --save-certificate`")
     v.add_argument("--json", action="store_true", help="one JSON object on stdout")
     v.set_defaults(func=_cmd_verify)
+
+    cv = sub.add_parser("convert", help="reparameterize a model file as LBEN (havens2023 section 3)")
+    cv.add_argument("source", help="SRC.npz of kind mondeq, gmondeq, sll, cpl, aol, sandwich, conv_sll, conv_cpl")
+    cv.add_argument("--to", choices=("lben",), default="lben", help="target family (lben)")
+    cv.add_argument("-o", "--output", required=True, help="OUT.npz (kind lben, or conv_lben for conv sources)")
+    cv.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    cv.add_argument("--no-certificate", action="store_true", help="conv sources: skip the per-frequency certificate")
+    cv.set_defaults(func=_cmd_convert)
+
+    ev = sub.add_parser("eval", help="evaluate a model file on inputs X.npy")
+    ev.add_argument("model", help="MODEL.npz (any kind)")
+    ev.add_argument("inputs", help="X.npy: (batch, d) or (d,); conv kinds (B, c, N, N) or flattened")
+    ev.add_argument("-o", "--output", required=True, help="Y.npy")
+    ev.add_argument("--tol", type=float, default=None, help="fixed-point residual tolerance (DEQs)")
+    ev.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    ev.set_defaults(func=_cmd_eval)
 
     t = sub.add_parser("theorems", help="list or check the theorem catalogue")
     t.add_argument("--json", action="store_true", help="JSON list on stdout")

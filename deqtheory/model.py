@@ -36,6 +36,10 @@ class DEQ:
     ----------
     W : (n, n) array.  U : (n, d) array or ``None`` (identity, d = n).  b : (n,) or ``None`` (zeros).
     G : (p, n) array or ``None`` (identity, p = n).  b_y : (p,) or ``None`` (zeros).
+    identity_mask : bool (n,) or ``None`` (all False) — coordinates whose activation is the
+        identity instead of ReLU, :math:`z = \phi(Wz + Ux + b)` with :math:`\phi_i = \mathrm{id}` where
+        True (havens2023 eq. 13 / footnote 3, the SLL → LBEN skip block). Stored as a read-only
+        bool array (all False by default); every solver method honours it.
 
     All arrays are copied to read-only float64 arrays. Bad shapes / NaN / Inf / non-numeric dtypes
     raise the typed errors of :mod:`deqtheory.errors` naming the argument and its shape.
@@ -54,6 +58,7 @@ class DEQ:
     b: Optional[np.ndarray] = None
     G: Optional[np.ndarray] = None
     b_y: Optional[np.ndarray] = None
+    identity_mask: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         W = as_square("W", self.W)
@@ -65,6 +70,14 @@ class DEQ:
         b_y = np.zeros(p) if self.b_y is None else as_vector("b_y", self.b_y, n=p)
         for name, arr in (("W", W), ("U", U), ("b", b), ("G", G), ("b_y", b_y)):
             object.__setattr__(self, name, _readonly(arr))
+        m = solvers.as_identity_mask(self.identity_mask, n)
+        mask = np.zeros(n, dtype=bool) if m is None else np.array(m, dtype=bool)
+        mask.setflags(write=False)
+        object.__setattr__(self, "identity_mask", mask)
+
+    @property
+    def _mask(self) -> Optional[np.ndarray]:
+        return self.identity_mask if self.identity_mask.any() else None
 
     # shapes -------------------------------------------------------------------------------------
     @property
@@ -95,6 +108,7 @@ class DEQ:
               **options: Any) -> solvers.FixedPointResult:
         """Fixed point(s) for ``x`` (d,) or ``X`` (batch, d); see :func:`deqtheory.solvers.solve`
         for ``method`` (default ``"auto"``), ``tol`` (residual tolerance) and ``options``."""
+        options.setdefault("identity_mask", self._mask)
         return solvers.solve(self.W, self.U, self.b, x, method=method, tol=tol, max_iter=max_iter, **options)
 
     def output(self, z: Any) -> np.ndarray:
@@ -115,9 +129,9 @@ class DEQ:
         return self.output(res.z)
 
     def fixed_point_residual(self, z: Any, x: Any, norm: Any = 2) -> "float | np.ndarray":
-        r""":math:`\|z - \mathrm{ReLU}(Wz + Ux + b)\|` per sample (ℓ2, or ℓ∞ with ``norm="inf"``);
-        a float for a single input."""
-        return solvers.fixed_point_residual(self.W, self.U, self.b, z, x, norm=norm)
+        r""":math:`\|z - \phi(Wz + Ux + b)\|` per sample (ℓ2, or ℓ∞ with ``norm="inf"``; φ = ReLU
+        except the identity on ``identity_mask``); a float for a single input."""
+        return solvers.fixed_point_residual(self.W, self.U, self.b, z, x, norm=norm, identity_mask=self._mask)
 
     def _inputs(self, x: Any) -> np.ndarray:
         X = as_array("x", x)

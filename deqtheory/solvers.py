@@ -69,6 +69,18 @@ Methods (``method=``)
         ``alpha`` cannot be combined with ``auto`` / ``block`` / ``anderson`` / ``exact_dag``
         (:class:`DomainError`).
 
+Identity mask (``identity_mask=``, bool (n,), default none)
+    Every method solves :math:`z = \phi(Wz + v)` with :math:`\phi_i = \mathrm{id}` on masked
+    coordinates and ReLU elsewhere (havens2023 eq. 13 / footnote 3: the SLL skip block). The
+    identity is slope-restricted on [0, 1] like ReLU, and it is the resolvent (proximal map) of
+    the zero function, just as ReLU is the resolvent of the indicator of :math:`\mathbb R_{\ge0}`;
+    so for ``fb``/``lambda_fb``/``pr`` the splitting is the same with :math:`B = N_C`,
+    :math:`C = \{z : z_i \ge 0 \text{ for unmasked } i\}` (a product of half-lines and lines, whose
+    projection is φ in any diagonal metric) and every convergence statement above holds
+    verbatim. ``alpha_avg`` (jafarpour2022 Thm 5.1 needs slopes in [0, 1]), ``exact_dag`` and
+    ``block`` (singletons: :math:`z_i = \phi(v_i')/(1 - W_{ii})`) apply φ coordinate-wise; the
+    residual and the a-posteriori bounds use φ.
+
 The monotonicity / μ checks here are floating-point *estimates* used to choose a method and α;
 they are not certificates (use ``deqtheory.linalg.check_monotone`` etc. for proofs). What a
 result certifies is only its recomputed residual.
@@ -98,10 +110,10 @@ import scipy.linalg
 from . import graph as _graph
 from .certificates import to_jsonable
 from ._validate import as_array, as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
-from .errors import DomainError, ShapeError
+from .errors import DomainError, DTypeError, ShapeError
 
 __all__ = ["SolverStatus", "FixedPointResult", "solve", "solve_injection", "fixed_point_residual",
-           "monotonicity_parameters", "METHODS"]
+           "monotonicity_parameters", "as_identity_mask", "METHODS"]
 
 METHODS = ("fb", "lambda_fb", "alpha_avg", "pr", "anderson", "exact_dag", "block", "auto")
 
@@ -245,9 +257,16 @@ def _relu(A: np.ndarray) -> np.ndarray:
     return np.maximum(A, 0.0)
 
 
-def _residuals(W: np.ndarray, V: np.ndarray, Z: np.ndarray, p: float) -> np.ndarray:
+def _act(A: np.ndarray, mask: Optional[np.ndarray]) -> np.ndarray:
+    r"""The activation φ: ReLU, except the identity on coordinates with ``mask`` True (``None`` = all ReLU)."""
+    if mask is None:
+        return np.maximum(A, 0.0)
+    return np.where(mask, A, np.maximum(A, 0.0))
+
+
+def _residuals(W: np.ndarray, V: np.ndarray, Z: np.ndarray, p: float, mask: Optional[np.ndarray] = None) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
-        return _sample_norms(Z - _relu(Z @ W.T + V), p)
+        return _sample_norms(Z - _act(Z @ W.T + V, mask), p)
 
 
 def _max_res(r: np.ndarray) -> float:
@@ -297,10 +316,10 @@ class _Run:
 
 
 def _iterate(step: Callable[[], np.ndarray], W: np.ndarray, V: np.ndarray, Z0: np.ndarray, p: float,
-             tol: float, max_iter: int, divergence_factor: float) -> _Run:
+             tol: float, max_iter: int, divergence_factor: float, mask: Optional[np.ndarray] = None) -> _Run:
     """Run ``Z = step()`` until r(Z) <= tol. ``step`` holds its own state and returns the iterate."""
     Z = Z0
-    r0 = _max_res(_residuals(W, V, Z, p))
+    r0 = _max_res(_residuals(W, V, Z, p, mask))
     hist = [r0]
     if r0 <= tol:
         return _Run(Z, SolverStatus.CONVERGED, 0, hist)
@@ -310,7 +329,7 @@ def _iterate(step: Callable[[], np.ndarray], W: np.ndarray, V: np.ndarray, Z0: n
     for k in range(1, max_iter + 1):
         with np.errstate(over="ignore", invalid="ignore"):
             Z = step()
-        r = _max_res(_residuals(W, V, Z, p))
+        r = _max_res(_residuals(W, V, Z, p, mask))
         hist.append(r)
         if not np.isfinite(r) or not np.all(np.isfinite(Z)):
             return _Run(Z, SolverStatus.NONFINITE, k, hist)
@@ -321,21 +340,22 @@ def _iterate(step: Callable[[], np.ndarray], W: np.ndarray, V: np.ndarray, Z0: n
     return _Run(Z, SolverStatus.MAX_ITERATIONS, max_iter, hist)
 
 
-def _not_iterated(W: np.ndarray, V: np.ndarray, Z0: np.ndarray, p: float, status: SolverStatus) -> _Run:
-    return _Run(Z0, status, 0, [_max_res(_residuals(W, V, Z0, p))])
+def _not_iterated(W: np.ndarray, V: np.ndarray, Z0: np.ndarray, p: float, status: SolverStatus,
+                  mask: Optional[np.ndarray] = None) -> _Run:
+    return _Run(Z0, status, 0, [_max_res(_residuals(W, V, Z0, p, mask))])
 
 
 # ----------------------------------------------------------------------------------------------
 # methods: each returns (_Run, alpha, stats)
 # ----------------------------------------------------------------------------------------------
 
-def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, **_):
+def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
     n = W.shape[0]
     m, L = _m_L(np.eye(n) - W)
     stats: Dict[str, Any] = {"m": m, "L": L}
     if alpha is None:
         if not m > 0:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE), float("nan"), stats
+            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
         alpha = m / (L * L)
     else:
         alpha = as_scalar("alpha", alpha, positive=True)
@@ -349,13 +369,13 @@ def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, **_):
     state = {"Z": Z0}
 
     def step():
-        state["Z"] = _relu(state["Z"] @ TT + aV)
+        state["Z"] = _act(state["Z"] @ TT + aV, identity_mask)
         return state["Z"]
 
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac), alpha, stats
+    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
 
 
-def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
+def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, identity_mask=None, **_):
     n = W.shape[0]
     lam = np.ones(n) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
     A = lam[:, None] * (np.eye(n) - W)  # Λ(I − W)
@@ -363,7 +383,7 @@ def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
     stats: Dict[str, Any] = {"m": m, "L": L, "Lambda": lam}
     if alpha is None:
         if not m > 0:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE), float("nan"), stats
+            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
         alpha = m / (L * L)
     else:
         alpha = as_scalar("alpha", alpha, positive=True)
@@ -377,13 +397,13 @@ def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
     state = {"Z": Z0}
 
     def step():
-        state["Z"] = _relu(state["Z"] @ TT + aV)
+        state["Z"] = _act(state["Z"] @ TT + aV, identity_mask)
         return state["Z"]
 
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac), alpha, stats
+    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
 
 
-def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, **_):
+def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, identity_mask=None, **_):
     n = W.shape[0]
     e = np.ones(n) if eta is None else as_positive_diagonal("eta", eta, n=n)
     mu = _mu_inf(W, e)
@@ -391,7 +411,7 @@ def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, **_):
     stats: Dict[str, Any] = {"mu": mu, "eta": e, "alpha_max": amax}
     if alpha is None:
         if not mu < 1:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_CONTRACTIVE), float("nan"), stats
+            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_CONTRACTIVE, identity_mask), float("nan"), stats
         alpha = amax
     else:
         alpha = as_scalar("alpha", alpha, positive=True, upper=1.0)
@@ -403,13 +423,13 @@ def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, **_):
 
     def step():
         Z = state["Z"]
-        state["Z"] = (1 - alpha) * Z + alpha * _relu(Z @ WT + V)
+        state["Z"] = (1 - alpha) * Z + alpha * _act(Z @ WT + V, identity_mask)
         return state["Z"]
 
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac), alpha, stats
+    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
 
 
-def _pr(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
+def _pr(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, identity_mask=None, **_):
     n = W.shape[0]
     if Lambda is None:
         m, L = _m_L(np.eye(n) - W)
@@ -421,7 +441,7 @@ def _pr(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
         stats = {"m": m, "L": L, "Lambda": lam, "metric": "Lambda"}
     if alpha is None:
         if not m > 0:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE), float("nan"), stats
+            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
         alpha = 1.0 / L
     else:
         alpha = as_scalar("alpha", alpha, positive=True)
@@ -437,19 +457,19 @@ def _pr(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, **_):
     # returned z is recomputed from W directly, so resolvent accuracy affects speed, not soundness.
     MinvT = scipy.linalg.lu_solve(lu, np.eye(n), check_finite=False).T.copy()
     aV = alpha * V
-    state = {"U": Z0.copy(), "Z": _relu(Z0)}  # u⁰ = z⁰; the iteration uses σ(u⁰) (= z⁰ when z⁰ >= 0)
+    state = {"U": Z0.copy(), "Z": _act(Z0, identity_mask)}  # u⁰ = z⁰; the iteration uses φ(u⁰) (= z⁰ when z⁰ >= 0)
 
     def step():
         u_half = 2 * state["Z"] - state["U"]
         z_half = (u_half + aV) @ MinvT
         state["U"] = 2 * z_half - u_half
-        state["Z"] = _relu(state["U"])
+        state["Z"] = _act(state["U"], identity_mask)
         return state["Z"]
 
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac), alpha, stats
+    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
 
 
-def _anderson(W, V, Z0, p, tol, max_iter, dfac, memory=5, beta=1.0, reg=1e-10, **_):
+def _anderson(W, V, Z0, p, tol, max_iter, dfac, memory=5, beta=1.0, reg=1e-10, identity_mask=None, **_):
     memory = int(memory)
     if memory < 1:
         raise DomainError(f"memory: must be >= 1, got {memory}")
@@ -459,7 +479,7 @@ def _anderson(W, V, Z0, p, tol, max_iter, dfac, memory=5, beta=1.0, reg=1e-10, *
     WT = W.T.copy()
 
     def f(Z):
-        return _relu(Z @ WT + V)
+        return _act(Z @ WT + V, identity_mask)
 
     Xh = np.zeros((B, memory, n))  # ring buffer of iterates x_i
     Fh = np.zeros((B, memory, n))  # ... and of f(x_i)
@@ -497,29 +517,29 @@ def _anderson(W, V, Z0, p, tol, max_iter, dfac, memory=5, beta=1.0, reg=1e-10, *
         push(Znew, f(Znew))
         return Znew
 
-    run = _iterate(step, W, V, Z0, p, tol, max_iter, dfac)
+    run = _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask)
     return run, float("nan"), {"memory": memory, "beta": beta, "reg": reg}
 
 
-def _exact_dag(W, V, Z0, p, tol, max_iter, dfac, **_):
+def _exact_dag(W, V, Z0, p, tol, max_iter, dfac, identity_mask=None, **_):
     n = W.shape[0]
     ff = _graph.is_feedforward(W)
     if not ff.certified:
-        return _not_iterated(W, V, Z0, p, SolverStatus.NOT_FEEDFORWARD), float("nan"), {"certificate": ff}
+        return _not_iterated(W, V, Z0, p, SolverStatus.NOT_FEEDFORWARD, identity_mask), float("nan"), {"certificate": ff}
     lev = np.asarray(ff.witness["levels"])
     K = int(lev.max()) + 1 if n else 0
     Z = np.zeros_like(V)
     for level in range(K):
         idx = np.nonzero(lev == level)[0]
-        Z[:, idx] = _relu(Z @ W[idx].T + V[:, idx])
-    r = _max_res(_residuals(W, V, Z, p))
-    r0 = _max_res(_residuals(W, V, Z0, p))
+        Z[:, idx] = _act(Z @ W[idx].T + V[:, idx], None if identity_mask is None else identity_mask[idx])
+    r = _max_res(_residuals(W, V, Z, p, identity_mask))
+    r0 = _max_res(_residuals(W, V, Z0, p, identity_mask))
     status = SolverStatus.CONVERGED if r <= tol else (
         SolverStatus.NONFINITE if not np.isfinite(r) else SolverStatus.MAX_ITERATIONS)
     return _Run(Z, status, K, [r0, r]), float("nan"), {"levels": K, "certificate": ff}
 
 
-def _block(W, V, Z0, p, tol, max_iter, dfac, Lambda=None, eta=None, **kw):
+def _block(W, V, Z0, p, tol, max_iter, dfac, Lambda=None, eta=None, identity_mask=None, **kw):
     n = W.shape[0]
     lam = None if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
     et = None if eta is None else as_positive_diagonal("eta", eta, n=n)
@@ -531,15 +551,17 @@ def _block(W, V, Z0, p, tol, max_iter, dfac, Lambda=None, eta=None, **kw):
     statuses: List[str] = []
     methods: List[str] = []
     worst: Optional[SolverStatus] = None
-    r0 = _max_res(_residuals(W, V, Z0, p))
+    r0 = _max_res(_residuals(W, V, Z0, p, identity_mask))
     done = np.zeros(0, dtype=np.intp)
     for blk in blocks:
         # injection seen by the block: v_B + W[B, earlier] z_earlier (later blocks do not enter)
         Vb = V[:, blk] + Z[:, done] @ W[np.ix_(blk, done)].T
         Wbb = W[np.ix_(blk, blk)]
         done = np.concatenate([done, blk])
+        bmask = None if identity_mask is None else identity_mask[blk]
         if blk.size == 1 and Wbb[0, 0] < 1:
-            Z[:, blk] = _relu(Vb) / (1.0 - Wbb[0, 0])
+            # z = φ(W_ii z + v') ⇔ z = φ(v')/(1 − W_ii) for W_ii < 1 (ReLU and identity alike)
+            Z[:, blk] = _act(Vb, bmask) / (1.0 - Wbb[0, 0])
             statuses.append("converged")
             methods.append("closed_form")
             continue
@@ -548,6 +570,7 @@ def _block(W, V, Z0, p, tol, max_iter, dfac, Lambda=None, eta=None, **kw):
             sub["Lambda"] = lam[blk]
         if et is not None:
             sub["eta"] = et[blk]
+        sub["identity_mask"] = bmask
         run, _, _, used = _dispatch("auto", Wbb, Vb, Z0[:, blk], p, sub_tol, max_iter, dfac, sub, allow_block=False)
         Z[:, blk] = run.Z
         total += run.iterations
@@ -555,7 +578,7 @@ def _block(W, V, Z0, p, tol, max_iter, dfac, Lambda=None, eta=None, **kw):
         methods.append(used)
         if run.status is not SolverStatus.CONVERGED and worst is None:
             worst = run.status
-    r = _max_res(_residuals(W, V, Z, p))
+    r = _max_res(_residuals(W, V, Z, p, identity_mask))
     if r <= tol:
         status = SolverStatus.CONVERGED
     elif not np.isfinite(r):
@@ -611,7 +634,7 @@ def _dispatch(method: str, W, V, Z0, p, tol, max_iter, dfac, kw, allow_block=Tru
 def solve(W: Any, U: Any, b: Any, x: Any, *, method: str = "auto", tol: Optional[float] = None,
           max_iter: Optional[int] = None, alpha: Optional[float] = None, norm: Any = 2,
           z0: Any = None, Lambda: Any = None, eta: Any = None, memory: int = 5,
-          divergence_factor: float = 1e6) -> FixedPointResult:
+          divergence_factor: float = 1e6, identity_mask: Any = None) -> FixedPointResult:
     r"""Solve :math:`z = \mathrm{ReLU}(Wz + Ux + b)` for one input ``x`` (d,) or a batch (batch, d).
 
     Parameters
@@ -630,6 +653,8 @@ def solve(W: Any, U: Any, b: Any, x: Any, *, method: str = "auto", tol: Optional
     eta : positive weights η for ``alpha_avg`` (default ones).
     memory : Anderson memory.
     divergence_factor : status DIVERGED once r > divergence_factor · max(r₀, tol).
+    identity_mask : bool (n,) or ``None`` — coordinates whose activation is the identity instead
+        of ReLU (φ_i = id where True; havens2023 footnote 3). ``None``/all-False: plain ReLU.
 
     Returns
     -------
@@ -646,7 +671,8 @@ def solve(W: Any, U: Any, b: Any, x: Any, *, method: str = "auto", tol: Optional
         raise DomainError(f"method: expected one of {METHODS}, got {method!r}")
     W, V, one = _validate_problem(W, U, b, x)
     return _solve_validated(W, V, one, t0, method=method, tol=tol, max_iter=max_iter, alpha=alpha, norm=norm,
-                            z0=z0, Lambda=Lambda, eta=eta, memory=memory, divergence_factor=divergence_factor)
+                            z0=z0, Lambda=Lambda, eta=eta, memory=memory, divergence_factor=divergence_factor,
+                            identity_mask=identity_mask)
 
 
 def solve_injection(W: Any, v: Any, **kw: Any) -> FixedPointResult:
@@ -667,8 +693,9 @@ def solve_injection(W: Any, v: Any, **kw: Any) -> FixedPointResult:
 def _solve_validated(W: np.ndarray, V: np.ndarray, one: bool, t0: float, *, method: str = "auto",
                      tol: Optional[float] = None, max_iter: Optional[int] = None, alpha: Any = None,
                      norm: Any = 2, z0: Any = None, Lambda: Any = None, eta: Any = None, memory: int = 5,
-                     divergence_factor: float = 1e6) -> FixedPointResult:
+                     divergence_factor: float = 1e6, identity_mask: Any = None) -> FixedPointResult:
     n = W.shape[0]
+    mask = as_identity_mask(identity_mask, n)
     B = V.shape[0]
     p = _norm_kind(norm)
     if tol is None:
@@ -703,9 +730,10 @@ def _solve_validated(W: np.ndarray, V: np.ndarray, one: bool, t0: float, *, meth
                           f"choose method='fb', 'lambda_fb', 'alpha_avg' or 'pr' to force a step size")
     if method in ("exact_dag",):
         kw = {}
+    kw["identity_mask"] = mask
     run, a, stats, used = _dispatch(method, W, V, Z0, p, tol, max_iter, dfac, kw)
     Z = run.Z
-    sample_res = _residuals(W, V, Z, p)
+    sample_res = _residuals(W, V, Z, p, mask)
     r = _max_res(sample_res)
     status = run.status
     # the returned status must agree with the recomputed residual
@@ -713,7 +741,9 @@ def _solve_validated(W: np.ndarray, V: np.ndarray, one: bool, t0: float, *, meth
         status = SolverStatus.MAX_ITERATIONS
     stats = dict(stats)
     stats["requested_method"] = method
-    stats.update(_error_bounds(W, V, Z, stats))
+    stats.update(_error_bounds(W, V, Z, stats, mask))
+    if mask is not None:
+        stats["identity_coordinates"] = int(np.count_nonzero(mask))
     Zout = np.array(Z[0] if one else Z)
     Zout.setflags(write=False)
     hist = np.asarray(run.history, dtype=np.float64)
@@ -725,12 +755,13 @@ def _solve_validated(W: np.ndarray, V: np.ndarray, one: bool, t0: float, *, meth
                             sample_residuals=sample_res, stats=stats)
 
 
-def _error_bounds(W: np.ndarray, V: np.ndarray, Z: np.ndarray, stats: Mapping[str, Any]) -> Dict[str, float]:
+def _error_bounds(W: np.ndarray, V: np.ndarray, Z: np.ndarray, stats: Mapping[str, Any],
+                  mask: Optional[np.ndarray] = None) -> Dict[str, float]:
     out: Dict[str, float] = {}
     if not np.all(np.isfinite(Z)):
         return out
     with np.errstate(over="ignore", invalid="ignore"):
-        R = Z - _relu(Z @ W.T + V)
+        R = Z - _act(Z @ W.T + V, mask)
     m = stats.get("m")
     if m is not None and "metric" not in stats and "Lambda" not in stats and m > 0:
         w2 = float(np.linalg.norm(W, 2)) if W.size else 0.0
@@ -743,8 +774,10 @@ def _error_bounds(W: np.ndarray, V: np.ndarray, Z: np.ndarray, stats: Mapping[st
     return out
 
 
-def fixed_point_residual(W: Any, U: Any, b: Any, z: Any, x: Any, *, norm: Any = 2) -> "float | np.ndarray":
-    r"""Per-sample residual :math:`\|z - \mathrm{ReLU}(Wz + Ux + b)\|` (ℓ2 or ℓ∞); a float for 1-d ``x``."""
+def fixed_point_residual(W: Any, U: Any, b: Any, z: Any, x: Any, *, norm: Any = 2,
+                         identity_mask: Any = None) -> "float | np.ndarray":
+    r"""Per-sample residual :math:`\|z - \phi(Wz + Ux + b)\|` (ℓ2 or ℓ∞; φ = ReLU except the
+    identity where ``identity_mask``); a float for 1-d ``x``."""
     W, V, one = _validate_problem(W, U, b, x)
     n = W.shape[0]
     Z = as_array("z", z)
@@ -754,5 +787,24 @@ def fixed_point_residual(W: Any, U: Any, b: Any, z: Any, x: Any, *, norm: Any = 
         Z = Z[None, :]
     elif Z.shape != (V.shape[0], n):
         raise ShapeError(f"z: expected shape ({V.shape[0]}, {n}), got {Z.shape}")
-    r = _residuals(W, V, Z, _norm_kind(norm))
+    r = _residuals(W, V, Z, _norm_kind(norm), as_identity_mask(identity_mask, n))
     return float(r[0]) if one else r
+
+
+def as_identity_mask(mask: Any, n: int) -> Optional[np.ndarray]:
+    """Validate an identity mask: ``None`` or a bool-like (n,) array; returns ``None`` when no
+    coordinate is masked (plain ReLU fast path), else a read-only bool (n,) array."""
+    if mask is None:
+        return None
+    arr = np.asarray(mask)
+    if arr.dtype == object or arr.dtype.kind not in "biu":
+        raise DTypeError(f"identity_mask: expected a bool array of shape ({n},), got dtype {arr.dtype} shape {arr.shape}")
+    if arr.shape != (n,):
+        raise ShapeError(f"identity_mask: expected shape ({n},), got {arr.shape}")
+    if arr.dtype.kind != "b" and not np.all((arr == 0) | (arr == 1)):
+        raise DomainError(f"identity_mask: integer entries must be 0/1, shape {arr.shape}")
+    out = arr.astype(bool)
+    if not out.any():
+        return None
+    out.setflags(write=False)
+    return out
