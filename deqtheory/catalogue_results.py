@@ -15,6 +15,43 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                               '1/(Lm), UᵀU ⪯ I is L-Lipschitz: proved bounds (pabbaraju2021 Thm 1, '
                               'havens2023 Thm 3.3) and pairs of fixed points solved to residual 1e-11 '
                               '(property_tests/test_havens2023.py).'},
+ 'havens2023:appC': {'status': 'holds-as-corrected',
+                     'corrected': 'As printed, with the block-diagonal remainder 4T_n⁻¹ − 4T_n⁻¹W_nᵀW_nT_n⁻¹ '
+                                  '(see havens2023:eq21); (10) is feasible with L = 1.',
+                     'notes': 'Off-diagonal blocks cancel as claimed; the diagonal factor is 4, not 2 (eq. '
+                              '21). Verified on random SLL/CPL stacks with the proved λ_min bound of the '
+                              '(10) matrix ≥ −rounding.'},
+ 'havens2023:appD1': {'status': 'holds',
+                      'corrected': '',
+                      'notes': 'AOL as DEQ with Λ = I satisfies (10) with L = 1 (proved; margin can be ~0 '
+                               'for orthogonal weights); LBEN reparameterization reproduces outputs (≤ 1e-9) '
+                               "with proved L' = 1."},
+ 'havens2023:appD2': {'status': 'holds-as-corrected',
+                      'corrected': 'With S = ½Mᵀ under eq. (7), ‖B_N‖₂ ≤ 1 (instead of B_NᵀB_N = I) and Φ_n '
+                                   'positive, the Sandwich DEQ (22) with Λ = diag(Φ_0², …, Φ_{N−1}²) is an '
+                                   'LBEN with the prescribed L.',
+                      'notes': "Printed S = ½M fails under eq. (7) as in Thm 3.5; 'Ψ_n' once for Φ_n; "
+                               'B_NᵀB_N = I impossible for narrow outputs. Corrected conversion reproduces '
+                               "outputs (≤ 1e-9) with a proved L' ≤ L(1 + 1e-9)."},
+ 'havens2023:eq14': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'The DEQ form (14) with φ = [id, σ, …, σ] reproduces the SLL output exactly '
+                              "(1e-12 relative); the surrounding text's index range for (13) should be n ∈ "
+                              '{0, …, N−1} and z ends at x̃_N (text slips, not the formula). Requires the '
+                              'identity activation on the first block (deqtheory.model.DEQ identity_mask).'},
+ 'havens2023:eq15': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Λ of (15) makes the left side of (10) PSD with L = 1 (proved λ_min ≥ '
+                              "−rounding). Note: for exactly tight SLL layers (T = WᵀW) no L' > 1 makes it "
+                              'strictly feasible with this Λ, so a floating-point certificate tilts Λ '
+                              'slightly '
+                              '(tests/test_convert.py::test_certificate_tight_sll_needs_tilt_and_verifies).'},
+ 'havens2023:eq16': {'status': 'holds-as-corrected',
+                     'corrected': '(VᵀV)_nn = 2T_n⁻¹ − 2T_n⁻¹W_nᵀW_nT_n⁻¹ for n ∈ {0, …, N−1} (blocks 1..N '
+                                  'of z), after the leading zero block.',
+                     'notes': 'Printed index range n ∈ {1, …, N−1} omits the first SLL layer; the formula '
+                              'itself is right '
+                              '(property_tests/test_convert_props.py::test_eq16_VtV_blocks).'},
  'havens2023:eq2': {'status': 'holds',
                     'corrected': '',
                     'notes': 'Eq. (2) prints the skew term S − Sᵀ while eq. (7) prints Sᵀ − S. Both '
@@ -22,6 +59,30 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                              'property_tests/test_havens2023.py), so the statement holds, but formulas '
                              'derived later depend on the choice: under (7), Thm 3.5 / App. D must use S = '
                              "½Mᵀ (see havens2023:thm3.5). The project's convention is (7)."},
+ 'havens2023:eq21': {'status': 'holds-as-corrected',
+                     'corrected': 'blkdiag(0, 4T_0⁻¹ − 4T_0⁻¹W_0ᵀW_0T_0⁻¹, …, 4T_{N−1}⁻¹ − '
+                                  '4T_{N−1}⁻¹W_{N−1}ᵀW_{N−1}T_{N−1}⁻¹) (= 2VᵀV).',
+                     'notes': '2Λ contributes 4T⁻¹ and GᵀG contributes 4T⁻¹WᵀWT⁻¹; the printed factor 2 is '
+                              'off by 2 (tests/test_explicit.py::test_appC_block_diagonal_is_4T_not_2T). The '
+                              'PSD conclusion is unaffected.'},
+ 'havens2023:eq22': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'The DEQ (22) reproduces the Sandwich network exactly (block forward '
+                              'substitution, 1e-12).'},
+ 'havens2023:eq23': {'status': 'holds-as-corrected',
+                     'corrected': 'V has N − 1 block rows [A_rᵀΦ_r, −B_{r+1}ᵀΦ_{r+1}] (r ≤ N − 2) and a last '
+                                  'row (I − B_outᵀB_out)^{1/2}A_{N−1}ᵀΦ_{N−1} (no Φ_N block).',
+                     'notes': 'As printed (B-blocks with + sign and a last row using Φ_N, which does not '
+                              'exist) VᵀV ≠ ½(M + Mᵀ): Gram mismatch 2.24 (> 1e-2); corrected V matches to ≤ '
+                              '1e-12 (tests/test_explicit.py::test_sandwich_analytic_V_corrected_eq23).'},
+ 'havens2023:eq25': {'status': 'holds',
+                     'corrected': '',
+                     'notes': 'Holds exactly when U_n is the unnormalized Fourier matrix (either sign), the '
+                              'column F_n·vec(K_{o,i}) is read as diag(F_n vec K_{o,i}) and K is the '
+                              'zero-origin kernel of eq. 24 (circ = first row). With a unitary DFT the right '
+                              "side equals W/n (blocks must be scaled by n). PyTorch's cross-correlation is "
+                              'what eq. 24 describes (checked against torch.nn.functional.conv2d with '
+                              'circular padding).'},
  'havens2023:eq5': {'status': 'holds',
                     'corrected': '',
                     'notes': 'Every W of form (5) has sym(I − W) ⪰ mI (proved margin), and the model is '
@@ -78,6 +139,19 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                                          'layer '
                                          '(tests/test_explicit.py::test_sandwich_misread_constraint_counterexample). '
                                          'The corrected network is L-Lipschitz on pairs and Jacobians.'},
+ 'havens2023:sec3.1': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'Interpreting the trivial reparameterization as Λ = I: with A = 0, U = mI '
+                                'the smallest L for which (4)/(10) holds with Λ = I is (1 + m²)/(2m) (1.0, '
+                                '5.05, 50.005 for m = 1, 0.1, 0.01) while ‖U‖₂/m = 1, so the prescribed '
+                                'constant is not preserved and is unbounded as m → 0 '
+                                '(property_tests/test_convert_props.py::test_sec31_trivial_reparameterization_loses_L).'},
+ 'havens2023:sec4.1': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'Conv SLL → conv LBEN per frequency: ½(M + Mᵀ) is a circular convolution, '
+                                'its per-frequency Hermitian PSD root gives a real full N×N kernel V, and '
+                                'the converted conv LBEN equals the dense conversion and the SLL outputs '
+                                '(property_tests/test_convert_props.py, tests/test_train_conv.py).'},
  'havens2023:thm3.1': {'status': 'holds',
                        'corrected': '',
                        'notes': 'MonDEQ satisfies (10) with Λ = I/‖U‖₂, L = ‖U‖₂/m; SDP-minimal L of (10) '
@@ -85,12 +159,34 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                                 'fixed points and never above the analytic bounds ‖G‖‖U‖/m (MonDEQ) and '
                                 '‖G‖‖Φ⁻¹U‖/m (G-MonDEQ). In floating point only strict (4) can be proved, so '
                                 "certified L are reported as L' = L*(1 + δ) with δ ~1e-12."},
+ 'havens2023:thm3.2': {'status': 'holds',
+                       'corrected': '',
+                       'notes': "Holds as printed under eq. (7)'s skew sign (S = B/‖U‖₂; with the opposite "
+                                'sign the reconstruction error is 3.47): converted W equals the MonDEQ W to '
+                                '≤ 1e-14 relative, outputs agree to ≤ 1e-9 at residual ≤ 1e-12, VᵀV from '
+                                '(11) is PSD, and L = 1 is proved (exactly, for ‖U‖₂ < m). General G: Λ = '
+                                '(‖G‖₂/‖U‖₂)I, L = ‖G‖₂‖U‖₂/m also verified.'},
  'havens2023:thm3.3': {'status': 'holds',
                        'corrected': '',
                        'notes': 'Bound ‖Φ⁻¹U‖₂/m never exceeded on the model (random pairs, Jacobians, '
                                 'gradient ascent; max observed ratio 0.79, median 0.48 over 25 models; '
                                 'property_tests/test_bounds_props.py); the analytic Λ of the proof verifies '
                                 '(10) (tests/test_sdp.py).'},
+ 'havens2023:thm3.4': {'status': 'holds',
+                       'corrected': '',
+                       'notes': 'Holds as printed (Ψ = ‖Φ⁻¹U‖₂Φ, S = B/‖Φ⁻¹U‖₂): same W, same outputs (≤ '
+                                '1e-9), PSD VᵀV, verified L.'},
+ 'havens2023:thm3.5': {'status': 'holds-as-corrected',
+                       'corrected': 'Under eq. (7) (skew term Sᵀ − S), the LBEN reparameterization of SLL '
+                                    'uses S = ½Mᵀ (equivalently −½M on the skew part), with VᵀV = ½(M + Mᵀ), '
+                                    'Ψ = Λ⁻¹ from (15), ε = 0.',
+                       'notes': "Printed S = ½M reconstructs W only under eq. (2)'s sign S − Sᵀ: with eq. "
+                                '(7) the reconstruction error is > 1e-3 (e.g. max entry error 2.44 on a '
+                                'random 3-layer SLL) while S = ½Mᵀ gives ≤ 1e-12 '
+                                '(tests/test_convert.py::test_thm35_printed_S_half_M_fails_corrected_half_MT_works). '
+                                "With the correction: same outputs (≤ 1e-9) and a proved L' ≤ 1 + 1e-9 "
+                                '(exactly tight layers need a slightly tilted Λ to be provable strictly in '
+                                'floating point).'},
  'jafarpour2022:eq1': {'status': 'holds',
                        'corrected': '',
                        'notes': 'For the embedded-network inclusion function G_N (library '
