@@ -1,0 +1,104 @@
+"""``deqtheory-train`` — run, resume and certify training experiments.
+
+::
+
+    deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--no-progress]
+                               [--threads N] [--device DEV]
+    deqtheory-train certify CHECKPOINT --norm 2|inf --eps E [E ...] [--certifier NAME]
+                               [--max-samples N] [--json OUT] [--plot PNG]
+    deqtheory-train list
+    torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
+
+CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
+0 success, 2 usage/config/checkpoint error, 3 dataset not installed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+from typing import List, Optional
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="train a config (resumable)")
+    r.add_argument("config")
+    r.add_argument("--out", default=None, help="output directory (default runs/<config name>)")
+    r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    r.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
+    r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimizer steps")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
+    c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
+    c.add_argument("checkpoint")
+    c.add_argument("--norm", required=True, choices=["2", "inf"])
+    c.add_argument("--eps", required=True, type=float, nargs="+")
+    c.add_argument("--certifier", default=None, help="registered certifier (default: the model's)")
+    c.add_argument("--max-samples", type=int, default=None)
+    c.add_argument("--split", default=None, help="dataset split (default: the config's test split)")
+    c.add_argument("--json", default=None, help="write the result table as JSON")
+    c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
+    c.add_argument("--threads", type=int, default=None)
+    sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    import torch
+
+    from . import data as D
+    from . import experiment as X
+    from . import train as T
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(int(args.threads))
+    try:
+        if args.cmd == "list":
+            sys.stdout.write("models:      " + ", ".join(X.available_models()) + "\n")
+            sys.stdout.write("datasets:    " + ", ".join(D.available_datasets()) + "\n")
+            sys.stdout.write("losses:      " + ", ".join(T.available_losses()) + "\n")
+            sys.stdout.write("certifiers:  " + ", ".join(X.available_certifiers()) + "\n")
+            sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
+            return 0
+        if args.cmd == "run":
+            cfg = X.load_config(args.config)
+            out = args.out or str(pathlib.Path("runs") / cfg["name"])
+            summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
+                                       progress=False if args.no_progress else None, device=args.device)
+            if T.dist_info().is_main:
+                sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+            return 0
+        if args.cmd == "certify":
+            model, meta = X.load_model_file(args.checkpoint)
+            cfg = X.validate_config(meta["config"])
+            dc = cfg["data"]
+            split = args.split or dc["test_split"]
+            ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
+            if args.split is None:
+                ds = ds.subset(dc["test_subset"])
+            res = X.certify_model(model, ds, certifier=args.certifier, norm=args.norm, eps=args.eps,
+                                  max_samples=args.max_samples)
+            res["checkpoint"] = str(args.checkpoint)
+            res["split"] = split
+            sys.stdout.write(X.format_table(res) + "\n")
+            X._write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
+                                     pathlib.Path(args.plot) if args.plot else None, cfg)
+            return 0
+    except D.DatasetUnavailableError as exc:
+        sys.stderr.write(f"deqtheory-train: {exc}\n")
+        return 3
+    except (X.ConfigError, X.CheckpointError) as exc:
+        sys.stderr.write(f"deqtheory-train: {exc}\n")
+        return 2
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())
