@@ -285,7 +285,8 @@ def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Te
             z = phi(u)                          # PR keeps z = φ(u) (u⁰ = z⁰)
         for it in range(1, max_iter + 1):
             if method == "fb":
-                z = phi((1 - alpha) * z + alpha * (mv(z) + v))
+                # α = 1 is the plain Picard step φ(Wz + v) = F(z), already computed (bitwise equal)
+                z = Fz if alpha == 1 else phi((1 - alpha) * z + alpha * (mv(z) + v))
             elif method == "alpha_avg":
                 z = (1 - alpha) * z + alpha * Fz
             else:  # pr
