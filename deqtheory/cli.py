@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--profile", choices=("ci", "thorough"), default=None, help="Hypothesis profile for --check")
     t.add_argument("--id", action="append", dest="ids", default=None, help="only this entry (repeatable)")
     t.add_argument("--markdown", action="store_true", help="print the docs/theorems.md page")
+    t.add_argument("--summary-out", metavar="PATH", default=None,
+                   help="with --check: write the per-entry summary JSON (docs/theorems_thorough.json)")
     t.set_defaults(func=_cmd_theorems)
     return p
 

@@ -253,6 +253,21 @@ def run_checks(ids: Optional[Sequence[str]] = None, profile: str = "ci",
     return res
 
 
+def write_summary(path: "str | os.PathLike[str]", res: Mapping[str, Any], run: Mapping[str, Any], *,
+                  command: str) -> Dict[str, Any]:
+    """Write the per-entry summary of a ``--check`` run (examples, result, time) as JSON; this is the
+    file (docs/theorems_thorough.json) that :func:`to_markdown` shows."""
+    summary = {
+        "command": command, "profile": run["profile"],
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "total_time_s": round(float(run["elapsed_s"]), 1),
+        "entries": {i: {"tests": r["tests"], "examples": r["examples"], "result": r["result"],
+                        "time_s": round(float(r["time_s"]), 2)} for i, r in sorted(res.items())},
+    }
+    Path(path).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    return summary
+
+
 def cli(args: Any) -> int:
     """Entry point of ``deqtheory theorems``."""
     if args.markdown:
@@ -277,6 +292,9 @@ def cli(args: Any) -> int:
         return 0
     res = run_checks([t.id for t in rows] if args.ids else None, profile=args.profile or "ci")
     run = res.pop("_run")
+    if getattr(args, "summary_out", None):
+        write_summary(args.summary_out, res, run, command=" ".join(["deqtheory", "theorems", "--check", "--profile",
+                                                                    run["profile"]] + sum((["--id", i] for i in (args.ids or [])), [])))
     failed = [i for i, r in res.items() if r["result"] == "fail"]
     if args.json:
         json.dump({"profile": run["profile"], "elapsed_s": run["elapsed_s"], "entries": res}, sys.stdout, indent=2)
