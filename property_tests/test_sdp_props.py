@@ -172,3 +172,21 @@ def test_structured_backend_agrees_with_cvxpy(seed, n):
     for backend in ("cvxopt", "clarabel"):
         Lc = min_lipschitz(W, U, G, backend=backend).witness["L"]
         assert abs(Lc - Ls) <= 1e-6 * Ls
+
+
+@settings(max_examples=scaled(4))
+@given(seed=seeds, n=st.integers(2, 9), f=st.floats(min_value=0.2, max_value=0.98, allow_nan=False))
+def test_refutation_consistent_with_min_l(seed, n, f):
+    """REFUTED for (10) at L is proved only below the minimal L: at f·L* (f < 1) the certificate is
+    REFUTED (dual witness, re-verified), at 1.001·L* it is CERTIFIED and never REFUTED."""
+    from deqtheory.certificates import Status
+    rng = np.random.default_rng(seed)
+    W = _gmondeq(rng, n, m=rng.uniform(0.1, 1.0))
+    U = rng.standard_normal((n, 2))
+    G = rng.standard_normal((2, n))
+    Ls = min_lipschitz(W, U, G).witness["L"]
+    below = lipschitz_certificate(W, U, G, f * Ls, strict=False)
+    assert below.status is Status.REFUTED
+    assert below.verify(W=W, U=U, G=G).status is Status.REFUTED
+    above = lipschitz_certificate(W, U, G, 1.001 * Ls, strict=False)
+    assert above.certified and above.status is not Status.REFUTED

@@ -219,7 +219,8 @@ def test_lipschitz_at_given_l(problem, strict):
     if not strict:
         assert above.witness["wellposed_condition"] == "sdp_wellposed"
     below = lipschitz_certificate(W, U, G, Ls * 0.99, strict=strict)
-    assert not below.certified and below.status is Status.INCONCLUSIVE
+    assert not below.certified and below.status is Status.REFUTED
+    assert below.verify(W=W, U=U, G=G).status is Status.REFUTED
 
 
 @pytest.mark.theorem("havens2023:thm3.3")
@@ -307,3 +308,119 @@ def test_nonfinite_margin_roundtrip(tmp_path):
     save_certificate(tmp_path / "c.npz", c)
     c2 = load_certificate(tmp_path / "c.npz")
     assert c2.margin == -math.inf and c2.witness["L"] == 2.0
+
+
+# ------------------------------------------------------------------ fast paths vs dense oracles
+
+def test_lanczos_step_length_matches_exact(rng):
+    """The Lanczos step length (large-N path) agrees with the exact eigenvalue (dense oracle) and
+    never exceeds the exact maximal step by more than the damping can absorb."""
+    for N in (20, 40, 450):   # explicit exact (N ≤ 30) and Lanczos-operator paths
+        A = rng.standard_normal((N, N))
+        S = A @ A.T / N + 0.1 * np.eye(N)
+        Lc = np.linalg.cholesky(S)
+        D = rng.standard_normal((N, N))
+        D = D + D.T
+        T = np.linalg.solve(Lc, np.linalg.solve(Lc, D).T)
+        exact = -1.0 / np.linalg.eigvalsh(0.5 * (T + T.T))[0]
+        approx = ipm._max_step(Lc, D)
+        assert approx <= exact * (1 + 1e-6)
+        assert approx >= 0.5 * exact
+
+
+def test_chol_inverse_matches_inverse(rng):
+    for N in (20, 410):
+        A = rng.standard_normal((N, N))
+        S = A @ A.T + N * np.eye(N)
+        Y = ipm._chol_inverse(np.linalg.cholesky(S))
+        np.testing.assert_allclose(Y @ S, np.eye(N), atol=1e-10)
+        assert np.array_equal(Y, Y.T)
+
+
+def test_verification_uses_at_most_two_factorizations(rng):
+    """verify() proves F ≻ 0 with ≤ 2 O(N³) factorizations (Lanczos path for N > 96), and its margin
+    is a true lower bound on λ_min(F) (dense eigvalsh oracle), within 1 % of it."""
+    from deqtheory.sdp.lmi import verified_pd_two
+    n, d, p = 90, 20, 5   # N = 115 > 96: Cholesky + Lanczos + verified Cholesky
+    W, _ = gmondeq(rng, n)
+    U = rng.standard_normal((n, d)) / np.sqrt(n)
+    G = rng.standard_normal((p, n)) / np.sqrt(n)
+    c = min_lipschitz(W, U, G)
+    assert c.certified
+    v = c.verify(W=W, U=U, G=G)
+    assert v.certified and v.stats["factorizations"] <= 2
+    F, err = lipschitz_block_matrix(W, U, G, c.witness["lam"], c.witness["L"] * 1.01)
+    pd = verified_pd_two(F, abs_err=err)
+    lmin = np.linalg.eigvalsh(F)[0]
+    assert pd.certified and pd.stats["factorizations"] == 2
+    assert 0.99 * lmin <= pd.margin <= lmin
+    # indefinite: not certified, one factorization only
+    bad = verified_pd_two(F - 2 * lmin * np.eye(F.shape[0]), abs_err=err)
+    assert not bad.certified and bad.stats["factorizations"] == 1
+
+
+def test_structured_large_n_lanczos_path_agrees_with_cvxopt(rng):
+    """n = 100 exercises the Lanczos step lengths and the potri-free inverse; L agrees with CVXOPT."""
+    n = 100
+    W = mondeq(rng, n)
+    U = rng.standard_normal((n, 4)) / np.sqrt(n)
+    G = rng.standard_normal((3, n)) / np.sqrt(n)
+    from deqtheory.linalg import check_monotone
+    mono = check_monotone(W)
+    a = min_lipschitz(W, U, G, wellposed=mono)
+    b = min_lipschitz(W, U, G, backend="cvxopt", wellposed=mono)
+    assert a.certified and b.certified
+    assert a.witness["wellposed_condition"] == "monotone"
+    assert abs(a.witness["L"] - b.witness["L"]) <= 1e-6 * b.witness["L"]
+
+
+# ------------------------------------------------------------------- REFUTED for (4)/(10) at L
+
+@pytest.mark.parametrize("backend", ["structured", "clarabel"])
+def test_lipschitz_refuted_below_optimum_dense_oracle(problem, backend, rng):
+    """Below the minimal L of (10) the dual matrix Z = VVᵀ refutes (10): checked densely —
+    ⟨F(λ, L), Z⟩ < 0 for the optimal λ* and random λ in the box of lmi.lambda_box (which contains
+    every feasible λ: λ* at L* lies in it)."""
+    from deqtheory.sdp.lmi import lambda_box
+    W, U, G = problem
+    opt = min_lipschitz(W, U, G)
+    Ls, lam_star = opt.witness["L"], opt.witness["lam"]
+    assert np.all(lam_star <= lambda_box(W, U, Ls))
+    L = 0.95 * Ls
+    c = lipschitz_certificate(W, U, G, L, backend=backend)
+    assert c.status is Status.REFUTED and not c.certified and c.condition == "lipschitz_strict"
+    assert c.verify(W=W, U=U, G=G).status is Status.REFUTED
+    V = c.witness["V"]
+    Z = V @ V.T
+    box = lambda_box(W, U, L)
+    for lam in [lam_star, *(box * rng.uniform(0, 1, box.shape) for _ in range(20))]:
+        F, _ = lipschitz_block_matrix(W, U, G, lam, L)
+        assert np.sum(F * Z) < 0
+    # the same witness refutes nothing at an L where (10) is feasible
+    above = c.replace(witness={**dict(c.witness), "L": 1.01 * Ls})
+    assert above.verify(W=W, U=U, G=G).status is not Status.REFUTED
+    # a random witness refutes nothing
+    forged = c.replace(witness={**dict(c.witness), "V": rng.standard_normal(V.shape)})
+    assert forged.verify(W=W, U=U, G=G).status is not Status.REFUTED
+
+
+def test_lipschitz_refutation_needs_bounded_multipliers():
+    """A zero row of U leaves λ_i unbounded (box = ∞): a witness with ⟨C_L, Z⟩ < 0 but ⟨A_i, Z⟩ > 0
+    for that i is rejected; with U_i ≠ 0 the box is finite and the same witness is a valid refutation
+    (W = I/2: y = 2 relu(Ux), true Lipschitz constant 2‖U‖ = 20.1 > L = 1)."""
+    from deqtheory.sdp.lmi import lambda_box, verify_lipschitz_refutation
+    W = np.diag([0.5, 0.5])
+    G = np.eye(2)
+    V = np.zeros((5, 1))
+    V[1, 0] = 1.0      # ⟨A_2, Z⟩ = 2(1 − W_22) = 1 > 0
+    V[4, 0] = -0.5     # ⟨C_L, Z⟩ = 2·G_22·V_2·V_5 + L·V_5² = −1 + 0.25 < 0
+    U0 = np.array([[1.0], [0.0]])
+    assert np.isinf(lambda_box(W, U0, 1.0)[1])
+    assert verify_lipschitz_refutation(W, U0, G, 1.0, V, condition="lipschitz_strict").status is Status.INCONCLUSIVE
+    U1 = np.array([[1.0], [10.0]])
+    box = lambda_box(W, U1, 1.0)
+    assert np.all(np.isfinite(box))
+    assert verify_lipschitz_refutation(W, U1, G, 1.0, V, condition="lipschitz_strict").status is Status.REFUTED
+    for lam in (box, 0.5 * box, np.array([box[0], 0.0])):   # dense oracle on the box corners
+        F, _ = lipschitz_block_matrix(W, U1, G, lam, 1.0)
+        assert np.sum(F * (V @ V.T)) < 0

@@ -7,7 +7,13 @@ Public API::
     min_lipschitz(W, U, G, backend=..., wellposed=None) -> Certificate("l2_sdp")
     save_certificate(path, cert) / load_certificate(path)
 
-Backends: ``"structured"`` (default; :mod:`deqtheory.sdp.ipm`), ``"cvxopt"``, ``"clarabel"``,
+    conv.conv_min_lipschitz(KW, KU, KG, N, backend=...) -> Certificate("l2_sdp_conv")
+
+``lipschitz_certificate`` returns REFUTED (witness ``V``) when the dual matrix proves that no
+diagonal Λ ⪰ 0 satisfies (10) at L (:func:`deqtheory.sdp.lmi.verify_lipschitz_refutation`).
+
+Backends: ``"structured"`` (default; :mod:`deqtheory.sdp.ipm`, block-diagonal version
+:mod:`deqtheory.sdp.blockipm` for the reduced convolutional SDP), ``"cvxopt"``, ``"clarabel"``,
 ``"scs"`` (through cvxpy). See docs/sdp.md.
 """
 from .api import BACKENDS, DEFAULT_BACKEND, lipschitz_certificate, min_lipschitz, sdp_wellposed

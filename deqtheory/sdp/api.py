@@ -24,8 +24,8 @@ from ..verified import gamma as _gamma
 from ..verified import verified_pd_at_shift
 from . import ipm as _ipm
 from . import problems as _pb
-from .lmi import (lipschitz_block_matrix, validate_problem, verify_lipschitz_witness,
-                  verify_wellposed_witness)
+from .lmi import (lipschitz_block_matrix, validate_problem, verify_lipschitz_refutation,
+                  verify_lipschitz_witness, verify_wellposed_witness)
 from .refute import factor_psd, verify_wellposed_refutation
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "sdp_wellposed", "lipschitz_certificate", "min_lipschitz"]
@@ -36,6 +36,9 @@ BACKENDS = ("structured", "cvxopt", "clarabel", "scs")
 #: fastest at every n we measured and the only one that reaches n = 1024; CVXOPT is the fastest
 #: cvxpy backend.
 DEFAULT_BACKEND = "structured"
+
+#: Tolerance of the (3) solve made only to obtain a well-posedness witness / back-off anchor.
+_ANCHOR_TOL = 1e-4
 
 _CVX_SOLVER = {"cvxopt": "CVXOPT", "clarabel": "CLARABEL", "scs": "SCS"}
 
@@ -85,6 +88,12 @@ def _run_cvx(prob: Any, backend: str, tol: float) -> Tuple[str, Dict[str, Any]]:
     return "error", stats
 
 
+def _gershgorin_lower(M: np.ndarray) -> float:
+    """Gershgorin lower bound min_i (M_ii − Σ_{j≠i}|M_ij|) ≤ λ_min(M) (O(N²); used for start points)."""
+    a = np.abs(M)
+    return float(np.min(np.diag(M) + np.diag(a) - np.sum(a, axis=1)))
+
+
 def _ipm_stats(r: _ipm.IPMResult) -> Dict[str, Any]:
     return {"backend": "structured", "time": r.time, "iterations": r.iterations,
             "solver_status": r.status.value, "rel_gap": r.rel_gap,
@@ -108,7 +117,7 @@ def _solve_wellposed(W: np.ndarray, backend: str, tol: float):
         P = _pb.structured_wellposed(W)
         g = 0.5 * np.ones(n)
         M = 2 * np.diag(g) - g[:, None] * W - (g[:, None] * W).T
-        y0 = np.concatenate([g, [float(np.linalg.eigvalsh(M)[0]) - 1.0]])
+        y0 = np.concatenate([g, [_gershgorin_lower(M) - 1.0]])
         try:
             r = _ipm.solve_structured(P, y0, tol=tol)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
@@ -235,7 +244,11 @@ def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str
     else:
         n = W.shape[0]
         ident = verify_wellposed_witness(W, np.ones(n))  # Γ = I works for every monotone W
-        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=tol)
+        # Only *a* proved Γ is needed here (premise of Thm 3.1 and back-off anchor), not the
+        # optimal one: solve (3) to a loose tolerance (about half the interior-point iterations).
+        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=max(tol, _ANCHOR_TOL))
+        if not own.certified and tol < _ANCHOR_TOL:   # t* may be tiny: retry at full accuracy
+            own = sdp_wellposed(W, backend=backend, tol=tol)
     source = wellposed if (wellposed is not None and wellposed.certified) else (own if own.certified else None)
     anchor = (np.asarray(own.witness["gamma"], dtype=float), float(own.margin)) if own.certified else None
     return source, anchor, own
@@ -259,17 +272,19 @@ def _solve_strict(W, U, G, L, backend, tol):
         P = _pb.structured_strict(W, U, G, L)
         lam0 = np.full(n, 1e-2 * max(float(np.linalg.norm(G, 2)), 1e-300) / max(float(np.linalg.norm(U, 2)), 1e-300))
         F, _ = lipschitz_block_matrix(W, U, G, lam0, L)
-        y0 = np.concatenate([lam0, [float(np.linalg.eigvalsh(F)[0]) - 1.0]])
+        y0 = np.concatenate([lam0, [_gershgorin_lower(F) - 1.0]])
         try:
             r = _ipm.solve_structured(P, y0, tol=tol)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}
-        return _ipm_outcome(r), r.y[:n], float(r.y[n]), _ipm_stats(r)
+            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}, None
+        return _ipm_outcome(r), r.y[:n], float(r.y[n]), _ipm_stats(r), r.X
     prob, v = _pb.cvx_strict(W, U, G, L)
     outcome, stats = _run_cvx(prob, backend, tol)
     if outcome in ("error", "infeasible") or v["lam"].value is None:
-        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats
-    return outcome, np.asarray(v["lam"].value, dtype=float).ravel(), float(v["t"].value), stats
+        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats, None
+    Z = v["lmi"].dual_value
+    return (outcome, np.asarray(v["lam"].value, dtype=float).ravel(), float(v["t"].value), stats,
+            None if Z is None else np.asarray(Z, dtype=float))
 
 
 def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True, lam: Any = None,
@@ -309,8 +324,9 @@ def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True
         wp_extra = _wp_fields(source)
     stats: Dict[str, Any] = {"backend": backend}
     t_solver = math.nan
+    Z = None
     if lam is None:
-        outcome, lam_s, t_solver, stats = _solve_strict(W, U, G, L, backend, tol)
+        outcome, lam_s, t_solver, stats, Z = _solve_strict(W, U, G, L, backend, tol)
         if outcome == "error":
             return Certificate(condition, Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
                                message="solver failed; nothing is claimed")
@@ -323,6 +339,15 @@ def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True
     else:
         lam_v = as_positive_diagonal("lam", lam, n=n)
     cert = verify_lipschitz_witness(W, U, G, lam_v, L, condition=condition)
+    if not cert.certified and Z is not None and t_solver < 0:
+        # the dual matrix of max t s.t. F(λ, L) ⪰ tI is a counter-witness (lmi.verify_lipschitz_refutation)
+        V = factor_psd(Z)
+        if V.shape[1] > 0:
+            ref = verify_lipschitz_refutation(W, U, G, L, V, condition=condition)
+            if ref.status is Status.REFUTED:
+                return ref.replace(witness={**dict(ref.witness), **wp_extra},
+                                   residuals={**dict(ref.residuals), "t_solver": t_solver},
+                                   tolerance={"solver_tol": tol}, stats=stats)
     status = cert.status
     message = cert.message
     if not cert.certified and t_solver == t_solver and t_solver < 0:

@@ -30,10 +30,11 @@ import numpy as np
 from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import ShapeError
-from ..verified import UNIT_ROUNDOFF, gamma, sum_error_bound, verified_pd
+from ..verified import UNIT_ROUNDOFF, gamma, sum_error_bound, verified_pd_at_shift
 
 __all__ = ["wellposed_matrix", "lipschitz_block_matrix", "lipschitz_schur_matrix",
-           "verify_wellposed_witness", "verify_lipschitz_witness", "validate_problem"]
+           "verify_wellposed_witness", "verify_lipschitz_witness", "validate_problem", "verified_pd_two",
+           "verify_lipschitz_refutation", "lambda_box"]
 
 _INFLATE = 1.0 + 1e-6
 
@@ -92,6 +93,98 @@ def lipschitz_schur_matrix(W: np.ndarray, U: np.ndarray, G: np.ndarray, lam: np.
 
 
 # ----------------------------------------------------------------------------------------------
+# Verified positive definiteness with at most two factorizations of the LMI matrix
+# ----------------------------------------------------------------------------------------------
+
+_DENSE_ESTIMATE_MAX_N = 96
+_LANCZOS_STEPS = 40
+
+
+def _lanczos_max(matvec, N: int, steps: int) -> float:
+    """Upper estimate of the largest eigenvalue of a symmetric PSD operator: largest Ritz value of
+    Lanczos (full reorthogonalisation, fixed start) plus its residual bound |β_m s_m|."""
+    import scipy.linalg as sla
+    m = min(steps, N)
+    V = np.empty((m + 1, N))
+    v = np.cos(0.7 * np.arange(N) + 0.3)
+    V[0] = v / np.linalg.norm(v)
+    alpha = np.zeros(m)
+    beta = np.zeros(m)
+    k = 0
+    for k in range(m):
+        w = matvec(V[k])
+        alpha[k] = float(V[k] @ w)
+        w = w - V[:k + 1].T @ (V[:k + 1] @ w)
+        w = w - V[:k + 1].T @ (V[:k + 1] @ w)
+        beta[k] = float(np.linalg.norm(w))
+        if beta[k] <= 1e-14 * max(1.0, abs(alpha[k])):
+            break
+        V[k + 1] = w / beta[k]
+    k += 1
+    theta, svec = sla.eigh_tridiagonal(alpha[:k], beta[:k - 1])
+    return float(theta[-1]) + abs(beta[k - 1] * svec[-1, -1])
+
+
+def verified_pd_two(A: np.ndarray, *, abs_err: float, name: str = "A",
+                    estimate: Optional[float] = None) -> Certificate:
+    r"""Verified :math:`\mathrm{sym}(A) \succ 0` with **at most two** O(N³) factorizations of ``A``.
+
+    The proof is :func:`deqtheory.verified.verified_pd_at_shift` (one floating-point Cholesky of
+    :math:`\mathrm{sym}(A) - tI` with a rigorous rounding bound): λ_min ≥ t − loss. Only the choice
+    of the shift t differs from :func:`deqtheory.verified.verified_pd` (which uses a full
+    eigendecomposition plus up to four Choleskys):
+
+    * N ≤ 96: t from ``eigvalsh`` (1 eigendecomposition + 1 Cholesky);
+    * N > 96: a plain Cholesky :math:`A = R^\top R` (unverified, for estimation only), 40 Lanczos
+      steps on :math:`v \mapsto R^{-1}R^{-\top}v` (O(N²) each) for
+      :math:`\hat\lambda \approx \lambda_{\min}(A)`, then the verified Cholesky at
+      :math:`t = (1-10^{-3})\hat\lambda - 2\,\mathrm{loss}_0` (2 Choleskys, no eigendecomposition).
+
+    With ``estimate`` (an estimate of λ_min computed elsewhere, e.g. by one batched eigvalsh of many
+    small blocks) only the verified Cholesky is done. ``margin`` is the proved lower bound (``-inf``
+    when nothing was proved); ``stats`` records
+    ``lambda_min_estimate`` and ``factorizations``. Failure is never a proof of indefiniteness.
+    """
+    import scipy.linalg as sla
+    N = A.shape[0]
+    S = A if np.array_equal(A, A.T) else 0.5 * (A + A.T)
+    c = 2 * gamma(N + 1) / (1 - 2 * gamma(N + 1))
+    loss0 = c * float(np.sum(np.maximum(np.diag(S), 0.0))) + abs_err
+    scale = float(np.max(np.abs(np.diag(S)))) if N else 0.0
+    tiny = 64 * N * UNIT_ROUNDOFF * max(scale, 1e-300)
+    facts = 0
+    if estimate is not None:
+        est = float(estimate)
+    elif N <= _DENSE_ESTIMATE_MAX_N:
+        est = float(np.linalg.eigvalsh(S)[0])
+        facts += 1
+    else:
+        try:
+            R = sla.cholesky(S, lower=False, check_finite=False)
+        except np.linalg.LinAlgError:
+            R = None
+        facts += 1
+        if R is None:
+            est = -math.inf
+        else:
+            def mv(v: np.ndarray) -> np.ndarray:
+                u = sla.solve_triangular(R, v, trans="T", lower=False, check_finite=False)
+                return sla.solve_triangular(R, u, lower=False, check_finite=False)
+            est = 1.0 / _lanczos_max(mv, N, _LANCZOS_STEPS)
+    stats = {"n": N, "lambda_min_estimate": est}
+    if not est > 0:
+        return Certificate("pd", Status.INCONCLUSIVE, margin=-math.inf, stats={**stats, "factorizations": facts},
+                           tolerance={"abs_err": abs_err},
+                           message=f"sym({name}) is not positive definite in floating point (estimate {est:.3g})")
+    t = (1 - 1e-3) * est - 2 * loss0 - tiny
+    if not t > 0:
+        t = 0.5 * est
+    pd = verified_pd_at_shift(S, t, abs_err=abs_err, name=name)
+    facts += 1
+    return pd.replace(stats={**dict(pd.stats), **stats, "factorizations": facts})
+
+
+# ----------------------------------------------------------------------------------------------
 # Verifiers (numpy only). They recompute the margin from the witness; they never call a solver.
 # ----------------------------------------------------------------------------------------------
 
@@ -108,12 +201,13 @@ def verify_wellposed_witness(W: Any, gamma_diag: Any) -> Certificate:
         return Certificate("sdp_wellposed", Status.INCONCLUSIVE, margin=-math.inf,
                            witness={"gamma": g}, message="witness Γ is not positive definite")
     M, err = wellposed_matrix(W, g)
-    pd = verified_pd(M, abs_err=err, refute=False, name="2Γ - ΓW - WᵀΓ")
+    pd = verified_pd_two(M, abs_err=err, name="2Γ - ΓW - WᵀΓ")
     status = Status.CERTIFIED if pd.certified else Status.INCONCLUSIVE
     return Certificate("sdp_wellposed", status, margin=pd.margin, witness={"gamma": g},
                        tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"}},
                        residuals={"lambda_min_estimate": pd.stats.get("lambda_min_estimate", math.nan)},
-                       stats={"n": W.shape[0], "trace_gamma": float(np.sum(g))},
+                       stats={"n": W.shape[0], "trace_gamma": float(np.sum(g)),
+                              "factorizations": pd.stats.get("factorizations")},
                        message=("havens2023 Prop 2.1 (3): " + pd.message) if pd.certified
                        else "could not prove (3) for the stored Γ: " + pd.message)
 
@@ -131,15 +225,92 @@ def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condit
         return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness={"lam": lam, "L": L},
                            message="witness Λ is not positive definite or L <= 0")
     F, err = lipschitz_block_matrix(W, U, G, lam, L)
-    pd = verified_pd(F, abs_err=err, refute=False, name="F(Λ, L)")
+    pd = verified_pd_two(F, abs_err=err, name="F(Λ, L)")
     status = Status.CERTIFIED if pd.certified else Status.INCONCLUSIVE
     return Certificate(condition, status, margin=pd.margin, witness={"lam": lam, "L": L},
                        tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"}},
                        residuals={"lambda_min_estimate": pd.stats.get("lambda_min_estimate", math.nan)},
-                       stats={"n": W.shape[0], "d": U.shape[1], "p": G.shape[0]},
+                       stats={"n": W.shape[0], "d": U.shape[1], "p": G.shape[0],
+                              "factorizations": pd.stats.get("factorizations")},
                        message=(f"proved F(Λ, L={L:.10g}) ≻ 0 (λ_min ≥ {pd.margin:.3g}), i.e. havens2023 (4) "
                                 f"strictly, hence (10)") if pd.certified
                        else "could not prove F(Λ, L) ≻ 0: " + pd.message)
+
+
+# ------------------------------------------------------------------------------------------------
+# Refutation of (10)/(4) at a given L
+# ------------------------------------------------------------------------------------------------
+
+def lambda_box(W: np.ndarray, U: np.ndarray, L: float) -> np.ndarray:
+    r"""Upper bounds :math:`\bar\lambda_i` valid for every diagonal Λ ⪰ 0 with :math:`F(\lambda, L) \succeq 0`.
+
+    The 2×2 principal minor of F on rows (i, n+k) is :math:`2\lambda_i(1-W_{ii})L - \lambda_i^2U_{ik}^2 \ge 0`,
+    so :math:`\lambda_i \le 2\max(1-W_{ii},0)L/\max_k U_{ik}^2` (``inf`` when row i of U is zero).
+    Rounded upwards (relative 8u: one subtraction, a square, a product and a quotient).
+    """
+    n = W.shape[0]
+    u2 = np.max(U * U, axis=1) if U.shape[1] else np.zeros(n)
+    num = 2.0 * np.maximum(1.0 - np.diag(W), 0.0) * L
+    with np.errstate(divide="ignore", invalid="ignore"):
+        box = np.where(u2 > 0, num / np.where(u2 > 0, u2, 1.0), np.inf)
+    return box * (1 + 8 * UNIT_ROUNDOFF)
+
+
+def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condition: str) -> Certificate:
+    r"""REFUTED iff the alternative below is proved for :math:`Z = VV^\top` (``V`` of shape (n+d+p, r)).
+
+    Theorem of alternatives for :math:`F(\lambda, L) = C_L + \sum_i\lambda_iA_i` (block form of (10),
+    :func:`lipschitz_block_matrix`; :math:`A_i = e_ib_i^\top + b_ie_i^\top`, B = [I − Wᵀ; Uᵀ; 0]):
+    for every λ ≥ 0 with F ⪰ 0 we have λ ≤ λ̄ (:func:`lambda_box`), hence
+
+    .. math:: 0 \le \langle F(\lambda, L), Z\rangle = \langle C_L, Z\rangle + \sum_i \lambda_i\langle A_i, Z\rangle
+              \le \langle C_L, Z\rangle + \sum_i \bar\lambda_i\max(\langle A_i, Z\rangle, 0).
+
+    If the right side is proved < 0, no diagonal Λ ⪰ 0 satisfies (10) at this L (so neither (4)).
+    With :math:`V = [V_1; V_2; V_3]`: :math:`\langle A_i, Z\rangle = 2\sum_k((I-W)V_1 + UV_2)_{ik}(V_1)_{ik}`,
+    :math:`\langle C_L, Z\rangle = 2\sum (GV_1)\circ V_3 + L(\|V_2\|_F^2 + \|V_3\|_F^2)`; each is computed
+    with the a-priori bound :math:`\gamma_k\cdot` (the same expression in absolute values),
+    k = n + d + p + r + 8 (Higham §3.1, products and sums of at most k terms).
+    This refutes the *certificate method* ((10) with a diagonal multiplier) at L, not the
+    Lipschitz bound itself.
+    """
+    W, U, G = validate_problem(W, U, G)
+    L = as_scalar("L", L, positive=True)
+    n, d = U.shape
+    p = G.shape[0]
+    V = as_matrix("V", V)
+    if V.shape[0] != n + d + p:
+        raise ShapeError(f"V: expected shape ({n + d + p}, r), got {V.shape}")
+    r = V.shape[1]
+    V1, V2, V3 = V[:n], V[n:n + d], V[n + d:]
+    A1, A2, A3 = np.abs(V1), np.abs(V2), np.abs(V3)
+    k = n + d + p + r + 8
+    g = gamma(k) * _INFLATE
+    IW = np.eye(n) - W
+    a = 2.0 * np.sum((IW @ V1 + U @ V2) * V1, axis=1)
+    a_err = g * 2.0 * np.sum(((np.eye(n) + np.abs(W)) @ A1 + np.abs(U) @ A2) * A1, axis=1)
+    a_up = a + a_err
+    cval = 2.0 * float(np.sum((G @ V1) * V3)) + L * (float(np.sum(V2 * V2)) + float(np.sum(V3 * V3)))
+    c_err = g * (2.0 * float(np.sum((np.abs(G) @ A1) * A3)) + L * (float(np.sum(A2 * A2)) + float(np.sum(A3 * A3))))
+    c_up = cval + c_err
+    box = lambda_box(W, U, L)
+    pos = np.maximum(a_up, 0.0)
+    if np.any((pos > 0) & ~np.isfinite(box)):
+        total = math.inf
+    else:
+        terms = np.where(pos > 0, box * pos, 0.0)
+        total = c_up + float(np.sum(terms)) * (1 + gamma(n + 2)) + gamma(n + 2) * abs(c_up)
+    nonzero = bool(np.any(V != 0))
+    res = {"inner_C_upper": c_up, "max_inner_A_upper": float(np.max(a_up)) if n else -math.inf,
+           "refutation_bound": total}
+    if nonzero and total < 0:
+        return Certificate(condition, Status.REFUTED, margin=-math.inf, witness={"V": V, "L": L},
+                           residuals=res,
+                           message=(f"proved: no diagonal Λ ⪰ 0 satisfies havens2023 (10) (hence not (4)) at "
+                                    f"L = {L:.10g} (dual witness Z = VVᵀ, ⟨F(Λ, L), Z⟩ ≤ {total:.3g} < 0 for all "
+                                    "feasible Λ)"))
+    return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness={"V": V, "L": L}, residuals=res,
+                       message=f"refutation witness not proved (bound {total:.3g} ≥ 0)")
 
 
 def _merge(cert: Certificate, fresh: Certificate, **extra_witness: Any) -> Certificate:
@@ -159,8 +330,17 @@ def _verify_sdp_wellposed(cert: Certificate, *, W: Any, **_: Any) -> Certificate
     return _merge(cert, verify_wellposed_witness(W, cert.witness["gamma"]))
 
 
+def _refutation(cert: Certificate, W: Any, U: Any, G: Any) -> Optional[Certificate]:
+    if "V" in cert.witness and "L" in cert.witness and "lam" not in cert.witness:
+        return verify_lipschitz_refutation(W, U, G, cert.witness["L"], cert.witness["V"], condition=cert.condition)
+    return None
+
+
 @register_verifier("lipschitz_strict")
 def _verify_lipschitz_strict(cert: Certificate, *, W: Any, U: Any, G: Any, **_: Any) -> Certificate:
+    ref = _refutation(cert, W, U, G)
+    if ref is not None:
+        return ref
     if "lam" not in cert.witness or "L" not in cert.witness:
         return cert.replace(status=Status.INCONCLUSIVE, message="no witness (Λ, L) to verify")
     return _merge(cert, verify_lipschitz_witness(W, U, G, cert.witness["lam"], cert.witness["L"],
@@ -195,6 +375,9 @@ def _verify_with_wellposedness(cert: Certificate, W: Any, U: Any, G: Any,
 @register_verifier("lipschitz_nonstrict")
 def _verify_lipschitz_nonstrict(cert: Certificate, *, W: Any, U: Any, G: Any,
                                 wellposed: Optional[Certificate] = None, **_: Any) -> Certificate:
+    ref = _refutation(cert, W, U, G)
+    if ref is not None:
+        return ref
     return _verify_with_wellposedness(cert, W, U, G, wellposed)
 
 
