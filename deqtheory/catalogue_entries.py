@@ -1747,4 +1747,22 @@ ENTRIES = [
         "check_idea": "Random monotone W: FB with α < 2m/L² reaches the dense-oracle fixed point; at the endpoint a witness cycles.",
         "owner": "catalogue",
     },
+    {
+        "id": "havens2023:appE.symmetry",
+        "paper": "havens2023",
+        "label": "appE.symmetry",
+        "title": "[project's own claim] Exact symmetry reduction of (10) for circular-convolution DEQs",
+        "statement": (
+            "Not printed in the paper; the project's own claim in the setting of App. E: when W, U, G are multi-channel "
+            "circular convolutions on an N×N grid, restricting Λ in (10) to be constant over pixels within each channel "
+            "loses nothing (averaging a feasible Λ over the translation group stays feasible, since the LMI set is convex "
+            "and shift-invariant), and the unitary 2-D DFT splits the LMI into N² Hermitian blocks of size "
+            "c_hidden + c_in + c_out coupled only through the channel multipliers and L (conjugate frequencies give "
+            "conjugate blocks). Hence the reduced minimal L equals the dense minimal L."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "Small grids: reduced L* (per-frequency blocks) equals the dense cvxpy L* to 1e-6.",
+        "owner": "sdp",
+    },
 ]

@@ -33,6 +33,14 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                       'notes': "Printed S = ½M fails under eq. (7) as in Thm 3.5; 'Ψ_n' once for Φ_n; "
                                'B_NᵀB_N = I impossible for narrow outputs. Corrected conversion reproduces '
                                "outputs (≤ 1e-9) with a proved L' ≤ L(1 + 1e-9)."},
+ 'havens2023:appE.symmetry': {'status': 'holds',
+                              'corrected': '',
+                              'notes': 'Reduced (per-channel Λ, per-frequency Hermitian blocks, one per '
+                                       'conjugate pair) minimal L equals the dense minimal L of (10) to 1e-6 '
+                                       'on 3×3 and 4×4 grids '
+                                       '(tests/test_sdp_conv.py::test_reduced_l_equals_dense_l); the reduced '
+                                       'witness is verified per block with rounding bounds. This is the '
+                                       "project's own claim, not printed in havens2023."},
  'havens2023:eq14': {'status': 'holds',
                      'corrected': '',
                      'notes': 'The DEQ form (14) with φ = [id, σ, …, σ] reproduces the SLL output exactly '

@@ -25,6 +25,7 @@ def test_direct_blocks_match_circulant_fft(rng):
     assert len(om) == (N * N + 1) // 2
 
 
+@pytest.mark.theorem("havens2023:appE.symmetry")
 @pytest.mark.parametrize("N,k", [(3, 3), (4, 2)])
 def test_reduced_l_equals_dense_l(rng, N, k):
     """Channel-constant Λ loses nothing (group averaging) and the DFT splits the LMI: reduced L* = dense L*."""
