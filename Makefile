@@ -3,6 +3,7 @@
 #   make test   creates .venv if missing, installs, runs tests/ and property_tests/
 PYTHON ?= python3
 VENV   := .venv
+DEMO   := demo-out
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip
@@ -47,8 +48,23 @@ data-fashion-mnist:
 install: $(STAMP)
 
 demo: install
-	@echo "== deqtheory check on the bundled MonDEQ example (examples/mondeq_small.npz) =="
+	@echo "== 1/3  deqtheory check on a bundled MonDEQ (examples/mondeq_small.npz) =="
 	$(BIN)/deqtheory check examples/mondeq_small.npz
+	@echo
+	@echo "== 2/3  convert a bundled SLL into an LBEN (havens2023 Thm 3.5) and compare outputs =="
+	@mkdir -p $(DEMO)
+	$(BIN)/deqtheory convert examples/sll_small.npz --to lben -o $(DEMO)/lben.npz
+	$(BIN)/deqtheory eval examples/sll_small.npz examples/x_small.npy -o $(DEMO)/y_sll.npy
+	$(BIN)/deqtheory eval $(DEMO)/lben.npz examples/x_small.npy -o $(DEMO)/y_lben.npy
+	$(BIN)/python -c "import numpy as np; a, b = np.load('$(DEMO)/y_sll.npy'), np.load('$(DEMO)/y_lben.npy'); print('max |y_sll - y_lben| =', float(np.abs(a - b).max()))"
+	@echo
+	@echo "== 3/3  a short certified training run on MNIST (Lip-MonDEQ, l2) =="
+	$(BIN)/deqtheory-train run demo_mnist --out $(DEMO)/train --threads 1
+	@echo
+	@echo "== sound l2 certification of the trained model (1000 MNIST test images, eps in [0,1] pixel units) =="
+	$(BIN)/deqtheory-train certify $(DEMO)/train/model.npz --norm 2 --eps 0.1411764705882353 0.2823529411764706 0.4235294117647059 1.0 \
+	    --max-samples 1000 --json $(DEMO)/certify.json --plot $(DEMO)/certify.png
+	@echo "plots: $(DEMO)/certify.png (certified accuracy vs eps, havens2023 Table 1 overlaid), $(DEMO)/train/curves.png"
 
 test: install
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests property_tests

@@ -585,7 +585,8 @@ def jafarpour_linf_lipschitz(W: Any, U: Any, G: Any = None, eta: Any = None, *,
     nG = 1.0 if Gm is None else norm_inf_upper(Gm)
     printed = _up(ratio * nU * nG / den)
     nUw = norm_inf_upper(U / e[:, None])
-    nGw = 1.0 if Gm is None else norm_inf_upper(Gm * e[None, :])
+    # G = None means the map to z* (G = I): ‖I·[η]‖∞ = max η (not 1 unless η is normalised).
+    nGw = _up(float(np.max(e))) if Gm is None else norm_inf_upper(Gm * e[None, :])
     weighted = _up(nUw * nGw / den * (1 + 4 * _U))
     val = {"tightest": min(printed, weighted), "printed": printed, "weighted": weighted}[form]
     return BoundResult(val, "jafarpour2022:thm6.1", "inf", cert,

@@ -658,7 +658,9 @@ class CertificationPlan:
         lo, hi = self.pre_box(x, x)
         c = (lo + hi) / 2
         ein = torch.linalg.vector_norm(torch.maximum(hi - c, c - lo), dim=1)     # ‖x_exact − c‖₂ (exact ≤)
-        ein = _upt(ein * (1 + gamma(dq.d + 2)))
+        # round up, but keep exact zeros (no pre-block rounding): a zero radius must not become the
+        # smallest subnormal, or an infinite L_z (W not l2-monotone) would void every certificate.
+        ein = torch.where(ein > 0, _upt(ein * (1 + gamma(dq.d + 2))), ein)
         W, U, b = dq.W.to(dev), dq.U.to(dev), dq.b.to(dev)
         v = c @ U.T + b
         dv = _INFLATE * gamma(dq.d + 2) * (c.abs() @ U.abs().T + b.abs()) + _TINY
@@ -954,3 +956,324 @@ def _register() -> None:
 
 
 _register()
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolutional models (ℓ2): conv SLL stacks and conv LBEN (havens2023 §4.1)
+# ----------------------------------------------------------------------------------------------
+#
+# Model: ``deqtheory_train.models.ConvClassifier`` = Normalize → ChannelPad → body → Flatten → Linear,
+# body = SLLConv2d stack (explicit) or one ConvLBEN (identity activation on its first channels).
+#
+# * SLL body: rigorous interval propagation of the (tiny) rounding box through every layer with
+#   spatial circular convolutions (sums of c·k² products: the γ_k assumption of this module),
+#   exact T of havens2023 eq. 9 (conv form) enclosed in [T̃ − dT, T̃ + dT]; Lipschitz 1 (exact theorem).
+# * ConvLBEN body: L = the layer's prescribed L **exactly** — with Λ = Ψ⁻¹ the parametrization (7)
+#   gives sym(Λ(I − W)) = GᵀG/2L + ΛUUᵀΛ/2L + VᵀV + εI ⪰ GᵀG/2L + ΛUUᵀΛ/2L identically, and the
+#   slope restriction of φ ∈ {ReLU, id} gives ‖GΔz‖² ≤ 2L‖UᵀΛΔz‖‖Δx‖ − ‖UᵀΛΔz‖² ≤ L²‖Δx‖²
+#   (havens2023 Prop 2.2 / Thm 3.1 with the non-strict (4); well-posedness from m_Λ > 0 below).
+#   Fixed-point error (the widening): with P(ω) = ĜᴴĜ/2L + ΛÛÛᴴΛ/2L + V̂ᴴV̂ + εI and
+#   m_Λ ≤ min_ω λ_min(P(ω)) proved, two fixed points with injections differing by δ satisfy
+#   m_Λ‖Δ‖² ≤ ΔᵀΛ(I − W)Δ ≤ ΔᵀΛδ ≤ max(Λ)‖Δ‖‖δ‖ (φ slope-restricted on [0, 1] coordinatewise, the
+#   identity channels included); ẑ − r = z*(v + Wr) hence ‖ẑ − z*‖₂ ≤ ‖r‖₂ + ‖W‖₂‖r‖₂ · max(Λ)/m_Λ.
+#   This is the Λ-metric monotonicity argument of pabbaraju2021 Thm 1 / havens2023 Thm 3.3.
+#   **FFT assumption** (documented, not proved here): torch's FFTs (pocketfft) satisfy the Cooley–Tukey
+#   bound of Higham (2002, Thm 24.2), ‖fl(Fx) − Fx‖₂ ≤ τ‖x‖₂ for the unitary 2-D DFT of length n = N²,
+#   used with a 10× safety factor: τ = 10·(⌈log₂ n⌉ + 1)·η, η = u + γ₄(√2 + u); LAPACK's Hermitian
+#   eigvalsh is backward stable with |λ̃ − λ| ≤ 64·C·u·‖P‖_F. Every FFT-computed quantity that enters
+#   a claim (kernel spectra, Wz, Ux, Gz) carries an allowance derived from τ.
+
+_CONV_TAU_SAFETY = 10.0
+
+
+def _fft_tau(n: int) -> float:
+    eta = _U + gamma(4) * (math.sqrt(2.0) + _U)
+    return _CONV_TAU_SAFETY * (math.ceil(math.log2(max(n, 2))) + 1) * eta
+
+
+def _box_mid_rad(lo: torch.Tensor, hi: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    c = (lo + hi) / 2
+    r = _upt(torch.maximum(hi - c, c - lo).clamp(min=0) * (1 + 2 * _U) + _TINY)
+    return c, r
+
+
+def _sllconv_box(mod: nn.Module):
+    """Box transformer of ``x − 2 M_Kᵀ T⁻¹ σ(M_K x + b)`` (SLLConv2d, spatial circular convs)."""
+    from . import fft as _fft
+    from .layers.explicit import sll_T_conv
+    K = mod.kernel.detach().to(torch.float64).cpu()
+    h, c, k, _ = K.shape
+    q = torch.exp(mod.log_q.detach().to(torch.float64)).cpu()
+    b = mod.bias.detach().to(torch.float64).cpu()
+    Ka = K.abs()
+    T = sll_T_conv(K, q)
+    S = sll_T_conv(Ka, q)                                  # same formula on |K|: dominates every |term|
+    dT = 2 * _INFLATE * gamma(c * k * k + h * (2 * k - 1) ** 2 + 4) * S + _TINY
+    Tlo, Thi = _down(T - dT), _upt(T + dT)
+    if not bool((Tlo > 0).all()):
+        raise DomainError("SLLConv2d: T is not provably positive (zero kernel channel?)")
+    g_in, g_out = gamma(c * k * k + 2), gamma(h * k * k + 2)
+
+    def box(lo, hi):
+        cx, rx = _box_mid_rad(lo, hi)
+        pre = _fft.conv2d_circular(K, cx, b)
+        rp = _fft.conv2d_circular(Ka, rx) + _INFLATE * g_in * (_fft.conv2d_circular(Ka, cx.abs()) + b.abs()[:, None, None]) + _TINY
+        hlo, hhi = _down(pre - rp).clamp(min=0), _upt(pre + rp).clamp(min=0)
+        slo = _down(hlo / Thi[:, None, None] * (1 - 2 * _U))
+        shi = _upt(hhi / Tlo[:, None, None] * (1 + 2 * _U))
+        cs, rs = _box_mid_rad(slo, shi)
+        t = _fft.conv2d_circular_adjoint(K, cs)
+        rt = _fft.conv2d_circular_adjoint(Ka, rs) + _INFLATE * g_out * _fft.conv2d_circular_adjoint(Ka, cs.abs()) + _TINY
+        olo = lo - 2.0 * (t + rt)
+        ohi = hi - 2.0 * (t - rt)
+        return _down(olo - 2 * _U * olo.abs() - _TINY), _upt(ohi + 2 * _U * ohi.abs() + _TINY)
+
+    return box
+
+
+class _ConvLBENCert:
+    """Proved constants of one ConvLBEN (float64 copies of its parameters) and its clean solve."""
+
+    def __init__(self, layer: nn.Module, solver_options: Optional[Mapping[str, Any]] = None) -> None:
+        import copy
+        from . import fft as _fft
+        self.fft = _fft
+        lay = copy.deepcopy(layer).to(torch.float64).cpu().eval()
+        self.layer = lay
+        N, C = lay.N, lay.channels
+        self.N, self.C = N, C
+        L, eps = float(lay.L), float(lay.eps)
+        self.L = L
+        self.tau = _fft_tau(N * N)
+        H = _fft.freq_adjoint
+        with torch.no_grad():
+            Gh, Uh, Vh, Sh = (_fft.kernel_to_freq(getattr(lay, n), N) for n in ("G", "U", "V", "S"))
+            # kernel-spectrum errors (unnormalised DFT = N × unitary): ‖ΔK̂(ω)‖_F ≤ τ N ‖K‖_F
+            dK = {n: _upf(self.tau * N * float(torch.linalg.vector_norm(getattr(lay, n))) * (1 + 1e-6))
+                  for n in ("G", "U", "V", "S")}
+            nF = {n: _upf(float(torch.linalg.matrix_norm(A, ord="fro").max()) * (1 + 1e-6))
+                  for n, A in (("G", Gh), ("U", Uh), ("V", Vh), ("S", Sh))}
+            psi = torch.exp(lay.log_psi.detach())
+            lam = 1.0 / psi
+            lmax = _upf(float(lam.max()) * (1 + 4 * _U))
+            pmax = _upf(float(psi.max()) * (1 + 4 * _U))
+            lc = lam.to(Gh.dtype)
+            LU = lc[:, None] * Uh                                                  # ΛÛ (rows scaled)
+            P = (H(Gh) @ Gh) / (2 * L) + (LU @ H(LU)) / (2 * L) + H(Vh) @ Vh
+            P = P + eps * torch.eye(C, dtype=P.dtype)
+            ev = torch.linalg.eigvalsh(P)
+            lam_min = float(ev.min())
+            PF = float(torch.linalg.matrix_norm(P, ord="fro").max())
+            g2 = gamma(2 * C + 8)
+
+            def quad(n: str, scale: float) -> float:   # ‖X̂ᴴX̂_exact − X̂ᴴX̂_computed‖₂ bound
+                return scale * (2 * nF[n] * dK[n] + dK[n] ** 2 + 4 * g2 * nF[n] ** 2)
+            dP = (quad("G", 1 / (2 * L)) + quad("U", lmax * lmax / (2 * L)) + quad("V", 1.0)
+                  + 64 * C * _U * PF + 4 * _U * abs(eps))
+            self.m_lam = _downf(lam_min - _upf(dP * 1.01))
+            # W blocks (computed) and a bound on their error
+            self.What = lay.W_freq()
+            WF = float(torch.linalg.matrix_norm(self.What, ord="fro").max())
+            dW = (pmax * (quad("G", 1 / (2 * L)) + quad("V", 1.0) + 2 * (dK["S"] + 2 * g2 * nF["S"]) + 2 * g2 * abs(eps) + 4 * g2 * PF)
+                  + lmax * quad("U", 1.0) / (2 * L) + 4 * g2 * (1 + WF))
+            self.dW = _upf(dW * 1.01)
+            self.W2 = _upf(WF * (1 + 1e-6) + self.dW)                 # ≥ ‖W‖₂ (exact)
+            self.G2 = _upf(nF["G"] + dK["G"])
+            self.U2 = _upf(nF["U"] + dK["U"])
+            self.capply = _upf(2 * self.tau + 4 * gamma(2 * C + 4) * math.sqrt(C) + 4 * _U)
+            self.dK = dK
+        self.m_eff = _downf(self.m_lam / lmax) if self.m_lam > 0 else None
+        opts = {"f_solver": "pr", "f_tol": 1e-11, "f_stop_mode": "rel", "f_max_iter": 3000}
+        opts.update(solver_options or {})
+        lay.solver_options = {**lay.solver_options, **opts}
+        self.constants = {"L_body": L, "m_lambda": self.m_lam, "m_eff": self.m_eff, "W2_upper": self.W2,
+                          "dW": self.dW, "fft_tau": self.tau, "lambda_min_float": lam_min}
+        self.provenance = {
+            "L_body": "ConvLBEN.L exactly: eq. (7) with Lambda = Psi^-1 gives the non-strict LMI (4) identically "
+                      "(havens2023 Prop 2.2 / Thm 3.1; identity channels are slope-restricted on [0, 1])",
+            "m_lambda": "min_w lambda_min(G^H G/2L + Lam U U^H Lam/2L + V^H V + eps I) - perturbation bound "
+                        "(FFT assumption, Higham Thm 24.2 x10; eigvalsh 64 C u ||P||_F)",
+            "widening": "||z - z*|| <= ||r|| + ||W||_2 ||r|| max(Lambda)/m_Lambda (Lambda-metric monotonicity)",
+        }
+
+    def output(self, xin: torch.Tensor) -> Dict[str, Any]:
+        """Clean solve at ``xin`` (exact input); ``y`` computed readout and ``ey`` ≥ ‖y − y*‖₂ per sample."""
+        lay, fft = self.layer, self.fft
+        B = xin.shape[0]
+        with torch.no_grad():
+            z = lay(xin)
+            st = lay.last_stats
+            v = lay.injection(xin)
+            Wz = fft.fft_apply(self.What, z)
+            pre = Wz + v
+            mask = lay.identity_mask()
+            phi = torch.where(mask, pre, pre.clamp(min=0)) if mask is not None else pre.clamp(min=0)
+            r = z - phi
+            nrm = lambda t: torch.linalg.vector_norm(t.reshape(B, -1), dim=1)
+            xn, zn = nrm(xin), nrm(z)
+            bnorm = float(torch.linalg.vector_norm(lay.bias)) * self.N
+            d_wz = (self.dW + self.capply * self.W2) * zn
+            d_v = (self.dK["U"] + self.capply * self.U2) * xn + 2 * _U * bnorm
+            rho = _upt((nrm(r) * (1 + 2 * _U) + d_wz + d_v + 2 * _U * (nrm(Wz) + nrm(v))) * (1 + 1e-6) + _TINY)
+            if self.m_eff is None:
+                ez = torch.full_like(rho, math.inf)
+            else:
+                ez = _upt(rho + self.W2 * rho / self.m_eff * (1 + 1e-6))
+            y = lay.readout(z)
+            by = float(torch.linalg.vector_norm(lay.bias_y)) * self.N
+            d_y = (self.dK["G"] + self.capply * self.G2) * zn + 2 * _U * (nrm(y) + by)
+            ey = _upt(self.G2 * ez + d_y * (1 + 1e-6) + _TINY)
+        ok = st is not None and st.status is SolverStatus.CONVERGED
+        if not ok:
+            ey = torch.full_like(ey, math.inf)
+        return {"y": y, "ey": ey, "stats": st, "converged": ok}
+
+
+class ConvCertificationPlan:
+    """ℓ2 plan for ``deqtheory_train.models.ConvClassifier`` (SLL stack or ConvLBEN body)."""
+
+    def __init__(self, model: nn.Module, *, solver_options: Optional[Mapping[str, Any]] = None) -> None:
+        from .layers.conv import ConvLBEN
+        from .layers.explicit import SLLConv2d
+        for a in ("norm", "pad", "body", "head"):
+            if not hasattr(model, a):
+                raise DomainError(f"model: expected a ConvClassifier (norm, pad, body, head), missing {a!r}")
+        self.model = model
+        self.pre: List[_Block] = []
+        if _is_normalize(model.norm):
+            self.pre.append(_normalize_block(model.norm))
+        elif not isinstance(model.norm, nn.Identity):
+            raise DomainError(f"model.norm: unsupported {type(model.norm).__name__}")
+        self.lip_pre = 1.0
+        for bl in self.pre:
+            self.lip_pre = _upf(self.lip_pre * bl.lip2)
+        self.c_pad = int(model.pad.c)
+        if isinstance(model.body, ConvLBEN):
+            self.kind = "conv_lben"
+            self.lben = _ConvLBENCert(model.body, solver_options)
+            self.L_body = self.lben.L
+            self.sll = None
+        else:
+            layers = list(model.body)
+            if not layers or not all(isinstance(l, SLLConv2d) for l in layers):
+                raise DomainError("model.body: expected SLLConv2d layers or one ConvLBEN")
+            self.kind = "conv_sll"
+            self.sll = [_sllconv_box(l) for l in layers]
+            self.L_body = 1.0
+            self.lben = None
+        Hm = model.head.weight.detach().to(torch.float64).cpu()
+        hb = model.head.bias.detach().to(torch.float64).cpu() if model.head.bias is not None else torch.zeros(Hm.shape[0], dtype=_DT)
+        self.H, self.hb = Hm, hb
+        self.p = Hm.shape[0]
+        self.C = Hm[:, None, :] - Hm[None, :, :]
+        self.c0 = hb[:, None] - hb[None, :]
+        D = Hm.shape[1]
+        self.Cnorm = _upt(torch.linalg.vector_norm(self.C, dim=-1) * (1 + gamma(D + 4)))
+        self.D = D
+
+    def info(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        consts: Dict[str, Any] = {"lipschitz_pre": self.lip_pre, "L_body": self.L_body, "kind": self.kind}
+        prov: Dict[str, Any] = {"pre_blocks": [{"block": b.name, "lip2": b.lip2, **b.provenance} for b in self.pre],
+                                "pad": "zero channels (isometry)", "head": "folded pairwise ||h_y - h_j||_2"}
+        if self.lben is not None:
+            consts.update(self.lben.constants)
+            prov.update(self.lben.provenance)
+        else:
+            prov["L_body"] = "1: SLL conv layers with the exact eq. 9 T (Gershgorin), havens2023 Thm 3 / Araujo et al."
+        return consts, prov
+
+    def factors(self, labels: torch.Tensor) -> torch.Tensor:
+        return _upt(self.Cnorm[labels] * _upf(self.lip_pre * self.L_body) * (1 + 8 * _U))
+
+    def clean(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, Any]:
+        B = x.shape[0]
+        lo, hi = x, x
+        for bl in self.pre:
+            lo, hi = bl.box(lo, hi)
+        if self.c_pad > lo.shape[1]:
+            z = lo.new_zeros((B, self.c_pad - lo.shape[1]) + tuple(lo.shape[2:]))
+            lo, hi = torch.cat([lo, z], 1), torch.cat([hi, z], 1)
+        stats = None
+        converged = True
+        if self.sll is not None:
+            for box in self.sll:
+                lo, hi = box(lo, hi)
+            yc, yr = _box_mid_rad(lo, hi)
+            yc, yr = yc.reshape(B, -1), yr.reshape(B, -1)
+            werr_fn = lambda C, Cabs: torch.einsum("bpn,bn->bp", Cabs, yr)
+        else:
+            xc, xr = _box_mid_rad(lo, hi)
+            ein = torch.linalg.vector_norm(xr.reshape(B, -1), dim=1)
+            out = self.lben.output(xc)
+            stats, converged = out["stats"], out["converged"]
+            yc = out["y"].reshape(B, -1)
+            ey = _upt(out["ey"] + self.L_body * ein * (1 + 4 * _U))
+            werr_fn = lambda C, Cabs: self.Cnorm[labels] * ey[:, None]
+        C, c0 = self.C[labels], self.c0[labels]
+        Cabs = C.abs()
+        mc = torch.einsum("bpn,bn->bp", C, yc) + c0
+        rnd = _INFLATE * gamma(self.D + 5) * (torch.einsum("bpn,bn->bp", Cabs, yc.abs()) + c0.abs()) + _TINY
+        werr = torch.nan_to_num(werr_fn(C, Cabs), nan=math.inf)
+        m_low = _down(mc - rnd - _upt(werr * (1 + gamma(self.D + 2))))
+        m_low = torch.nan_to_num(m_low, nan=-math.inf)
+        ar = torch.arange(B)
+        m_low[ar, labels] = math.inf
+        correct = (m_low.amin(dim=1) > 0) & torch.isfinite(yc).all(dim=1) & bool(converged)
+        return {"margins": m_low, "correct": correct, "stats": stats, "converged": converged}
+
+
+def certify_conv(model: nn.Module, x: np.ndarray, y: np.ndarray, *, norm: str, eps: Sequence[float],
+                 batch_size: int = 250, solver_options: Optional[Mapping[str, Any]] = None, **_: Any):
+    """Registry certifier ``conv_l2`` for ``ConvClassifier`` models (ℓ2 only; see the section comment).
+    Certified at ε iff correct and m̲_j > ℓ_pre · L_body · ‖h_y − h_j‖₂ · ε for all j ≠ y."""
+    from .experiment import CertifyOutput
+    from . import train as _T
+
+    if str(norm) != "2":
+        raise DomainError("conv_l2: only the l2 threat model is supported for conv models")
+    base = _T.unwrap(model)
+    plan = ConvCertificationPlan(base, solver_options=solver_options)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    N, E = len(y), len(eps)
+    correct = np.zeros(N, dtype=bool)
+    cert = np.zeros((N, E), dtype=bool)
+    radius = np.zeros(N)
+    iters: List[int] = []
+    statuses: Dict[str, int] = {}
+    for s0 in range(0, N, batch_size):
+        sl = slice(s0, min(N, s0 + batch_size))
+        xb = torch.as_tensor(x[sl], dtype=_DT)
+        lb = torch.as_tensor(y[sl])
+        with torch.no_grad():
+            cl = plan.clean(xb, lb)
+        st = cl["stats"]
+        if st is not None:
+            iters.append(int(st.iterations))
+            statuses[st.status.value] = statuses.get(st.status.value, 0) + 1
+        K = plan.factors(lb)
+        ar = torch.arange(len(lb))
+        q = torch.where(K > 0, cl["margins"] / K, torch.full_like(K, math.inf))
+        q[ar, lb] = math.inf
+        rad = torch.where(cl["correct"], _down(q.amin(dim=1) * (1 - 4 * _U)).clamp(min=0.0), torch.zeros(len(lb), dtype=_DT))
+        correct[sl] = cl["correct"].numpy()
+        radius[sl] = rad.numpy()
+        for k, e in enumerate(eps):
+            need = _upt(K * float(e) * (1 + 2 * _U))
+            need[ar, lb] = -math.inf
+            cert[sl, k] = (cl["correct"] & (cl["margins"] > need).all(dim=1)).numpy() if e > 0 else cl["correct"].numpy()
+    consts, prov = plan.info()
+    details = {"certifier": "conv_l2", "norm": "2", "constants": _jsonable(consts), "provenance": _jsonable(prov),
+               "solver": {"statuses": statuses, "max_iterations": max(iters) if iters else 0}}
+    return CertifyOutput(correct, cert, radius, details)
+
+
+def _register_conv() -> None:
+    try:
+        from .experiment import register_certifier
+    except Exception:  # pragma: no cover
+        return
+    register_certifier("conv_l2", certify_conv, overwrite=True)
+
+
+_register_conv()

@@ -237,11 +237,29 @@ def register_model(name: str, builder: Optional[Callable[..., nn.Module]] = None
     return deco(builder) if builder is not None else deco
 
 
+_PLUGINS = ("deqtheory_train.models", "deqtheory_train.models_linf", "deqtheory_train.certify")
+
+
+def _load_plugins() -> None:
+    """Import the modules that register DEQ builders, losses and certifiers (lazily: they import
+    this module). A plugin module that does not exist (yet) is skipped."""
+    import importlib
+    for mod in _PLUGINS:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
 def available_models() -> Tuple[str, ...]:
+    _load_plugins()
     return tuple(sorted(_MODELS))
 
 
 def build_model(builder: str, input_shape: Sequence[int], num_classes: int, **kwargs: Any) -> nn.Module:
+    if builder not in _MODELS:
+        _load_plugins()
     try:
         f = _MODELS[builder]
     except KeyError:
@@ -276,6 +294,8 @@ def register_certifier(name: str, fn: Optional[CertifierFn] = None, *, overwrite
 
 
 def get_certifier(name: str) -> CertifierFn:
+    if name not in _CERTIFIERS:
+        _load_plugins()
     try:
         return _CERTIFIERS[name]
     except KeyError:
@@ -283,6 +303,7 @@ def get_certifier(name: str) -> CertifierFn:
 
 
 def available_certifiers() -> Tuple[str, ...]:
+    _load_plugins()
     return tuple(sorted(_CERTIFIERS))
 
 

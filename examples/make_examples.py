@@ -27,3 +27,20 @@ def mondeq_small(seed: int = 0) -> dict:
 if __name__ == "__main__":
     np.savez(HERE / "mondeq_small.npz", **mondeq_small())
     print("wrote", HERE / "mondeq_small.npz")
+
+
+def sll_small(seed: int = 1):
+    """A 3-layer SLL stack on R^4 (havens2023 §2.4) and 8 inputs, for the conversion demo."""
+    from deqtheory import explicit as ex
+
+    rng = np.random.default_rng(seed)
+    return ex.random_sll_stack(rng, 4, [6, 6, 6]), rng.normal(size=(8, 4))
+
+
+if __name__ == "__main__":
+    from deqtheory import formats as fm
+
+    net, X = sll_small()
+    fm.save_model(HERE / "sll_small.npz", net)
+    np.save(HERE / "x_small.npy", X)
+    print("wrote", HERE / "sll_small.npz", HERE / "x_small.npy")

@@ -290,3 +290,22 @@ def test_bad_input_bounds():
     with pytest.raises(errors.ShapeError, match="x"):
         pabbaraju_perturbation(np.eye(2) * 0.5, np.ones((2, 2)), np.zeros(2), np.eye(2) * 0.5,
                                np.ones((2, 2)), np.zeros(2), np.zeros(3))
+
+
+def test_jafarpour_weighted_form_without_G_is_invariant_to_eta_scaling():
+    """Regression: with G = None (the map to z*) the weighted Thm 6.1 bound must not depend on the
+    scale of η (it used ‖G[η]‖∞ := 1, which undercounts by max η when η is not normalised)."""
+    import numpy as np
+    from deqtheory import bounds
+
+    rng = np.random.default_rng(7)
+    n, d = 5, 3
+    W = 0.15 * rng.standard_normal((n, n))
+    U = rng.standard_normal((n, d))
+    eta = np.exp(rng.uniform(-1, 1, n))
+    a = bounds.jafarpour_linf_lipschitz(W, U, eta=eta, form="weighted")
+    b = bounds.jafarpour_linf_lipschitz(W, U, eta=100.0 * eta, form="weighted")
+    c = bounds.jafarpour_linf_lipschitz(W, U, G=np.eye(n), eta=100.0 * eta, form="weighted")
+    assert a.certified and b.certified
+    assert abs(a.value - b.value) <= 1e-9 * a.value
+    assert abs(b.value - c.value) <= 1e-9 * c.value

@@ -66,10 +66,16 @@ def _resolvent_from_freq(What: torch.Tensor):
     Wd = What.detach()
     N, _, c, _ = Wd.shape
 
+    memo: Dict[float, Any] = {}
+
     def resolvent(alpha: float):
-        I = _fft.freq_identity(N, c, dtype=Wd.dtype, device=Wd.device)
-        R = _fft.freq_inv(I + alpha * (I - Wd))
-        RH = _fft.freq_adjoint(R)
+        key = float(alpha)
+        if key not in memo:          # one inverse per (operator, α); an operator is cached in eval mode
+            I = _fft.freq_identity(N, c, dtype=Wd.dtype, device=Wd.device)
+            R = _fft.freq_inv(I + alpha * (I - Wd))
+            memo.clear()
+            memo[key] = (R, _fft.freq_adjoint(R))
+        R, RH = memo[key]
         return (lambda u: _fft.fft_apply(R, u)), (lambda u: _fft.fft_apply(RH, u))
 
     return resolvent
@@ -226,8 +232,23 @@ class ConvLBEN(nn.Module):
         X = (H(G) @ G) / (2 * L) + H(V) @ V + (H(S) - S) + self.eps * I
         return I - psi[:, None] * X - (U @ H(U)) / ((2 * L) * psi[None, :])
 
+    def _param_key(self):
+        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in
+                     (self.G, self.U, self.V, self.S, self.log_psi)) + (self.L, self.eps)
+
     def operator(self) -> FreqConvOperator:
-        return FreqConvOperator(self.W_freq())
+        """The W operator. In eval mode without autograd the blocks ``Ŵ`` (and the operator with its
+        resolvent cache) are kept until a parameter changes (in-place updates bump ``_version``),
+        so repeated inference does not rebuild them; training always rebuilds (graph needed)."""
+        if self.training or torch.is_grad_enabled():
+            self._op_cache = None
+            return FreqConvOperator(self.W_freq())
+        key = self._param_key()
+        cache = getattr(self, "_op_cache", None)
+        if cache is None or cache[0] != key:
+            cache = (key, FreqConvOperator(self.W_freq()))
+            self._op_cache = cache
+        return cache[1]
 
     def identity_mask(self) -> Optional[torch.Tensor]:
         if self.identity_channels == 0:

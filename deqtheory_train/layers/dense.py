@@ -243,6 +243,33 @@ class LBENLayer(DenseDEQLayer):
     def family(self) -> dp.LBEN:
         return self.W_param.family()
 
+    @classmethod
+    def from_conversion(cls, conv: Any, *, dtype=None, device=None, **kw: Any) -> "LBENLayer":
+        r"""LBEN layer holding the parameters of a :class:`deqtheory.convert.Conversion`
+        (``mondeq_to_lben``, ``gmondeq_to_lben``, ``sll_to_lben``, …): ``log_psi, V, S, G, U`` from
+        ``conv.params``, ``b``/``b_y`` from the conversion, ``L = conv.L`` and ``eps = conv.eps``
+        (so ``weight()`` is ``LBEN(L, eps).forward(conv.params)`` = ``conv.W``, i.e. the source's W up to
+        the conversion's ``residuals["W_rel"]``). Conversions with an ``identity_mask`` pass it on as
+        the solver option ``identity_mask``. ``kw``: solver options."""
+        p = conv.params
+        G = np.asarray(p.G, dtype=np.float64)
+        U = np.asarray(p.U, dtype=np.float64)
+        n, d, q = U.shape[0], U.shape[1], G.shape[0]
+        mask = getattr(conv, "identity_mask", None)
+        if mask is not None and np.any(mask) and "identity_mask" not in kw:
+            kw["identity_mask"] = torch.as_tensor(np.asarray(mask, dtype=bool))
+        layer = cls(d, n, q, L=float(conv.L), eps=float(conv.eps), rank=int(np.asarray(p.V).shape[0]),
+                    dtype=dtype, device=device, **kw)
+        with torch.no_grad():
+            layer.W_param._load(p, **layer._dd)
+            layer.G.data = layer._t(G)
+            layer.U.data = layer._t(U)
+            b = np.zeros(n) if conv.b is None else conv.b
+            b_y = np.zeros(q) if conv.b_y is None else conv.b_y
+            layer.b.data = layer._t(b)
+            layer.b_y.data = layer._t(b_y)
+        return layer
+
 
 class IBPMonDEQLayer(DenseDEQLayer):
     r"""IBP-MonDEQ (wei2022 eq. 3.4, Thm 3.1; ``gamma`` set: eq. 3.7, Thm 3.3 with κ(Γ) < γ).

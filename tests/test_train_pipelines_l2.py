@@ -1,0 +1,154 @@
+"""ℓ2 certified-training pipelines (havens2023 §4, Table 1): Lip-MonDEQ → LBEN and conv SLL → conv LBEN.
+
+The CLI runs each tiny config end to end (run → convert → fine-tune → certify); converted models
+equal their sources before fine-tuning; certified points survive PGD at their certified radius."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from deqtheory_train import cli
+from deqtheory_train import data as D
+from deqtheory_train import experiment as X
+
+torch.set_num_threads(1)
+
+EPS = [36 / 255, 72 / 255, 108 / 255, 1.0]
+
+
+def _tiny(tmp, name, init_from=None):
+    cfg = json.loads((X.CONFIG_DIR / f"{name}.json").read_text())
+    if init_from is not None:
+        cfg["model"]["kwargs"]["init_from"] = str(init_from)
+    cfg["log"]["progress"] = False
+    p = tmp / f"{name}.json"
+    p.write_text(json.dumps(cfg))
+    return p
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("l2")
+    out = {}
+    for src, dst in (("lipmondeq_mnist_tiny", "lben_from_lipmondeq_mnist_tiny"),
+                     ("convsll_mnist_tiny", "convlben_from_sll_mnist_tiny")):
+        assert cli.main(["run", str(_tiny(tmp, src)), "--out", str(tmp / src), "--no-progress"]) == 0
+        assert cli.main(["run", str(_tiny(tmp, dst, tmp / src / "model.npz")), "--out", str(tmp / dst),
+                         "--no-progress"]) == 0
+        out[src], out[dst] = tmp / src, tmp / dst
+    return out
+
+
+def test_bundled_configs_and_builders_listed(capsys):
+    assert cli.main(["list"]) == 0
+    txt = capsys.readouterr().out
+    for name in ("lipmondeq", "lben_from_lipmondeq", "convsll", "convlben_from_sll", "conv_l2", "deq"):
+        assert name in txt
+    for c in ("lipmondeq_mnist", "lben_from_lipmondeq_mnist", "convsll_mnist", "convlben_from_sll_mnist"):
+        cfg = X.load_config(c)
+        tiny = X.load_config(c + "_tiny")
+        assert cfg["certify"]["eps"] == pytest.approx(EPS) and tiny["epochs"] == 1
+        assert cfg["paper"] and cfg["paper"][0]["certified_accuracy"]
+    # havens2023 Table 1, MNIST rows, as printed
+    assert X.load_config("lben_from_lipmondeq_mnist")["paper"][0]["certified_accuracy"] == [0.927, 0.910, 0.886, 0.731]
+    assert X.load_config("lipmondeq_mnist")["paper"][0]["certified_accuracy"] == [0.886, 0.858, 0.826, 0.634]
+
+
+@pytest.mark.parametrize("name", ["lipmondeq_mnist_tiny", "lben_from_lipmondeq_mnist_tiny", "convsll_mnist_tiny",
+                                  "convlben_from_sll_mnist_tiny"])
+def test_cli_pipeline_end_to_end(runs, name, capsys):
+    d = runs[name]
+    for f in ("model.npz", "metrics.jsonl", "summary.json", "certify.json", "curves.png"):
+        assert (d / f).exists(), f
+    js = d / "cert_cli.json"
+    assert cli.main(["certify", str(d / "model.npz"), "--norm", "2", "--eps", *map(str, EPS), "--json", str(js),
+                     "--max-samples", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "certified acc" in out
+    res = json.loads(js.read_text())
+    assert len(res["certified_accuracy"]) == 4 and res["n"] == 10
+    acc = res["certified_accuracy"]
+    assert all(a >= b for a, b in zip(acc, acc[1:])) and acc[0] <= res["clean_accuracy"]
+    assert res["clean_accuracy"] > 0.2          # it learned something in 1 tiny epoch
+
+
+def _logits64(model, x, tol=1e-13):
+    model = model.double().eval()
+    for mod in model.modules():
+        if hasattr(mod, "solver_options"):
+            mod.solver_options.update({"f_tol": tol, "f_max_iter": 5000, "f_stop_mode": "abs"})
+    with torch.no_grad():
+        return model(torch.as_tensor(x, dtype=torch.float64))
+
+
+def test_converted_models_equal_sources_before_finetuning():
+    from deqtheory_train import models as M
+    x = D.load_dataset("mnist", "test").subset(16).x
+    norm = {"mean": [0.1307], "std": [0.3081]}
+    torch.manual_seed(1)
+    src = M.build_lipmondeq((1, 28, 28), 10, width=24, normalize=norm, seed=3).double()
+    lb = M.lben_from_lipmondeq_model(src)
+    a, b = _logits64(src, x), _logits64(lb, x)
+    assert float((a - b).abs().max()) <= 1e-9
+    csrc = M.build_convsll((1, 28, 28), 10, channels=2, hidden=3, depth=2, normalize=norm, seed=2).double()
+    clb = M.convlben_from_sll_model(csrc, f_solver="fb", alpha=1.0)   # W nilpotent: Picard is exact in depth + 1 steps
+    a, b = _logits64(csrc, x), _logits64(clb, x)
+    assert float((a - b).abs().max()) <= 1e-9
+    # float32: the pipeline's dtype (conversion in float64, parameters rounded to float32)
+    src32 = M.build_lipmondeq((1, 28, 28), 10, width=24, normalize=norm, seed=3).float().eval()
+    lb32 = M.lben_from_lipmondeq_model(src32).eval()
+    xt = torch.as_tensor(x)
+    with torch.no_grad():
+        for s, t in ((src32, lb32), (csrc.float().eval(), M.convlben_from_sll_model(csrc.float()).eval())):
+            for mod in list(s.modules()) + list(t.modules()):
+                if hasattr(mod, "solver_options"):
+                    mod.solver_options.update({"f_tol": 1e-7, "f_max_iter": 2000})
+            ya, yb = s(xt), t(xt)
+            assert float((ya - yb).abs().max()) <= 1e-6 * max(1.0, float(ya.abs().max()))
+
+
+def _pgd_violations(model, x, y, radius, steps=25, restarts=1, seed=0):
+    """ℓ2 PGD on the float64 model inside the certified balls; number of label flips."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(x, dtype=torch.float64)
+    y = torch.as_tensor(y)
+    r = torch.as_tensor(radius, dtype=torch.float64).view(-1, 1, 1, 1)
+    bad = 0
+    for _ in range(restarts):
+        d = torch.randn(x.shape, generator=g, dtype=torch.float64)
+        d = d / d.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * r * 0.5
+        for _ in range(steps):
+            d.requires_grad_(True)
+            out = model(x + d)
+            other = out.masked_fill(torch.nn.functional.one_hot(y, out.shape[1]).bool(), -math.inf).amax(1)
+            loss = (other - out.gather(1, y[:, None])[:, 0]).sum()
+            (gr,) = torch.autograd.grad(loss, d)
+            with torch.no_grad():
+                gn = gr.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, 1, 1, 1)
+                d = d + 0.25 * r * gr / gn
+                dn = d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+                d = d * torch.clamp(r / dn.clamp_min(1e-30), max=1.0)
+        with torch.no_grad():
+            bad += int((model(x + d).argmax(1) != y).sum())
+    return bad
+
+
+@pytest.mark.parametrize("name", ["lipmondeq_mnist_tiny", "lben_from_lipmondeq_mnist_tiny", "convsll_mnist_tiny",
+                                  "convlben_from_sll_mnist_tiny"])
+def test_certified_points_survive_pgd(runs, name):
+    model, meta = X.load_model_file(runs[name] / "model.npz")
+    te = D.load_dataset("mnist", "test").subset(8)
+    res = X.get_certifier(model.default_certifier)(model, te.x, te.y, norm="2", eps=[0.05])
+    model = model.double().train(False)
+    for mod in model.modules():
+        if hasattr(mod, "solver_options"):
+            mod.solver_options.update({"f_tol": 1e-10, "f_max_iter": 3000})
+    idx = np.flatnonzero(res.radius > 0)
+    assert idx.size >= 1, "nothing certified: the PGD check would be vacuous"
+    assert _pgd_violations(model, te.x[idx], te.y[idx], res.radius[idx]) == 0
+    # not vacuous: far outside the certified radius the attack succeeds on some point
+    assert _pgd_violations(model, te.x[idx], te.y[idx], 30 * res.radius[idx] + 3.0, steps=10) > 0
