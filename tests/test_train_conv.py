@@ -14,6 +14,7 @@ from deqtheory import circulant as C
 from deqtheory import explicit as ex
 from deqtheory import solvers as S
 from deqtheory.certificates import Status
+from deqtheory.errors import DomainError, ShapeError
 from deqtheory.parametrizations import LBEN
 from deqtheory.parametrizations.lben import LBENParams
 from deqtheory_train import fft as T
@@ -98,7 +99,7 @@ def test_conv_lben_matches_dense_parametrization_and_deq(N, k, eps):
 
 
 @pytest.mark.theorem("havens2023:sec4.1")
-@pytest.mark.parametrize("k,N,solver", [(3, 4, "fb"), (3, 3, "pr"), (2, 4, "fb")])
+@pytest.mark.parametrize("k,N,solver", [(3, 4, "fb"), (3, 3, "pr"), (2, 4, "fb"), (3, 4, "dag"), (2, 5, "dag")])
 def test_conv_sll_to_lben_is_exact(k, N, solver):
     """ConvLBEN.from_sll reproduces the conv SLL stack; its dense W, Ψ, G, U equal
     deqtheory.explicit.sll_to_deq of the exported stack (eqs. 13–15, Ψ = Λ⁻¹); V, S from the
@@ -108,6 +109,8 @@ def test_conv_sll_to_lben_is_exact(k, N, solver):
     kw = dict(TIGHT, f_solver=solver)
     if solver == "pr":
         kw["alpha"] = None
+    if solver == "fb":
+        kw["alpha"] = 1.0          # plain Picard steps: exact after depth + 1 steps (W nilpotent)
     cl = ConvLBEN.from_sll(layers, N, **kw)
     x = torch.randn(2, 2, N, N, dtype=D64)
     ys = x
@@ -184,3 +187,87 @@ def test_bad_input():
         lb(torch.zeros(1, 2, 5, 5, dtype=D64))
     with pytest.raises(DomainError):
         ConvLBEN.from_sll([torch.nn.Linear(2, 2)], 4)
+
+
+def _sll_stack(seed, c=2, h=3, k=3, depth=3):
+    torch.manual_seed(seed)
+    return [_perturb(SLLConv2d(c, h, k, dtype=D64), seed + i) for i in range(depth)]
+
+
+@pytest.mark.parametrize("N,bias", [(4, 0.0), (5, 0.7)])
+def test_dag_forward_equals_sll_and_dense_fixed_point(N, bias):
+    """f_solver="dag" (block forward substitution in the frequency domain, no autograd): the output
+    equals the SLL stack and z equals the dense fixed point of the materialized W (deqtheory.solvers,
+    identity mask on the skip block); the stats report the residual recomputed with the full W."""
+    layers = _sll_stack(21 + N)
+    cl = ConvLBEN.from_sll(layers, N).eval()
+    with torch.no_grad():
+        cl.bias.add_(bias)                      # a bias on every channel: the DC term of v̂ must carry it
+        x = torch.randn(3, 2, N, N, dtype=D64)
+        z = cl(x)
+        st = cl.last_stats
+        y = cl.readout(z)                        # reuses ẑ of this z
+        y_spatial = cl._conv(cl.G, z, cl.bias_y)
+    assert st.method == "dag" and st.converged and st.iterations == len(cl.blocks) == 4
+    assert cl.blocks == (2, 3, 3, 3)
+    d = cl.dense()
+    mask = np.repeat(np.arange(cl.channels) < cl.identity_channels, N * N)
+    zref = np.zeros((3, cl.channels * N * N))
+    for _ in range(len(cl.blocks) + 1):          # Picard iteration is exact after depth + 1 steps (W nilpotent)
+        pre = zref @ d["W"].T + x.reshape(3, -1).numpy() @ d["U"].T + d["b"]
+        zref = np.where(mask, pre, np.maximum(pre, 0.0))
+    assert np.abs(z.numpy().reshape(3, -1) - zref).max() < 1e-10
+    pre = z.numpy().reshape(3, -1) @ d["W"].T + x.reshape(3, -1).numpy() @ d["U"].T + d["b"]
+    res = np.linalg.norm(z.numpy().reshape(3, -1) - np.where(mask, pre, np.maximum(pre, 0.0)), axis=1).max()
+    assert st.residual == pytest.approx(res, abs=1e-12)
+    assert (y - y_spatial).abs().max() < 1e-12
+    if bias == 0.0:
+        ys = x
+        for l in layers:
+            ys = l(ys)
+        assert (y - ys).abs().max() < 1e-10
+
+
+def test_dag_readout_cache_is_tied_to_the_returned_z():
+    """The ẑ reuse in readout applies only to the very tensor returned by the last forward, unmodified."""
+    N = 4
+    cl = ConvLBEN.from_sll(_sll_stack(5), N).eval()
+    with torch.no_grad():
+        x = torch.randn(2, 2, N, N, dtype=D64)
+        z = cl(x)
+        z2 = z.clone()
+        z.mul_(2.0)                               # in place: the cached spectrum is stale now
+        assert (cl.readout(z) - cl._conv(cl.G, z, cl.bias_y)).abs().max() < 1e-12
+        assert (cl.readout(z2) - cl._conv(cl.G, z2, cl.bias_y)).abs().max() < 1e-12
+
+
+def test_dag_gradient_equals_sll_gradient():
+    """With autograd, the DAG solution seeds plain Picard steps (accepted at once) and the implicit
+    backward gives the SLL stack's input and parameter-free gradients."""
+    N = 4
+    layers = _sll_stack(8)
+    cl = ConvLBEN.from_sll(layers, N)
+    x = torch.randn(2, 2, N, N, dtype=D64, requires_grad=True)
+    w = torch.randn(2, 2, N, N, dtype=D64)
+    (cl.readout(cl(x)) * w).sum().backward()
+    assert cl.last_info.forward.iterations == 0 and cl.last_info.forward.converged
+    g_lben = x.grad.clone()
+    x.grad = None
+    ys = x
+    for l in layers:
+        ys = l(ys)
+    (ys * w).sum().backward()
+    assert (g_lben - x.grad).abs().max() < 1e-9
+
+
+def test_dag_refuses_a_non_nilpotent_W_and_bad_blocks():
+    N = 4
+    cl = ConvLBEN.from_sll(_sll_stack(9), N).eval()
+    with torch.no_grad():
+        cl.S[0, -1] += 1e-3                      # couples the last block back into the first: not a DAG any more
+        with pytest.raises(DomainError, match="not block strictly lower triangular"):
+            cl(torch.randn(1, 2, N, N, dtype=D64))
+    with pytest.raises(DomainError, match="blocks"):
+        ConvLBEN(2, 3, 2, N, dtype=D64, f_solver="dag")(torch.randn(1, 2, N, N, dtype=D64))
+    with pytest.raises(ShapeError, match="blocks"):
+        ConvLBEN(2, 3, 2, N, dtype=D64, blocks=(2, 2))

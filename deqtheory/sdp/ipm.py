@@ -59,7 +59,9 @@ import math
 import time
 from typing import Optional, Tuple
 
+import os
 import numpy as np
+_DEBUG = bool(os.environ.get('IPM_DEBUG'))
 import scipy.linalg as sla
 
 __all__ = ["IPMStatus", "IPMResult", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
@@ -290,6 +292,13 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
     mu0 = 1.0 / max(float(np.trace(Y)) + float(np.sum(1.0 / s)), 1e-300) * (N + q)
     X = mu0 * Y
     x = mu0 / s
+    _x0 = os.environ.get('IPM_X0')
+    if _x0 == 'eye':
+        X = (mu0 * (N + q) / (float(np.trace(S)) + float(np.sum(s)))) * np.eye(N) * float(os.environ.get('IPM_X0F', '1'))
+        x = np.full(q, X[0, 0])
+    elif _x0 == 'mix':
+        c = mu0 * (N + q) / (float(np.trace(S)) + float(np.sum(s)))
+        X = 0.5 * (X + c * np.eye(N)); x = 0.5 * (x + c)
     LX = _chol(X)
     bnorm = 1.0 + float(np.linalg.norm(P.b))
     history = []
@@ -341,7 +350,9 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         # ⟨X + a_p ΔX, S + a_d ΔS⟩ expanded (no N×N temporaries)
         mu_aff = (float(np.vdot(X, S)) + ad * float(np.vdot(X, dS)) + ap * float(np.vdot(dX, S))
                   + ap * ad * float(np.vdot(dX, dS)) + float((x + ap * dx) @ (s + ad * ds))) / (N + q)
-        sigma = min(1.0, max(0.0, (mu_aff / mu) ** 3))
+        _e = float(os.environ.get('IPM_EXPON', '3'))
+        expon = max(_e, 3.0 * min(1.0, ap, ad) ** 2) if os.environ.get('IPM_SIGRULE') else 3.0
+        sigma = min(1.0, max(0.0, (mu_aff / mu) ** expon))
         # corrector (Mehrotra term R = ΔX ΔS S⁻¹ reuses ΔS S⁻¹)
         R = dX @ dSY
         r = dx * ds / s
@@ -349,7 +360,13 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         del R, dSY
         ap = min(_max_step(LX, dX), _max_step_lp(x, dx))
         ad = min(_max_step(LS, dS), _max_step_lp(s, ds))
-        damp = 0.9 + 0.09 * min(1.0, ap, ad)
+        _d0 = float(os.environ.get('IPM_D0', '0.9')); _d1 = float(os.environ.get('IPM_D1', '0.09'))
+        damp = _d0 + _d1 * min(1.0, ap, ad)
+        if _DEBUG:
+            def ex(Lc, D):
+                Li = sla.lapack.dtrtri(Lc, lower=1)[0]; T = Li @ D @ Li.T; l = np.linalg.eigvalsh(0.5*(T+T.T))[0]
+                return math.inf if l >= 0 else -1/l
+            print(f"it {it} sigma {sigma:.3e} ap {ap:.4f} (ex {ex(LX,dX):.4f} lp {_max_step_lp(x,dx):.4f}) ad {ad:.4f} (ex {ex(LS,dS):.4f} lp {_max_step_lp(s,ds):.4f}) damp {damp:.4f}")
         ap = min(1.0, damp * ap)
         ad = min(1.0, damp * ad)
         y_new = y + ad * dy
