@@ -1083,7 +1083,14 @@ class _ConvLBENCert:
             self.capply = _upf(2 * self.tau + 4 * gamma(2 * C + 4) * math.sqrt(C) + 4 * _U)
             self.dK = dK
         self.m_eff = _downf(self.m_lam / lmax) if self.m_lam > 0 else None
-        opts = {"f_solver": "pr", "f_tol": 1e-11, "f_stop_mode": "rel", "f_max_iter": 3000}
+        opts = {"f_solver": "pr", "f_tol": 1e-11, "f_stop_mode": "rel", "f_max_iter": 3000,
+                "alpha": lay.solver_options.get("alpha")}     # the layer's PR step (any α > 0 converges)
+        if lay.solver_options.get("f_solver") == "dag":        # exact one-pass solve where W is nilpotent
+            opts["f_solver"] = "dag"
+            try:
+                lay._dag_plan()
+            except DomainError:
+                opts["f_solver"] = "pr"
         opts.update(solver_options or {})
         lay.solver_options = {**lay.solver_options, **opts}
         self.constants = {"L_body": L, "m_lambda": self.m_lam, "m_eff": self.m_eff, "W2_upper": self.W2,

