@@ -30,6 +30,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from . import data as D
 from . import train as T
@@ -94,6 +95,34 @@ def build_lipmondeq(input_shape: Tuple[int, ...], num_classes: int, *, width: in
     d = int(np.prod(input_shape))
     layer = LipMonDEQLayer(d, int(width), int(num_classes), m=m, lip=lip, seed=seed, **_solver_kw(solver))
     return _dense_classifier(_normalize(normalize), layer)
+
+
+@T.register_loss("lipschitz_margin", overwrite=True)
+def lipschitz_margin_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: T.LossContext,
+                          eps: float = 0.5, temperature: float = 1.0) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Lipschitz-margin cross-entropy for a Lip-MonDEQ classifier (Tsuzuku et al. 2018; the GloRo
+    form of Leino et al. 2021 with per-pair constants): every wrong logit is raised by
+    :math:`arepsilon\,K_{yj}`, :math:`K_{yj} = \|g_y - g_j\|_2\cdot\mathrm{lip}\cdot\max_c 1/\sigma_c`,
+    the ℓ2 Lipschitz constant of the margin :math:`y_y - y_j` in raw pixels — the same per-pair factor
+    the ``deq`` certifier proves (x ↦ z is ``lip``-Lipschitz after Normalize, pabbaraju2021 Thm 1).
+    Minimising :math:`	au\,\mathrm{CE}((	ext{logits} + arepsilon K_{y\cdot}(1 - e_y))/	au)` pushes every margin
+    towards the radius-ε certificate instead of a fixed offset that a growing ``G`` makes meaningless.
+    ``eps`` in [0, 1] pixel units. Returns the clean logits."""
+    if not (eps >= 0 and temperature > 0):
+        raise ConfigError(f"lipschitz_margin: need eps >= 0 and temperature > 0, got {eps}, {temperature}")
+    base = T.unwrap(model)
+    layer = getattr(base, "deq", None)
+    if layer is None or not hasattr(layer, "lip") or getattr(layer, "G", None) is None:
+        raise ConfigError("lipschitz_margin: expects a DenseDEQClassifier around a Lip-MonDEQ layer with a readout G")
+    norm = base[0]
+    factor = float(norm.lipschitz_factor()) if hasattr(norm, "lipschitz_factor") else 1.0
+    logits = model(x)
+    G = layer.G
+    gy = G[y]                                                         # (B, n)
+    K = torch.linalg.vector_norm(gy[:, None, :] - G[None, :, :], dim=-1) * (layer.lip * factor)
+    onehot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)
+    shifted = logits + eps * K * (1 - onehot)
+    return F.cross_entropy(shifted / temperature, y) * temperature, logits
 
 
 @register_model("lben_from_lipmondeq", overwrite=True)

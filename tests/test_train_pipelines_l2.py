@@ -152,3 +152,47 @@ def test_certified_points_survive_pgd(runs, name):
     assert _pgd_violations(model, te.x[idx], te.y[idx], res.radius[idx]) == 0
     # not vacuous: far outside the certified radius the attack succeeds on some point
     assert _pgd_violations(model, te.x[idx], te.y[idx], 30 * res.radius[idx] + 3.0, steps=10) > 0
+
+
+def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
+    """The lipschitz_margin loss raises wrong logits by ε·K_yj with K_yj the per-pair factor the `deq`
+    certifier proves (‖g_y − g_j‖·L_{x→z}/σ) with L_{x→z} ≤ lip, so a batch whose shifted logits are
+    classified right has clean margins ≥ ε·K — what certification at ε needs (up to the certifier's
+    rounding allowances)."""
+    from deqtheory_train import models as Mo
+    from deqtheory_train import train as T
+    from deqtheory_train.certify import prepare
+
+    torch.manual_seed(0)
+    model = Mo.build_lipmondeq((1, 28, 28), 10, width=16, lip=1.0,
+                               normalize={"mean": [0.1307], "std": [0.3081]}, f_tol=1e-9)
+    model = model.double()
+    x = torch.rand(6, 1, 28, 28, dtype=torch.float64)
+    y = torch.arange(6) % 10
+    eps = 0.3
+    loss, logits = Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=eps)
+    K_cert = prepare(model).l2_factors(y)                   # (B, p), rigorous upper bounds
+    G = model.deq.G.detach()
+    K = torch.linalg.vector_norm(G[y][:, None, :] - G[None, :, :], dim=-1) / 0.3081
+    off = ~torch.nn.functional.one_hot(y, 10).bool()
+    ratio = K_cert[off].to(K.dtype) / K[off]
+    # same per-pair structure (one common factor: the certifier proves L_{x→z} ≤ lip, sometimes tighter)
+    assert float(ratio.max() - ratio.min()) < 1e-6 and 0.9 < float(ratio.min()) and float(ratio.max()) <= 1 + 1e-6
+    shifted = logits.detach() + eps * K * off
+    assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(shifted, y).item(), rel=1e-6)  # σ stored in float32
+    # monotone in eps; eps = 0 is plain cross-entropy
+    l0, _ = Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=0.0)
+    assert l0.item() == pytest.approx(torch.nn.functional.cross_entropy(logits.detach(), y).item(), rel=1e-12)
+    assert loss.item() > l0.item()
+    with pytest.raises(X.ConfigError):
+        Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=-1.0)
+
+
+def test_lipschitz_margin_config_runs_and_certifies(tmp_path):
+    out = tmp_path / "margin"
+    assert cli.main(["run", str(_tiny(tmp_path, "lipmondeq_margin_mnist_tiny")), "--out", str(out), "--no-progress"]) == 0
+    cert = json.loads((out / "certify.json").read_text())
+    assert X.load_config("lipmondeq_margin_mnist")["loss"]["name"] == "lipschitz_margin"
+    assert cert["eps"] == pytest.approx(EPS) and len(cert["certified_accuracy"]) == len(EPS)
+    acc = cert["certified_accuracy"]
+    assert all(0.0 <= a <= cert["clean_accuracy"] for a in acc) and acc == sorted(acc, reverse=True)
