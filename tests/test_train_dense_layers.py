@@ -3,6 +3,8 @@ its Lipschitz / contraction certificate are proved; forward z equals deqtheory.s
 exported arrays; implicit gradients match finite differences."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -229,3 +231,15 @@ def test_phantom_gradient_layer_and_bad_options():
         layer(torch.zeros(2, D + 1, dtype=torch.float64))
     with pytest.raises(ValueError):
         Ly.MonDEQLayer(D, N).readout(torch.zeros(1, N))
+
+
+@pytest.mark.theorem("li2022:prop3.5")
+def test_cerdeq_default_input_init_uses_the_corrected_sigma():
+    """U₀ ~ N(0, σ²) with σ = √π/(√2·d): d·E|U₀ᵢⱼ| = 1 (the catalogue's correction of li2022 Prop 3.5;
+    the printed σ = √π/√(2d) would give √d = 20 here)."""
+    from deqtheory_train.layers.dense import CerDEQLayer
+    d, n = 400, 300
+    lay = CerDEQLayer(d, n, 10, seed=0)
+    est = d * float(lay.U0.detach().abs().mean())
+    se = d * float(lay.U0.detach().abs().std()) / math.sqrt(n * d)
+    assert abs(est - 1.0) < 5 * se + 1e-12

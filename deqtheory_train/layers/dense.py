@@ -323,7 +323,10 @@ class CerDEQLayer(DenseDEQLayer):
     matrices are ``W = diag(s)W_orth``, ``U = diag(s)U₀``, and
     ``‖Ŵ‖₂ = ‖|W|‖₂ ≤ max(s)·‖W_orth‖_F ≤ max(s)·(1 + defect)`` < 1: the adjoint DEQ is strictly
     contractive (li2022 Prop 3.1–3.4; without the scale only ≤ 1 is guaranteed).
-    ``U₀`` is initialised N(0, π/(2d)) (li2022 Prop 3.5: σ = √π/√(2n_u)).
+    ``U₀`` is initialised N(0, σ²) with σ = √π/(√2·d), the value that makes d·E|U₀ᵢⱼ| = 1 — li2022
+    Prop 3.5 as corrected in the theorem catalogue (``li2022:prop3.5``: the printed σ = √π/√(2n_u)
+    gives d·E|U| = √d, and bound (8) fails even with the corrected σ, so it is an initialization
+    scale, not a guarantee).
     ``export_params()`` returns the :class:`~deqtheory.parametrizations.CerDEQParams` of ``W_orth``;
     ``bn_scale()`` the scale s."""
 
@@ -336,7 +339,7 @@ class CerDEQLayer(DenseDEQLayer):
             raise DomainError(f"s_max, s_init: need 0 < s_init < s_max < 1, got {s_init}, {s_max}")
         self.s_max = float(s_max)
         self.W_param = CerDEQWeight(n, n_iter, cond=cond, rng=self.rng, **self._dd)
-        self.U0 = self._new_U(scale=math.sqrt(math.pi / (2.0 * self.d)))
+        self.U0 = self._new_U(scale=math.sqrt(math.pi / 2.0) / self.d)
         q = s_init / s_max
         self.theta = nn.Parameter(torch.full((n,), math.log(q / (1 - q)), **self._dd))
 
