@@ -196,3 +196,29 @@ def test_lipschitz_margin_config_runs_and_certifies(tmp_path):
     assert cert["eps"] == pytest.approx(EPS) and len(cert["certified_accuracy"]) == len(EPS)
     acc = cert["certified_accuracy"]
     assert all(0.0 <= a <= cert["clean_accuracy"] for a in acc) and acc == sorted(acc, reverse=True)
+
+
+def test_conv_l2_certifies_a_converted_lben_like_its_source_with_the_exact_dag_solve():
+    """Before fine-tuning, the conv LBEN (f_solver="dag": W nilpotent, one exact pass) computes the
+    SLL's function and both are 1-Lipschitz: conv_l2 must certify the same radii up to the LBEN's
+    fixed-point/rounding widening (tiny), and the certifier must have used the DAG solve."""
+    from deqtheory_train import models as M
+    norm = {"mean": [0.1307], "std": [0.3081]}
+    te = D.load_dataset("mnist", "test").subset(16)
+    csrc = M.build_convsll((1, 28, 28), 10, channels=2, hidden=3, depth=2, normalize=norm, seed=2).double()
+    clb = M.convlben_from_sll_model(csrc, f_solver="dag")
+    r_s = X.get_certifier("conv_l2")(csrc, te.x, te.y, norm="2", eps=[0.01])
+    r_l = X.get_certifier("conv_l2")(clb, te.x, te.y, norm="2", eps=[0.01])
+    assert np.array_equal(r_s.radius > 0, r_l.radius > 0)
+    ok = r_s.radius > 0
+    assert ok.any()
+    # the LBEN's radii are smaller only by its widening allowances (fixed-point error, FFT rounding)
+    assert np.all(r_l.radius[ok] <= r_s.radius[ok]) and np.all(r_s.radius[ok] - r_l.radius[ok] <= 1e-6)
+    assert set(r_l.details["solver"]["statuses"]) == {"converged"}
+    assert r_l.details["solver"]["max_iterations"] == len(clb.body.blocks)
+    from deqtheory_train.certify import _ConvLBENCert
+    assert _ConvLBENCert(clb.body).layer.solver_options["f_solver"] == "dag"
+    # once W is no longer nilpotent the certifier falls back to PR instead of failing
+    with torch.no_grad():
+        clb.body.S[0, -1] += 1e-3
+    assert _ConvLBENCert(clb.body).layer.solver_options["f_solver"] == "pr"
