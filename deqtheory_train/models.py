@@ -97,34 +97,6 @@ def build_lipmondeq(input_shape: Tuple[int, ...], num_classes: int, *, width: in
     return _dense_classifier(_normalize(normalize), layer)
 
 
-@T.register_loss("lipschitz_margin", overwrite=True)
-def lipschitz_margin_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: T.LossContext,
-                          eps: float = 0.5, temperature: float = 1.0) -> Tuple[torch.Tensor, torch.Tensor]:
-    r"""Lipschitz-margin cross-entropy for a Lip-MonDEQ classifier (Tsuzuku et al. 2018; the GloRo
-    form of Leino et al. 2021 with per-pair constants): every wrong logit is raised by
-    :math:`arepsilon\,K_{yj}`, :math:`K_{yj} = \|g_y - g_j\|_2\cdot\mathrm{lip}\cdot\max_c 1/\sigma_c`,
-    the ℓ2 Lipschitz constant of the margin :math:`y_y - y_j` in raw pixels — the same per-pair factor
-    the ``deq`` certifier proves (x ↦ z is ``lip``-Lipschitz after Normalize, pabbaraju2021 Thm 1).
-    Minimising :math:`	au\,\mathrm{CE}((	ext{logits} + arepsilon K_{y\cdot}(1 - e_y))/	au)` pushes every margin
-    towards the radius-ε certificate instead of a fixed offset that a growing ``G`` makes meaningless.
-    ``eps`` in [0, 1] pixel units. Returns the clean logits."""
-    if not (eps >= 0 and temperature > 0):
-        raise ConfigError(f"lipschitz_margin: need eps >= 0 and temperature > 0, got {eps}, {temperature}")
-    base = T.unwrap(model)
-    layer = getattr(base, "deq", None)
-    if layer is None or not hasattr(layer, "lip") or getattr(layer, "G", None) is None:
-        raise ConfigError("lipschitz_margin: expects a DenseDEQClassifier around a Lip-MonDEQ layer with a readout G")
-    norm = base[0]
-    factor = float(norm.lipschitz_factor()) if hasattr(norm, "lipschitz_factor") else 1.0
-    logits = model(x)
-    G = layer.G
-    gy = G[y]                                                         # (B, n)
-    K = torch.linalg.vector_norm(gy[:, None, :] - G[None, :, :], dim=-1) * (layer.lip * factor)
-    onehot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)
-    shifted = logits + eps * K * (1 - onehot)
-    return F.cross_entropy(shifted / temperature, y) * temperature, logits
-
-
 @register_model("lben_from_lipmondeq", overwrite=True)
 def build_lben_from_lipmondeq(input_shape: Tuple[int, ...], num_classes: int, *, init_from: str,
                               **solver: Any) -> DenseDEQClassifier:
@@ -282,3 +254,63 @@ def offset_ce_border_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ct
     support recorded at conversion; 0 for models without recorded supports)."""
     logits = model(x)
     return T.offset_cross_entropy(logits, y, offset, temperature) + l1 * border_penalty(model), logits
+
+
+@T.register_loss("lipschitz_margin", overwrite=True)
+def lipschitz_margin_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: T.LossContext,
+                          eps: float = 0.5, temperature: float = 1.0, l1: float = 0.0
+                          ) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Lipschitz-margin cross-entropy (Tsuzuku et al. 2018; the GloRo form of Leino et al. 2021 with
+    per-pair constants): every wrong logit is raised by :math:`arepsilon K_{yj}`, with
+    :math:`K_{yj}` the ℓ2 Lipschitz constant of the margin :math:`f_y - f_j` in raw pixels that the
+    certifiers of this package prove, computed differentiably:
+
+    * Lip-MonDEQ (``DenseDEQClassifier``, layer with ``lip``): :math:`\|g_y - g_j\|_2\cdot\mathrm{lip}`
+      (x ↦ z is ``lip``-Lipschitz after Normalize, pabbaraju2021 Thm 1) — the ``deq`` certifier's
+      folded factor;
+    * LBEN (``DenseDEQClassifier``, layer with a prescribed ``L``): :math:`\sqrt2 L` (havens2023
+      Prop 2.2; the certifier may prove a smaller per-pair factor);
+    * ``ConvClassifier`` (SLL stack or conv LBEN body, linear head ``h``):
+      :math:`\|h_y - h_j\|_2\cdot L_{
+m body}` (``L_body`` = 1 for SLL, the LBEN's ``L``) — ``conv_l2``'s factor;
+
+    each times the Normalize factor :math:`\max_c 1/\sigma_c`. Loss:
+    :math:`	au\,\mathrm{CE}((	ext{logits} + arepsilon K_{y\cdot}(1 - e_y))/	au) + l_1\cdot`
+    :func:`border_penalty`. It pushes every margin towards the radius-ε certificate, which a fixed
+    offset cannot do when the readout is free (margins and K grow together). ``eps`` in [0, 1] pixel
+    units. Returns the clean logits."""
+    if not (eps >= 0 and temperature > 0 and l1 >= 0):
+        raise ConfigError(f"lipschitz_margin: need eps >= 0, temperature > 0, l1 >= 0, got {eps}, {temperature}, {l1}")
+    logits = model(x)
+    onehot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)
+    K = margin_lipschitz_factors(model, y).to(logits.dtype)
+    shifted = logits + eps * K * (1 - onehot)
+    loss = F.cross_entropy(shifted / temperature, y) * temperature
+    if l1 > 0:
+        loss = loss + l1 * border_penalty(model)
+    return loss, logits
+
+
+def margin_lipschitz_factors(model: nn.Module, y: torch.Tensor) -> torch.Tensor:
+    r"""``K`` (B, p): the ℓ2 Lipschitz constant (raw pixels) of each margin ``f_{y_i} − f_j`` used by
+    :func:`lipschitz_margin_loss` (see there for the per-model formulas); differentiable in the
+    readout/head. ``K[i, y_i]`` is the pair with itself (0 for per-pair factors)."""
+    base = T.unwrap(model)
+    if isinstance(base, DenseDEQClassifier):
+        layer, norm = base.deq, base[0]
+        if hasattr(layer, "lip") and getattr(layer, "G", None) is not None:
+            G = layer.G
+            K = torch.linalg.vector_norm(G[y][:, None, :] - G[None, :, :], dim=-1) * float(layer.lip)
+        elif isinstance(layer, LBENLayer):
+            K = torch.full((len(y), layer.p), math.sqrt(2.0) * float(layer.L), dtype=layer.b.dtype, device=y.device)
+        else:
+            raise ConfigError(f"lipschitz_margin: no Lipschitz factor for a {type(layer).__name__} layer")
+    elif isinstance(base, ConvClassifier):
+        norm = base.norm
+        Hh = base.head.weight
+        Lb = float(base.body.L) if isinstance(base.body, ConvLBEN) else 1.0
+        K = torch.linalg.vector_norm(Hh[y][:, None, :] - Hh[None, :, :], dim=-1) * Lb
+    else:
+        raise ConfigError(f"lipschitz_margin: expects a DenseDEQClassifier or ConvClassifier, got {type(base).__name__}")
+    factor = float(norm.lipschitz_factor()) if hasattr(norm, "lipschitz_factor") else 1.0
+    return K * factor

@@ -186,16 +186,27 @@ def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
     assert loss.item() > l0.item()
     with pytest.raises(X.ConfigError):
         Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=-1.0)
+    # LBEN: the global √2·L/σ of Prop 2.2, never below what the certifier proves per pair
+    lb = Mo.lben_from_lipmondeq_model(model)
+    K_lb = Mo.margin_lipschitz_factors(lb, y)
+    assert torch.allclose(K_lb, torch.full_like(K_lb, math.sqrt(2.0) * float(lb.deq.L) / 0.3081), rtol=1e-6)
+    assert bool((prepare(lb).l2_factors(y)[off].to(K_lb.dtype) <= K_lb[off] * (1 + 1e-6)).all())
 
 
-def test_lipschitz_margin_config_runs_and_certifies(tmp_path):
-    out = tmp_path / "margin"
-    assert cli.main(["run", str(_tiny(tmp_path, "lipmondeq_margin_mnist_tiny")), "--out", str(out), "--no-progress"]) == 0
-    cert = json.loads((out / "certify.json").read_text())
-    assert X.load_config("lipmondeq_margin_mnist")["loss"]["name"] == "lipschitz_margin"
-    assert cert["eps"] == pytest.approx(EPS) and len(cert["certified_accuracy"]) == len(EPS)
-    acc = cert["certified_accuracy"]
-    assert all(0.0 <= a <= cert["clean_accuracy"] for a in acc) and acc == sorted(acc, reverse=True)
+@pytest.mark.parametrize("chain", [("lipmondeq_margin_mnist_tiny",),
+                                   ("convsll_margin_mnist_tiny", "convlben_from_sll_margin_mnist_tiny")])
+def test_lipschitz_margin_configs_run_and_certify(tmp_path, chain):
+    prev = None
+    for name in chain:
+        out = tmp_path / name
+        cfg = _tiny(tmp_path, name, None if prev is None else prev / "model.npz")
+        assert cli.main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 0
+        assert X.load_config(name[:-len("_tiny")])["loss"]["name"] == "lipschitz_margin"
+        cert = json.loads((out / "certify.json").read_text())
+        assert cert["eps"] == pytest.approx(EPS) and len(cert["certified_accuracy"]) == len(EPS)
+        acc = cert["certified_accuracy"]
+        assert all(0.0 <= a <= cert["clean_accuracy"] for a in acc) and acc == sorted(acc, reverse=True)
+        prev = out
 
 
 def test_conv_l2_certifies_a_converted_lben_like_its_source_with_the_exact_dag_solve():
@@ -204,7 +215,8 @@ def test_conv_l2_certifies_a_converted_lben_like_its_source_with_the_exact_dag_s
     fixed-point/rounding widening (tiny), and the certifier must have used the DAG solve."""
     from deqtheory_train import models as M
     norm = {"mean": [0.1307], "std": [0.3081]}
-    te = D.load_dataset("mnist", "test").subset(16)
+    te = D.load_dataset("mnist", "test").subset(32)
+    torch.manual_seed(0)                                 # the linear head's default init
     csrc = M.build_convsll((1, 28, 28), 10, channels=2, hidden=3, depth=2, normalize=norm, seed=2).double()
     clb = M.convlben_from_sll_model(csrc, f_solver="dag")
     r_s = X.get_certifier("conv_l2")(csrc, te.x, te.y, norm="2", eps=[0.01])
@@ -222,3 +234,27 @@ def test_conv_l2_certifies_a_converted_lben_like_its_source_with_the_exact_dag_s
     with torch.no_grad():
         clb.body.S[0, -1] += 1e-3
     assert _ConvLBENCert(clb.body).layer.solver_options["f_solver"] == "pr"
+
+
+@pytest.mark.parametrize("kind", ["convsll", "convlben"])
+def test_margin_factors_of_conv_models_match_conv_l2_radii(kind):
+    """For conv classifiers the loss's K_yj (‖h_y − h_j‖·L_body/σ) reproduces conv_l2's certified
+    radius min_j (f_y − f_j)/K_yj up to the certifier's rounding/fixed-point allowances."""
+    from deqtheory_train import models as M
+    norm = {"mean": [0.1307], "std": [0.3081]}
+    te = D.load_dataset("mnist", "test").subset(32)
+    torch.manual_seed(0)                                 # the linear head's default init
+    model = M.build_convsll((1, 28, 28), 10, channels=2, hidden=3, depth=2, normalize=norm, seed=2).double()
+    if kind == "convlben":
+        model = M.convlben_from_sll_model(model, f_solver="dag")
+    res = X.get_certifier("conv_l2")(model, te.x, te.y, norm="2", eps=[0.01])
+    y = torch.as_tensor(te.y)
+    with torch.no_grad():
+        logits = model.eval()(torch.as_tensor(te.x, dtype=torch.float64))
+        K = M.margin_lipschitz_factors(model, y)
+    m = logits.gather(1, y[:, None]) - logits
+    off = ~torch.nn.functional.one_hot(y, 10).bool()
+    r = torch.where(off, m / K, torch.full_like(m, math.inf)).amin(1).numpy()
+    ok = res.radius > 0
+    assert ok.any()
+    assert np.all(res.radius[ok] <= r[ok] * (1 + 1e-9)) and np.allclose(res.radius[ok], r[ok], rtol=1e-4)
