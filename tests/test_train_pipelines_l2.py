@@ -193,7 +193,7 @@ def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
     assert bool((prepare(lb).l2_factors(y)[off].to(K_lb.dtype) <= K_lb[off] * (1 + 1e-6)).all())
 
 
-@pytest.mark.parametrize("chain", [("lipmondeq_margin_mnist_tiny",),
+@pytest.mark.parametrize("chain", [("lipmondeq_margin_mnist_tiny", "lben_from_lipmondeq_margin_mnist_tiny"),
                                    ("convsll_margin_mnist_tiny", "convlben_from_sll_margin_mnist_tiny")])
 def test_lipschitz_margin_configs_run_and_certify(tmp_path, chain):
     prev = None
