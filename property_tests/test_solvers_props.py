@@ -4,7 +4,6 @@ Oracle: exact enumeration of ReLU activation patterns (tiny n), independent of e
 """
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -14,31 +13,10 @@ from hypothesis import strategies as st
 from deqtheory import graph, solvers
 from deqtheory.solvers import METHODS, SolverStatus
 from deqtheory.testing import scaled
+from deqtheory.testing.oracles import enumerate_fixed_points
 
 seeds = st.integers(min_value=0, max_value=2 ** 32 - 1)
 sizes = st.integers(min_value=1, max_value=5)
-
-
-def enumerate_fixed_points(W, v, tol=1e-10):
-    n = W.shape[0]
-    sols = []
-    for k in range(n + 1):
-        for S in itertools.combinations(range(n), k):
-            S = list(S)
-            z = np.zeros(n)
-            if S:
-                M = np.eye(k) - W[np.ix_(S, S)]
-                if abs(np.linalg.det(M)) < 1e-12:
-                    continue
-                z[S] = np.linalg.solve(M, v[S])
-            pre = W @ z + v
-            scale = tol * (1 + np.abs(pre).max())
-            inactive = [i for i in range(n) if i not in S]
-            if np.all(z[S] >= -scale) and np.all(pre[inactive] <= scale):
-                z = np.maximum(z, 0)
-                if not any(np.allclose(z, s, atol=1e-8) for s in sols):
-                    sols.append(z)
-    return sols
 
 
 def monotone_W(rng, n, m_range=(0.05, 1.0)):

@@ -6,7 +6,6 @@ linear, z_S = (I - W_SS)^{-1} v_S, z_{S^c} = 0, and the pattern is consistent if
 """
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest
@@ -14,31 +13,9 @@ import pytest
 from deqtheory import graph, solvers
 from deqtheory.errors import DomainError, NonFiniteError, ShapeError
 from deqtheory.solvers import SolverStatus
+from deqtheory.testing.oracles import enumerate_fixed_points
 
 ITERATIVE = ("fb", "lambda_fb", "pr", "anderson", "block", "auto")
-
-
-def enumerate_fixed_points(W, v, tol=1e-10):
-    """All fixed points of z = ReLU(Wz + v) by enumeration of the 2^n activation patterns."""
-    n = W.shape[0]
-    sols = []
-    for k in range(n + 1):
-        for S in itertools.combinations(range(n), k):
-            S = list(S)
-            z = np.zeros(n)
-            if S:
-                M = np.eye(k) - W[np.ix_(S, S)]
-                if abs(np.linalg.det(M)) < 1e-12:
-                    continue
-                z[S] = np.linalg.solve(M, v[S])
-            pre = W @ z + v
-            scale = tol * (1 + np.abs(pre).max())
-            inactive = [i for i in range(n) if i not in S]
-            if np.all(z[S] >= -scale) and np.all(pre[inactive] <= scale):
-                z = np.maximum(z, 0)
-                if not any(np.allclose(z, s, atol=1e-8) for s in sols):
-                    sols.append(z)
-    return sols
 
 
 def monotone_W(rng, n, m=0.3, scale=1.0):

@@ -1,4 +1,5 @@
-"""Testing helpers shared by the test suites and by users: Hypothesis profiles, strategies, oracles.
+"""Testing helpers shared by the test suites and by users: Hypothesis profiles, strategies
+(:mod:`deqtheory.testing.strategies`), brute-force oracles (:mod:`deqtheory.testing.oracles`).
 
 ``scaled(n)`` gives a per-test example count that follows the active profile:
 ``n`` under ``ci`` and ``10 n`` under ``thorough`` (environment variable

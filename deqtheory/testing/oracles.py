@@ -1,0 +1,39 @@
+"""Brute-force oracles for tests: exact answers for small problems, independent of the library's solvers."""
+from __future__ import annotations
+
+import itertools
+from typing import Any, List
+
+import numpy as np
+
+__all__ = ["enumerate_fixed_points"]
+
+
+def enumerate_fixed_points(W: Any, v: Any, tol: float = 1e-10) -> List[np.ndarray]:
+    """All fixed points of z = ReLU(Wz + v) by enumeration of the 2ⁿ activation patterns.
+
+    For each active set S, z_S solves (I − W_SS) z_S = v_S (patterns with a singular system are
+    skipped), z = 0 off S; the pattern is kept when z_S ≥ 0 and the inactive pre-activations are ≤ 0,
+    both up to ``tol · (1 + max|Wz + v|)``. Duplicates (within 1e-8) are merged. Exponential in n:
+    for n ≲ 12."""
+    W = np.asarray(W, dtype=float)
+    v = np.asarray(v, dtype=float)
+    n = W.shape[0]
+    sols: List[np.ndarray] = []
+    for k in range(n + 1):
+        for S in itertools.combinations(range(n), k):
+            S = list(S)
+            z = np.zeros(n)
+            if S:
+                M = np.eye(k) - W[np.ix_(S, S)]
+                if abs(np.linalg.det(M)) < 1e-12:
+                    continue
+                z[S] = np.linalg.solve(M, v[S])
+            pre = W @ z + v
+            scale = tol * (1 + np.abs(pre).max())
+            inactive = [i for i in range(n) if i not in S]
+            if np.all(z[S] >= -scale) and np.all(pre[inactive] <= scale):
+                z = np.maximum(z, 0)
+                if not any(np.allclose(z, s, atol=1e-8) for s in sols):
+                    sols.append(z)
+    return sols
