@@ -1,7 +1,9 @@
 import json, shutil, pathlib, time
 root = pathlib.Path("/work/main")
 res = root / "experiments/results"
-names = ["lipmondeq_mnist", "lben_from_lipmondeq_mnist", "convsll_mnist", "convlben_from_sll_mnist"]
+names = ["lipmondeq_mnist", "lben_from_lipmondeq_mnist", "convsll_mnist", "convlben_from_sll_mnist",
+         "lipmondeq_margin_mnist"]
+old = json.loads((res / "l2_summary.json").read_text()) if (res / "l2_summary.json").exists() else {}
 times = {}
 for k in ("a", "b"):
     try:
@@ -9,7 +11,8 @@ for k in ("a", "b"):
         times[k] = {"source_wall_s": m - s, "lben_wall_s": e - m, "total_wall_s": e - s}
     except Exception:
         pass
-summary = {"commands": {}, "results": {}, "wall_time": {"(a) lipmondeq -> lben": times.get("a"), "(b) convsll -> convlben": times.get("b")},
+summary = {"commands": {}, "results": {}, "wall_time": {"(a) lipmondeq -> lben": times.get("a") or old.get("wall_time", {}).get("(a) lipmondeq -> lben"),
+                                                    "(b) convsll -> convlben": times.get("b") or old.get("wall_time", {}).get("(b) convsll -> convlben")},
            "machine": "2 shared CPU cores (load ~4-5 from other helpers), torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1"}
 for n in names:
     src = root / "runs" / n
@@ -19,11 +22,14 @@ for n in names:
         if (src / f).exists():
             shutil.copy(src / f, dst / f)
     summary["commands"][n] = f"OPENBLAS_NUM_THREADS=1 .venv/bin/deqtheory-train run {n} --out runs/{n} --threads 1 --no-progress"
-    if (src / "certify.json").exists():
+    if not (src / "certify.json").exists() and n in old.get("results", {}):
+        summary["results"][n] = old["results"][n]          # run not present on this machine: keep the record
+    elif (src / "certify.json").exists():
         c = json.loads((src / "certify.json").read_text())
         cfg = json.loads((src / "config.json").read_text())
         ep = [r for r in map(json.loads, (src / "metrics.jsonl").read_text().splitlines()) if r.get("kind") == "epoch"]
-        summary["results"][n] = {"epochs": cfg["epochs"], "train_subset": cfg["data"]["train_subset"],
+        summary["results"][n] = {"epochs": cfg["epochs"], "train_subset": cfg["data"].get("train_subset"),
+                                 "loss": cfg["loss"],
                                  "model_kwargs": cfg["model"]["kwargs"], "lr": cfg["optimizer"]["lr"],
                                  "eps": c["eps"], "clean_accuracy": c["clean_accuracy"], "certified_accuracy": c["certified_accuracy"],
                                  "n_test": c["n"], "certifier": c["certifier"], "certify_seconds": c.get("seconds"),
