@@ -39,7 +39,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [16, 32, 64, 128, 256, 512, 1024]
-LIMITS = {"structured": 1024, "cvxopt": 256, "clarabel": 64, "scs": 64}   # clarabel: memory ~n⁴ (2.6 GB at 64)
+LIMITS = {"structured": 1024, "cvxopt": 256, "clarabel": 64, "scs": 256}   # clarabel: memory ~n⁴ (2.6 GB at 64); scs > 240 s at 512
 CONV = [(8, 4), (8, 8), (8, 16), (16, 4), (16, 8), (16, 16), (32, 4), (32, 8), (32, 16)]
 
 
