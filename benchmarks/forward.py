@@ -54,13 +54,13 @@ def bench_conv(batch=32, N=16, c=4, hidden=8, depth=4):
     def deq():
         return lben.readout(lben(x))
 
-    with torch.no_grad():
-        t_sll = _time(sll)
-        t_lben = _time(deq)
+    with torch.no_grad():       # best of 20: the batch-32 passes take ~10 ms, so noise matters
+        t_sll = _time(sll, reps=20)
+        t_lben = _time(deq, reps=20)
         dev = float((sll() - deq()).abs().max())
         st = lben.last_stats
         lben.solver_options = {**lben.solver_options, "f_solver": "fb", "alpha": 1.0}
-        t_picard = _time(deq)
+        t_picard = _time(deq, reps=20)
         st_p = lben.last_stats
     return {"batch": batch, "N": N, "channels": c, "hidden": hidden, "depth": depth,
             "sll_forward_s": t_sll, "lben_forward_s": t_lben, "ratio": t_lben / t_sll, "max_abs_deviation": dev,

@@ -2,7 +2,8 @@ import json, shutil, pathlib, time
 root = pathlib.Path("/work/main")
 res = root / "experiments/results"
 names = ["lipmondeq_mnist", "lben_from_lipmondeq_mnist", "convsll_mnist", "convlben_from_sll_mnist",
-         "lipmondeq_margin_mnist"]
+         "lipmondeq_margin_mnist", "lben_from_lipmondeq_margin_mnist", "convsll_margin_mnist",
+         "convlben_from_sll_margin_mnist"]
 old = json.loads((res / "l2_summary.json").read_text()) if (res / "l2_summary.json").exists() else {}
 times = {}
 for k in ("a", "b"):
