@@ -203,7 +203,8 @@ def markdown_tables(data: dict) -> str:
     ns = sorted({r["n"] for r in res if r["kind"] == "dense"})
     lines += ["**Minimal L of (10), dense MonDEQ (n hidden, d = n/4, p = 10): wall time [s] "
               f"(OPENBLAS_NUM_THREADS={default}), peak RSS [MB], verification.**", "",
-              "| n | " + " | ".join(backends) + f" | structured / cvxopt, {extra} BLAS threads | peak RSS structured / best cvxpy | verify() [s] | L (structured, proved) | max rel. diff. of proved L to the cvxpy backends |",
+              "| n | " + " | ".join(backends) + (f" | structured / cvxopt, {extra} BLAS threads |" if extra != "None"
+                                                  else " | structured / cvxopt, other BLAS threads (not run) |") + f" peak RSS structured / best cvxpy | verify() [s] | L (structured, proved) | max rel. diff. of proved L to the cvxpy backends |",
               "|---|" + "---|" * (len(backends) + 5)]
     for n in ns:
         row = [find("dense", be, n) for be in backends]
