@@ -38,6 +38,14 @@ for n in names:
                                  "train_wall_s": ep[-1]["wall_time"] if ep else None,
                                  "test_acc_float": ep[-1].get("test_acc") if ep else None,
                                  "paper": cfg["paper"]}
+for key, (a_, b_) in {"(b) convsll -> convlben": ("convsll_mnist", "convlben_from_sll_mnist"),
+                      "(a') lipmondeq_margin -> lben": ("lipmondeq_margin_mnist", "lben_from_lipmondeq_margin_mnist"),
+                      "(b') convsll_margin -> convlben": ("convsll_margin_mnist", "convlben_from_sll_margin_mnist")}.items():
+    ra, rb = summary["results"].get(a_, {}), summary["results"].get(b_, {})
+    if summary["wall_time"].get(key) is None and ra.get("train_wall_s") and rb.get("train_wall_s"):
+        summary["wall_time"][key] = {"source_wall_s": round(ra["train_wall_s"]), "lben_wall_s": round(rb["train_wall_s"]),
+                                     "total_wall_s": round(ra["train_wall_s"] + rb["train_wall_s"]),
+                                     "from": "epoch records (metrics.jsonl wall_time)"}
 summary["certify_command_example"] = "OPENBLAS_NUM_THREADS=1 .venv/bin/deqtheory-train certify runs/lben_from_lipmondeq_mnist/model.npz --norm 2 --eps 0.1411764705882353 0.2823529411764706 0.4235294117647059 1 --json cert.json --plot cert.png"
 (res / "l2_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 print(json.dumps(summary["results"], indent=1)[:3000])
