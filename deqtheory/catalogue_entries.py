@@ -1765,4 +1765,33 @@ ENTRIES = [
         "check_idea": "Small grids: reduced L* (per-frequency blocks) equals the dense cvxpy L* to 1e-6.",
         "owner": "sdp",
     },
+    {
+        "id": "havens2023:dag.lben",
+        "paper": "havens2023",
+        "label": "dag.lben",
+        "title": "[project's own claim] DAG-LBEN: block strictly lower W with an analytic witness Λ for (4)",
+        "statement": (
+            "Not printed in the paper; the project's own claim in the setting of §2.3 (LBEN, eq. 7) and (4)/(10). "
+            "Split the state into consecutive blocks I_0, …, I_K; lowblk(A) keeps the blocks of A strictly below the "
+            "block diagonal, blkdiag(A) the diagonal blocks. Given G (p×n), Ũ (n×d), V (k×n), L > 0, ε ≥ 0 and "
+            "weights q > 0, let Q = (GᵀG + ŨŨᵀ)/L, P = Q/2 + VᵀV + εI, λ_i = Σ_{j∈I_k} |P_ij| q_j/q_i for i ∈ I_k "
+            "(scaled Gershgorin / AOL bound, so D = Λ − blkdiag(P) ⪰ 0, Λ = diag(λ)), W = −2Λ⁻¹lowblk(P), "
+            "U = Λ⁻¹Ũ. Then M = Λ(I − W) = Λ + 2·lowblk(P) has sym(M) = P + D ⪰ P, hence "
+            "2Λ − ΛW − WᵀΛ − (GᵀG + ΛUUᵀΛ)/L = 2(VᵀV + εI) + 2D ⪰ 2εI: (4)/(10) holds with witness Λ, so "
+            "z = φ(Wz + Ux + b), y = Gz is well posed and L-Lipschitz from x to y for per-coordinate activations "
+            "with slopes in [0, 1] (ReLU, identity), and W is nilpotent (block strictly lower), so the fixed point "
+            "is computed exactly by one block forward substitution. Equivalently W is the eq. (7) LBEN with "
+            "Ψ = Λ⁻¹, the same G, U = Λ⁻¹Ũ, V' = [V; D^{1/2}] and S = −lowblk(P)."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": (
+            "Random G, Ũ, V, blocks, L, ε, q: (a) W is block strictly lower; (b) LBEN eq. (7) forward of the "
+            "equivalent parameters equals W to rounding; (c) the left side of (4) with witness λ (lben_lhs) is "
+            "proved ⪰ 2εI − tol by the verified Cholesky test, and equals 2(VᵀV + εI) + 2D. Unit tests add the "
+            "exact block-forward-substitution Lipschitz check, a negative control (λ halved on one block fails) "
+            "and the per-channel λ of circular convolutions."
+        ),
+        "owner": "catalogue",
+    },
 ]

@@ -41,6 +41,15 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'status': 'holds',
                                        '(tests/test_sdp_conv.py::test_reduced_l_equals_dense_l); the reduced '
                                        'witness is verified per block with rounding bounds. This is the '
                                        "project's own claim, not printed in havens2023."},
+ 'havens2023:dag.lben': {'status': 'holds',
+                         'corrected': '',
+                         'notes': 'Random dense cases (tests/test_dag_lben.py, '
+                                  'property_tests/test_dag_lben_props.py): W block strictly lower, the eq. (7) '
+                                  'parameters reproduce W, LHS(4) with the Gershgorin witness is proved PSD and '
+                                  'equals 2(VᵀV + εI) + 2D, exact forward substitution respects L; the conv '
+                                  'layer deqtheory_train.layers.conv_dag matches it on materialised convolution '
+                                  "matrices (tests/test_conv_dag.py). The project's own claim, not printed in "
+                                  'havens2023.'},
  'havens2023:eq14': {'status': 'holds',
                      'corrected': '',
                      'notes': 'The DEQ form (14) with φ = [id, σ, …, σ] reproduces the SLL output exactly '

@@ -982,6 +982,10 @@ _register()
 #   used with a 10× safety factor: τ = 10·(⌈log₂ n⌉ + 1)·η, η = u + γ₄(√2 + u); LAPACK's Hermitian
 #   eigvalsh is backward stable with |λ̃ − λ| ≤ 64·C·u·‖P‖_F. Every FFT-computed quantity that enters
 #   a claim (kernel spectra, Wz, Ux, Gz) carries an allowance derived from τ.
+# * ConvDAGLBEN body (deqtheory_train.layers.conv_dag): certified as the eq. (7) ConvLBEN that
+#   ``to_lben()`` materialises in float64 — every claim above is about that ConvLBEN (its kernels
+#   define the certified model; it equals the DAG-LBEN's function up to float64 rounding of the
+#   conversion) and is proved for it exactly as for any ConvLBEN.
 
 _CONV_TAU_SAFETY = 10.0
 
@@ -1141,6 +1145,7 @@ class ConvCertificationPlan:
 
     def __init__(self, model: nn.Module, *, solver_options: Optional[Mapping[str, Any]] = None) -> None:
         from .layers.conv import ConvLBEN
+        from .layers.conv_dag import ConvDAGLBEN
         from .layers.explicit import SLLConv2d
         for a in ("norm", "pad", "body", "head"):
             if not hasattr(model, a):
@@ -1155,15 +1160,18 @@ class ConvCertificationPlan:
         for bl in self.pre:
             self.lip_pre = _upf(self.lip_pre * bl.lip2)
         self.c_pad = int(model.pad.c)
-        if isinstance(model.body, ConvLBEN):
-            self.kind = "conv_lben"
-            self.lben = _ConvLBENCert(model.body, solver_options)
+        body = model.body
+        if isinstance(body, ConvDAGLBEN):        # certified as its eq. (7) materialisation (float64)
+            body = body.to_lben()
+        if isinstance(body, ConvLBEN):
+            self.kind = "conv_dag_lben" if body is not model.body else "conv_lben"
+            self.lben = _ConvLBENCert(body, solver_options)
             self.L_body = self.lben.L
             self.sll = None
         else:
             layers = list(model.body)
             if not layers or not all(isinstance(l, SLLConv2d) for l in layers):
-                raise DomainError("model.body: expected SLLConv2d layers or one ConvLBEN")
+                raise DomainError("model.body: expected SLLConv2d layers, one ConvLBEN or one ConvDAGLBEN")
             self.kind = "conv_sll"
             self.sll = [_sllconv_box(l) for l in layers]
             self.L_body = 1.0

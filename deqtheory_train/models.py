@@ -15,8 +15,12 @@ imports this module lazily, so ``deqtheory-train list`` shows them):
   :class:`~deqtheory_train.layers.conv.ConvLBEN` by :meth:`ConvLBEN.from_sll` (havens2023 Thm 3.5,
   §4.1), the Normalize / padding / head are copied. The kernel supports at conversion are stored as
   buffers (``support_<name>``) for the §4.1 ℓ1 border penalty (loss ``offset_ce_border``).
+* ``convlben_dag_from_sll`` — as ``convlben_from_sll``, but the body is a
+  :class:`~deqtheory_train.layers.conv_dag.ConvDAGLBEN` (:meth:`ConvDAGLBEN.from_sll`): an LBEN
+  whose ``W`` stays block strictly lower triangular while it is fine-tuned, so each step is one
+  exact forward substitution with autograd; certified as its eq. (7) ``ConvLBEN`` (``to_lben``).
 
-Both conv models are :class:`ConvClassifier` s, certified by the ``conv_l2`` certifier of
+All conv models are :class:`ConvClassifier` s, certified by the ``conv_l2`` certifier of
 :mod:`deqtheory_train.certify` (ℓ2 only). ``init_from`` is read whenever the model is built, also
 when a ``model.npz`` of the fine-tuned run is loaded for certification (its weights are then
 overwritten by the stored ones): keep the source run's ``model.npz`` in place.
@@ -36,12 +40,13 @@ from . import data as D
 from . import train as T
 from .experiment import ConfigError, load_model_file, register_model
 from .layers.conv import ConvLBEN
+from .layers.conv_dag import ConvDAGLBEN
 from .layers.dense import LBENLayer, LipMonDEQLayer
 from .layers.explicit import SLLConv2d
 
 __all__ = ["ChannelPad", "ConvClassifier", "build_lipmondeq", "build_lben_from_lipmondeq", "build_convsll",
-           "build_convlben_from_sll", "border_penalty",
-           "lben_from_lipmondeq_model", "convlben_from_sll_model"]
+           "build_convlben_from_sll", "build_convlben_dag_from_sll", "border_penalty",
+           "lben_from_lipmondeq_model", "convlben_from_sll_model", "convlben_dag_from_sll_model"]
 
 _SOLVER_KW = ("f_solver", "f_tol", "f_max_iter", "f_stop_mode", "b_solver", "b_tol", "b_max_iter",
               "b_stop_mode", "grad", "alpha")
@@ -157,10 +162,12 @@ class ConvClassifier(nn.Module):
 
     @property
     def is_lben(self) -> bool:
-        return isinstance(self.body, ConvLBEN)
+        return isinstance(self.body, (ConvLBEN, ConvDAGLBEN))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         h = self.pad(self.norm(x))
+        if isinstance(self.body, ConvDAGLBEN):
+            return self.body.forward_readout(h)
         if isinstance(self.body, ConvLBEN):
             return self.body.readout(self.body(h))
         for layer in self.body:
@@ -172,7 +179,7 @@ class ConvClassifier(nn.Module):
 
     @property
     def last_solve_stats(self):
-        return getattr(self.body, "last_stats", None) if isinstance(self.body, ConvLBEN) else None
+        return getattr(self.body, "last_stats", None) if self.is_lben else None
 
     def border_penalty(self) -> torch.Tensor:
         """Σ |kernel entries outside the support recorded at conversion| (havens2023 §4.1); 0 for SLL."""
@@ -183,8 +190,8 @@ def border_penalty(model: nn.Module) -> torch.Tensor:
     base = T.unwrap(model)
     body = getattr(base, "body", None)
     tot = None
-    if isinstance(body, ConvLBEN):
-        for name in ("G", "U", "V", "S"):
+    if isinstance(body, (ConvLBEN, ConvDAGLBEN)):
+        for name in ("G", "U", "V", "S", "Ut"):
             mask = getattr(base, f"support_{name}", None)
             if mask is None:
                 continue
@@ -210,6 +217,33 @@ def build_convsll(input_shape: Tuple[int, ...], num_classes: int, *, channels: i
             l.kernel.copy_(torch.randn(l.kernel.shape, generator=g) * math.sqrt(2.0 / (channels * kernel_size ** 2 + hidden)))
     head = nn.Linear(channels * N * N, int(num_classes))
     return ConvClassifier(_normalize(normalize), ChannelPad(c_in, channels), layers, head)
+
+
+@register_model("convlben_dag_from_sll", overwrite=True)
+def build_convlben_dag_from_sll(input_shape: Tuple[int, ...], num_classes: int, *, init_from: str,
+                                support_tol: float = 1e-7) -> ConvClassifier:
+    """Conv DAG-LBEN initialised from a trained ``convsll``: :meth:`ConvDAGLBEN.from_sll` (the
+    :meth:`ConvLBEN.from_sll` conversion, then its DAG parameters ``G, Ũ = ΛU, V``). Fine-tuning keeps
+    ``W`` block strictly lower triangular, so every step is one exact forward substitution with
+    autograd (no fixed-point iterations). ``support_tol`` as :func:`build_convlben_from_sll`."""
+    return convlben_dag_from_sll_model(_source(init_from), support_tol=support_tol)
+
+
+def convlben_dag_from_sll_model(src: nn.Module, *, support_tol: float = 1e-7) -> ConvClassifier:
+    """The conversion of :func:`build_convlben_dag_from_sll` for an in-memory ``convsll`` model
+    (converted in float64, then cast to the source's dtype)."""
+    import copy
+    src = copy.deepcopy(src)
+    if not isinstance(src, ConvClassifier) or src.is_lben:
+        raise ConfigError(f"init_from: expected a convsll model, got {type(src).__name__}")
+    N = int(round((src.head.in_features // src.pad.c) ** 0.5))
+    dt = src.head.weight.dtype
+    dag = ConvDAGLBEN.from_sll([l.to(torch.float64) for l in src.body], N).to(dt)
+    model = ConvClassifier(src.norm, src.pad, dag, src.head)
+    for name in ("G", "Ut", "V"):
+        K = getattr(dag, name).detach()
+        model.register_buffer(f"support_{name}", K.abs() > support_tol * K.abs().max())
+    return model
 
 
 @register_model("convlben_from_sll", overwrite=True)
@@ -308,7 +342,7 @@ def margin_lipschitz_factors(model: nn.Module, y: torch.Tensor) -> torch.Tensor:
     elif isinstance(base, ConvClassifier):
         norm = base.norm
         Hh = base.head.weight
-        Lb = float(base.body.L) if isinstance(base.body, ConvLBEN) else 1.0
+        Lb = float(base.body.L) if base.is_lben else 1.0
         K = torch.linalg.vector_norm(Hh[y][:, None, :] - Hh[None, :, :], dim=-1) * Lb
     else:
         raise ConfigError(f"lipschitz_margin: expects a DenseDEQClassifier or ConvClassifier, got {type(base).__name__}")

@@ -6,3 +6,4 @@ Dense layers: :mod:`.dense`. Other layer modules are re-exported by appending on
 from .dense import *  # noqa: F401,F403
 from .explicit import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .conv_dag import *  # noqa: F401,F403
