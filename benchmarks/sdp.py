@@ -10,6 +10,8 @@ Usage::
 
     OPENBLAS_NUM_THREADS=2 .venv/bin/python benchmarks/sdp.py          # full grid -> benchmarks/results/sdp.{json,png}
     OPENBLAS_NUM_THREADS=2 .venv/bin/python benchmarks/sdp.py --quick  # small grid (smoke test)
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/sdp.py --rerun-structured --why "..."  # re-time structured rows
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/sdp.py --matched  # n = 256, each backend at matched accuracy
 
 Problems (seed 0):
 
@@ -66,7 +68,7 @@ def make_conv(N: int, c: int, seed: int = 0):
     return KW, KU, KG
 
 
-def run_single(kind: str, backend: str, n: int, c: int) -> dict:
+def run_single(kind: str, backend: str, n: int, c: int, tol: float = None) -> dict:
     from deqtheory.sdp import min_lipschitz
     if backend != "structured":
         import cvxpy  # noqa: F401  (import time, ~1 s, is not charged to the solve)
@@ -78,7 +80,7 @@ def run_single(kind: str, backend: str, n: int, c: int) -> dict:
         if kind == "dense":
             from deqtheory.linalg import check_monotone
             wp = check_monotone(W)
-        c_ = min_lipschitz(W, U, G, backend=backend, wellposed=wp)
+        c_ = min_lipschitz(W, U, G, backend=backend, wellposed=wp, **({} if tol is None else {"tol": tol}))
         out["time"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         v = c_.verify(W=W, U=U, G=G, wellposed=wp)
@@ -103,11 +105,15 @@ def run_single(kind: str, backend: str, n: int, c: int) -> dict:
                     "blocks": c_.stats.get("frequencies"), "dense_n": c * n * n,
                     "anchor": c_.stats.get("anchor")})
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if tol is not None:
+        out["tol"] = tol
     return out
 
 
-def run_case(kind, backend, n, c, timeout, threads=None):
+def run_case(kind, backend, n, c, timeout, threads=None, tol=None):
     cmd = [sys.executable, str(Path(__file__).resolve()), "--single", kind, backend, str(n), str(c)]
+    if tol is not None:
+        cmd += ["--tol", repr(tol)]
     env = dict(os.environ)
     if threads is not None:
         env["OPENBLAS_NUM_THREADS"] = str(threads)
@@ -314,8 +320,7 @@ def rerun_structured(a) -> int:
                              os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t_start)),
         "total_wall_s": time.time() - t_start, "loadavg_before": load_before, "loadavg_after": _load(),
-        "why": "structured solver changed after the full run (BLAS trsv Lanczos step lengths); "
-               "the replaced rows are kept under superseded_results"}
+        "why": a.why}
     data["summary"] = summary(data["results"])
     out.write_text(json.dumps(data, indent=1))
     try:
@@ -325,9 +330,64 @@ def rerun_structured(a) -> int:
     return 0
 
 
+#: matched-accuracy comparison at n = 256: each backend at the tolerances below; the fastest run
+#: whose proved L agrees with the reference (CVXOPT at its tightest, 1e-8) to 1e-6 relative counts
+MATCHED = {"structured": [1e-6, 1e-7, 1e-8, 1e-9], "scs": [1e-7, 1e-8, 1e-9], "cvxopt": [1e-8]}
+
+
+def matched_accuracy(a) -> int:
+    """Time n = 256 per backend over a range of tolerances (repeated ``--repeat`` times, best kept)
+    and store, under ``matched_accuracy`` in --out, the speed-up of the fastest structured run over
+    the fastest cvxpy run among those whose L is within 1e-6 (relative) of the CVXOPT reference."""
+    out = Path(a.out)
+    data = json.loads(out.read_text())
+    t_start = time.time()
+    load_before = _load()
+    rows = []
+    for rep in range(a.repeat):
+        for be, tols in MATCHED.items():
+            for tol in tols:
+                r = run_case("dense", be, 256, 0, a.timeout, tol=tol)
+                r["repeat"] = rep
+                print(json.dumps(r), flush=True)
+                rows.append(r)
+    ok = [r for r in rows if r.get("status") == "certified"]
+    ref = min((r for r in ok if r["backend"] == "cvxopt"), key=lambda r: r["time"])["L"]
+    best = {}
+    for r in ok:
+        r["rel_L_diff_to_cvxopt"] = abs(r["L"] - ref) / ref
+        k = (r["backend"], r["tol"])
+        if k not in best or r["time"] < best[k]["time"]:
+            best[k] = r
+    good = [r for r in best.values() if r["rel_L_diff_to_cvxopt"] <= 1e-6]
+    st = min((r for r in good if r["backend"] == "structured"), key=lambda r: r["time"])
+    cv = min((r for r in good if r["backend"] != "structured"), key=lambda r: r["time"])
+    data["matched_accuracy"] = {
+        "command": " ".join(["OPENBLAS_NUM_THREADS=" + str(os.environ.get("OPENBLAS_NUM_THREADS")), ".venv/bin/python",
+                             os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(t_start)),
+        "loadavg_before": load_before, "loadavg_after": _load(), "repeat": a.repeat,
+        "reference_L_cvxopt": ref,
+        "best_per_setting": sorted(({"backend": r["backend"], "tol": r["tol"], "time": r["time"],
+                                     "iterations": r.get("iterations"), "L": r["L"],
+                                     "rel_L_diff_to_cvxopt": r["rel_L_diff_to_cvxopt"]} for r in best.values()),
+                                   key=lambda d: (d["backend"], d["tol"])),
+        "fastest_structured_within_1e-6": {"tol": st["tol"], "time": st["time"]},
+        "fastest_cvxpy_within_1e-6": {"backend": cv["backend"], "tol": cv["tol"], "time": cv["time"]},
+        "speedup": cv["time"] / st["time"],
+        "runs": rows}
+    out.write_text(json.dumps(data, indent=1))
+    print(json.dumps({k: v for k, v in data["matched_accuracy"].items() if k != "runs"}, indent=1))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--single", nargs=4, metavar=("KIND", "BACKEND", "N", "C"))
+    ap.add_argument("--tol", type=float, default=None, help="with --single: the solver tolerance (default: the API's)")
+    ap.add_argument("--matched", action="store_true",
+                    help="n = 256 over a range of tolerances per backend (matched-accuracy speed-up) into --out")
+    ap.add_argument("--repeat", type=int, default=2, help="with --matched: repetitions (best kept)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--extra-threads", type=int, default=None, metavar="T",
                     help="also time structured n = 64/256/1024, cvxopt n = 64/128 and conv 32x32x16 with "
@@ -337,13 +397,17 @@ def main(argv=None):
     ap.add_argument("--table", metavar="JSON", help="print the markdown tables of a results file and exit")
     ap.add_argument("--rerun-structured", action="store_true",
                     help="re-time only the structured cases (default threads) and replace them in --out")
+    ap.add_argument("--why", default="structured solver changed after the full run; the replaced rows are kept "
+                                      "under superseded_results", help="with --rerun-structured: recorded reason")
     a = ap.parse_args(argv)
     if a.table:
         print(markdown_tables(json.loads(Path(a.table).read_text())))
         return 0
     if a.single:
-        print(json.dumps(run_single(a.single[0], a.single[1], int(a.single[2]), int(a.single[3]))))
+        print(json.dumps(run_single(a.single[0], a.single[1], int(a.single[2]), int(a.single[3]), a.tol)))
         return 0
+    if a.matched:
+        return matched_accuracy(a)
     if a.rerun_structured:
         return rerun_structured(a)
     t_start = time.time()

@@ -325,6 +325,12 @@ m body}` (``L_body`` = 1 for SLL, the LBEN's ``L``) — ``conv_l2``'s factor;
     return loss, logits
 
 
+def _pair_norms(H: torch.Tensor) -> torch.Tensor:
+    """``‖h_c − h_j‖₂`` for all pairs of rows (p × p; indexed by the labels afterwards, so the
+    (B, p, D) difference tensor is never formed)."""
+    return torch.linalg.vector_norm(H[:, None, :] - H[None, :, :], dim=-1)
+
+
 def margin_lipschitz_factors(model: nn.Module, y: torch.Tensor) -> torch.Tensor:
     r"""``K`` (B, p): the ℓ2 Lipschitz constant (raw pixels) of each margin ``f_{y_i} − f_j`` used by
     :func:`lipschitz_margin_loss` (see there for the per-model formulas); differentiable in the
@@ -334,7 +340,7 @@ def margin_lipschitz_factors(model: nn.Module, y: torch.Tensor) -> torch.Tensor:
         layer, norm = base.deq, base[0]
         if hasattr(layer, "lip") and getattr(layer, "G", None) is not None:
             G = layer.G
-            K = torch.linalg.vector_norm(G[y][:, None, :] - G[None, :, :], dim=-1) * float(layer.lip)
+            K = _pair_norms(G)[y] * float(layer.lip)
         elif isinstance(layer, LBENLayer):
             K = torch.full((len(y), layer.p), math.sqrt(2.0) * float(layer.L), dtype=layer.b.dtype, device=y.device)
         else:
@@ -343,7 +349,7 @@ def margin_lipschitz_factors(model: nn.Module, y: torch.Tensor) -> torch.Tensor:
         norm = base.norm
         Hh = base.head.weight
         Lb = float(base.body.L) if base.is_lben else 1.0
-        K = torch.linalg.vector_norm(Hh[y][:, None, :] - Hh[None, :, :], dim=-1) * Lb
+        K = _pair_norms(Hh)[y] * Lb
     else:
         raise ConfigError(f"lipschitz_margin: expects a DenseDEQClassifier or ConvClassifier, got {type(base).__name__}")
     factor = float(norm.lipschitz_factor()) if hasattr(norm, "lipschitz_factor") else 1.0

@@ -54,20 +54,26 @@ from .. import fft as _fft
 
 __all__ = ["ConvDAGLBEN"]
 
-_EIN = "hwoi,bihw->bohw"
 
 
-def _half_spectrum(K: torch.Tensor, N: int) -> torch.Tensor:
-    """``kernel_to_freq(K, N)[:, :N//2+1]`` without the other half: ``(N, N//2+1, c_out, c_in)``.
-
-    ``kernel_to_freq`` is the unscaled ``e^{+2πi…}`` sum, i.e. ``conj(rfft2(K₀))`` for a real kernel."""
-    K0 = _fft.embed_kernel(K, N, origin="zero")
-    return torch.conj(torch.fft.rfft2(K0, dim=(-2, -1))).permute(2, 3, 0, 1)
+def _half_spectrum(K: torch.Tensor, N: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(Â, Âᴴ)``: ``Â = kernel_to_freq(K, N)[:, :N//2+1]`` ``(N, N//2+1, c_out, c_in)`` without the
+    other half, and its per-frequency adjoint. ``kernel_to_freq`` is the unscaled ``e^{+2πi…}`` sum,
+    i.e. ``conj(rfft2(K₀))`` for a real kernel, so ``Âᴴ`` is a plain transpose of ``rfft2(K₀)``; both
+    are returned without torch's lazy conjugate bit (a conjugate-bit operand makes CPU ``bmm`` copy
+    every per-frequency matrix separately)."""
+    R = torch.fft.rfft2(_fft.embed_kernel(K, N, origin="zero"), dim=(-2, -1)).permute(2, 3, 0, 1).contiguous()
+    return R.conj().resolve_conj(), R.transpose(-2, -1)
 
 
 def _half_to_kernel0(A: torch.Tensor, N: int) -> torch.Tensor:
     """Inverse of :func:`_half_spectrum` with the origin at 0: ``(c_out, c_in, N, N)`` real kernel."""
     return torch.fft.irfft2(torch.conj(A.permute(2, 3, 0, 1)), s=(N, N), dim=(-2, -1))
+
+
+def _fmatmul(A: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``y[b, o, ω] = Σ_i A[ω, o, i] z[b, i, ω]`` (half spectrum, complex)."""
+    return torch.einsum("hwoi,bihw->bohw", A, z)
 
 
 class ConvDAGLBEN(nn.Module):
@@ -123,9 +129,8 @@ class ConvDAGLBEN(nn.Module):
         r"""Half-spectrum pieces ``(N, N//2+1, ·, ·)``: ``P``, ``lam`` (c,), the lower blocks of ``Ŵ``
         per block row (``Wk[k]``: rows of block k, columns of blocks < k), ``U`` = Λ⁻¹Ũ, ``G``."""
         N, L = self.N, self.L
-        Gh, Uth, Vh = (_half_spectrum(t, N) for t in (self.G, self.Ut, self.V))
-        H = _fft.freq_adjoint
-        P = (H(Gh) @ Gh + Uth @ H(Uth)) / (2 * L) + H(Vh) @ Vh
+        (Gh, GhH), (Uth, UthH), (Vh, VhH) = (_half_spectrum(t, N) for t in (self.G, self.Ut, self.V))
+        P = (GhH @ Gh + Uth @ UthH) / (2 * L) + VhH @ Vh
         if self.eps:
             P = P + self.eps * torch.eye(P.shape[-1], dtype=P.dtype, device=P.device)
         q = torch.exp(self.log_q)
@@ -155,7 +160,7 @@ class ConvDAGLBEN(nn.Module):
 
     def _v_block(self, xh: torch.Tensor, parts: dict, s: int, t: int) -> torch.Tensor:
         """``v̂`` of channels ``s:t``: ``Û x̂`` plus the bias at frequency 0 (``N·b``, unitary rfft2)."""
-        vh = torch.einsum(_EIN, parts["U"][..., s:t, :], xh)
+        vh = _fmatmul(parts["U"][..., s:t, :], xh)
         dc = torch.zeros(vh.shape[1:], dtype=vh.dtype, device=vh.device)
         dc[:, 0, 0] = self.N
         return vh + self.bias[s:t].to(vh.dtype)[:, None, None] * dc
@@ -173,7 +178,7 @@ class ConvDAGLBEN(nn.Module):
             s, t = e[k], e[k + 1]
             acc = self._v_block(xh, parts, s, t)
             if k:
-                acc = acc + torch.einsum(_EIN, parts["Wk"][k], torch.cat(zhs, 1) if k > 1 else zhs[0])
+                acc = acc + _fmatmul(parts["Wk"][k], torch.cat(zhs, 1) if k > 1 else zhs[0])
             if ic >= t:                       # φ = identity on the whole block: ẑ_k = acc exactly
                 zhs.append(acc)
                 if spatial:
@@ -188,7 +193,7 @@ class ConvDAGLBEN(nn.Module):
         return (torch.cat(zs, 1) if spatial else None), torch.cat(zhs, 1), parts
 
     def _readout_hat(self, zh: torch.Tensor, Gh: torch.Tensor) -> torch.Tensor:
-        y = torch.fft.irfft2(torch.einsum(_EIN, Gh, zh), s=(self.N, self.N), dim=(-2, -1), norm="ortho")
+        y = torch.fft.irfft2(_fmatmul(Gh, zh), s=(self.N, self.N), dim=(-2, -1), norm="ortho")
         return y + self.bias_y[:, None, None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -209,7 +214,7 @@ class ConvDAGLBEN(nn.Module):
         c = self._zhat
         if c is not None and c[0] is z and c[1] == z._version and not torch.is_grad_enabled():
             return self._readout_hat(c[2], c[3])
-        Gh = _half_spectrum(self.G, self.N)
+        Gh = _half_spectrum(self.G, self.N)[0]
         return self._readout_hat(torch.fft.rfft2(z, dim=(-2, -1), norm="ortho").to(Gh.dtype), Gh)
 
     @property
