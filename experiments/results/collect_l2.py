@@ -3,7 +3,7 @@ root = pathlib.Path("/work/main")
 res = root / "experiments/results"
 names = ["lipmondeq_mnist", "lben_from_lipmondeq_mnist", "convsll_mnist", "convlben_from_sll_mnist",
          "lipmondeq_margin_mnist", "lben_from_lipmondeq_margin_mnist", "convsll_margin_mnist",
-         "convlben_from_sll_margin_mnist"]
+         "convlben_from_sll_margin_mnist", "convlben_dag_from_sll_margin_mnist"]
 old = json.loads((res / "l2_summary.json").read_text()) if (res / "l2_summary.json").exists() else {}
 times = {}
 for k in ("a", "b"):
@@ -40,7 +40,8 @@ for n in names:
                                  "paper": cfg["paper"]}
 for key, (a_, b_) in {"(b) convsll -> convlben": ("convsll_mnist", "convlben_from_sll_mnist"),
                       "(a') lipmondeq_margin -> lben": ("lipmondeq_margin_mnist", "lben_from_lipmondeq_margin_mnist"),
-                      "(b') convsll_margin -> convlben": ("convsll_margin_mnist", "convlben_from_sll_margin_mnist")}.items():
+                      "(b') convsll_margin -> convlben": ("convsll_margin_mnist", "convlben_from_sll_margin_mnist"),
+                      "(b'') convsll_margin -> conv DAG-LBEN": ("convsll_margin_mnist", "convlben_dag_from_sll_margin_mnist")}.items():
     ra, rb = summary["results"].get(a_, {}), summary["results"].get(b_, {})
     if summary["wall_time"].get(key) is None and ra.get("train_wall_s") and rb.get("train_wall_s"):
         summary["wall_time"][key] = {"source_wall_s": round(ra["train_wall_s"]), "lben_wall_s": round(rb["train_wall_s"]),
