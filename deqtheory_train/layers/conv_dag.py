@@ -55,7 +55,6 @@ from .. import fft as _fft
 __all__ = ["ConvDAGLBEN"]
 
 
-
 def _half_spectrum(K: torch.Tensor, N: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """``(Â, Âᴴ)``: ``Â = kernel_to_freq(K, N)[:, :N//2+1]`` ``(N, N//2+1, c_out, c_in)`` without the
     other half, and its per-frequency adjoint. ``kernel_to_freq`` is the unscaled ``e^{+2πi…}`` sum,
