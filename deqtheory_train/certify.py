@@ -977,6 +977,9 @@ _register()
 #   m_Λ‖Δ‖² ≤ ΔᵀΛ(I − W)Δ ≤ ΔᵀΛδ ≤ max(Λ)‖Δ‖‖δ‖ (φ slope-restricted on [0, 1] coordinatewise, the
 #   identity channels included); ẑ − r = z*(v + Wr) hence ‖ẑ − z*‖₂ ≤ ‖r‖₂ + ‖W‖₂‖r‖₂ · max(Λ)/m_Λ.
 #   This is the Λ-metric monotonicity argument of pabbaraju2021 Thm 1 / havens2023 Thm 3.3.
+#   With channel blocks (converted SLLs, DAG-LBENs: W nearly block strictly lower triangular) the
+#   smaller of that and ‖ẑ − z*‖₂ ≤ ‖a‖₂‖r‖₂ is used, a ≥ 1 + Ma verified, M_kj ≥ ‖W_kj‖₂
+#   (`_block_error_gain`: coordinatewise |e| ≤ |We| + |r| propagated through the blocks).
 #   **FFT assumption** (documented, not proved here): torch's FFTs (pocketfft) satisfy the Cooley–Tukey
 #   bound of Higham (2002, Thm 24.2), ‖fl(Fx) − Fx‖₂ ≤ τ‖x‖₂ for the unitary 2-D DFT of length n = N²,
 #   used with a 10× safety factor: τ = 10·(⌈log₂ n⌉ + 1)·η, η = u + γ₄(√2 + u); LAPACK's Hermitian
@@ -1035,6 +1038,41 @@ def _sllconv_box(mod: nn.Module):
     return box
 
 
+def _block_error_gain(What: torch.Tensor, blocks: Optional[Sequence[int]], dW: float) -> Optional[float]:
+    r"""``g`` with ‖z − z*‖₂ ≤ g·ρ for every z whose exact residual ‖z − φ(Wz + v)‖₂ is ≤ ρ, from the
+    channel-block structure of W (useful when W is (nearly) block strictly lower triangular, e.g. a
+    converted SLL or a DAG-LBEN); ``None`` when there are no blocks or the check fails.
+
+    Proof. φ acts coordinatewise with slopes in [0, 1], so e = z − z* satisfies
+    |e| ≤ |We| + |r| coordinatewise, hence b_k = ‖e_k‖ ≤ Σ_j M_kj b_j + ρ with
+    M_kj ≥ ‖W_kj‖₂ (exact W; here max_ω ‖Ŵ_kj(ω)‖_F of the computed blocks, enlarged for rounding,
+    plus dW ≥ ‖W − Ŵ‖₂ ≥ ‖W_kj − Ŵ_kj‖₂). If a > 0 satisfies a ≥ 1 + Ma (verified below with the
+    rounding of the sums bounded by γ), then ρ(M) < 1 (Collatz–Wielandt), (I − M)⁻¹ = Σ Mⁿ ≥ 0 and
+    b ≤ ρ(I − M)⁻¹1 ≤ ρa, so ‖e‖₂ ≤ ρ‖a‖₂. The same a makes z ↦ φ(Wz + v) a contraction in the
+    weighted norm max_k ‖x_k‖/a_k, so z* exists and is unique."""
+    if blocks is None:
+        return None
+    e = np.concatenate([[0], np.cumsum(blocks)]).astype(int)
+    K = len(blocks)
+    M = np.empty((K, K))
+    with torch.no_grad():
+        for k in range(K):
+            for j in range(K):
+                blk = What[..., e[k]:e[k + 1], e[j]:e[j + 1]]
+                nf = float(torch.linalg.matrix_norm(blk, ord="fro").max()) if blk.numel() else 0.0
+                M[k, j] = _upf(nf * (1 + 1e-6) + dW)
+    a = np.ones(K)
+    for _ in range(4 * K + 50):
+        a = 1.0 + M @ a
+        if not np.all(np.isfinite(a)) or a.max() > 1e12:
+            return None
+    a = a * (1 + 1e-9)
+    t = (1.0 + M @ a) * (1 + gamma(K + 2))        # ≥ the exact 1 + Ma (nonnegative terms)
+    if not np.all(t <= a):
+        return None
+    return _upf(float(np.sqrt(np.sum(a * a))) * (1 + gamma(K + 2)))
+
+
 class _ConvLBENCert:
     """Proved constants of one ConvLBEN (float64 copies of its parameters) and its clean solve."""
 
@@ -1087,6 +1125,7 @@ class _ConvLBENCert:
             self.capply = _upf(2 * self.tau + 4 * gamma(2 * C + 4) * math.sqrt(C) + 4 * _U)
             self.dK = dK
         self.m_eff = _downf(self.m_lam / lmax) if self.m_lam > 0 else None
+        self.block_gain = _block_error_gain(self.What, lay.blocks, self.dW)
         opts = {"f_solver": "pr", "f_tol": 1e-11, "f_stop_mode": "rel", "f_max_iter": 3000,
                 "alpha": lay.solver_options.get("alpha")}     # the layer's PR step (any α > 0 converges)
         if lay.solver_options.get("f_solver") == "dag":        # exact one-pass solve where W is nilpotent
@@ -1098,14 +1137,28 @@ class _ConvLBENCert:
         opts.update(solver_options or {})
         lay.solver_options = {**lay.solver_options, **opts}
         self.constants = {"L_body": L, "m_lambda": self.m_lam, "m_eff": self.m_eff, "W2_upper": self.W2,
-                          "dW": self.dW, "fft_tau": self.tau, "lambda_min_float": lam_min}
+                          "dW": self.dW, "fft_tau": self.tau, "lambda_min_float": lam_min,
+                          "block_error_gain": self.block_gain}
         self.provenance = {
             "L_body": "ConvLBEN.L exactly: eq. (7) with Lambda = Psi^-1 gives the non-strict LMI (4) identically "
                       "(havens2023 Prop 2.2 / Thm 3.1; identity channels are slope-restricted on [0, 1])",
             "m_lambda": "min_w lambda_min(G^H G/2L + Lam U U^H Lam/2L + V^H V + eps I) - perturbation bound "
                         "(FFT assumption, Higham Thm 24.2 x10; eigvalsh 64 C u ||P||_F)",
-            "widening": "||z - z*|| <= ||r|| + ||W||_2 ||r|| max(Lambda)/m_Lambda (Lambda-metric monotonicity)",
+            "widening": "||z - z*|| <= ||r|| + ||W||_2 ||r|| max(Lambda)/m_Lambda (Lambda-metric monotonicity); "
+                        "with channel blocks also <= ||a||_2 ||r|| for a verified a >= 1 + M a, M_kj >= ||W_kj||_2 "
+                        "(block-triangular propagation; the smaller of the two is used)",
         }
+
+    def fixed_point_error(self, rho: torch.Tensor) -> torch.Tensor:
+        """Upper bound on ‖z − z*‖₂ for a computed ``z`` whose exact residual ‖z − φ(Wz + v)‖₂ is ≤ ``rho``
+        (per sample): the smaller of the Λ-monotonicity bound and the block-propagation bound."""
+        if self.m_eff is None:
+            ez = torch.full_like(rho, math.inf)
+        else:
+            ez = _upt(rho + self.W2 * rho / self.m_eff * (1 + 1e-6))
+        if self.block_gain is not None:
+            ez = torch.minimum(ez, _upt(rho * self.block_gain * (1 + 1e-6)))
+        return ez
 
     def output(self, xin: torch.Tensor) -> Dict[str, Any]:
         """Clean solve at ``xin`` (exact input); ``y`` computed readout and ``ey`` ≥ ‖y − y*‖₂ per sample."""
@@ -1126,10 +1179,7 @@ class _ConvLBENCert:
             d_wz = (self.dW + self.capply * self.W2) * zn
             d_v = (self.dK["U"] + self.capply * self.U2) * xn + 2 * _U * bnorm
             rho = _upt((nrm(r) * (1 + 2 * _U) + d_wz + d_v + 2 * _U * (nrm(Wz) + nrm(v))) * (1 + 1e-6) + _TINY)
-            if self.m_eff is None:
-                ez = torch.full_like(rho, math.inf)
-            else:
-                ez = _upt(rho + self.W2 * rho / self.m_eff * (1 + 1e-6))
+            ez = self.fixed_point_error(rho)
             y = lay.readout(z)
             by = float(torch.linalg.vector_norm(lay.bias_y)) * self.N
             d_y = (self.dK["G"] + self.capply * self.G2) * zn + 2 * _U * (nrm(y) + by)

@@ -246,3 +246,61 @@ def test_tiny_dag_pipeline_config_runs_and_certifies(tmp_path):
     xb = torch.randn(2, 1, 28, 28)
     with torch.no_grad():
         assert torch.equal(m1(xb), m2(xb))
+
+
+def test_block_propagation_error_bound_is_sound():
+    """conv_l2's fixed-point widening: for a nilpotent (converted) W the block bound ‖e‖ ≤ ‖a‖₂·ρ
+    (a ≥ 1 + Ma, M_kj ≥ ‖W_kj‖₂) must cover the true error of perturbed solutions — checked against
+    the exact fixed point on the dense model; the certifier uses the smaller of it and
+    ‖r‖ + ‖W‖‖r‖ maxΛ/m_Λ."""
+    from deqtheory_train.certify import _ConvLBENCert
+    N = 5
+    dag = ConvDAGLBEN.from_sll(_sll(N=N), N)
+    with torch.no_grad():                            # a fine-tuned DAG-LBEN, not just the conversion
+        for p in (dag.G, dag.Ut, dag.V):
+            p.add_(0.02 * torch.randn_like(p))
+    lb = dag.to_lben()
+    cert = _ConvLBENCert(lb)
+    assert cert.block_gain is not None and cert.m_eff is not None
+    mono = float(cert.fixed_point_error.__func__(type("C", (), {"m_eff": cert.m_eff, "W2": cert.W2,
+                                                                 "block_gain": None})(), torch.ones(1)))
+    one = torch.ones(1, dtype=DT)
+    assert float(cert.fixed_point_error(one)) <= min(mono, cert.block_gain * (1 + 1e-5))
+    d = lb.dense()
+    W, U, b = d["W"], d["U"], d["b"]
+    c = lb.channels
+    ident = np.zeros(c * N * N, bool)
+    ident[: lb.identity_channels * N * N] = True
+    blocks = [k * N * N for k in lb.blocks]
+    g = np.random.default_rng(0)
+    worst = 0.0
+    for trial in range(40):
+        x = g.standard_normal(3 * N * N)
+        zs = _dense_solve(W, U, b, x, blocks, ident)
+        delta = g.standard_normal(zs.shape) * 10.0 ** g.uniform(-6, -1)
+        if trial % 2:                                # an error in block 0 propagates through every later block
+            delta[blocks[0]:] = 0.0
+        z = zs + delta
+        pre = W @ z + U @ x + b
+        r = z - np.where(ident, pre, np.maximum(pre, 0.0))
+        rho = torch.tensor([np.linalg.norm(r) * (1 + 1e-9) + 1e-300], dtype=DT)
+        bound = float(cert.fixed_point_error(rho))
+        err = float(np.linalg.norm(delta))
+        assert err <= bound, (trial, err, bound)
+        worst = max(worst, err / bound)
+    assert worst > 1e-3                              # the check is not vacuous
+
+
+def test_block_error_gain_refuses_without_blocks_or_with_strong_feedback():
+    from deqtheory_train.certify import _block_error_gain
+    g = torch.Generator().manual_seed(0)
+    What = torch.randn(4, 4, 3, 3, dtype=torch.complex128, generator=g) * 0.01
+    assert _block_error_gain(What, None, 0.0) is None
+    low = What.clone()
+    low[..., 0, 1:] = 0
+    low[..., 1, 2] = 0
+    low[..., 0, 0] = low[..., 1, 1] = low[..., 2, 2] = 0
+    assert _block_error_gain(low, (1, 1, 1), 1e-12) is not None        # strictly lower: always verifies
+    fb = What.clone()
+    fb[..., 0, 0] = 1.5                                                # a diagonal block with gain > 1
+    assert _block_error_gain(fb, (1, 1, 1), 0.0) is None
