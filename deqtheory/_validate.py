@@ -101,6 +101,18 @@ def as_scalar(name: str, v: Any, *, positive: bool = False, nonnegative: bool = 
     return x
 
 
+def as_positive_weights(name: str, w: Any, n: int) -> np.ndarray:
+    """A vector of ``n`` positive weights, or ones when ``w`` is None. :class:`DomainError` names the
+    first non-positive entry; :class:`ShapeError` for a wrong length."""
+    if w is None:
+        return np.ones(n)
+    w = as_vector(name, w, n=n)
+    if np.any(w <= 0):
+        i = int(np.argmin(w))
+        raise DomainError(f"{name}: entries must be > 0, entry {i} is {w[i]} (shape {w.shape})")
+    return w
+
+
 def as_positive_diagonal(name: str, d: Any, *, n: Optional[int] = None) -> np.ndarray:
     """The positive diagonal of a diagonal matrix, given as a vector or as a diagonal matrix.
 

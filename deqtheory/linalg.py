@@ -32,7 +32,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ._validate import as_matrix, as_scalar, as_square, as_vector
+from ._validate import as_matrix, as_positive_weights, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .errors import DEQLinAlgError, DomainError, IllConditionedWarning
 from .verified import UNIT_ROUNDOFF, gamma, verified_pd, verified_pd_at_shift
@@ -116,16 +116,6 @@ def mu2(W: Any) -> float:
     return float(np.linalg.eigvalsh(0.5 * (W + W.T))[-1])
 
 
-def _eta_or_ones(eta: Any, n: int) -> np.ndarray:
-    if eta is None:
-        return np.ones(n)
-    e = as_vector("eta", eta, n=n)
-    if np.any(e <= 0):
-        i = int(np.argmin(e))
-        raise DomainError(f"eta: entries must be > 0, entry {i} is {e[i]} (shape {e.shape})")
-    return e
-
-
 def mu_inf(W: Any, eta: Any = None) -> float:
     r"""Weighted :math:`\ell_\infty` matrix measure (jafarpour2022 §3)
 
@@ -136,7 +126,7 @@ def mu_inf(W: Any, eta: Any = None) -> float:
     Plain floating-point value; :func:`mu_inf_upper` gives a proved upper bound.
     """
     W = as_square("W", W)
-    e = _eta_or_ones(eta, W.shape[0])
+    e = as_positive_weights("eta", eta, W.shape[0])
     M = metzler_majorant(W)
     return float(np.max((M @ e) / e))
 
@@ -178,7 +168,7 @@ def mu_inf_upper(W: Any, eta: Any = None) -> float:
     and weight ``eta`` (exact real arithmetic on the stored values), using the rounding allowance
     of :func:`_cw_bounds` applied to :math:`\max_i (M(W)\eta)_i/\eta_i`."""
     W = as_square("W", W)
-    e = _eta_or_ones(eta, W.shape[0])
+    e = as_positive_weights("eta", eta, W.shape[0])
     return _cw_bounds(metzler_majorant(W), e)[0]
 
 
@@ -688,7 +678,7 @@ def check_mu_inf(W: Any, eta: Any = None) -> Certificate:
         res = min_mu_inf(W)
         e, how, alpha = res.eta, res.method, res.abscissa
     else:
-        e, how, alpha = _eta_or_ones(eta, W.shape[0]), "given", _perron_vector(N)[0]
+        e, how, alpha = as_positive_weights("eta", eta, W.shape[0]), "given", _perron_vector(N)[0]
     pv = _perron_vector(N)[1]
     return _cw_certificate("mu_inf", N, e, pv, "mu_inf,[eta]^-1(W)",
                            {"n": N.shape[0], "method": how, "abscissa_estimate": alpha}, "eta", _MU_REFUTE)

@@ -89,7 +89,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .._validate import as_matrix, as_scalar, as_square, as_vector
+from .._validate import as_matrix, as_positive_weights, as_scalar, as_square
 from ..certificates import Certificate
 from ..errors import DomainError, DTypeError, EmptyArrayError, NonFiniteError, ShapeError
 from .lben import LBEN, LBENParams
@@ -211,16 +211,6 @@ class DAGLBEN:
 
 
 # ----------------------------------------------------------------------------------- construction
-def _as_weights(q: Any, n: int) -> np.ndarray:
-    if q is None:
-        return np.ones(n)
-    q = as_vector("q", q, n=n)
-    if np.any(q <= 0):
-        i = int(np.argmin(q))
-        raise DomainError(f"q: weights must be positive, entry {i} is {q[i]} (shape {q.shape})")
-    return q
-
-
 def dag_lben(G: Any, Ut: Any, V: Any, *, blocks: Sequence[int], L: float = 1.0, eps: float = 0.0,
              q: Any = None) -> DAGLBEN:
     r"""Build a DAG-LBEN (module docstring): ``W = −2Λ⁻¹lowblk(P)``, ``U = Λ⁻¹Ũ``.
@@ -247,7 +237,7 @@ def dag_lben(G: Any, Ut: Any, V: Any, *, blocks: Sequence[int], L: float = 1.0, 
     blocks = _as_blocks(blocks, n, shape=G.shape)
     L = as_scalar("L", L, positive=True)
     eps = as_scalar("eps", eps, nonnegative=True)
-    q = _as_weights(q, n)
+    q = as_positive_weights("q", q, n)
 
     low, same = _masks(blocks)
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below as NonFiniteError
