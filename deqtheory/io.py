@@ -6,15 +6,17 @@ an optional 0-d string array ``kind`` names the family (default ``"deq"``). See 
 from __future__ import annotations
 
 import os
+import pathlib
+import tempfile
 import zipfile
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Mapping, Optional
 
 import numpy as np
 
 from ._validate import as_array
 from .errors import DEQInputError, ModelFileError
 
-__all__ = ["load_npz", "save_npz", "load_deq_arrays", "DEQ_KEYS"]
+__all__ = ["load_npz", "save_npz", "load_deq_arrays", "atomic_write", "DEQ_KEYS"]
 
 DEQ_KEYS = ("W", "U", "b", "G", "b_y")
 
@@ -62,6 +64,37 @@ def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
     return out
 
 
+def atomic_write(path: "str | os.PathLike[str]", write: Callable[[BinaryIO], Any], *,
+                 suffix: str = ".tmp") -> pathlib.Path:
+    """Write a file atomically: ``write(fh)`` fills a temporary file in the same directory, which is
+    flushed, fsynced and moved over ``path`` with ``os.replace``; the directory is then fsynced. A crash
+    or an exception leaves either the old file or the new one, never a partial file (the temporary file
+    is removed on error). ``suffix`` is the temporary file's ending (matplotlib picks its format from it).
+    Returns ``path`` as a :class:`pathlib.Path`. The one atomic-write helper of both packages."""
+    p = pathlib.Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=str(p.parent))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dfd = os.open(str(p.parent), os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:  # pragma: no cover - directories cannot be fsynced on some filesystems
+        pass
+    return p
+
+
 def save_npz(path: "str | os.PathLike[str]", arrays: Mapping[str, Any], *, kind: Optional[str] = None) -> None:
     """Write arrays (and an optional ``kind`` string) to an ``.npz`` file atomically."""
     p = os.fspath(path)
@@ -71,12 +104,7 @@ def save_npz(path: "str | os.PathLike[str]", arrays: Mapping[str, Any], *, kind:
             raise ModelFileError(f"{p}:{k}: object arrays cannot be saved (no pickles)")
     if kind is not None:
         payload["kind"] = np.asarray(kind)
-    tmp = p + ".tmp"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **payload)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
+    atomic_write(p, lambda fh: np.savez(fh, **payload))
 
 
 def load_deq_arrays(path: "str | os.PathLike[str]") -> Dict[str, Any]:

@@ -42,12 +42,17 @@ import scipy.linalg
 from ._validate import as_square, as_scalar
 from .certificates import Certificate, Status, register_verifier
 
-__all__ = ["UNIT_ROUNDOFF", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
+__all__ = ["UNIT_ROUNDOFF", "INFLATE", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
            "sum_error_bound", "verified_lambda_min"]
 
 UNIT_ROUNDOFF = 2.0 ** -53
 _ETA = 2.0 ** -1074
-_INFLATE = 1.0 + 1e-6
+#: The one safety factor of the project: every a-priori rounding-error allowance (γ_k·Σ|terms| and the
+#: like) is multiplied by it before it enters a claim, so that the few roundings of the allowance's own
+#: computation (each a relative 2⁻⁵³) can never make it smaller than the bound it stands for.
+#: Both packages import it from here (docs/certificates.md).
+INFLATE = 1.0 + 1e-6
+_INFLATE = INFLATE
 
 
 def gamma(k: int) -> float:
