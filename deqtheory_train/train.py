@@ -1,30 +1,13 @@
-r"""Training building blocks: losses, learning-rate and ε/κ schedules, optimizers, one training
+r"""Training building blocks: the loss context, learning-rate and ε/κ schedules, optimizers, one training
 step, evaluation, DistributedDataParallel helpers.
 
 Everything that changes during a run is a **pure function of the step counter** (learning rate,
 ε, κ, data order), so a checkpoint of (model, optimizer moments, RNG states, counters) resumes a
 run bit for bit; there is no stateful ``torch.optim.lr_scheduler`` object.
 
-Losses (``loss.name`` in a config; register more with :func:`register_loss`)
------------------------------------------------------------------------------
-``ce``
-    cross-entropy on clean logits.
-``offset_ce``
-    havens2023's training loss (inherited from SLL, Araujo et al. 2023; reference code
-    ``OffsetCrossEntropy(offset=√2, temperature=1/4)``):
-    :math:`\ell(y, c) = \tau\cdot\mathrm{CE}\big((y - o\,e_c)/\tau,\ c\big)` with offset
-    :math:`o = \sqrt2` and temperature :math:`\tau = 1/4` by default. Subtracting :math:`o` from the
-    true logit asks for a margin of about :math:`o`, which for a 1-Lipschitz network is the
-    ℓ2-certified radius :math:`o/\sqrt2` (a margin ``m`` certifies radius ``m/(√2 L)``).
-``ibp``
-    the IBP certified-training objective of Gowal et al. as used by wei2022 / li2022:
-    :math:`\kappa\,\mathrm{CE}(y(x), c) + (1-\kappa)\,\mathrm{CE}(\hat y, c)` with worst-case logits
-    :math:`\hat y_c = \underline y_c`, :math:`\hat y_j = \bar y_j` (j ≠ c) from interval bounds
-    :math:`[\underline y, \bar y]` over :math:`\|x' - x\|_\infty \le \varepsilon` (clipped to [0, 1]).
-    Requires the model to implement ``interval_logits(lower, upper) -> (y_lower, y_upper)`` (float,
-    for training only — the *certificate* is computed separately by a sound certifier).
-
-A loss function has the signature ``fn(model, x, y, ctx: LossContext, **kwargs) -> (loss, logits)``.
+Losses live in :mod:`deqtheory_train.losses` (the table of names is
+:data:`deqtheory_train.registry.LOSSES`); a loss has the signature
+``fn(model, x, y, ctx: LossContext, **kwargs) -> (loss, logits)``.
 
 Schedules
 ---------
@@ -54,15 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
-    "LossContext", "register_loss", "get_loss", "available_losses", "cross_entropy_loss",
-    "offset_cross_entropy_loss", "ibp_loss", "worst_case_logits", "Ramp", "LRSchedule",
+    "LossContext", "LossFn", "Ramp", "LRSchedule",
     "build_optimizer", "set_lr", "collect_solve_stats", "DistInfo", "dist_info", "init_distributed",
     "all_reduce_sum", "unwrap", "train_step", "evaluate",
 ]
 
 
 # ----------------------------------------------------------------------------------------------
-# Losses
+# Loss context
 # ----------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -77,82 +59,6 @@ class LossContext:
 
 
 LossFn = Callable[..., Tuple[torch.Tensor, torch.Tensor]]
-_LOSSES: Dict[str, LossFn] = {}
-
-
-def register_loss(name: str, fn: Optional[LossFn] = None, *, overwrite: bool = False) -> Any:
-    """Register ``fn(model, x, y, ctx, **kwargs) -> (loss, logits)``; usable as a decorator."""
-    def deco(f: LossFn) -> LossFn:
-        if name in _LOSSES and not overwrite:
-            raise ValueError(f"loss {name!r} already registered")
-        _LOSSES[name] = f
-        return f
-    return deco(fn) if fn is not None else deco
-
-
-def get_loss(name: str) -> LossFn:
-    try:
-        return _LOSSES[name]
-    except KeyError:
-        raise ValueError(f"loss: unknown {name!r}; known: {', '.join(available_losses())}") from None
-
-
-def available_losses() -> Tuple[str, ...]:
-    return tuple(sorted(_LOSSES))
-
-
-@register_loss("ce")
-def cross_entropy_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: LossContext,
-                       label_smoothing: float = 0.0) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Mean cross-entropy of the clean logits."""
-    logits = model(x)
-    return F.cross_entropy(logits, y, label_smoothing=label_smoothing), logits
-
-
-def offset_cross_entropy(logits: torch.Tensor, y: torch.Tensor, offset: float = math.sqrt(2.0),
-                         temperature: float = 0.25) -> torch.Tensor:
-    r""":math:`\tau\,\mathrm{CE}((\text{logits} - o\,e_y)/\tau,\ y)` (mean over the batch)."""
-    if not (temperature > 0):
-        raise ValueError(f"temperature: must be > 0, got {temperature}")
-    shifted = logits - offset * F.one_hot(y, logits.shape[-1]).to(logits.dtype)
-    return F.cross_entropy(shifted / temperature, y) * temperature
-
-
-@register_loss("offset_ce")
-def offset_cross_entropy_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: LossContext,
-                              offset: float = math.sqrt(2.0), temperature: float = 0.25
-                              ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """havens2023 / SLL offset cross-entropy on clean logits (module docstring)."""
-    logits = model(x)
-    return offset_cross_entropy(logits, y, offset, temperature), logits
-
-
-def worst_case_logits(y_lower: torch.Tensor, y_upper: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r"""Worst-case logits :math:`\hat y_c = \underline y_c,\ \hat y_j = \bar y_j\ (j\ne c)`: every
-    margin :math:`\hat y_c - \hat y_j = \underline y_c - \bar y_j` is a lower bound on the true one."""
-    mask = F.one_hot(y, y_upper.shape[-1]).bool()
-    return torch.where(mask, y_lower, y_upper)
-
-
-@register_loss("ibp")
-def ibp_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: LossContext,
-             clip: Tuple[float, float] = (0.0, 1.0)) -> Tuple[torch.Tensor, torch.Tensor]:
-    r""":math:`\kappa\,\mathrm{CE}(f(x)) + (1 - \kappa)\,\mathrm{CE}(\hat y)` over the ℓ∞ ball of
-    radius ε (pixel units, clipped to ``clip``); ε = 0 or κ = 1 reduce to clean CE."""
-    logits = model(x)
-    clean = F.cross_entropy(logits, y)
-    if ctx.eps <= 0 or ctx.kappa >= 1:
-        return clean, logits
-    if str(ctx.norm) != "inf":
-        raise ValueError(f"ibp loss: only the inf-norm ball is supported, got norm {ctx.norm!r}")
-    base = unwrap(model)
-    if not hasattr(base, "interval_logits"):
-        raise TypeError(f"ibp loss: model {type(base).__name__} has no interval_logits(lower, upper)")
-    lo = torch.clamp(x - ctx.eps, *clip)
-    hi = torch.clamp(x + ctx.eps, *clip)
-    ylo, yhi = base.interval_logits(lo, hi)
-    robust = F.cross_entropy(worst_case_logits(ylo, yhi, y), y)
-    return ctx.kappa * clean + (1.0 - ctx.kappa) * robust, logits
 
 
 # ----------------------------------------------------------------------------------------------

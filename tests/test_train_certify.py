@@ -13,8 +13,9 @@ from torch import nn
 
 from deqtheory import bounds as B
 from deqtheory.errors import DomainError
-from deqtheory_train.certify import (CertificationPlan, Perturbation, Readout, _error_bound, _residual_rho,
-                                     certified_accuracy, certify_batch, prepare)
+from deqtheory_train.certify import (CertificationPlan, Perturbation, Readout, certified_accuracy, certify_batch,
+                                     prepare)
+from deqtheory_train.certify.deq import error_bound as _error_bound, residual_rho as _residual_rho
 from deqtheory_train.layers import (CerDEQLayer, IBPMonDEQLayer, LBENLayer, MonDEQLayer, NEMONLayer, SLLLinear)
 from deqtheory_train.solvers import fixed_point
 

