@@ -56,6 +56,8 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, T
 
 import numpy as np
 
+from deqtheory.errors import DomainError, ShapeError
+
 __all__ = [
     "UnsafePickleError", "DatasetUnavailableError", "RestrictedUnpickler", "restricted_loads",
     "ArrayDataset", "load_mnist", "mnist_pickle_path", "MNIST_PKL_SHA256", "read_idx", "load_idx_dataset",
@@ -189,13 +191,14 @@ class ArrayDataset:
         x = np.ascontiguousarray(self.x, dtype=np.float32)
         y = np.ascontiguousarray(self.y, dtype=np.int64)
         if x.ndim != 4:
-            raise ValueError(f"x: expected (N, C, H, W), got shape {x.shape}")
+            raise ShapeError(f"x: expected (N, C, H, W), got shape {x.shape}")
         if y.shape != (x.shape[0],):
-            raise ValueError(f"y: expected shape ({x.shape[0]},), got {y.shape}")
+            raise ShapeError(f"y: expected shape ({x.shape[0]},), got {y.shape}")
         if x.size and (not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1):
-            raise ValueError(f"x: pixels must be finite and in [0, 1] (shape {x.shape})")
+            raise DomainError(f"x: pixels must be finite and in [0, 1] (shape {x.shape})")
         if y.size and (y.min() < 0 or y.max() >= self.num_classes):
-            raise ValueError(f"y: labels must be in [0, {self.num_classes}), got range [{y.min()}, {y.max()}]")
+            raise DomainError(f"y: labels must be in [0, {self.num_classes}), got range [{y.min()}, {y.max()}] "
+                              f"(shape {y.shape})")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
 

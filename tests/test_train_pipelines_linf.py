@@ -1,5 +1,5 @@
-"""ℓ∞ certified-training pipelines (deqtheory_train.models_linf): IBP-MonDEQ (wei2022), CerDEQ
-(li2022), NEMON (jafarpour2022).
+"""ℓ∞ certified-training pipelines (deqtheory_train.models.linf, deqtheory_train.losses): IBP-MonDEQ
+(wei2022), CerDEQ (li2022), NEMON (jafarpour2022).
 
 * the CLI runs each tiny config end to end (``run`` → ``certify`` prints a table and writes JSON);
 * points certified by the sound certifier survive ℓ∞ PGD on the trained tiny models (0 violations),

@@ -35,14 +35,18 @@ class RunStatus(enum.Enum):
     """How :func:`run_experiment` ended. ``value`` is the machine name (``summary.json``), ``message``
     the human one."""
 
-    FINISHED = ("finished", "all epochs ran; the model, the final test metrics (and certification) are written")
-    STOPPED = ("stopped", "stopped early at max_steps; a checkpoint is written, --resume continues it")
+    FINISHED = "finished"
+    STOPPED = "stopped"
 
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
+    @property
+    def message(self) -> str:
+        return _RUN_MESSAGES[self]
+
+
+_RUN_MESSAGES = {
+    RunStatus.FINISHED: "all epochs ran; the model, the final test metrics (and certification) are written",
+    RunStatus.STOPPED: "stopped early at max_steps; a checkpoint is written, --resume continues it",
+}
 
 
 def _write_json(path: pathlib.Path, obj: Any) -> None:

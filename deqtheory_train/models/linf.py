@@ -41,6 +41,7 @@ from ..data import Normalize
 from ..layers.dense import CerDEQLayer, IBPMonDEQLayer, MonDEQLayer, NEMONLayer
 from ..parametrize import m_warmup
 from ..solvers import deq_solve
+from .common import relu_stack
 
 __all__ = ["LinfDEQClassifier", "FAMILIES", "linf_builder"]
 
@@ -148,12 +149,7 @@ class LinfDEQClassifier(nn.Module):
 
     # -- forward -------------------------------------------------------------------------------
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        if self.norm is not None:
-            x = self.norm(x)
-        h = x.flatten(1)
-        for lin in self.pre:
-            h = torch.relu(lin(h))
-        return h
+        return relu_stack(self.norm, self.pre, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._sync_m()

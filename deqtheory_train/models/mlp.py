@@ -31,6 +31,7 @@ from ..certify.driver import run_certifier
 from ..certify.results import CertifyOutput, Perturbation
 from ..data import Normalize
 from ..train import unwrap
+from .common import relu_stack
 
 __all__ = ["MLP", "MLPPlan", "mlp_lipschitz_bounds", "certify_mlp"]
 
@@ -56,12 +57,7 @@ class MLP(nn.Module):
         self.out = nn.Linear(widths[-1], int(num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.norm is not None:
-            x = self.norm(x)
-        h = x.flatten(1)
-        for lin in self.hidden:
-            h = torch.relu(lin(h))
-        return self.out(h)
+        return self.out(relu_stack(self.norm, self.hidden, x))
 
     def interval_logits(self, lower: torch.Tensor, upper: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         if self.norm is not None:   # σ > 0: the standardisation is increasing coordinatewise
