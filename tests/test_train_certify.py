@@ -335,3 +335,38 @@ def test_bad_input():
         CertificationPlan(nn.Sequential(nn.Linear(3, 3)))
     with pytest.raises(DomainError):
         prepare(_models()["ibp"], factor="bogus")
+
+
+def test_shared_boxes_sound_switch_encloses_the_float_training_boxes():
+    """certify.boxes serves certifiers (sound=True: outward rounded) and training losses (sound=False):
+    the sound affine box contains the float one and every exact image of sampled points; the sound
+    folded margins lie below the float ones, with +inf (sound) vs 0 (float) at the label."""
+    from fractions import Fraction as Fr
+
+    from deqtheory_train.certify import boxes as CB
+    g = torch.Generator().manual_seed(3)
+    W = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    b = torch.randn(5, generator=g, dtype=torch.float64)
+    lo = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    hi = lo + torch.rand(6, 4, generator=g, dtype=torch.float64)
+    slo, shi = CB.affine_box(W, b, lo, hi, sound=True)
+    flo, fhi = CB.affine_box(W, b, lo, hi, sound=False)
+    assert bool((slo <= flo).all()) and bool((fhi <= shi).all())
+    for _ in range(20):
+        t = torch.rand(6, 4, generator=g, dtype=torch.float64)
+        xs = lo + t * (hi - lo)
+        for i in range(6):
+            for r in range(5):
+                ex = sum(Fr(float(W[r, k])) * Fr(float(xs[i, k])) for k in range(4)) + Fr(float(b[r]))
+                assert Fr(float(slo[i, r])) <= ex <= Fr(float(shi[i, r]))
+    G = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    by = torch.randn(3, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 1, 0, 2])
+    zl, zu = flo.clamp(min=0), fhi.clamp(min=0)
+    ms = CB.folded_margins(G, by, zl, zu, y, sound=True)
+    mf = CB.folded_margins(G, by, zl, zu, y, sound=False)
+    ar = torch.arange(6)
+    assert bool(torch.isinf(ms[ar, y]).all()) and bool((mf[ar, y] == 0).all())
+    off = torch.ones_like(ms, dtype=torch.bool)
+    off[ar, y] = False
+    assert bool((ms[off] < mf[off]).all())

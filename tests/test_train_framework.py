@@ -93,6 +93,36 @@ def test_config_validation_errors(tmp_path):
         X.validate_config({**TINY, "lr": 0.1})
     with pytest.raises(X.ConfigError, match="no such file"):
         X.load_config(tmp_path / "nope.json")
+
+
+def test_config_names_and_keywords_are_checked_against_the_registry_at_load_time():
+    """A misspelt builder / loss / certifier / dataset keyword is a ConfigError naming the key and the
+    accepted ones (from the signatures), before anything is built; forwarded keywords are accepted."""
+    def cfg(**over):
+        c = copy.deepcopy(TINY)
+        for path, v in over.items():
+            sec, key = path.split("__")
+            c.setdefault(sec, {})[key] = v
+        return c
+    with pytest.raises(X.ConfigError, match=r"model.kwargs: unknown key\(s\) \['hiden'\].*hidden"):
+        X.validate_config(cfg(model__kwargs={"hiden": [4]}))
+    with pytest.raises(X.ConfigError, match=r"loss.kwargs: unknown key\(s\) \['temprature'\].*temperature"):
+        X.validate_config(cfg(loss__name="offset_ce", loss__kwargs={"temprature": 0.5}))
+    with pytest.raises(X.ConfigError, match=r"certify.kwargs: unknown key\(s\) \['factr'\].*factor"):
+        X.validate_config(cfg(certify__certifier="deq", certify__kwargs={"factr": "sqrt2"}))
+    with pytest.raises(X.ConfigError, match=r"data.kwargs: unknown key\(s\) \['nn'\]"):
+        X.validate_config(cfg(data__kwargs={"nn": 3}))
+    with pytest.raises(X.ConfigError, match="model.builder: unknown 'mlpp'"):
+        X.validate_config(cfg(model__builder="mlpp"))
+    with pytest.raises(X.ConfigError, match="certify.certifier: unknown"):
+        X.validate_config(cfg(certify__certifier="nope"))
+    X.validate_config(cfg(certify__certifier="deq", certify__kwargs={"interval": "ibp", "batch_size": 7}))
+    X.validate_config(cfg(model__builder="lipmondeq", model__kwargs={"width": 8, "f_tol": 1e-6}))
+    with pytest.raises(X.ConfigError, match="f_tolerance"):
+        X.validate_config(cfg(model__builder="lipmondeq", model__kwargs={"f_tolerance": 1e-6}))
+    X.validate_config(cfg(model__builder="nemon_linf", model__kwargs={"width": 8}))
+    with pytest.raises(X.ConfigError, match="family"):
+        X.validate_config(cfg(model__builder="nemon_linf", model__kwargs={"family": "cerdeq"}))
     # free-form kwargs are passed through untouched; defaults are filled in
     c = X.validate_config(TINY)
     assert c["model"]["kwargs"]["hidden"] == [12] and c["optimizer"]["betas"] == [0.9, 0.999]

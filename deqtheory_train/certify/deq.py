@@ -18,7 +18,7 @@ from deqtheory import intervals as _iv
 from deqtheory.errors import DomainError
 
 from ..layers.dense import DenseDEQLayer
-from .boxes import DT, INFLATE, TINY, UROUND, as_f64, down, downf, gamma, up, upf
+from .boxes import INFLATE, TINY, UROUND, as_f64, downf, gamma, up, upf
 from .layer_arrays import deq_arrays, family_weight
 
 __all__ = ["DEQConstants", "Lift", "error_bound", "residual_rho", "cert_info", "bound_info"]

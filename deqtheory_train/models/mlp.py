@@ -15,7 +15,6 @@ layer folded as in jafarpour2022 eq. 10) and runs in the one batch × ε loop
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
