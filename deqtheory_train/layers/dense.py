@@ -367,7 +367,7 @@ class NEMONLayer(DenseDEQLayer):
     ``W = [η]T[η]⁻¹ − diag(|T|𝟙) + γI`` ⇒ μ∞,[η]⁻¹(W) ≤ γ < 1 (well-posed, Thm 5.1). Default solver:
     α-averaged iteration (Thm 5.1(2)); ℓ∞ Lipschitz bound: jafarpour2022 Thm 6.1."""
 
-    kind = "nemon"
+    kind = "noneuclidean"
     default_solver = "alpha_avg"
 
     def __init__(self, d: int, n: int, p: Optional[int] = None, *, gamma: float = 0.0, scale: float = 1.0,
