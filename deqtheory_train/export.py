@@ -23,7 +23,10 @@ exactly), the Normalize's ``mean``/``std`` as stored (no folding into ``U``), bi
 quantities that the torch forward computes from them with a non-polynomial map are exported at their
 computed float value, because that value *is* the model the torch layer runs (and certifies): the
 Lip-MonDEQ ``U = lip·m·V/(σ_max(V)(1 + slack))``, CerDEQ's BN scale ``s = s_max·sigmoid(θ)``, the
-residual layers' ``T`` (SLL eq. 9 with ``q = exp(log_q)``; CPL's eval-mode ``‖W‖₂²``). The dense
+SLL layers' ``T`` (eq. 9 with ``q = exp(log_q)``). CPL layers get deqtheory's *proved* normaliser
+``T ≥ ‖W‖₂²`` (:func:`deqtheory.explicit.cpl_layer`, :func:`deqtheory.explicit_conv.conv_cpl_layer`;
+relative excess ≤ 1e-6 dense, 1e-10 conv, over the eval-mode ``‖W‖₂²`` the torch layer divides by),
+so the file is 1-Lipschitz by construction and converts to LBEN. The dense
 families' ``W`` is recomputed by :mod:`deqtheory.parametrizations` from the parameters (float64,
 same formula, rounding-level differences from the torch ``W``). A conv LBEN is stored by the DFT
 blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the ``conv_lben`` kind).
@@ -99,25 +102,20 @@ def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
-    from .layers.explicit import CPLConv2d, CPLLinear, SLLConv2d, SLLLinear
+    from .layers.explicit import CPLLinear, SLLConv2d, SLLLinear
 
-    was = mod.training
-    mod.eval()                  # CPL: the eval-mode (exact) normaliser is the deployed model's
-    try:
-        with torch.no_grad():
-            if isinstance(mod, (SLLLinear, CPLLinear)):
-                kind = "sll" if isinstance(mod, SLLLinear) else "cpl"
-                return _ex.ResidualLayer(to_numpy(mod.weight), to_numpy(mod.T()), to_numpy(mod.bias), kind=kind)
-            if N is None:
-                raise DomainError(f"N: {type(mod).__name__} is convolutional; pass the grid size N")
-            K = _circ.adjoint_kernel(to_numpy(mod.kernel))      # exact: the torch kernel reads the state
-            if isinstance(mod, SLLConv2d):
-                T, kind = to_numpy(mod.T()), "sll"
-            else:
-                T, kind = np.full(K.shape[1], float(mod.sigma(int(N)) ** 2)), "cpl"
-            return _ec.ConvResidualLayer(K, T, to_numpy(mod.bias), int(N), kind=kind)
-    finally:
-        mod.train(was)
+    with torch.no_grad():
+        if isinstance(mod, SLLLinear):
+            return _ex.ResidualLayer(to_numpy(mod.weight), to_numpy(mod.T()), to_numpy(mod.bias), kind="sll")
+        if isinstance(mod, CPLLinear):
+            return _ex.cpl_layer(to_numpy(mod.weight), b=to_numpy(mod.bias))
+        if N is None:
+            raise DomainError(f"N: {type(mod).__name__} is convolutional; pass the grid size N")
+        w = to_numpy(mod.kernel)       # the torch kernel reads the state: K = its adjoint (exact permutation)
+        K = _circ.adjoint_kernel(w) if max(w.shape[2:]) + 1 - max(w.shape[2:]) % 2 <= int(N) else _circ.adjoint_kernel(w, int(N))
+        if isinstance(mod, SLLConv2d):
+            return _ec.ConvResidualLayer(K, to_numpy(mod.T()), to_numpy(mod.bias), int(N), kind="sll")
+        return _ec.conv_cpl_layer(K, int(N), b=to_numpy(mod.bias))
 
 
 def _residual_stack(layers: Sequence[nn.Module], N: Optional[int]) -> Any:

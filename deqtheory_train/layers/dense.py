@@ -31,7 +31,7 @@ from deqtheory import parametrizations as dp
 from deqtheory.errors import DomainError
 
 from ..parametrize import (CerDEQWeight, GMonDEQWeight, IBPMonDEQGammaWeight, IBPMonDEQWeight, LBENWeight,
-                           MonDEQWeight, NonEuclideanWeight, m_warmup, to_numpy)
+                           MonDEQWeight, NonEuclideanWeight, m_warmup)
 from ..solvers import DEQInfo, SolverStats, deq_solve
 
 __all__ = ["DenseDEQLayer", "MonDEQLayer", "LipMonDEQLayer", "GMonDEQLayer", "LBENLayer", "IBPMonDEQLayer",
@@ -84,18 +84,26 @@ class DenseDEQLayer(nn.Module):
         s = 1.0 / math.sqrt(self.d) if scale is None else scale
         return nn.Parameter(self._t(self.rng.standard_normal((self.n, self.d)) * s))
 
-    # -- to override ---------------------------------------------------------------------
-    def weight(self) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- W from the parametrization module ``W_param`` (overridden where W needs more) -------------
+    def weight(self) -> torch.Tensor:
+        return self.W_param()
 
     def input_matrix(self) -> torch.Tensor:
         return self.U
 
-    def export_params(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def family(self) -> dp.Parametrization:
+        """The deqtheory parametrization with the current hyper-parameters."""
+        return self.W_param.family()
 
-    def family(self) -> dp.Parametrization:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    def m(self) -> float:
+        """Monotonicity margin of the families that have one (MonDEQ, G-MonDEQ, IBP-MonDEQ)."""
+        return self.W_param.m
+
+    def export_params(self) -> Any:
+        """The deqtheory params dataclass: ``deqtheory_train.export.to_deqtheory(self).params``."""
+        from ..export import to_deqtheory
+        return to_deqtheory(self).params
 
     # -- common --------------------------------------------------------------------------
     @property
@@ -119,11 +127,10 @@ class DenseDEQLayer(nn.Module):
         return z @ self.G.T + self.b_y
 
     def export_deq(self) -> Dict[str, Any]:
-        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices."""
-        with torch.no_grad():
-            return {"W": to_numpy(self.weight()), "U": to_numpy(self.input_matrix()), "b": to_numpy(self.b),
-                    "G": None if self.G is None else to_numpy(self.G),
-                    "b_y": None if self.b_y is None else to_numpy(self.b_y), "kind": self.kind}
+        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices as the layer
+        computes them (:func:`deqtheory_train.export.deq_arrays`; the model file: ``to_deqtheory``)."""
+        from ..export import deq_arrays
+        return deq_arrays(self)
 
 
 class MonDEQLayer(DenseDEQLayer):
@@ -141,18 +148,6 @@ class MonDEQLayer(DenseDEQLayer):
     def _init_U(self) -> None:
         self.U = self._new_U()
 
-    @property
-    def m(self) -> float:
-        return self.W_param.m
-
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.MonDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.MonDEQ:
-        return self.W_param.family()
 
 
 class LipMonDEQLayer(MonDEQLayer):
@@ -202,18 +197,6 @@ class GMonDEQLayer(DenseDEQLayer):
         self.W_param = GMonDEQWeight(n, m, rank=rank, scale=scale, rng=self.rng, **self._dd)
         self.U = self._new_U()
 
-    @property
-    def m(self) -> float:
-        return self.W_param.m
-
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.GMonDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.GMonDEQ:
-        return self.W_param.family()
 
 
 class LBENLayer(DenseDEQLayer):
@@ -237,11 +220,6 @@ class LBENLayer(DenseDEQLayer):
     def weight(self) -> torch.Tensor:
         return self.W_param(self.G, self.U)
 
-    def export_params(self) -> dp.LBENParams:
-        return self.W_param.export(self.G, self.U)
-
-    def family(self) -> dp.LBEN:
-        return self.W_param.family()
 
     @classmethod
     def from_conversion(cls, conv: Any, *, dtype=None, device=None, **kw: Any) -> "LBENLayer":
@@ -305,14 +283,6 @@ class IBPMonDEQLayer(DenseDEQLayer):
         self.W_param.m = m_warmup(self.m_target, eps_current, eps_train)
         return self.W_param.m
 
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> Any:
-        return self.W_param.export()
-
-    def family(self) -> dp.Parametrization:
-        return self.W_param.family()
 
 
 class CerDEQLayer(DenseDEQLayer):
@@ -355,11 +325,6 @@ class CerDEQLayer(DenseDEQLayer):
     def input_matrix(self) -> torch.Tensor:
         return self.bn_scale()[:, None] * self.U0
 
-    def export_params(self) -> dp.CerDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.CerDEQ:
-        return self.W_param.family()
 
 
 class NEMONLayer(DenseDEQLayer):
@@ -376,11 +341,3 @@ class NEMONLayer(DenseDEQLayer):
         self.W_param = NonEuclideanWeight(n, gamma, scale=scale, eta_range=eta_range, rng=self.rng, **self._dd)
         self.U = self._new_U()
 
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.NonEuclideanParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.NonEuclidean:
-        return self.W_param.family()

@@ -155,8 +155,8 @@ class SLLLinear(nn.Module):
         return x - 2.0 * (h * safe_inv(self.T())) @ self.weight.T
 
     def to_numpy(self) -> _ex.ResidualLayer:
-        """:func:`deqtheory.explicit.sll_layer` with the same ``W``, ``q``, ``b`` (T recomputed in numpy)."""
-        return _ex.sll_layer(_np(self.weight), q=_np(torch.exp(self.log_q)), b=_np(self.bias))
+        """The :class:`deqtheory.explicit.ResidualLayer` (``W``, the layer's ``T``, ``b``): ``to_deqtheory(self).layers[0]``."""
+        return _bridge(self).layers[0]
 
 
 class CPLLinear(nn.Module):
@@ -200,7 +200,8 @@ class CPLLinear(nn.Module):
         return x - 2.0 * (h @ self.weight.T) / self.sigma() ** 2
 
     def to_numpy(self) -> _ex.ResidualLayer:
-        return _ex.cpl_layer(_np(self.weight), b=_np(self.bias))
+        """:func:`deqtheory.explicit.cpl_layer` (proved ``T ≥ ‖W‖₂²``): ``to_deqtheory(self).layers[0]``."""
+        return _bridge(self).layers[0]
 
 
 class SLLConv2d(nn.Module):
@@ -226,14 +227,13 @@ class SLLConv2d(nn.Module):
     def dense(self, N: int):
         """``(W, T, b)`` of the materialized layer on an ``N × N`` grid (numpy float64):
         ``W = conv_matrix(K, N).T`` (c N², h N²), ``T``, ``b`` repeated over pixels (channel-major)."""
-        W = _circ.conv_matrix(_np(self.kernel), N).T
-        n2 = N * N
-        return W, np.repeat(_np(self.T()), n2), np.repeat(_np(self.bias), n2)
+        l = self.to_numpy(N)
+        return l.W, l.T, l.b
 
     def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """The dense :class:`deqtheory.explicit.ResidualLayer` on an ``N × N`` grid (validates WᵀW ⪯ T)."""
-        W, T, b = self.dense(N)
-        return _ex.ResidualLayer(W, T, b, kind="custom")
+        """The dense :class:`deqtheory.explicit.ResidualLayer` on an ``N × N`` grid (validates WᵀW ⪯ T):
+        ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
+        return _bridge(self, N).layers[0].to_dense()
 
 
 class CPLConv2d(nn.Module):
@@ -277,24 +277,21 @@ class CPLConv2d(nn.Module):
         return x - 2.0 * _fft.conv2d_circular_adjoint(self.kernel, h) / self.sigma(N) ** 2
 
     def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """:func:`deqtheory.explicit.cpl_layer` of the materialized layer (proved ‖W‖₂² on this grid)."""
-        W = _circ.conv_matrix(_np(self.kernel), N).T
-        return _ex.cpl_layer(W, b=np.repeat(_np(self.bias), N * N))
+        """The dense materialization of :func:`deqtheory.explicit_conv.conv_cpl_layer` (``T`` ≥ ‖M_K‖₂² on
+        this grid): ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
+        return _bridge(self, N).layers[0].to_dense()
 
 
 def residual_stack_to_numpy(layers: Sequence[nn.Module], N: Optional[int] = None) -> _ex.ResidualStack:
-    """:class:`deqtheory.explicit.ResidualStack` of SLL/CPL layers (conv layers need the grid ``N``)."""
-    out = []
-    for i, l in enumerate(layers):
-        if isinstance(l, (SLLConv2d, CPLConv2d)):
-            if N is None:
-                raise DomainError(f"N: layers[{i}] is convolutional; pass the grid size N")
-            out.append(l.to_numpy(N))
-        elif isinstance(l, (SLLLinear, CPLLinear)):
-            out.append(l.to_numpy())
-        else:
-            raise DomainError(f"layers[{i}]: expected an SLL/CPL layer, got {type(l).__name__}")
-    return _ex.ResidualStack(tuple(out))
+    """Dense :class:`deqtheory.explicit.ResidualStack` of SLL/CPL layers (conv layers need the grid ``N``,
+    materialized densely): ``to_deqtheory(layers, N=N)`` (``.to_dense()`` for conv stacks)."""
+    st = _bridge(list(layers), N)
+    return st.to_dense() if hasattr(st, "to_dense") else st
+
+
+def _bridge(module, N: Optional[int] = None):
+    from ..export import to_deqtheory
+    return to_deqtheory(module, N=N)
 
 
 # ------------------------------------------------------------------------------------ AOL
@@ -365,10 +362,8 @@ class AOLMLP(nn.Module):
         return self.layers[-1](x)
 
     def to_numpy(self) -> _ex.AOLNet:
-        """:class:`deqtheory.explicit.AOLNet` with the same free weights (D recomputed in numpy)."""
-        ls = list(self.layers)
-        return _ex.AOLNet(tuple(_np(l.weight) for l in ls[:-1]), tuple(_np(l.bias) for l in ls[:-1]),
-                          _np(ls[-1].weight), _np(ls[-1].bias))
+        """:class:`deqtheory.explicit.AOLNet` with the same free weights (D recomputed in numpy): ``to_deqtheory(self)``."""
+        return _bridge(self)
 
 
 # ------------------------------------------------------------------------------------ Sandwich
@@ -420,9 +415,5 @@ class SandwichMLP(nn.Module):
 
     def to_numpy(self) -> _ex.SandwichNet:
         """:class:`deqtheory.explicit.SandwichNet` whose ``A, B, B_out`` come from the *numpy*
-        :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters."""
-        AB = [_ex.cayley_stiefel(_np(X), _np(Y)) for X, Y in zip(self.X, self.Y)]
-        B_out = _ex.cayley_stiefel(_np(self.X_out), _np(self.Y_out))[1]
-        return _ex.SandwichNet(tuple(a for a, _ in AB), tuple(b for _, b in AB),
-                               tuple(_np(torch.exp(lp)) for lp in self.log_phi), tuple(_np(b) for b in self.b),
-                               B_out, _np(self.b_out), L=self.L)
+        :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters: ``to_deqtheory(self)``."""
+        return _bridge(self)
