@@ -32,6 +32,7 @@ from . import pipeline as _pl
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
 from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, ShapeError
 from .io import load_npz, save_npz
+from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
 
 __all__ = ["KINDS", "TABLE", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
@@ -180,13 +181,8 @@ class ConvMonDEQNet:
         object.__setattr__(self, "m", as_scalar("m", self.m, positive=True))
         object.__setattr__(self, "N", N)
 
-    @property
-    def c(self) -> int:
-        return int(self.B.shape[0])
-
-    @property
-    def c_in(self) -> int:
-        return int(self.U.shape[1])
+    c = dimension("B", 0, "State channels.")
+    c_in = dimension("U", 1, "Input channels.")
 
     def dense(self) -> Dict[str, Any]:
         """``W, U, b`` of the materialized DEQ (channel-major vectors) via

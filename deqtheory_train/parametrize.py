@@ -355,27 +355,20 @@ class IBPMonDEQWeight(_WeightBase):
 
 
 
-class IBPMonDEQGammaWeight(_WeightBase):
-    r"""wei2022 (3.7) with margin m: ``W = ΓD^{-1/2}MD^{-1/2}Γ⁻¹``, Γ from ``beta`` (κ(Γ) < γ)."""
+class IBPMonDEQGammaWeight(IBPMonDEQWeight):
+    r"""wei2022 (3.7) with margin m: ``W = ΓD^{-1/2}MD^{-1/2}Γ⁻¹``, Γ from ``beta`` (κ(Γ) < γ); the settable
+    margin ``m`` as :class:`IBPMonDEQWeight`."""
 
     params_type = dp.IBPMonDEQGammaParams
     _fields = ("M", "log_slack", "beta")
 
     def __init__(self, n: int, m: float = 0.1, gamma: Optional[float] = 3.0, *, scale: float = 1.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
-        super().__init__()
+        _WeightBase.__init__(self)
         self.gamma = dp.IBPMonDEQGamma(m=m, gamma=gamma).gamma
         self.m = m
         prm = dp.IBPMonDEQGamma(m=m, gamma=gamma).sample(rng or np.random.default_rng(0), n, scale=scale)
         self._load(prm, **_dd(dtype, device))
-
-    @property
-    def m(self) -> float:
-        return self._m
-
-    @m.setter
-    def m(self, value: float) -> None:
-        self._m = dp.IBPMonDEQ(m=value).m
 
     def family(self) -> dp.IBPMonDEQGamma:
         return dp.IBPMonDEQGamma(m=self._m, gamma=self.gamma)
