@@ -227,9 +227,8 @@ def _flat(mods: Sequence[nn.Module]) -> List[nn.Module]:
 
 
 def _conv_classifier(model: nn.Module) -> Any:
-    c = int(model.pad.c)
-    N = int(round((model.head.in_features // c) ** 0.5))
     body = model.body
+    N = getattr(body, "N", None) or int(round((model.head.in_features // int(model.pad.c)) ** 0.5))
     mods = [model.norm, model.pad] + (list(body) if isinstance(body, nn.ModuleList) else [body])
     st = _stages(mods + [nn.Flatten(), model.head], N)
     return _pl.Pipeline(tuple(st), (int(model.pad.c_in), N, N))
