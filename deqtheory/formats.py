@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -705,9 +705,18 @@ def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
     :class:`deqtheory.model.DEQ`, :class:`FamilyNet` (:class:`MonDEQNet`, :class:`GMonDEQNet`, …),
     :class:`LBENNet`, :class:`deqtheory.convert.Conversion` (→ ``lben``), the explicit nets,
     :class:`deqtheory.explicit_conv.ConvResidualStack`, :class:`deqtheory.convert.ConvLBEN`,
-    :class:`ConvMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), or ``(kind, obj)``."""
+    :class:`ConvMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
+    dict of materialized DEQ arrays ``W`` (required), ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``
+    (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):
         model = model[1]
+    if isinstance(model, Mapping):            # materialized DEQ arrays (e.g. a layer's export_deq()) → deq
+        from .model import DEQ
+
+        if "W" not in model:
+            raise ModelFileError(f"model: a dict needs the DEQ array 'W' (kind deq); got keys {sorted(model)}")
+        model = DEQ(model["W"], *(model.get(k) for k in ("U", "b", "G", "b_y")),
+                    identity_mask=model.get("identity_mask"))
     kind = kind_of(model)
     if TABLE[kind].stage:
         raise DomainError(f"model: a {type(model).__name__} is a classifier stage; wrap it in a deqtheory.pipeline.Pipeline")

@@ -182,7 +182,7 @@ def test_explicit_bridge(kind, tmp_path, capsys):
     _sgd(net, x)
     net.eval()
     p, k = _save(tmp_path, to_deqtheory(mod, N=grid))
-    assert k == kind
+    assert k == kind == (mod[0] if isinstance(mod, list) else mod).kind       # layer kind = file kind
     with torch.no_grad():
         y = net(x)
     # CPL: the file's T is deqtheory's proved bound ≥ ‖W‖₂², relatively ≤ 1e-10 (conv) above the torch one
@@ -230,7 +230,7 @@ def test_conv_deq_layers_bridge(tmp_path, capsys):
                                 (cl, to_deqtheory(cl), "conv_lben", lambda v: cl.readout(cl(v))),
                                 (dag, to_deqtheory(dag), "conv_lben", lambda v: dag.readout(dag(v)))):
         p, k = _save(tmp_path, obj)
-        assert k == kind
+        assert k == kind == mod.kind
         _tight(mod)
         with torch.no_grad():
             y = out(x)
@@ -370,3 +370,16 @@ def test_kinds_dispatch_through_one_table():
         fm.save_model("/nonexistent/x.npz", pl.ReLU())        # a stage alone is not a model file
     with pytest.raises(Exception, match="model stage"):
         pl.Pipeline((pl.Flatten(),))
+
+
+def test_save_model_accepts_materialized_arrays(tmp_path):
+    """A layer's export_deq() dict is written as the materialized DEQ (kind deq), its outputs unchanged."""
+    torch.manual_seed(6)
+    layer = MonDEQLayer(3, 4, 2, dtype=D, **TIGHT)
+    p = str(tmp_path / "d.npz")
+    assert fm.save_model(p, layer.export_deq()) == "deq"
+    x = torch.randn(3, 3, dtype=D)
+    with torch.no_grad():
+        _close(fm.evaluate(p, x.numpy())[0], layer.readout(layer(x)))
+    with pytest.raises(Exception, match="'W'"):
+        fm.save_model(p, {"A": np.ones((2, 2))})

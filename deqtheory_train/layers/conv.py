@@ -125,6 +125,8 @@ class ConvMonDEQ(nn.Module):
     passed to :func:`deqtheory_train.solvers.deq_solve` (default ``f_solver="pr"``, ``f_tol=1e-5``).
     After ``forward`` the solver statistics are in ``self.last_info``."""
 
+    kind = "conv_mondeq"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, c_in: int, channels: int, kernel_size: int = 3, *, m: float = 1.0,
                  a_channels: Optional[int] = None, dtype=None, device=None, **solver_kw: Any) -> None:
         super().__init__()
@@ -190,6 +192,8 @@ class ConvLBEN(nn.Module):
     ``V`` (c_v, c, kV, kV), ``S`` (c, c, kS, kS) — sizes from ``kernel_size`` (default ``N``: full
     circular convolutions) — ``bias`` (c,), ``bias_y`` (c_out,). ``identity_channels``: the first
     that many state channels use φ = identity."""
+
+    kind = "conv_lben"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, c_in: int, channels: int, c_out: int, N: int, *, kernel_size: Optional[int] = None,
                  v_channels: Optional[int] = None, L: float = 1.0, eps: float = 0.1, identity_channels: int = 0,

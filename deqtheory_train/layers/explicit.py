@@ -138,6 +138,8 @@ class SLLLinear(nn.Module):
 
     Parameters: ``weight`` ``W`` (d, k), ``log_q`` (k,) (``q = exp(log_q)``), ``bias`` (k,)."""
 
+    kind = "sll"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, d: int, k: int, *, dtype=None, device=None) -> None:
         super().__init__()
         fk = _fk(dtype, device)
@@ -165,6 +167,8 @@ class CPLLinear(nn.Module):
     Training: one power-iteration step per forward (buffer ``u``, no gradient through it). Eval:
     exact ``‖W‖₂`` (``torch.linalg.matrix_norm(ord=2)``). Export: :func:`deqtheory.explicit.cpl_layer`
     (proved upper bound on ``‖W‖₂²``)."""
+
+    kind = "cpl"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, d: int, k: int, *, n_power_iter: int = 1, dtype=None, device=None) -> None:
         super().__init__()
@@ -208,6 +212,8 @@ class SLLConv2d(nn.Module):
     r"""Circular-conv SLL layer :math:`x - 2M_K^\top T^{-1}\sigma(M_Kx + b)` (T per hidden channel,
     :func:`sll_T_conv`). ``kernel`` (h, c, k, k), ``log_q`` (h,), ``bias`` (h,). Input ``(B, c, N, N)``."""
 
+    kind = "conv_sll"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, channels: int, hidden: int, kernel_size: int = 3, *, dtype=None, device=None) -> None:
         super().__init__()
         fk = _fk(dtype, device)
@@ -241,6 +247,8 @@ class CPLConv2d(nn.Module):
 
     Training: one power-iteration step per forward with a persistent ``(c, N, N)`` vector (reset when
     the grid changes). Eval: exact ``max_ω σ_max(Â(ω))`` (FFT, that grid only)."""
+
+    kind = "conv_cpl"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, channels: int, hidden: int, kernel_size: int = 3, *, n_power_iter: int = 1,
                  dtype=None, device=None) -> None:
@@ -348,6 +356,8 @@ class AOLMLP(nn.Module):
     r"""AOL network (havens2023 App. D.1): :math:`x_{j+1} = \sigma(\tilde W_jD_jx_j + b_j)`,
     :math:`f = \tilde W_lD_lx_l + b_l`; ``dims = (d_in, h_1, …, h_l, p_out)``, l ≥ 1."""
 
+    kind = "aol"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, dims: Sequence[int], *, dtype=None, device=None) -> None:
         super().__init__()
         dims = [int(v) for v in dims]
@@ -377,6 +387,8 @@ class SandwichMLP(nn.Module):
     cayley(X_out (p_out, p_out), Y_out (d_N, p_out))`` so ``‖B_out‖₂ ≤ 1``, bias ``b_out``.
     :math:`x_0 = \sqrt Lx`, :math:`x_{n+1} = \sqrt2A_n^\top\Phi_n\sigma(\sqrt2\Phi_n^{-1}B_nx_n + b_n)`,
     :math:`y = \sqrt LB_{\rm out}x_N + b_{\rm out}`."""
+
+    kind = "sandwich"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, d: int, widths: Sequence[int], p_out: int, *, L: float = 1.0, dtype=None,
                  device=None) -> None:
