@@ -53,7 +53,8 @@ class Normalize:
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         C = self.mean.shape[0]
-        if X.ndim < 2 or X.shape[1] % C and X.ndim == 2 or (X.ndim > 2 and X.shape[1] != C):
+        rows_ok = X.ndim == 2 and X.shape[1] % C == 0
+        if not (rows_ok or (X.ndim > 2 and X.shape[1] == C)):
             raise ShapeError(f"X: expected (B, {C}, ...) images or (B, {C}·k) rows, got {X.shape}")
         X3 = X.reshape(X.shape[0], C, -1)
         return ((X3 - self.mean[None, :, None]) / self.std[None, :, None]).reshape(X.shape)

@@ -22,8 +22,9 @@ What is exported is the model **as stored**: free parameters (float32 or float64
 exactly), the Normalize's ``mean``/``std`` as stored (no folding into ``U``), biases. Derived
 quantities that the torch forward computes from them with a non-polynomial map are exported at their
 computed float value, because that value *is* the model the torch layer runs (and certifies): the
-Lip-MonDEQ ``U = lip·m·V/(σ_max(V)(1 + slack))``, CerDEQ's BN scale ``s = s_max·sigmoid(θ)``, the
-SLL layers' ``T`` (eq. 9 with ``q = exp(log_q)``). CPL layers get deqtheory's *proved* normaliser
+Lip-MonDEQ ``U = lip·m·V/(σ_max(V)(1 + slack))``, CerDEQ's BN scale ``s = s_max·sigmoid(θ)``, SLL's
+``q = exp(log_q)``; the SLL ``T`` is eq. 9 on those values evaluated in float64 (for float64 layers the
+layer's own ``T``). CPL layers get deqtheory's *proved* normaliser
 ``T ≥ ‖W‖₂²`` (:func:`deqtheory.explicit.cpl_layer`, :func:`deqtheory.explicit_conv.conv_cpl_layer`;
 relative excess ≤ 1e-6 dense, 1e-10 conv, over the eval-mode ``‖W‖₂²`` the torch layer divides by),
 so the file is 1-Lipschitz by construction and converts to LBEN. The dense
@@ -53,7 +54,7 @@ from deqtheory import formats as _fm
 from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
-__all__ = ["to_deqtheory", "deq_arrays", "export_file", "to_numpy"]
+__all__ = ["to_deqtheory", "deq_arrays", "export_file", "format_summary", "to_numpy"]
 
 
 def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
@@ -102,11 +103,15 @@ def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
-    from .layers.explicit import CPLLinear, SLLConv2d, SLLLinear
+    from .layers.explicit import CPLLinear, SLLConv2d, SLLLinear, sll_T_conv, sll_T_dense
 
     with torch.no_grad():
+        # SLL: T of eq. 9 evaluated in float64 on the stored parameters, q = exp(log_q) at its computed
+        # value in the layer's dtype (for float64 layers: the layer's own T, bit for bit)
+        q = torch.exp(mod.log_q.detach()).to(torch.float64) if isinstance(mod, (SLLLinear, SLLConv2d)) else None
         if isinstance(mod, SLLLinear):
-            return _ex.ResidualLayer(to_numpy(mod.weight), to_numpy(mod.T()), to_numpy(mod.bias), kind="sll")
+            W = mod.weight.detach().to(torch.float64)
+            return _ex.ResidualLayer(to_numpy(W), to_numpy(sll_T_dense(W, q)), to_numpy(mod.bias), kind="sll")
         if isinstance(mod, CPLLinear):
             return _ex.cpl_layer(to_numpy(mod.weight), b=to_numpy(mod.bias))
         if N is None:
@@ -114,7 +119,8 @@ def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
         w = to_numpy(mod.kernel)       # the torch kernel reads the state: K = its adjoint (exact permutation)
         K = _circ.adjoint_kernel(w) if max(w.shape[2:]) + 1 - max(w.shape[2:]) % 2 <= int(N) else _circ.adjoint_kernel(w, int(N))
         if isinstance(mod, SLLConv2d):
-            return _ec.ConvResidualLayer(K, to_numpy(mod.T()), to_numpy(mod.bias), int(N), kind="sll")
+            T = sll_T_conv(mod.kernel.detach().to(torch.float64), q)
+            return _ec.ConvResidualLayer(K, to_numpy(T), to_numpy(mod.bias), int(N), kind="sll")
         return _ec.conv_cpl_layer(K, int(N), b=to_numpy(mod.bias))
 
 

@@ -383,3 +383,28 @@ def test_save_model_accepts_materialized_arrays(tmp_path):
         _close(fm.evaluate(p, x.numpy())[0], layer.readout(layer(x)))
     with pytest.raises(Exception, match="'W'"):
         fm.save_model(p, {"A": np.ones((2, 2))})
+
+
+def test_float32_models_export_exactly_their_parameters(tmp_path):
+    """float32 training (the configs' default): parameters are exported exactly (float32 ⊂ float64),
+    SLL T is eq. 9 in float64 (a float32 T can fall below ‖W‖₂² and would be refused), outputs agree to
+    float32 rounding."""
+    torch.manual_seed(7)
+    x = torch.rand(3, 1, N, N)
+    for model in (M.build_convsll((1, N, N), 4, channels=2, hidden=2, depth=2, normalize={"mean": [0.1], "std": [0.3]}),
+                  M.build_lipmondeq((1, N, N), 4, width=6)):
+        model.eval()
+        obj = to_deqtheory(model)
+        p, _ = _save(tmp_path, obj)
+        with torch.no_grad():
+            y = model(x).double().numpy()
+        Y, info = fm.evaluate(p, x.double().numpy())
+        assert info["status"] in ("converged", "explicit")
+        assert np.max(np.abs(Y - y)) <= 1e-4 * max(1.0, np.max(np.abs(y)))
+    for seed in range(20):                      # two hidden channels: Gershgorin T is tight, float32 T is not
+        torch.manual_seed(seed)
+        layer = SLLLinear(5, 2)
+        lay = to_deqtheory(layer).layers[0]
+        q = torch.exp(layer.log_q.detach()).double().numpy()
+        assert np.array_equal(lay.W, layer.weight.detach().double().numpy())
+        assert np.abs(lay.T - ex.sll_T(lay.W, q)).max() <= 1e-15 * lay.T.max()

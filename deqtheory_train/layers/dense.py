@@ -9,8 +9,11 @@ Every layer has
   ``last_info`` (:class:`~deqtheory_train.solvers.DEQInfo`) / ``last_stats`` hold the last solve's statistics;
 * ``readout(z) -> y = z Gᵀ + b_y`` (when ``p`` is given);
 * ``weight() -> W``, ``input_matrix() -> U`` (the *effective* matrices, as exported);
-* ``export_deq() -> dict(W, U, b, G, b_y, kind)`` (numpy float64; ``G``/``b_y`` None without a readout);
-* ``export_params()`` — the deqtheory params dataclass; ``family()`` — the deqtheory parametrization
+* ``kind`` — the file kind of ``deqtheory_train.export.to_deqtheory(layer)`` (the bridge to a
+  :mod:`deqtheory.formats` model file, docs/train_layers.md);
+* ``export_deq() -> dict(W, U, b, G, b_y, kind)`` (numpy float64, the matrices as the layer computes
+  them; ``G``/``b_y`` None without a readout);
+* ``export_params()`` — the deqtheory params dataclass (``to_deqtheory(layer).params``); ``family()`` — the deqtheory parametrization
   (so ``family().forward(export_params())`` is the exported ``W``, except for CerDEQ where the
   BN-replacement scale multiplies it, see :class:`CerDEQLayer`).
 
