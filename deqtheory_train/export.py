@@ -280,7 +280,9 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
 def export_file(source: "str | os.PathLike[str]", output: "str | os.PathLike[str]") -> Dict[str, Any]:
     """``deqtheory-train export``: load a training model file (``RUN_DIR`` or ``RUN/model.npz`` /
     ``checkpoint.npz``), :func:`to_deqtheory`, write ``output`` with :func:`deqtheory.formats.save_model`.
-    Returns a summary ``{"source", "output", "kind", "stages": [{"kind", "shapes"}], "next"}``."""
+    Returns a summary ``{"source", "output", "kind", "stages": [{"kind", "shapes"}], "notes", "next"}``,
+    ``next`` = the deqtheory commands that apply to the file (``check`` when its DEQ stage can be
+    materialized densely, ``convert`` when it has an LBEN conversion, ``eval``)."""
     from .experiment import load_model_file
 
     src = os.fspath(source)
@@ -295,8 +297,19 @@ def export_file(source: "str | os.PathLike[str]", output: "str | os.PathLike[str
         arrays = _fm.TABLE[_fm.kind_of(st)].write(st)
         summ.append({"kind": _fm.kind_of(st),
                      "shapes": {k: list(np.shape(v)) for k, v in arrays.items() if v is not None and np.ndim(v) > 0}})
-    return {"source": src, "output": os.fspath(output), "kind": kind, "stages": summ,
-            "next": f"deqtheory check {os.fspath(output)}"}
+    out = os.fspath(output)
+    nxt = []
+    try:
+        _fm.load_model(out)                 # materializable: deqtheory check proves its conditions
+        nxt.append(f"deqtheory check {out}")
+    except DomainError as exc:
+        summ.append({"note": f"deqtheory check: {exc}"})
+    stage = obj.model_stage() if isinstance(obj, _pl.Pipeline) else obj
+    if _fm.TABLE[_fm.kind_of(stage)].lben is not None:
+        nxt.append(f"deqtheory convert {out} -o {out[:-4] if out.endswith('.npz') else out}_lben.npz")
+    nxt.append(f"deqtheory eval {out} X.npy -o Y.npy")
+    return {"source": src, "output": out, "kind": kind, "stages": [s for s in summ if "kind" in s],
+            "notes": [s["note"] for s in summ if "note" in s], "next": nxt}
 
 
 def format_summary(s: Dict[str, Any], as_json: bool = False) -> str:
@@ -307,5 +320,6 @@ def format_summary(s: Dict[str, Any], as_json: bool = False) -> str:
     for i, st in enumerate(s["stages"]):
         shp = ", ".join(f"{k} {tuple(v)}" for k, v in st["shapes"].items())
         lines.append(f"  stage {i}: {st['kind']}" + (f" [{shp}]" if shp else ""))
-    lines.append(f"next: {s['next']}")
+    lines += [f"  note: {n}" for n in s["notes"]]
+    lines += [f"next: {c}" for c in s["next"]]
     return "\n".join(lines)
