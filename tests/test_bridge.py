@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from deqtheory import bounds, cli, formats as fm, pipeline as pl
+from deqtheory import bounds, cli, formats as fm, intervals as iv, pipeline as pl
 from deqtheory import convert as cv
 from deqtheory import explicit as ex
 from deqtheory import explicit_conv as ec
@@ -289,6 +289,11 @@ def test_dense_classifier_bridge(name, tmp_path, capsys):
     Lz = bounds.pabbaraju_lipschitz(a["W"], a["U"])
     if Lz.certified and math.isfinite(consts["L_x_to_z"]) and "L_x_to_z_linf" not in prov:
         assert Lz.value == pytest.approx(prov["L_x_to_z"]["value"], rel=1e-9)
+    if name in ML.FAMILIES:             # the ℓ∞ certifier's lifted system, proved again on the file's W
+        plan.deq.lift(plan.interval)
+        lift = (iv.ibp_lift if plan.interval == "ibp" else iv.metzler_lift)(a["W"])
+        got = plan.info()[1][f"lift_{plan.interval}"]["monotone"]
+        assert bounds.monotone_margin(lift).margin == pytest.approx(got["margin"], rel=1e-9, abs=1e-12)
 
 
 @pytest.mark.parametrize("name", ["convsll", "convlben_from_sll", "convlben_dag_from_sll"])
