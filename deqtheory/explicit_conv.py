@@ -51,6 +51,7 @@ from . import circulant as _circ
 from . import explicit as _ex
 from ._validate import as_array, as_positive_diagonal, as_vector
 from .errors import DomainError, DTypeError, ShapeError
+from .model import dimension
 from .verified import UNIT_ROUNDOFF
 
 __all__ = ["conv_gram_kernel", "conv_sll_T", "conv_cpl_T", "ConvResidualLayer", "conv_sll_layer",
@@ -151,13 +152,8 @@ class ConvResidualLayer:
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "N", N)
 
-    @property
-    def c(self) -> int:
-        return int(self.K.shape[0])
-
-    @property
-    def k(self) -> int:
-        return int(self.K.shape[1])
+    c = dimension("K", 0, "State channels.")
+    k = dimension("K", 1, "Inner (hidden) channels.")
 
     def hidden(self, X: np.ndarray) -> np.ndarray:
         r""":math:`\sigma(\mathcal K^\top x + b)` for a batch ``(B, c, N, N)``."""
@@ -203,32 +199,22 @@ class ConvResidualStack:
     layers: Tuple[ConvResidualLayer, ...]
 
     def __post_init__(self) -> None:
-        if isinstance(self.layers, np.ndarray) or not isinstance(self.layers, (list, tuple)):
-            raise DTypeError(f"layers: expected a list/tuple of ConvResidualLayer, got {type(self.layers).__name__}")
-        layers = tuple(self.layers)
-        if not layers:
-            raise ShapeError("layers: need at least one layer, got 0")
-        for i, l in enumerate(layers):
-            if not isinstance(l, ConvResidualLayer):
-                raise DTypeError(f"layers[{i}]: expected a ConvResidualLayer, got {type(l).__name__}")
-            if l.c != layers[0].c or l.N != layers[0].N:
-                raise ShapeError(f"layers[{i}]: (c, N) = ({l.c}, {l.N}) differs from layers[0] "
-                                 f"({layers[0].c}, {layers[0].N})")
+        layers = _ex._seq("layers", self.layers)       # list/tuple → tuple (DTypeError otherwise)
+        wrong = [type(l).__name__ for l in layers if not isinstance(l, ConvResidualLayer)]
+        if wrong or not layers:
+            raise (DTypeError if wrong else ShapeError)(
+                f"layers: expected a non-empty list/tuple of ConvResidualLayer, got {wrong or 'no layer'}")
+        key = [(l.c, l.N) for l in layers]
+        if len(set(key)) > 1:
+            raise ShapeError(f"layers: (c, N) of every layer must agree, got {key}")
         object.__setattr__(self, "layers", layers)
 
-    @property
-    def c(self) -> int:
-        return self.layers[0].c
-
-    @property
-    def N(self) -> int:
-        return self.layers[0].N
-
-    @property
-    def d(self) -> int:
-        return self.c * self.N * self.N
+    c = property(lambda self: self.layers[0].c, doc="State channels.")
+    N = property(lambda self: self.layers[0].N, doc="Grid size.")
+    d = property(lambda self: self.c * self.N * self.N, doc="State dimension c N².")
 
     def lipschitz_bound(self) -> float:
+        """The prescribed constant, 1 (every layer is 1-Lipschitz)."""
         return 1.0
 
     def __call__(self, X: Any) -> np.ndarray:

@@ -4,71 +4,130 @@ r"""Model files for every family: one ``kind`` per family, ``.npz`` without pick
 :func:`load_model` materializes *any* supported file as DEQ arrays
 ``{"kind", "W", "U", "b", "G", "b_y", "identity_mask"}`` (used by ``deqtheory check``), and
 :func:`evaluate` runs a model on a batch of inputs (explicit nets directly; DEQs by a fixed-point
-solve whose residual and status are returned).
+solve whose residual and status are returned); :func:`to_lben` converts a read model to LBEN.
 
-Kinds (keys: docs/formats.md): ``deq``, ``mondeq``, ``gmondeq``, ``lben``, ``sll``, ``cpl``, ``aol``,
-``sandwich``, ``conv_sll``, ``conv_cpl``, ``conv_lben``. Layer lists are stored with indexed keys
-(``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as ``<name>_re`` / ``<name>_im``.
+Every kind is dispatched through **one table** (:data:`TABLE`: kind → :class:`KindSpec` with its
+object type, writer, reader, materializer, evaluator and LBEN conversion). Kinds (keys:
+docs/formats.md): ``deq``, the dense families ``mondeq``, ``lipmondeq``, ``gmondeq``, ``lben``,
+``ibp_mondeq``, ``ibp_mondeq_gamma``, ``noneuclidean``, ``cerdeq``; the explicit nets ``sll``, ``cpl``,
+``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_lben``, ``conv_mondeq``; and
+``classifier`` (:class:`deqtheory.pipeline.Pipeline`: pre-stages, one model stage, head). Layer lists
+are stored with indexed keys (``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as
+``<name>_re`` / ``<name>_im``; the stages of a classifier under ``s<i>/`` with their own ``kind``.
 Missing keys raise :class:`deqtheory.errors.ModelFileError` naming the file, the kind and the key.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
 from . import convert as _cv
 from . import explicit as _ex
 from . import explicit_conv as _ec
-from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
+from . import parametrizations as _dp
+from . import pipeline as _pl
+from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, ShapeError
 from .io import load_npz, save_npz
+from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
 
-__all__ = ["KINDS", "MonDEQNet", "GMonDEQNet", "LBENNet", "save_model", "read_model", "load_model", "evaluate",
-           "to_lben", "MAX_DENSE_N"]
-
-KINDS = ("deq", "mondeq", "gmondeq", "lben", "sll", "cpl", "aol", "sandwich", "conv_sll", "conv_cpl", "conv_lben")
+__all__ = ["KINDS", "TABLE", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
+           "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
 MAX_DENSE_N = 4096
 
+_TRAINING_HINT = ("a deqtheory-train model file (arrays '__meta__', 'model/...'), not a deqtheory model file; "
+                  "run `deqtheory-train export RUN/model.npz -o model.npz` first (deqtheory cannot import torch)")
+
+
+# ----------------------------------------------------------------------------------------------
+# file contents of the dense families
+# ----------------------------------------------------------------------------------------------
+
+#: kind → (family class, names of its hyper-parameters); the parameters are the family's params dataclass
+_FAMILIES: Dict[str, Tuple[type, Tuple[str, ...]]] = {
+    "mondeq": (_dp.MonDEQ, ("m",)),
+    "lipmondeq": (_dp.MonDEQ, ("m",)),
+    "gmondeq": (_dp.GMonDEQ, ("m",)),
+    "ibp_mondeq": (_dp.IBPMonDEQ, ("m",)),
+    "ibp_mondeq_gamma": (_dp.IBPMonDEQGamma, ("m", "gamma")),
+    "noneuclidean": (_dp.NonEuclidean, ("gamma",)),
+    "cerdeq": (_dp.CerDEQ, ("n_iter",)),
+}
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class MonDEQNet:
-    """MonDEQ file content (havens2023 eq. 5): ``W = (1−m)I − AᵀA + B − Bᵀ``; ``G=None`` = identity."""
+class FamilyNet:
+    r"""A dense DEQ stored by a family's free parameters (docs/parametrizations.md):
+    :math:`W = \mathrm{diag}(s)\,\mathrm{family}(\mathrm{params})`, :math:`U_{\rm eff} = \mathrm{diag}(s)U`,
+    ``y = Gz + b_y`` (``G=None`` = identity). ``scale`` ``s`` (n,) > 0 is CerDEQ's BN replacement
+    (li2022 §3.5; ``None`` = 1); ``lip`` (``lipmondeq`` only) is the claimed bound ``‖U‖₂ ≤ lip·m``.
+    Field names of ``params`` and the family's hyper-parameters are also attributes (``net.A``, ``net.m``)."""
 
-    A: np.ndarray
-    B: np.ndarray
-    m: float
+    family: _dp.Parametrization
+    params: _dp.Params
     U: np.ndarray
     G: Optional[np.ndarray] = None
     b: Optional[np.ndarray] = None
     b_y: Optional[np.ndarray] = None
+    scale: Optional[np.ndarray] = None
+    lip: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        n = self.family.forward(self.params).shape[0]
+        object.__setattr__(self, "U", as_matrix("U", self.U, shape=(n, None)))
+        if self.G is not None:
+            object.__setattr__(self, "G", as_matrix("G", self.G, shape=(None, n)))
+        if self.b is not None:
+            object.__setattr__(self, "b", as_vector("b", self.b, n=n))
+        if self.b_y is not None:
+            object.__setattr__(self, "b_y", as_vector("b_y", self.b_y, n=n if self.G is None else self.G.shape[0]))
+        if self.scale is not None:
+            object.__setattr__(self, "scale", as_positive_diagonal("scale", self.scale, n=n))
+        if self.lip is not None:
+            object.__setattr__(self, "lip", as_scalar("lip", self.lip, positive=True))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("family", "params") or name.startswith("__"):
+            raise AttributeError(name)
+        if hasattr(self.params, name):
+            return getattr(self.params, name)
+        if hasattr(self.family, name):
+            return getattr(self.family, name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def kind(self) -> str:
+        return "lipmondeq" if self.lip is not None else self.family.family
 
     def W(self) -> np.ndarray:
-        n = self.B.shape[0]
-        return ((1.0 - self.m) * np.eye(n) - self.A.T @ self.A) + (self.B - self.B.T)
+        W = self.family.forward(self.params)
+        return W if self.scale is None else self.scale[:, None] * W
+
+    def U_eff(self) -> np.ndarray:
+        return self.U if self.scale is None else self.scale[:, None] * self.U
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class GMonDEQNet:
+class MonDEQNet(FamilyNet):
+    """MonDEQ file content (havens2023 eq. 5): ``W = (1−m)I − AᵀA + B − Bᵀ``; with ``lip`` the kind
+    ``lipmondeq`` (pabbaraju2021: ``‖U‖₂ ≤ lip·m``, so x ↦ z is ``lip``-Lipschitz)."""
+
+    def __init__(self, A: Any, B: Any, m: float, U: Any, G: Any = None, b: Any = None, b_y: Any = None, *,
+                 lip: Optional[float] = None) -> None:
+        super().__init__(_dp.MonDEQ(m=m), _dp.MonDEQParams(A=A, B=B), U, G, b, b_y, lip=lip)
+
+
+class GMonDEQNet(FamilyNet):
     """G-MonDEQ file content (havens2023 eq. 6): ``W = I − Φ(AᵀA + Bᵀ − B + mI)``, Φ = exp(log_phi)."""
 
-    A: np.ndarray
-    B: np.ndarray
-    log_phi: np.ndarray
-    m: float
-    U: np.ndarray
-    G: Optional[np.ndarray] = None
-    b: Optional[np.ndarray] = None
-    b_y: Optional[np.ndarray] = None
-
-    def W(self) -> np.ndarray:
-        n = self.B.shape[0]
-        phi = np.exp(self.log_phi)
-        return np.eye(n) - phi[:, None] * ((self.A.T @ self.A + (self.B.T - self.B)) + self.m * np.eye(n))
+    def __init__(self, A: Any, B: Any, log_phi: Any, m: float, U: Any, G: Any = None, b: Any = None,
+                 b_y: Any = None) -> None:
+        super().__init__(_dp.GMonDEQ(m=m), _dp.GMonDEQParams(A=A, B=B, log_phi=log_phi), U, G, b, b_y)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -90,127 +149,112 @@ class LBENNet:
         return LBEN(L=self.L, eps=self.eps).forward(self.params)
 
 
-# ----------------------------------------------------------------------------------------------
-# save
-# ----------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConvMonDEQNet:
+    r"""Convolutional MonDEQ on an ``N × N`` grid (Winston & Kolter 2020 §5; havens2023 eq. 5 with
+    circular convolutions, :func:`deqtheory.circulant.conv2d_circular` convention):
+    :math:`W = (1-m)I - \mathcal A^\top\mathcal A + \mathcal B - \mathcal B^\top`, ``A`` (c_a, c, k, k),
+    ``B`` (c, c, k, k), ``U`` (c, c_in, k, k), per-channel bias ``b`` (c,); ``z = ReLU(Wz + Ux + b)`` is
+    the output (no readout)."""
 
-def _ri(prefix: str, A: np.ndarray, out: Dict[str, Any]) -> None:
-    out[prefix + "_re"] = np.ascontiguousarray(A.real)
-    out[prefix + "_im"] = np.ascontiguousarray(A.imag)
+    A: np.ndarray
+    B: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    m: float
+    N: int
 
+    def __post_init__(self) -> None:
+        from ._validate import as_array
 
-def _layers_out(out: Dict[str, Any], layers, fields) -> None:
-    out["depth"] = np.asarray(len(layers))
-    for i, l in enumerate(layers):
-        for f, key in fields:
-            out[f"{key}_{i}"] = getattr(l, f)
+        N = int(as_scalar("N", self.N, positive=True))
+        B = as_array("B", self.B, ndim=4)
+        c = B.shape[0]
+        if B.shape[1] != c:
+            raise ShapeError(f"B: expected (c, c, k, k), got {B.shape}")
+        A, U = as_array("A", self.A, ndim=4), as_array("U", self.U, ndim=4)
+        if A.shape[1] != c or U.shape[0] != c:
+            raise ShapeError(f"A, U: expected (c_a, {c}, k, k) and ({c}, c_in, k, k), got {A.shape}, {U.shape}")
+        for name, v in (("A", A), ("B", B), ("U", U)):
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "b", as_vector("b", self.b, n=c))
+        object.__setattr__(self, "m", as_scalar("m", self.m, positive=True))
+        object.__setattr__(self, "N", N)
 
+    c = dimension("B", 0, "State channels.")
+    c_in = dimension("U", 1, "Input channels.")
 
-def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
-    """Write ``model`` to ``path``; returns the kind written. Accepts :class:`deqtheory.model.DEQ`,
-    :class:`MonDEQNet`, :class:`GMonDEQNet`, :class:`LBENNet`, :class:`deqtheory.convert.Conversion`
-    (→ ``lben``), :class:`deqtheory.explicit.ResidualStack` (``sll``/``cpl``), ``AOLNet``,
-    ``SandwichNet``, :class:`deqtheory.explicit_conv.ConvResidualStack` (``conv_sll``/``conv_cpl``),
-    :class:`deqtheory.convert.ConvLBEN` (``conv_lben``)."""
-    from .model import DEQ
+    def dense(self) -> Dict[str, Any]:
+        """``W, U, b`` of the materialized DEQ (channel-major vectors) via
+        :func:`deqtheory.circulant.conv_matrix`; ``G``, ``b_y`` = identity / zeros."""
+        from .circulant import conv_matrix
 
-    out: Dict[str, Any] = {}
-    if isinstance(model, DEQ):
-        kind = "deq"
-        out.update(W=model.W, U=model.U, b=model.b, G=model.G, b_y=model.b_y)
-        if model.identity_mask.any():
-            out["identity_mask"] = model.identity_mask
-    elif isinstance(model, MonDEQNet):
-        kind = "mondeq"
-        out.update(A=model.A, B=model.B, m=np.asarray(float(model.m)), U=model.U, G=model.G, b=model.b, b_y=model.b_y)
-    elif isinstance(model, GMonDEQNet):
-        kind = "gmondeq"
-        out.update(A=model.A, B=model.B, log_phi=model.log_phi, m=np.asarray(float(model.m)), U=model.U, G=model.G,
-                   b=model.b, b_y=model.b_y)
-    elif isinstance(model, (LBENNet, _cv.Conversion)):
-        if isinstance(model, _cv.Conversion):
-            model = LBENNet(model.params, model.L, model.eps, model.b, model.b_y, model.identity_mask,
-                            model.L_certified, None if model.blocks is None else np.asarray(model.blocks),
-                            model.source)
-        kind = "lben"
-        p = model.params
-        out.update(log_psi=p.log_psi, G=p.G, U=p.U, V=p.V, S=p.S, L=np.asarray(float(model.L)),
-                   eps=np.asarray(float(model.eps)), b=model.b, b_y=model.b_y)
-        if model.identity_mask is not None and np.any(model.identity_mask):
-            out["identity_mask"] = np.asarray(model.identity_mask, bool)
-        if model.L_certified is not None:
-            out["L_certified"] = np.asarray(float(model.L_certified))
-        if model.blocks is not None:
-            out["blocks"] = np.asarray(model.blocks, dtype=np.int64)
-        if model.source:
-            out["source"] = np.asarray(model.source)
-    elif isinstance(model, _ex.ResidualStack):
-        kind = "cpl" if {l.kind for l in model.layers} == {"cpl"} else "sll"
-        _layers_out(out, model.layers, (("W", "W"), ("T", "T"), ("b", "b")))
-    elif isinstance(model, _ex.AOLNet):
-        kind = "aol"
-        out["depth"] = np.asarray(len(model.weights))
-        for i, (w, b) in enumerate(zip(model.weights, model.biases)):
-            out[f"W_{i}"], out[f"b_{i}"] = w, b
-        out.update(W_out=model.out_weight, b_out=model.out_bias)
-    elif isinstance(model, _ex.SandwichNet):
-        kind = "sandwich"
-        out["depth"] = np.asarray(model.depth)
-        for i in range(model.depth):
-            out[f"A_{i}"], out[f"B_{i}"], out[f"phi_{i}"], out[f"b_{i}"] = model.A[i], model.B[i], model.phi[i], model.b[i]
-        out.update(B_out=model.B_out, b_out=model.b_out, L=np.asarray(float(model.L)))
-    elif isinstance(model, _ec.ConvResidualStack):
-        kind = "conv_cpl" if {l.kind for l in model.layers} == {"cpl"} else "conv_sll"
-        out["N"] = np.asarray(model.N)
-        _layers_out(out, model.layers, (("K", "K"), ("T", "T"), ("b", "b")))
-    elif isinstance(model, _cv.ConvLBEN):
-        kind = "conv_lben"
-        out.update(N=np.asarray(model.N), channels=np.asarray(model.channels, dtype=np.int64), log_psi=model.log_psi,
-                   b=model.b, b_y=model.b_y, identity_mask=np.asarray(model.identity_mask, bool),
-                   L=np.asarray(float(model.L)), eps=np.asarray(float(model.eps)))
-        for name in ("V_hat", "S_hat", "G_hat", "U_hat"):
-            _ri(name, getattr(model, name), out)
-        if model.support is not None:
-            out["support"] = np.asarray(model.support, bool)
-        if model.kernel_sizes:
-            out["kernel_sizes"] = np.asarray(model.kernel_sizes, dtype=np.int64)
-    else:
-        raise DomainError(f"model: cannot save an object of type {type(model).__name__}")
-    save_npz(path, {k: v for k, v in out.items() if v is not None}, kind=kind)
-    return kind
+        MA, MB = conv_matrix(self.A, self.N), conv_matrix(self.B, self.N)
+        n = MB.shape[0]
+        W = (1.0 - self.m) * np.eye(n) - MA.T @ MA + MB - MB.T
+        return {"W": W, "U": conv_matrix(self.U, self.N), "b": np.repeat(self.b, self.N * self.N), "G": None,
+                "b_y": None, "identity_mask": None}
 
 
 # ----------------------------------------------------------------------------------------------
-# read
+# file views
 # ----------------------------------------------------------------------------------------------
 
 class _File:
-    def __init__(self, path: str):
-        self.path = os.fspath(path)
-        self.data = load_npz(self.path)
-        kind = self.data.get("kind", "deq")
-        if not isinstance(kind, str) or kind not in KINDS:
-            raise ModelFileError(f"{self.path}: unknown kind {kind!r}; expected one of {KINDS}")
-        self.kind = kind
+    """The arrays of a file (or of one stage of a ``classifier`` file, keys under ``prefix``)."""
+
+    def __init__(self, path: str, data: Dict[str, Any], kind: str, prefix: str = ""):
+        self.path, self.data, self.kind, self.prefix = path, data, kind, prefix
+
+    @classmethod
+    def open(cls, path: "str | os.PathLike[str]") -> "_File":
+        p = os.fspath(path)
+        data = load_npz(p)
+        if "__meta__" in data or any(k.startswith("model/") for k in data):
+            raise ModelFileError(f"{p}: {_TRAINING_HINT}")
+        f = cls(p, data, "")
+        f.kind = f.kind_at("")
+        return f
+
+    def kind_at(self, prefix: str) -> str:
+        kind = self.data.get(prefix + "kind", "deq")
+        if not isinstance(kind, str) or kind not in TABLE or (TABLE[kind].stage and not prefix):
+            raise ModelFileError(f"{self.path}: unknown kind {kind!r} at {prefix + 'kind'!r}; expected one of {KINDS}")
+        return kind
+
+    def sub(self, prefix: str) -> "_File":
+        full = self.prefix + prefix
+        return _File(self.path, self.data, self.kind_at(full), full)
+
+    def has(self, key: str) -> bool:
+        return self.prefix + key in self.data
 
     def req(self, key: str) -> Any:
-        if key not in self.data:
-            raise ModelFileError(f"{self.path}: kind {self.kind!r} needs array {key!r}; found {sorted(self.data)}")
-        return self.data[key]
+        k = self.prefix + key
+        if k not in self.data:
+            raise ModelFileError(f"{self.path}: kind {self.kind!r} needs array {k!r}; found {sorted(self.data)}")
+        return self.data[k]
 
     def opt(self, key: str) -> Any:
-        return self.data.get(key)
+        return self.req(key) if self.has(key) else None
 
     def scalar(self, key: str, integer: bool = False) -> Any:
         v = np.asarray(self.req(key))
         if v.size != 1:
-            raise ModelFileError(f"{self.path}:{key}: expected a scalar, got shape {v.shape}")
+            raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a scalar, got shape {v.shape}")
         f = float(v.reshape(-1)[0])
         if integer:
             if f != int(f) or f < 0:
-                raise ModelFileError(f"{self.path}:{key}: expected a non-negative integer, got {f}")
+                raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a non-negative integer, got {f}")
             return int(f)
         return f
+
+    def opt_scalar(self, key: str) -> Optional[float]:
+        return self.scalar(key) if self.has(key) else None
+
+    def text(self, key: str) -> str:
+        v = self.opt(key)
+        return v if isinstance(v, str) else ""
 
     def cplx(self, key: str) -> np.ndarray:
         return np.asarray(self.req(key + "_re")) + 1j * np.asarray(self.req(key + "_im"))
@@ -221,115 +265,212 @@ class _File:
             return None
         v = np.asarray(v)
         if not np.all((v == 0) | (v == 1)):
-            raise ModelFileError(f"{self.path}:{key}: expected booleans (0/1), shape {v.shape}")
+            raise ModelFileError(f"{self.path}:{self.prefix + key}: expected booleans (0/1), shape {v.shape}")
         return v.astype(bool)
 
-
-def read_model(path: "str | os.PathLike[str]") -> Tuple[str, Any]:
-    """Read a model file: ``(kind, object)`` — a :class:`deqtheory.model.DEQ`, :class:`MonDEQNet`,
-    :class:`GMonDEQNet`, :class:`LBENNet`, an explicit net (``ResidualStack``, ``AOLNet``,
-    ``SandwichNet``, ``ConvResidualStack``) or a :class:`deqtheory.convert.ConvLBEN`.
-
-    Bad input raises the usual typed error; its message always names the file."""
-    p = os.fspath(path)
-    try:
-        return _read_model(path)
-    except DEQInputError as exc:
-        if p in str(exc):
-            raise
-        raise type(exc)(f"{p}: {exc}") from None
+    def indexed(self, key: str, depth: int, optional: bool = False) -> tuple:
+        get = self.opt if optional else self.req
+        return tuple(get(f"{key}_{i}") for i in range(depth))
 
 
-def _read_model(path: "str | os.PathLike[str]") -> Tuple[str, Any]:
+def _f(x: Any) -> np.ndarray:
+    return np.asarray(float(x))
+
+
+def _ri(prefix: str, A: np.ndarray, out: Dict[str, Any]) -> None:
+    out[prefix + "_re"] = np.ascontiguousarray(A.real)
+    out[prefix + "_im"] = np.ascontiguousarray(A.imag)
+
+
+def _indexed_out(out: Dict[str, Any], **lists: Any) -> Dict[str, Any]:
+    depth = {len(v) for v in lists.values()}
+    out["depth"] = np.asarray(depth.pop() if depth else 0)
+    for key, vals in lists.items():
+        for i, v in enumerate(vals):
+            out[f"{key}_{i}"] = v
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# writers / readers, one pair per kind
+# ----------------------------------------------------------------------------------------------
+
+def _w_deq(m: Any) -> Dict[str, Any]:
+    out = dict(W=m.W, U=m.U, b=m.b, G=m.G, b_y=m.b_y)
+    if m.identity_mask.any():
+        out["identity_mask"] = m.identity_mask
+    return out
+
+
+def _r_deq(f: _File) -> Any:
     from .model import DEQ
 
-    f = _File(path)
-    k = f.kind
-    if k == "deq":
-        return k, DEQ(f.req("W"), f.opt("U"), f.opt("b"), f.opt("G"), f.opt("b_y"), identity_mask=f.mask())
-    if k == "mondeq":
-        return k, MonDEQNet(f.req("A"), f.req("B"), f.scalar("m"), f.req("U"), f.opt("G"), f.opt("b"), f.opt("b_y"))
-    if k == "gmondeq":
-        return k, GMonDEQNet(f.req("A"), f.req("B"), f.req("log_phi"), f.scalar("m"), f.req("U"), f.opt("G"),
-                             f.opt("b"), f.opt("b_y"))
-    if k == "lben":
-        params = LBENParams(log_psi=f.req("log_psi"), G=f.req("G"), U=f.req("U"), V=f.req("V"), S=f.req("S"))
-        lc = f.scalar("L_certified") if "L_certified" in f.data else None
-        src = f.opt("source")
-        return k, LBENNet(params, f.scalar("L"), f.scalar("eps"), f.opt("b"), f.opt("b_y"), f.mask(), lc,
-                          f.opt("blocks"), src if isinstance(src, str) else "")
-    if k in ("sll", "cpl"):
-        depth = f.scalar("depth", integer=True)
-        layers = tuple(_ex.ResidualLayer(f.req(f"W_{i}"), f.req(f"T_{i}"), f.opt(f"b_{i}"), kind=k) for i in range(depth))
-        return k, _ex.ResidualStack(layers)
-    if k == "aol":
-        depth = f.scalar("depth", integer=True)
-        return k, _ex.AOLNet(tuple(f.req(f"W_{i}") for i in range(depth)), tuple(f.req(f"b_{i}") for i in range(depth)),
-                             f.req("W_out"), f.opt("b_out"))
-    if k == "sandwich":
-        depth = f.scalar("depth", integer=True)
-        g = lambda key: tuple(f.req(f"{key}_{i}") for i in range(depth))  # noqa: E731
-        return k, _ex.SandwichNet(g("A"), g("B"), g("phi"), g("b"), f.req("B_out"), f.opt("b_out"), L=f.scalar("L"))
-    if k in ("conv_sll", "conv_cpl"):
-        depth = f.scalar("depth", integer=True)
-        N = f.scalar("N", integer=True)
-        kk = k[5:]
-        layers = tuple(_ec.ConvResidualLayer(f.req(f"K_{i}"), f.req(f"T_{i}"), f.opt(f"b_{i}"), N, kind=kk)
-                       for i in range(depth))
-        return k, _ec.ConvResidualStack(layers)
-    # conv_lben
+    return DEQ(f.req("W"), f.opt("U"), f.opt("b"), f.opt("G"), f.opt("b_y"), identity_mask=f.mask())
+
+
+def _w_family(m: FamilyNet) -> Dict[str, Any]:
+    _, hyper = _FAMILIES[m.kind]
+    out: Dict[str, Any] = dict(m.params.arrays())
+    for h in hyper:
+        v = getattr(m.family, h)
+        if v is not None:
+            out[h] = _f(v)
+    out.update(U=m.U, G=m.G, b=m.b, b_y=m.b_y, scale=m.scale, lip=None if m.lip is None else _f(m.lip))
+    return out
+
+
+def _r_family(f: _File) -> FamilyNet:
+    fam_cls, hyper = _FAMILIES[f.kind]
+    params = fam_cls.params_type(**{fl.name: f.req(fl.name) for fl in dataclasses.fields(fam_cls.params_type)})
+    # n_iter is an integer; IBP-MonDEQ-Γ without gamma is the plain Thm 3.3 Γ = exp(β)
+    kw = {h: f.scalar(h, integer=True) if h == "n_iter" else
+          (f.opt_scalar(h) if f.kind == "ibp_mondeq_gamma" and h == "gamma" else f.scalar(h)) for h in hyper}
+    fam = fam_cls(**kw)
+    lip = f.scalar("lip") if f.kind == "lipmondeq" else None
+    return FamilyNet(fam, params, f.req("U"), f.opt("G"), f.opt("b"), f.opt("b_y"), scale=f.opt("scale"), lip=lip)
+
+
+def _w_lben(m: Any) -> Dict[str, Any]:
+    if isinstance(m, _cv.Conversion):
+        m = LBENNet(m.params, m.L, m.eps, m.b, m.b_y, m.identity_mask, m.L_certified,
+                    None if m.blocks is None else np.asarray(m.blocks), m.source)
+    p = m.params
+    out = dict(log_psi=p.log_psi, G=p.G, U=p.U, V=p.V, S=p.S, L=_f(m.L), eps=_f(m.eps), b=m.b, b_y=m.b_y)
+    if m.identity_mask is not None and np.any(m.identity_mask):
+        out["identity_mask"] = np.asarray(m.identity_mask, bool)
+    if m.L_certified is not None:
+        out["L_certified"] = _f(m.L_certified)
+    if m.blocks is not None:
+        out["blocks"] = np.asarray(m.blocks, dtype=np.int64)
+    if m.source:
+        out["source"] = np.asarray(m.source)
+    return out
+
+
+def _r_lben(f: _File) -> LBENNet:
+    params = LBENParams(log_psi=f.req("log_psi"), G=f.req("G"), U=f.req("U"), V=f.req("V"), S=f.req("S"))
+    return LBENNet(params, f.scalar("L"), f.scalar("eps"), f.opt("b"), f.opt("b_y"), f.mask(),
+                   f.opt_scalar("L_certified"), f.opt("blocks"), f.text("source"))
+
+
+def _w_residual(m: Any) -> Dict[str, Any]:
+    return _indexed_out({}, W=[l.W for l in m.layers], T=[l.T for l in m.layers], b=[l.b for l in m.layers])
+
+
+def _r_residual(f: _File) -> Any:
+    d = f.scalar("depth", integer=True)
+    return _ex.ResidualStack(tuple(_ex.ResidualLayer(W, T, b, kind=f.kind) for W, T, b in
+                                   zip(f.indexed("W", d), f.indexed("T", d), f.indexed("b", d, optional=True))))
+
+
+def _w_aol(m: Any) -> Dict[str, Any]:
+    return {**_indexed_out({}, W=m.weights, b=m.biases), "W_out": m.out_weight, "b_out": m.out_bias}
+
+
+def _r_aol(f: _File) -> Any:
+    d = f.scalar("depth", integer=True)
+    return _ex.AOLNet(f.indexed("W", d), f.indexed("b", d), f.req("W_out"), f.opt("b_out"))
+
+
+def _w_sandwich(m: Any) -> Dict[str, Any]:
+    out = _indexed_out({}, A=m.A, B=m.B, phi=m.phi, b=m.b)
+    return {**out, "B_out": m.B_out, "b_out": m.b_out, "L": _f(m.L)}
+
+
+def _r_sandwich(f: _File) -> Any:
+    d = f.scalar("depth", integer=True)
+    return _ex.SandwichNet(f.indexed("A", d), f.indexed("B", d), f.indexed("phi", d), f.indexed("b", d),
+                           f.req("B_out"), f.opt("b_out"), L=f.scalar("L"))
+
+
+def _w_conv_residual(m: Any) -> Dict[str, Any]:
+    out = _indexed_out({}, K=[l.K for l in m.layers], T=[l.T for l in m.layers], b=[l.b for l in m.layers])
+    return {**out, "N": np.asarray(m.N)}
+
+
+def _r_conv_residual(f: _File) -> Any:
+    d, N = f.scalar("depth", integer=True), f.scalar("N", integer=True)
+    return _ec.ConvResidualStack(tuple(_ec.ConvResidualLayer(K, T, b, N, kind=f.kind[5:]) for K, T, b in
+                                       zip(f.indexed("K", d), f.indexed("T", d), f.indexed("b", d, optional=True))))
+
+
+def _w_conv_lben(m: Any) -> Dict[str, Any]:
+    out = dict(N=np.asarray(m.N), channels=np.asarray(m.channels, dtype=np.int64), log_psi=m.log_psi, b=m.b,
+               b_y=m.b_y, identity_mask=np.asarray(m.identity_mask, bool), L=_f(m.L), eps=_f(m.eps))
+    for name in ("V_hat", "S_hat", "G_hat", "U_hat"):
+        _ri(name, getattr(m, name), out)
+    if m.support is not None:
+        out["support"] = np.asarray(m.support, bool)
+    if m.kernel_sizes:
+        out["kernel_sizes"] = np.asarray(m.kernel_sizes, dtype=np.int64)
+    return out
+
+
+def _r_conv_lben(f: _File) -> Any:
     ks = f.opt("kernel_sizes")
     m = _cv.ConvLBEN(N=f.scalar("N", integer=True), channels=tuple(int(c) for c in np.asarray(f.req("channels")).reshape(-1)),
                      log_psi=f.req("log_psi"), V_hat=f.cplx("V_hat"), S_hat=f.cplx("S_hat"), G_hat=f.cplx("G_hat"),
                      U_hat=f.cplx("U_hat"), b=f.req("b"), b_y=f.req("b_y"), identity_mask=f.mask(),
                      L=f.scalar("L"), eps=f.scalar("eps"), support=f.mask("support"),
                      kernel_sizes=() if ks is None else tuple(tuple(int(v) for v in r) for r in np.asarray(ks).reshape(-1, 2)))
-    C = m.C
-    N = m.N
+    C, N = m.C, m.N
     for name, shp in (("V_hat", (N, N, None, C)), ("S_hat", (N, N, C, C)), ("G_hat", (N, N, None, C)),
                       ("U_hat", (N, N, C, None))):
         a = getattr(m, name)
         if a.ndim != 4 or any(s is not None and a.shape[i] != s for i, s in enumerate(shp)):
-            raise ShapeError(f"{f.path}:{name}: expected shape {shp} (None = any), got {a.shape}")
+            raise ShapeError(f"{f.path}:{f.prefix}{name}: expected shape {shp} (None = any), got {a.shape}")
     if m.identity_mask is None or m.identity_mask.shape != (C,) or m.b.shape != (C,) or m.log_psi.shape != (C,):
-        raise ShapeError(f"{f.path}: identity_mask, b, log_psi must have shape ({C},)")
-    return k, m
+        raise ShapeError(f"{f.path}: {f.prefix}identity_mask, b, log_psi must have shape ({C},)")
+    return m
+
+
+def _w_conv_mondeq(m: ConvMonDEQNet) -> Dict[str, Any]:
+    return dict(A=m.A, B=m.B, U=m.U, b=m.b, m=_f(m.m), N=np.asarray(m.N))
+
+
+def _r_conv_mondeq(f: _File) -> ConvMonDEQNet:
+    return ConvMonDEQNet(f.req("A"), f.req("B"), f.req("U"), f.req("b"), f.scalar("m"), f.scalar("N", integer=True))
+
+
+def _w_pipeline(m: "_pl.Pipeline") -> Dict[str, Any]:
+    out: Dict[str, Any] = {"depth": np.asarray(len(m.stages))}
+    if m.input_shape is not None:
+        out["input_shape"] = np.asarray(m.input_shape, dtype=np.int64)
+    for i, st in enumerate(m.stages):
+        k = kind_of(st)
+        if k == "classifier":
+            raise DomainError(f"stages[{i}]: a classifier cannot be nested in a classifier")
+        out[f"s{i}/kind"] = np.asarray(k)
+        for key, v in TABLE[k].write(st).items():
+            out[f"s{i}/{key}"] = v
+    return out
+
+
+def _r_pipeline(f: _File) -> "_pl.Pipeline":
+    d = f.scalar("depth", integer=True)
+    shp = f.opt("input_shape")
+    stages = []
+    for i in range(d):
+        g = f.sub(f"s{i}/")
+        stages.append(TABLE[g.kind].read(g))
+    return _pl.Pipeline(tuple(stages), None if shp is None else tuple(int(s) for s in np.asarray(shp).reshape(-1)))
+
+
+def _w_stage(m: Any) -> Dict[str, Any]:
+    return m.arrays()
+
+
+def _r_stage(cls: type) -> Callable[[_File], Any]:
+    return lambda f: cls(**{fl.name: (f.req(fl.name) if fl.default is dataclasses.MISSING else f.opt(fl.name))
+                            for fl in dataclasses.fields(cls)})
 
 
 # ----------------------------------------------------------------------------------------------
-# materialize / convert / evaluate
+# materializers (dense DEQ arrays) and evaluators
 # ----------------------------------------------------------------------------------------------
 
 def _form_arrays(form: "_ex.DEQForm") -> Dict[str, Any]:
     return {"W": form.W, "U": form.U, "b": form.b, "G": form.G, "b_y": form.b_y, "identity_mask": form.identity_mask}
-
-
-def _deq_arrays(kind: str, obj: Any, path: str = "") -> Dict[str, Any]:
-    from .model import DEQ
-
-    if isinstance(obj, DEQ):
-        a = {"W": obj.W, "U": obj.U, "b": obj.b, "G": obj.G, "b_y": obj.b_y, "identity_mask": obj.identity_mask}
-    elif isinstance(obj, (MonDEQNet, GMonDEQNet)):
-        a = {"W": obj.W(), "U": obj.U, "b": obj.b, "G": obj.G, "b_y": obj.b_y, "identity_mask": None}
-    elif isinstance(obj, LBENNet):
-        a = {"W": obj.W(), "U": obj.params.U, "b": obj.b, "G": obj.params.G, "b_y": obj.b_y,
-             "identity_mask": obj.identity_mask}
-    elif isinstance(obj, _ex.ResidualStack):
-        a = _form_arrays(_ex.sll_to_deq(obj))
-    elif isinstance(obj, _ex.AOLNet):
-        a = _form_arrays(_ex.aol_to_deq(obj))
-    elif isinstance(obj, _ex.SandwichNet):
-        a = _form_arrays(_ex.sandwich_to_deq(obj))
-    elif isinstance(obj, _ec.ConvResidualStack):
-        n = obj.d + sum(l.k for l in obj.layers) * obj.N ** 2
-        _dense_guard(n, path)
-        a = _form_arrays(_ex.sll_to_deq(obj.to_dense()))
-    elif isinstance(obj, _cv.ConvLBEN):
-        _dense_guard(obj.C * obj.N ** 2, path)
-        a = obj.dense()
-    else:  # pragma: no cover - read_model returns only the types above
-        raise DomainError(f"model: unsupported object {type(obj).__name__}")
-    return {"kind": kind, **a}
 
 
 def _dense_guard(n: int, path: str) -> None:
@@ -338,32 +479,108 @@ def _dense_guard(n: int, path: str) -> None:
                           f"materialization refused (use a smaller grid, or formats.MAX_DENSE_N)")
 
 
-def load_model(path: "str | os.PathLike[str]") -> Dict[str, Any]:
-    """Any supported model file as DEQ arrays ``{"kind", "W", "U", "b", "G", "b_y", "identity_mask"}``
-    (absent arrays → ``None``). Explicit nets use their exact DEQ embeddings (havens2023 eq. 14,
-    App. D); LBEN files are materialized with eq. (7); convolutional kinds densely (state dimension
-    ≤ :data:`MAX_DENSE_N`)."""
-    kind, obj = read_model(path)
-    return _deq_arrays(kind, obj, os.fspath(path))
+def _a_deq(m: Any, path: str) -> Dict[str, Any]:
+    return {"W": m.W, "U": m.U, "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": m.identity_mask}
 
 
-def to_lben(kind: str, obj: Any) -> Any:
-    """Convert a read model to LBEN: a :class:`deqtheory.convert.Conversion` (dense kinds) or a
-    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``)."""
-    if kind == "mondeq":
-        return _cv.mondeq_to_lben(obj.A, obj.B, obj.m, obj.U, obj.G, obj.b, obj.b_y)
-    if kind == "gmondeq":
-        return _cv.gmondeq_to_lben(obj.A, obj.B, np.exp(obj.log_phi), obj.m, obj.U, obj.G, obj.b, obj.b_y)
-    if kind in ("sll", "cpl"):
-        return _cv.sll_to_lben(obj)
-    if kind == "aol":
-        return _cv.aol_to_lben(obj)
-    if kind == "sandwich":
-        return _cv.sandwich_to_lben(obj)
-    if kind in ("conv_sll", "conv_cpl"):
-        return _cv.conv_sll_to_lben(obj)
-    raise DomainError(f"kind: no LBEN conversion from {kind!r} (supported: mondeq, gmondeq, sll, cpl, aol, sandwich, "
-                      f"conv_sll, conv_cpl)")
+def _a_family(m: FamilyNet, path: str) -> Dict[str, Any]:
+    return {"W": m.W(), "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None}
+
+
+def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
+    return {"W": m.W(), "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask}
+
+
+def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
+    _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
+    return _form_arrays(_ex.sll_to_deq(m.to_dense()))
+
+
+def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
+    _dense_guard(m.C * m.N ** 2, path)
+    return m.dense()
+
+
+def _a_conv_mondeq(m: ConvMonDEQNet, path: str) -> Dict[str, Any]:
+    _dense_guard(m.c * m.N ** 2, path)
+    return m.dense()
+
+
+def _a_pipeline(m: "_pl.Pipeline", path: str) -> Dict[str, Any]:
+    st = m.model_stage()
+    return TABLE[kind_of(st)].arrays(st, path)
+
+
+def _info(status: str, residual: float = 0.0, tol: float = 0.0, method: str = "explicit") -> Dict[str, Any]:
+    return {"status": status, "residual": float(residual), "tol": float(tol), "method": method}
+
+
+def _e_explicit(m: Any, X: np.ndarray, tol: Optional[float]) -> Tuple[np.ndarray, Dict[str, Any]]:
+    return np.asarray(m(X)), _info("explicit")
+
+
+def _images(c_in: int, N: int, run: Callable[[np.ndarray], Tuple[np.ndarray, Dict[str, Any]]]):
+    """Conv kinds take images ``(B, c, N, N)`` or flattened ``(B, c N²)`` (answered flattened)."""
+    def ev(X: np.ndarray) -> Tuple[np.ndarray, Dict[str, Any]]:
+        flat = X.ndim in (1, 2) and X.shape[-1] == c_in * N * N
+        Y, info = run(X.reshape(X.shape[:-1] + (c_in, N, N)) if flat else X)
+        return (Y.reshape(Y.shape[:-3] + (-1,)) if flat else Y), info
+    return ev
+
+
+def _e_conv_residual(m: Any, X: np.ndarray, tol: Optional[float]):
+    return _images(m.c, m.N, lambda Xi: (m(Xi), _info("explicit")))(X)
+
+
+def _e_conv_lben(m: Any, X: np.ndarray, tol: Optional[float]):
+    def run(Xi):
+        r = m.solve(Xi, method="dag", tol=tol)
+        if not r.converged:
+            r = m.solve(Xi, method="pr", tol=r.tol, max_iter=100_000)
+        return m.output(r.z), _info(r.status, r.residual, r.tol, r.method)
+    return _images(m.c_in, m.N, run)(X)
+
+
+def _e_conv_mondeq(m: ConvMonDEQNet, X: np.ndarray, tol: Optional[float]):
+    def run(Xi):
+        Y, info = _e_dense(m.dense(), None, Xi.reshape(Xi.shape[:-3] + (-1,)), tol)
+        return Y.reshape(Y.shape[:-1] + (m.c, m.N, m.N)), info
+    return _images(m.c_in, m.N, run)(X)
+
+
+def _e_dense(a: Dict[str, Any], lam: Optional[np.ndarray], X: np.ndarray, tol: Optional[float]):
+    """Fixed point of dense DEQ arrays to residual ``tol`` (default ``1e-12·max(1, max‖Ux + b‖)``), then
+    ``y = Gz + b_y``; ``lam``: a metric Λ in which W is monotone (PR in that metric)."""
+    n = a["W"].shape[0]
+    U = np.eye(n) if a["U"] is None else np.asarray(a["U"])
+    b = np.zeros(n) if a["b"] is None else np.asarray(a["b"])
+    a = {**a, "U": U, "b": b}
+    if X.ndim not in (1, 2) or X.shape[-1] != U.shape[1]:
+        raise ShapeError(f"X: expected shape ({U.shape[1]},) or (batch, {U.shape[1]}), got {X.shape}")
+    if tol is None:
+        V = np.atleast_2d(X) @ U.T + b
+        tol = 1e-12 * max(1.0, float(np.max(np.sqrt(np.sum(V * V, axis=1)))))
+    z, res, t, status, method = _solve_dense(a, X, tol, lam)
+    G = np.eye(n) if a["G"] is None else np.asarray(a["G"])
+    by = np.zeros(G.shape[0]) if a["b_y"] is None else np.asarray(a["b_y"])
+    return np.asarray(z) @ G.T + by, _info(status, res, t, method)
+
+
+def _e_deq(metric: Callable[[Any], Optional[np.ndarray]] = lambda m: None):
+    def ev(m: Any, X: np.ndarray, tol: Optional[float]):
+        return _e_dense(TABLE[kind_of(m)].arrays(m, ""), metric(m), X, tol)
+    return ev
+
+
+def _e_pipeline(m: "_pl.Pipeline", X: np.ndarray, tol: Optional[float]):
+    info = _info("explicit")
+    if m.input_shape is not None and X.ndim == 2 and X.shape[1] == int(np.prod(m.input_shape)):
+        X = X.reshape((X.shape[0],) + tuple(m.input_shape))
+    for st in m.stages:
+        X, i = TABLE[kind_of(st)].evaluate(st, X, tol)
+        if i["status"] != "explicit":
+            info = i
+    return X, info
 
 
 def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Optional[np.ndarray]):
@@ -376,71 +593,190 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
     n = W.shape[0]
     U = a["U"]
     mask = a.get("identity_mask")
-    tol_v = tol
     snap = 64 * n * 2.0 ** -53 * float(np.max(np.abs(W))) if W.size else 0.0
     Ws = np.where(np.abs(W) <= snap, 0.0, W)
     if graph.is_feedforward(Ws).certified:
-        r = solvers.solve(Ws, U, a["b"], X, method="exact_dag", tol=tol_v, identity_mask=mask)
+        r = solvers.solve(Ws, U, a["b"], X, method="exact_dag", tol=tol, identity_mask=mask)
         res = solvers.fixed_point_residual(W, U, a["b"], r.z, X, identity_mask=mask)
         rmax = float(np.max(res))
         if rmax <= r.tol:
             return r.z, rmax, r.tol, "converged", "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
     if lam is not None:
-        r = solvers.solve(W, U, a["b"], X, method="pr", tol=tol_v, Lambda=lam, max_iter=200_000, identity_mask=mask)
+        r = solvers.solve(W, U, a["b"], X, method="pr", tol=tol, Lambda=lam, max_iter=200_000, identity_mask=mask)
     else:
-        r = solvers.solve(W, U, a["b"], X, method="auto", tol=tol_v, max_iter=200_000, identity_mask=mask)
+        r = solvers.solve(W, U, a["b"], X, method="auto", tol=tol, max_iter=200_000, identity_mask=mask)
     return r.z, r.residual, r.tol, r.status.value, r.method
+
+
+# ----------------------------------------------------------------------------------------------
+# LBEN conversions
+# ----------------------------------------------------------------------------------------------
+
+def _l_mondeq(m: FamilyNet) -> Any:
+    return _cv.mondeq_to_lben(m.A, m.B, m.m, m.U, m.G, m.b, m.b_y)
+
+
+def _l_gmondeq(m: FamilyNet) -> Any:
+    return _cv.gmondeq_to_lben(m.A, m.B, np.exp(m.log_phi), m.m, m.U, m.G, m.b, m.b_y)
+
+
+def _l_pipeline(m: "_pl.Pipeline") -> Any:
+    st = m.model_stage()
+    return to_lben(kind_of(st), st)
+
+
+# ----------------------------------------------------------------------------------------------
+# the table
+# ----------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class KindSpec:
+    """One file kind: ``type`` (and ``match``) select the objects it writes; ``write(obj) -> arrays``;
+    ``read(view) -> obj``; ``arrays(obj, path) -> dense DEQ arrays`` (None: no DEQ materialization);
+    ``evaluate(obj, X, tol) -> (Y, info)``; ``lben(obj)`` the LBEN conversion (None: none);
+    ``stage``: a classifier stage only (not a file of its own)."""
+
+    kind: str
+    type: Any
+    write: Callable[[Any], Dict[str, Any]]
+    read: Callable[[_File], Any]
+    arrays: Optional[Callable[[Any, str], Dict[str, Any]]]
+    evaluate: Callable[[Any, np.ndarray, Optional[float]], Tuple[np.ndarray, Dict[str, Any]]]
+    lben: Optional[Callable[[Any], Any]] = None
+    match: Callable[[Any], bool] = lambda m: True
+    stage: bool = False
+
+
+def _residual_kind(m: Any) -> str:
+    return "cpl" if {l.kind for l in m.layers} == {"cpl"} else "sll"
+
+
+def _table() -> Dict[str, KindSpec]:
+    from .model import DEQ
+
+    fam = lambda k: (lambda m: m.kind == k)  # noqa: E731
+    gmetric = _e_deq(lambda m: np.exp(-m.log_phi))   # Γ = Φ⁻¹ (havens2023 §2.3)
+    specs = [
+        KindSpec("deq", DEQ, _w_deq, _r_deq, _a_deq, _e_deq()),
+        KindSpec("mondeq", FamilyNet, _w_family, _r_family, _a_family, _e_deq(), _l_mondeq, fam("mondeq")),
+        KindSpec("lipmondeq", FamilyNet, _w_family, _r_family, _a_family, _e_deq(), _l_mondeq, fam("lipmondeq")),
+        KindSpec("gmondeq", FamilyNet, _w_family, _r_family, _a_family, gmetric, _l_gmondeq, fam("gmondeq")),
+        KindSpec("lben", (LBENNet, _cv.Conversion), _w_lben, _r_lben, _a_lben,
+                 _e_deq(lambda m: np.exp(-m.params.log_psi))),       # Λ = Ψ⁻¹ (havens2023 eq. 7)
+        *[KindSpec(k, FamilyNet, _w_family, _r_family, _a_family, _e_deq(), None, fam(k))
+          for k in ("ibp_mondeq", "ibp_mondeq_gamma", "noneuclidean", "cerdeq")],
+        *[KindSpec(k, _ex.ResidualStack, _w_residual, _r_residual, lambda m, p: _form_arrays(_ex.sll_to_deq(m)),
+                   _e_explicit, _cv.sll_to_lben, (lambda m, k=k: _residual_kind(m) == k)) for k in ("sll", "cpl")],
+        KindSpec("aol", _ex.AOLNet, _w_aol, _r_aol, lambda m, p: _form_arrays(_ex.aol_to_deq(m)), _e_explicit,
+                 _cv.aol_to_lben),
+        KindSpec("sandwich", _ex.SandwichNet, _w_sandwich, _r_sandwich,
+                 lambda m, p: _form_arrays(_ex.sandwich_to_deq(m)), _e_explicit, _cv.sandwich_to_lben),
+        *[KindSpec("conv_" + k, _ec.ConvResidualStack, _w_conv_residual, _r_conv_residual, _a_conv_residual,
+                   _e_conv_residual, _cv.conv_sll_to_lben, (lambda m, k=k: _residual_kind(m) == k))
+          for k in ("sll", "cpl")],
+        KindSpec("conv_lben", _cv.ConvLBEN, _w_conv_lben, _r_conv_lben, _a_conv_lben, _e_conv_lben),
+        KindSpec("conv_mondeq", ConvMonDEQNet, _w_conv_mondeq, _r_conv_mondeq, _a_conv_mondeq, _e_conv_mondeq),
+        KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),
+        *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info("explicit")), stage=True)
+          for k, cls in _pl.STAGES.items()],
+    ]
+    return {s.kind: s for s in specs}
+
+
+#: kind → :class:`KindSpec` (the only place kinds are dispatched)
+TABLE: Dict[str, KindSpec] = _table()
+KINDS = tuple(k for k, s in TABLE.items() if not s.stage)
+
+
+def kind_of(model: Any) -> str:
+    """The file kind of a model object (``DomainError`` if no kind writes it)."""
+    for spec in TABLE.values():
+        if isinstance(model, spec.type) and spec.match(model):
+            return spec.kind
+    raise DomainError(f"model: cannot save an object of type {type(model).__name__}")
+
+
+# ----------------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------------
+
+def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
+    """Write ``model`` to ``path``; returns the kind written. Accepts every object of :data:`TABLE`:
+    :class:`deqtheory.model.DEQ`, :class:`FamilyNet` (:class:`MonDEQNet`, :class:`GMonDEQNet`, …),
+    :class:`LBENNet`, :class:`deqtheory.convert.Conversion` (→ ``lben``), the explicit nets,
+    :class:`deqtheory.explicit_conv.ConvResidualStack`, :class:`deqtheory.convert.ConvLBEN`,
+    :class:`ConvMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
+    dict of materialized DEQ arrays ``W`` (required), ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``
+    (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
+    if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):
+        model = model[1]
+    if isinstance(model, Mapping):            # materialized DEQ arrays (e.g. a layer's export_deq()) → deq
+        from .model import DEQ
+
+        if "W" not in model:
+            raise ModelFileError(f"model: a dict needs the DEQ array 'W' (kind deq); got keys {sorted(model)}")
+        model = DEQ(model["W"], *(model.get(k) for k in ("U", "b", "G", "b_y")),
+                    identity_mask=model.get("identity_mask"))
+    kind = kind_of(model)
+    if TABLE[kind].stage:
+        raise DomainError(f"model: a {type(model).__name__} is a classifier stage; wrap it in a deqtheory.pipeline.Pipeline")
+    out = TABLE[kind].write(model)
+    save_npz(path, {k: v for k, v in out.items() if v is not None}, kind=kind)
+    return kind
+
+
+def read_model(path: "str | os.PathLike[str]") -> Tuple[str, Any]:
+    """Read a model file: ``(kind, object)`` (the object types of :data:`TABLE`).
+
+    Bad input raises the usual typed error; its message always names the file. A training file of
+    ``deqtheory-train`` raises :class:`ModelFileError` saying to run ``deqtheory-train export``."""
+    p = os.fspath(path)
+    try:
+        f = _File.open(p)
+        return f.kind, TABLE[f.kind].read(f)
+    except DEQInputError as exc:
+        if p in str(exc):
+            raise
+        raise type(exc)(f"{p}: {exc}") from None
+
+
+def _deq_arrays(kind: str, obj: Any, path: str = "") -> Dict[str, Any]:
+    arrays = TABLE[kind].arrays
+    if arrays is None:  # pragma: no cover - stage kinds are never files
+        raise DomainError(f"{path}: kind {kind!r} has no DEQ materialization")
+    return {"kind": kind, **arrays(obj, path)}
+
+
+def load_model(path: "str | os.PathLike[str]") -> Dict[str, Any]:
+    """Any supported model file as DEQ arrays ``{"kind", "W", "U", "b", "G", "b_y", "identity_mask"}``
+    (absent arrays → ``None``). Explicit nets use their exact DEQ embeddings (havens2023 eq. 14,
+    App. D); LBEN files are materialized with eq. (7); convolutional kinds densely (state dimension
+    ≤ :data:`MAX_DENSE_N`); a ``classifier`` by its model stage (``kind`` stays ``"classifier"``)."""
+    kind, obj = read_model(path)
+    return _deq_arrays(kind, obj, os.fspath(path))
+
+
+def to_lben(kind: str, obj: Any) -> Any:
+    """Convert a read model to LBEN: a :class:`deqtheory.convert.Conversion` (dense kinds) or a
+    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``); a ``classifier`` converts its model stage."""
+    spec = TABLE.get(kind)
+    if spec is None or spec.lben is None:
+        have = [k for k, s in TABLE.items() if s.lben is not None]
+        raise DomainError(f"kind: no LBEN conversion from {kind!r} (supported: {', '.join(have)})")
+    return spec.lben(obj)
 
 
 def evaluate(path_or_model: Any, X: Any, *, tol: Optional[float] = None) -> Tuple[np.ndarray, Dict[str, Any]]:
     """Evaluate a model file (or ``(kind, object)`` from :func:`read_model`) on inputs ``X``.
 
-    Explicit nets: direct evaluation (``status = "explicit"``, residual 0). DEQs (``deq``,
-    ``mondeq``, ``gmondeq``, ``lben``): fixed point to residual ``tol`` (default
-    ``1e-12·max(1, max‖Ux + b‖)``), then ``y = Gz + b_y``. Conv kinds take images ``(B, c, N, N)``
-    (or flattened ``(B, c N²)``, answered flattened). Returns ``(Y, info)`` with ``info`` =
-    ``{"kind", "status", "residual", "tol", "method"}``."""
+    Explicit nets: direct evaluation (``status = "explicit"``, residual 0). DEQs: fixed point to
+    residual ``tol`` (default ``1e-12·max(1, max‖Ux + b‖)``), then ``y = Gz + b_y`` (LBEN, G-MonDEQ:
+    Peaceman–Rachford in their Λ-metric). Conv kinds take images ``(B, c, N, N)`` (or flattened
+    ``(B, c N²)``, answered flattened). A ``classifier`` runs its stages in order. Returns ``(Y, info)``
+    with ``info`` = ``{"kind", "status", "residual", "tol", "method"}``."""
     kind, obj = read_model(path_or_model) if not isinstance(path_or_model, tuple) else path_or_model
     X = np.asarray(X, dtype=float)
     if not np.all(np.isfinite(X)):
-        from .errors import NonFiniteError
-
         raise NonFiniteError(f"X: non-finite entries in shape {X.shape}")
-    info: Dict[str, Any] = {"kind": kind}
-    if kind in ("sll", "cpl", "aol", "sandwich"):
-        return np.asarray(obj(X)), {**info, "status": "explicit", "residual": 0.0, "tol": 0.0, "method": "explicit"}
-    if kind in ("conv_sll", "conv_cpl", "conv_lben"):
-        c_in = obj.c if kind != "conv_lben" else obj.c_in
-        N = obj.N
-        flat = X.ndim in (1, 2) and X.shape[-1] == c_in * N * N
-        Xi = X.reshape(X.shape[:-1] + (c_in, N, N)) if flat else X
-        if kind == "conv_lben":
-            r = obj.solve(Xi, method="dag", tol=tol)
-            if not r.converged:
-                r = obj.solve(Xi, method="pr", tol=r.tol, max_iter=100_000)
-            Y = obj.output(r.z)
-            info.update(status=r.status, residual=r.residual, tol=r.tol, method=r.method)
-        else:
-            Y = obj(Xi)
-            info.update(status="explicit", residual=0.0, tol=0.0, method="explicit")
-        return (Y.reshape(Y.shape[:-3] + (-1,)) if flat else Y), info
-    a = _deq_arrays(kind, obj)
-    n = a["W"].shape[0]
-    U = np.eye(n) if a["U"] is None else np.asarray(a["U"])
-    b = np.zeros(n) if a["b"] is None else np.asarray(a["b"])
-    a = {**a, "U": U, "b": b}
-    if X.ndim not in (1, 2) or X.shape[-1] != U.shape[1]:
-        raise ShapeError(f"X: expected shape ({U.shape[1]},) or (batch, {U.shape[1]}), got {X.shape}")
-    if tol is None:
-        V = np.atleast_2d(X) @ U.T + b
-        tol = 1e-12 * max(1.0, float(np.max(np.sqrt(np.sum(V * V, axis=1)))))
-    lam = None
-    if isinstance(obj, LBENNet):
-        lam = np.exp(-obj.params.log_psi)          # Λ = Ψ⁻¹: Λ-monotone (havens2023 eq. 7)
-    elif isinstance(obj, GMonDEQNet):
-        lam = np.exp(-obj.log_phi)                 # Γ = Φ⁻¹ (havens2023 §2.3)
-    z, res, t, status, method = _solve_dense(a, X, tol, lam)
-    G = np.eye(n) if a["G"] is None else np.asarray(a["G"])
-    by = np.zeros(G.shape[0]) if a["b_y"] is None else np.asarray(a["b_y"])
-    Y = np.asarray(z) @ G.T + by
-    return Y, {**info, "status": status, "residual": float(res), "tol": float(t), "method": method}
+    Y, info = TABLE[kind].evaluate(obj, X, tol)
+    return Y, {"kind": kind, **info}

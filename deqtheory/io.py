@@ -108,6 +108,8 @@ def save_npz(path: "str | os.PathLike[str]", arrays: Mapping[str, Any], *, kind:
 
 
 def load_deq_arrays(path: "str | os.PathLike[str]") -> Dict[str, Any]:
-    """Load a DEQ model file: returns ``{"W", "U", "b", "G", "b_y", "kind"}`` (absent arrays → None)."""
-    data = load_npz(path, required=("W",))
-    return {"kind": data.get("kind", "deq"), **{k: data.get(k) for k in DEQ_KEYS}}
+    """Load a model file as DEQ arrays ``{"kind", "W", "U", "b", "G", "b_y", "identity_mask"}`` (absent
+    arrays → None): :func:`deqtheory.formats.load_model` (the one reading path for every kind)."""
+    from .formats import load_model
+
+    return load_model(path)

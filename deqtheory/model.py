@@ -19,7 +19,13 @@ from . import solvers
 from ._validate import as_array, as_matrix, as_square, as_vector
 from .errors import ConvergenceWarning, ShapeError
 
-__all__ = ["DEQ"]
+__all__ = ["DEQ", "dimension"]
+
+
+def dimension(array: str, axis: int, doc: str) -> property:
+    """A read-only ``int`` property: ``getattr(self, array).shape[axis]`` (the shape accessors of the
+    model dataclasses: ``DEQ.n``, ``ConvResidualLayer.c``, …)."""
+    return property(lambda self: int(getattr(self, array).shape[axis]), doc=doc)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -80,20 +86,9 @@ class DEQ:
         return self.identity_mask if self.identity_mask.any() else None
 
     # shapes -------------------------------------------------------------------------------------
-    @property
-    def n(self) -> int:
-        """Hidden width (order of W)."""
-        return int(self.W.shape[0])
-
-    @property
-    def d(self) -> int:
-        """Input dimension (columns of U)."""
-        return int(self.U.shape[1])
-
-    @property
-    def p(self) -> int:
-        """Output dimension (rows of G)."""
-        return int(self.G.shape[0])
+    n = dimension("W", 0, "Hidden width (order of W).")
+    d = dimension("U", 1, "Input dimension (columns of U).")
+    p = dimension("G", 0, "Output dimension (rows of G).")
 
     def __repr__(self) -> str:
         return f"DEQ(n={self.n}, d={self.d}, p={self.p})"

@@ -7,6 +7,7 @@
     deqtheory-train certify CHECKPOINT --norm 2|inf --eps E [E ...] [--certifier NAME]
                                [--max-samples N] [--json OUT] [--plot PNG]
     deqtheory-train list
+    deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json]   # then: deqtheory check model.npz
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
 
 CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
@@ -46,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
     c.add_argument("--threads", type=int, default=None)
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
+    e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
+    e.add_argument("source", help="RUN_DIR or RUN/model.npz (or checkpoint.npz)")
+    e.add_argument("-o", "--output", required=True, help="OUT.npz (deqtheory format, docs/formats.md)")
+    e.add_argument("--json", action="store_true", help="print the summary as JSON")
     return p
 
 
@@ -61,6 +66,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "threads", None):
         torch.set_num_threads(int(args.threads))
     try:
+        if args.cmd == "export":
+            from deqtheory.errors import DEQInputError
+
+            from .export import export_file, format_summary
+            try:
+                summary = export_file(args.source, args.output)
+            except DEQInputError as exc:
+                sys.stderr.write(f"deqtheory-train export: {exc}\n")
+                return 2
+            sys.stdout.write(format_summary(summary, as_json=args.json) + "\n")
+            return 0
         if args.cmd == "list":
             sys.stdout.write("models:      " + ", ".join(X.available_models()) + "\n")
             sys.stdout.write("datasets:    " + ", ".join(D.available_datasets()) + "\n")

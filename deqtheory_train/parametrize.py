@@ -210,8 +210,27 @@ class _WeightBase(nn.Module):
         for k in self._fields:
             setattr(self, k, _param(getattr(params, k), dtype, device))
 
-    def family(self) -> dp.Parametrization:  # pragma: no cover - overridden
-        raise NotImplementedError
+    #: name of the field whose first dimension is the rank option of the constructor (None: no rank)
+    _rank_field: Optional[str] = None
+
+    def family(self) -> dp.Parametrization:
+        """The deqtheory parametrization with the current hyper-parameters."""
+        return self.fam
+
+    @property
+    def m(self) -> float:
+        return self.fam.m
+
+    @classmethod
+    def from_params(cls, params: Any, *hyper: Any, dtype=None, device=None, **hyper_kw: Any) -> "_WeightBase":
+        """The inverse of :meth:`export`: a module of size ``n`` (the last field's first dimension) with
+        the hyper-parameters ``hyper`` / ``hyper_kw`` (as the constructor: ``m``; ``L, eps``; ``m, gamma``;
+        ``gamma``; ``n_iter``) holding ``params``. LBEN: loads ``log_psi, V, S`` (``G``, ``U`` belong to the layer)."""
+        n = getattr(params, cls._fields[-1]).shape[0]
+        kw = {} if cls._rank_field is None else {"rank": getattr(params, cls._rank_field).shape[0]}
+        obj = cls(n, *hyper, **hyper_kw, **kw, dtype=dtype, device=device)
+        obj._load(params, **_dd(dtype, device))
+        return obj
 
     def numpy_weight(self) -> np.ndarray:
         """deqtheory's forward on the exported parameters (the float64 oracle)."""
@@ -228,6 +247,7 @@ class MonDEQWeight(_WeightBase):
 
     params_type = dp.MonDEQParams
     _fields = ("A", "B")
+    _rank_field = "A"
 
     def __init__(self, n: int, m: float = 1.0, *, rank: Optional[int] = None, scale: float = 0.5,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -236,21 +256,10 @@ class MonDEQWeight(_WeightBase):
         prm = self.fam.sample(rng or np.random.default_rng(0), n, rank=rank, scale=scale)
         self._load(prm, **_dd(dtype, device))
 
-    @property
-    def m(self) -> float:
-        return self.fam.m
-
-    def family(self) -> dp.MonDEQ:
-        return self.fam
 
     def forward(self) -> torch.Tensor:
         return mondeq_weight(self.A, self.B, self.fam.m)
 
-    @classmethod
-    def from_params(cls, params: dp.MonDEQParams, m: float, *, dtype=None, device=None) -> "MonDEQWeight":
-        obj = cls(params.B.shape[0], m, rank=params.A.shape[0], dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 class GMonDEQWeight(_WeightBase):
@@ -258,6 +267,7 @@ class GMonDEQWeight(_WeightBase):
 
     params_type = dp.GMonDEQParams
     _fields = ("A", "B", "log_phi")
+    _rank_field = "A"
 
     def __init__(self, n: int, m: float = 1.0, *, rank: Optional[int] = None, scale: float = 0.5,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -268,12 +278,6 @@ class GMonDEQWeight(_WeightBase):
         prm = dp.GMonDEQParams(A=mp.A, B=mp.B, log_phi=np.zeros(n))
         self._load(prm, **_dd(dtype, device))
 
-    @property
-    def m(self) -> float:
-        return self.fam.m
-
-    def family(self) -> dp.GMonDEQ:
-        return self.fam
 
     @property
     def phi(self) -> torch.Tensor:
@@ -282,11 +286,6 @@ class GMonDEQWeight(_WeightBase):
     def forward(self) -> torch.Tensor:
         return gmondeq_weight(self.A, self.B, self.log_phi, self.fam.m)
 
-    @classmethod
-    def from_params(cls, params: dp.GMonDEQParams, m: float, *, dtype=None, device=None) -> "GMonDEQWeight":
-        obj = cls(params.B.shape[0], m, rank=params.A.shape[0], dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 class LBENWeight(_WeightBase):
@@ -296,6 +295,7 @@ class LBENWeight(_WeightBase):
 
     params_type = dp.LBENParams
     _fields = ("log_psi", "V", "S")
+    _rank_field = "V"
 
     def __init__(self, n: int, L: float = 1.0, eps: float = 0.1, *, rank: Optional[int] = None,
                  scale: float = 0.5, rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -308,8 +308,6 @@ class LBENWeight(_WeightBase):
         self.V = _param(mp.A, **dd)
         self.S = _param(mp.B, **dd)
 
-    def family(self) -> dp.LBEN:
-        return self.fam
 
     @property
     def psi(self) -> torch.Tensor:
@@ -325,12 +323,6 @@ class LBENWeight(_WeightBase):
     def numpy_weight(self, G: torch.Tensor, U: torch.Tensor) -> np.ndarray:  # type: ignore[override]
         return self.fam.forward(self.export(G, U))
 
-    @classmethod
-    def from_params(cls, params: dp.LBENParams, L: float, eps: float, *, dtype=None, device=None) -> "LBENWeight":
-        """Loads ``log_psi, V, S`` (``G``, ``U`` belong to the layer)."""
-        obj = cls(params.S.shape[0], L, eps, rank=params.V.shape[0], dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 class IBPMonDEQWeight(_WeightBase):
@@ -361,34 +353,22 @@ class IBPMonDEQWeight(_WeightBase):
     def forward(self) -> torch.Tensor:
         return ibp_weight(self.M, self.log_slack, self._m)
 
-    @classmethod
-    def from_params(cls, params: dp.IBPMonDEQParams, m: float, *, dtype=None, device=None) -> "IBPMonDEQWeight":
-        obj = cls(params.M.shape[0], m, dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
-class IBPMonDEQGammaWeight(_WeightBase):
-    r"""wei2022 (3.7) with margin m: ``W = ΓD^{-1/2}MD^{-1/2}Γ⁻¹``, Γ from ``beta`` (κ(Γ) < γ)."""
+class IBPMonDEQGammaWeight(IBPMonDEQWeight):
+    r"""wei2022 (3.7) with margin m: ``W = ΓD^{-1/2}MD^{-1/2}Γ⁻¹``, Γ from ``beta`` (κ(Γ) < γ); the settable
+    margin ``m`` as :class:`IBPMonDEQWeight`."""
 
     params_type = dp.IBPMonDEQGammaParams
     _fields = ("M", "log_slack", "beta")
 
     def __init__(self, n: int, m: float = 0.1, gamma: Optional[float] = 3.0, *, scale: float = 1.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
-        super().__init__()
+        _WeightBase.__init__(self)
         self.gamma = dp.IBPMonDEQGamma(m=m, gamma=gamma).gamma
         self.m = m
         prm = dp.IBPMonDEQGamma(m=m, gamma=gamma).sample(rng or np.random.default_rng(0), n, scale=scale)
         self._load(prm, **_dd(dtype, device))
-
-    @property
-    def m(self) -> float:
-        return self._m
-
-    @m.setter
-    def m(self, value: float) -> None:
-        self._m = dp.IBPMonDEQ(m=value).m
 
     def family(self) -> dp.IBPMonDEQGamma:
         return dp.IBPMonDEQGamma(m=self._m, gamma=self.gamma)
@@ -400,12 +380,6 @@ class IBPMonDEQGammaWeight(_WeightBase):
     def forward(self) -> torch.Tensor:
         return ibp_gamma_weight(self.M, self.log_slack, self.beta, self._m, self.gamma)
 
-    @classmethod
-    def from_params(cls, params: dp.IBPMonDEQGammaParams, m: float, gamma: Optional[float] = 3.0, *,
-                    dtype=None, device=None) -> "IBPMonDEQGammaWeight":
-        obj = cls(params.M.shape[0], m, gamma, dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 class NonEuclideanWeight(_WeightBase):
@@ -429,17 +403,10 @@ class NonEuclideanWeight(_WeightBase):
     def eta(self) -> torch.Tensor:
         return torch.exp(self.log_eta)
 
-    def family(self) -> dp.NonEuclidean:
-        return self.fam
 
     def forward(self) -> torch.Tensor:
         return noneuclidean_weight(self.T, self.log_eta, self.fam.gamma)
 
-    @classmethod
-    def from_params(cls, params: dp.NonEuclideanParams, gamma: float, *, dtype=None, device=None) -> "NonEuclideanWeight":
-        obj = cls(params.T.shape[0], gamma, dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 class CerDEQWeight(_WeightBase):
@@ -460,17 +427,10 @@ class CerDEQWeight(_WeightBase):
     def n_iter(self) -> int:
         return self.fam.n_iter
 
-    def family(self) -> dp.CerDEQ:
-        return self.fam
 
     def forward(self) -> torch.Tensor:
         return cerdeq_weight(self.V, self.fam.n_iter)
 
-    @classmethod
-    def from_params(cls, params: dp.CerDEQParams, n_iter: int = 30, *, dtype=None, device=None) -> "CerDEQWeight":
-        obj = cls(params.V.shape[0], n_iter, dtype=dtype, device=device)
-        obj._load(params, **_dd(dtype, device))
-        return obj
 
 
 # ----------------------------------------------------------------------------------------------

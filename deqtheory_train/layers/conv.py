@@ -125,6 +125,8 @@ class ConvMonDEQ(nn.Module):
     passed to :func:`deqtheory_train.solvers.deq_solve` (default ``f_solver="pr"``, ``f_tol=1e-5``).
     After ``forward`` the solver statistics are in ``self.last_info``."""
 
+    kind = "conv_mondeq"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, c_in: int, channels: int, kernel_size: int = 3, *, m: float = 1.0,
                  a_channels: Optional[int] = None, dtype=None, device=None, **solver_kw: Any) -> None:
         super().__init__()
@@ -175,11 +177,11 @@ class ConvMonDEQ(nn.Module):
 
     def dense(self, N: int):
         """``(W, U, b)`` of the materialized DEQ on an ``N × N`` grid (numpy float64), built from
-        :func:`deqtheory.circulant.conv_matrix` (independent of the FFT path)."""
-        MA, MB = _circ.conv_matrix(_np(self.A), N), _circ.conv_matrix(_np(self.B), N)
-        n = MB.shape[0]
-        W = (1.0 - self.m) * np.eye(n) - MA.T @ MA + MB - MB.T
-        return W, _circ.conv_matrix(_np(self.U), N), np.repeat(_np(self.bias), N * N)
+        :func:`deqtheory.circulant.conv_matrix` (independent of the FFT path):
+        ``to_deqtheory(self, N=N).dense()`` (:class:`deqtheory.formats.ConvMonDEQNet`)."""
+        from ..export import to_deqtheory
+        d = to_deqtheory(self, N=N).dense()
+        return d["W"], d["U"], d["b"]
 
 
 class ConvLBEN(nn.Module):
@@ -190,6 +192,8 @@ class ConvLBEN(nn.Module):
     ``V`` (c_v, c, kV, kV), ``S`` (c, c, kS, kS) — sizes from ``kernel_size`` (default ``N``: full
     circular convolutions) — ``bias`` (c,), ``bias_y`` (c_out,). ``identity_channels``: the first
     that many state channels use φ = identity."""
+
+    kind = "conv_lben"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, c_in: int, channels: int, c_out: int, N: int, *, kernel_size: Optional[int] = None,
                  v_channels: Optional[int] = None, L: float = 1.0, eps: float = 0.1, identity_channels: int = 0,
@@ -430,57 +434,51 @@ class ConvLBEN(nn.Module):
     # ------------------------------------------------------------------ SLL → LBEN (Thm 3.5, §4.1)
 
     @classmethod
+    def from_deqtheory(cls, obj: Any, *, dtype=None, device=None, **solver_kw: Any) -> "ConvLBEN":
+        r"""The torch layer of a :class:`deqtheory.convert.ConvLBEN` (e.g. the result of
+        :func:`deqtheory.convert.conv_sll_to_lben`): full ``N × N`` kernels
+        :func:`deqtheory.circulant.freq_to_kernel` of its blocks, ``log_psi``, biases, ``L``, ``ε``,
+        ``blocks`` = its ``channels`` (when more than one), ``identity_channels`` = its identity mask (a
+        prefix of the channels). ``solver_kw``: solver options."""
+        N, C = obj.N, obj.C
+        mask = np.asarray(obj.identity_mask, bool)
+        ic = int(mask.sum())
+        if not mask[:ic].all():
+            raise DomainError(f"identity_mask: must mark leading channels, got {mask.astype(int).tolist()}")
+        K = {n: torch.as_tensor(_circ.freq_to_kernel(getattr(obj, n + "_hat")), dtype=torch.float64)
+             for n in ("G", "U", "V", "S")}
+        out = cls(obj.c_in, C, obj.p, N, L=obj.L, eps=obj.eps, identity_channels=ic,
+                  blocks=tuple(obj.channels) if len(obj.channels) > 1 else None, v_channels=K["V"].shape[0],
+                  dtype=dtype, device=device, **solver_kw)
+        with torch.no_grad():
+            for n, t in K.items():
+                getattr(out, n).copy_(t)
+            out.log_psi.copy_(torch.as_tensor(obj.log_psi))
+            out.bias.copy_(torch.as_tensor(obj.b))
+            out.bias_y.copy_(torch.as_tensor(obj.b_y))
+        return out
+
+    @classmethod
     def from_sll(cls, layers: Sequence[nn.Module], N: int, **solver_kw: Any) -> "ConvLBEN":
         r"""Exact conv LBEN of a stack of :class:`SLLConv2d` layers on the ``N × N`` grid (havens2023
-        Thm 3.5 with S = ½Mᵀ, §4.1 per-frequency square root). The result's output equals the
-        SLL stack (up to solver tolerance) through ``readout(forward(x))``; ``identity_channels = c`` (φ = id on x̃₀), ε = 0, L = 1.
-        ``blocks = (c, h_1, …, h_L)``. Default solver: ``f_solver="dag"`` (block forward substitution,
-        exact in one pass since W is block strictly lower triangular; relative residual tolerance
-        1e-10, recomputed with the full W)."""
+        Thm 3.5 with S = ½Mᵀ, §4.1 per-frequency square root), computed once in :mod:`deqtheory`:
+        ``from_deqtheory(deqtheory.convert.conv_sll_to_lben(to_deqtheory(layers, N=N)))`` (the layers'
+        own ``T``; float64, then cast to the layers' dtype). The result's output equals the SLL stack (up
+        to solver tolerance) through ``readout(forward(x))``; ``identity_channels = c`` (φ = id on x̃₀),
+        ε = 0, L = 1, ``blocks = (c, h_1, …, h_L)``. Default solver: ``f_solver="dag"`` (block forward
+        substitution, exact in one pass since W is block strictly lower triangular; relative residual
+        tolerance 1e-10, recomputed with the full W)."""
+        from deqtheory.convert import conv_sll_to_lben
+
+        from ..export import to_deqtheory
         from .explicit import SLLConv2d
         layers = list(layers)
         if not layers or not all(isinstance(l, SLLConv2d) for l in layers):
             raise DomainError("layers: expected a non-empty sequence of SLLConv2d")
-        c = layers[0].kernel.shape[1]
         K0 = layers[0].kernel
-        dt, dev = K0.dtype, K0.device
-        with torch.no_grad():
-            Ks = [_fft.kernel_to_freq(l.kernel, N) for l in layers]        # (N, N, h_n, c): W_nᵀ
-            Ts = [l.T() for l in layers]
-            hs = [K.shape[-2] for K in Ks]
-            offs = np.cumsum([c] + hs)                                      # channel offsets of x̃_{n+1}
-            ct = int(offs[-1])
-            cdt = _fft.complex_dtype(dt)
-            W = torch.zeros(N, N, ct, ct, dtype=cdt, device=dev)
-            G = torch.zeros(N, N, c, ct, dtype=cdt, device=dev)
-            G[..., :, :c] = torch.eye(c, dtype=cdt, device=dev)
-            for n, (Kn, Tn) in enumerate(zip(Ks, Ts)):
-                rows = slice(int(offs[n]), int(offs[n + 1]))
-                W[..., rows, :c] = Kn
-                if not bool((Tn > 0).all()):
-                    raise DomainError(f"layers[{n}]: T has a zero entry (zero kernel channel); T must be invertible")
-                tinv = _fft.freq_adjoint(Kn) / Tn.to(cdt)[None, :]          # W_n T_n⁻¹ blocks (c, h_n)
-                G[..., :, rows] = -2.0 * tinv
-                for j in range(n):
-                    cols = slice(int(offs[j]), int(offs[j + 1]))
-                    Kj = Ks[j]
-                    W[..., rows, cols] = -2.0 * Kn @ (_fft.freq_adjoint(Kj) / Ts[j].to(cdt)[None, :])
-            lam = torch.cat([torch.ones(c, dtype=dt, device=dev)] + [2.0 / T for T in Ts])
-            Uh = torch.zeros(N, N, ct, c, dtype=cdt, device=dev)
-            Uh[..., :c, :] = torch.eye(c, dtype=cdt, device=dev)
-            I = _fft.freq_identity(N, ct, dtype=cdt, device=dev)
-            lc = lam.to(cdt)
-            LU = lc[:, None] * Uh
-            M = lc[:, None] * (I - W) - (_fft.freq_adjoint(G) @ G + LU @ _fft.freq_adjoint(LU)) / 2.0
-            V = _fft.freq_psd_sqrt(_fft.freq_sym(M))
-            S = 0.5 * _fft.freq_adjoint(M)
-            out = cls(c, ct, c, N, L=1.0, eps=0.0, identity_channels=c, blocks=(c, *hs), dtype=dt, device=dev,
-                      **({"f_solver": "dag", "f_tol": 1e-10, "f_stop_mode": "rel"} | solver_kw))
-            out.log_psi.copy_(-torch.log(lam))
-            out.G.copy_(_fft.freq_to_kernel(G))
-            out.U.copy_(_fft.freq_to_kernel(Uh))
-            out.V.copy_(_fft.freq_to_kernel(V))
-            out.S.copy_(_fft.freq_to_kernel(S))
-            out.bias.copy_(torch.cat([torch.zeros(c, dtype=dt, device=dev)] + [l.bias for l in layers]))
-            out.bias_y.zero_()
-        return out
+        for n, l in enumerate(layers):
+            if not bool((l.T() > 0).all()):
+                raise DomainError(f"layers[{n}]: T has a zero entry (zero kernel channel); T must be invertible")
+        obj = conv_sll_to_lben(to_deqtheory(layers, N=N))
+        return cls.from_deqtheory(obj, dtype=K0.dtype, device=K0.device,
+                                  **({"f_solver": "dag", "f_tol": 1e-10, "f_stop_mode": "rel"} | solver_kw))

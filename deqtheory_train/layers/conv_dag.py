@@ -83,6 +83,8 @@ class ConvDAGLBEN(nn.Module):
     ``from_lben(lben)`` / ``from_sll(layers, N)`` → the DAG-LBEN of a nilpotent ConvLBEN / SLL stack.
     ``identity_channels`` leading channels use φ = identity (must lie inside block 0)."""
 
+    kind = "conv_lben"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, c_in: int, channels: int, c_out: int, N: int, *, blocks: Sequence[int],
                  kernel_size: Optional[int] = None, v_channels: Optional[int] = None, L: float = 1.0,
                  eps: float = 0.0, identity_channels: int = 0, dtype=None, device=None) -> None:

@@ -9,8 +9,11 @@ Every layer has
   ``last_info`` (:class:`~deqtheory_train.solvers.DEQInfo`) / ``last_stats`` hold the last solve's statistics;
 * ``readout(z) -> y = z Gᵀ + b_y`` (when ``p`` is given);
 * ``weight() -> W``, ``input_matrix() -> U`` (the *effective* matrices, as exported);
-* ``export_deq() -> dict(W, U, b, G, b_y, kind)`` (numpy float64; ``G``/``b_y`` None without a readout);
-* ``export_params()`` — the deqtheory params dataclass; ``family()`` — the deqtheory parametrization
+* ``kind`` — the file kind of ``deqtheory_train.export.to_deqtheory(layer)`` (the bridge to a
+  :mod:`deqtheory.formats` model file, docs/train_layers.md);
+* ``export_deq() -> dict(W, U, b, G, b_y, kind)`` (numpy float64, the matrices as the layer computes
+  them; ``G``/``b_y`` None without a readout);
+* ``export_params()`` — the deqtheory params dataclass (``to_deqtheory(layer).params``); ``family()`` — the deqtheory parametrization
   (so ``family().forward(export_params())`` is the exported ``W``, except for CerDEQ where the
   BN-replacement scale multiplies it, see :class:`CerDEQLayer`).
 
@@ -31,7 +34,7 @@ from deqtheory import parametrizations as dp
 from deqtheory.errors import DomainError
 
 from ..parametrize import (CerDEQWeight, GMonDEQWeight, IBPMonDEQGammaWeight, IBPMonDEQWeight, LBENWeight,
-                           MonDEQWeight, NonEuclideanWeight, m_warmup, to_numpy)
+                           MonDEQWeight, NonEuclideanWeight, m_warmup)
 from ..solvers import DEQInfo, SolverStats, deq_solve
 
 __all__ = ["DenseDEQLayer", "MonDEQLayer", "LipMonDEQLayer", "GMonDEQLayer", "LBENLayer", "IBPMonDEQLayer",
@@ -84,18 +87,26 @@ class DenseDEQLayer(nn.Module):
         s = 1.0 / math.sqrt(self.d) if scale is None else scale
         return nn.Parameter(self._t(self.rng.standard_normal((self.n, self.d)) * s))
 
-    # -- to override ---------------------------------------------------------------------
-    def weight(self) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # -- W from the parametrization module ``W_param`` (overridden where W needs more) -------------
+    def weight(self) -> torch.Tensor:
+        return self.W_param()
 
     def input_matrix(self) -> torch.Tensor:
         return self.U
 
-    def export_params(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def family(self) -> dp.Parametrization:
+        """The deqtheory parametrization with the current hyper-parameters."""
+        return self.W_param.family()
 
-    def family(self) -> dp.Parametrization:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    def m(self) -> float:
+        """Monotonicity margin of the families that have one (MonDEQ, G-MonDEQ, IBP-MonDEQ)."""
+        return self.W_param.m
+
+    def export_params(self) -> Any:
+        """The deqtheory params dataclass: ``deqtheory_train.export.to_deqtheory(self).params``."""
+        from ..export import to_deqtheory
+        return to_deqtheory(self).params
 
     # -- common --------------------------------------------------------------------------
     @property
@@ -119,11 +130,10 @@ class DenseDEQLayer(nn.Module):
         return z @ self.G.T + self.b_y
 
     def export_deq(self) -> Dict[str, Any]:
-        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices."""
-        with torch.no_grad():
-            return {"W": to_numpy(self.weight()), "U": to_numpy(self.input_matrix()), "b": to_numpy(self.b),
-                    "G": None if self.G is None else to_numpy(self.G),
-                    "b_y": None if self.b_y is None else to_numpy(self.b_y), "kind": self.kind}
+        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices as the layer
+        computes them (:func:`deqtheory_train.export.deq_arrays`; the model file: ``to_deqtheory``)."""
+        from ..export import deq_arrays
+        return deq_arrays(self)
 
 
 class MonDEQLayer(DenseDEQLayer):
@@ -141,18 +151,6 @@ class MonDEQLayer(DenseDEQLayer):
     def _init_U(self) -> None:
         self.U = self._new_U()
 
-    @property
-    def m(self) -> float:
-        return self.W_param.m
-
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.MonDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.MonDEQ:
-        return self.W_param.family()
 
 
 class LipMonDEQLayer(MonDEQLayer):
@@ -202,18 +200,6 @@ class GMonDEQLayer(DenseDEQLayer):
         self.W_param = GMonDEQWeight(n, m, rank=rank, scale=scale, rng=self.rng, **self._dd)
         self.U = self._new_U()
 
-    @property
-    def m(self) -> float:
-        return self.W_param.m
-
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.GMonDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.GMonDEQ:
-        return self.W_param.family()
 
 
 class LBENLayer(DenseDEQLayer):
@@ -237,11 +223,6 @@ class LBENLayer(DenseDEQLayer):
     def weight(self) -> torch.Tensor:
         return self.W_param(self.G, self.U)
 
-    def export_params(self) -> dp.LBENParams:
-        return self.W_param.export(self.G, self.U)
-
-    def family(self) -> dp.LBEN:
-        return self.W_param.family()
 
     @classmethod
     def from_conversion(cls, conv: Any, *, dtype=None, device=None, **kw: Any) -> "LBENLayer":
@@ -305,14 +286,6 @@ class IBPMonDEQLayer(DenseDEQLayer):
         self.W_param.m = m_warmup(self.m_target, eps_current, eps_train)
         return self.W_param.m
 
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> Any:
-        return self.W_param.export()
-
-    def family(self) -> dp.Parametrization:
-        return self.W_param.family()
 
 
 class CerDEQLayer(DenseDEQLayer):
@@ -355,11 +328,6 @@ class CerDEQLayer(DenseDEQLayer):
     def input_matrix(self) -> torch.Tensor:
         return self.bn_scale()[:, None] * self.U0
 
-    def export_params(self) -> dp.CerDEQParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.CerDEQ:
-        return self.W_param.family()
 
 
 class NEMONLayer(DenseDEQLayer):
@@ -367,7 +335,7 @@ class NEMONLayer(DenseDEQLayer):
     ``W = [η]T[η]⁻¹ − diag(|T|𝟙) + γI`` ⇒ μ∞,[η]⁻¹(W) ≤ γ < 1 (well-posed, Thm 5.1). Default solver:
     α-averaged iteration (Thm 5.1(2)); ℓ∞ Lipschitz bound: jafarpour2022 Thm 6.1."""
 
-    kind = "nemon"
+    kind = "noneuclidean"
     default_solver = "alpha_avg"
 
     def __init__(self, d: int, n: int, p: Optional[int] = None, *, gamma: float = 0.0, scale: float = 1.0,
@@ -376,11 +344,3 @@ class NEMONLayer(DenseDEQLayer):
         self.W_param = NonEuclideanWeight(n, gamma, scale=scale, eta_range=eta_range, rng=self.rng, **self._dd)
         self.U = self._new_U()
 
-    def weight(self) -> torch.Tensor:
-        return self.W_param()
-
-    def export_params(self) -> dp.NonEuclideanParams:
-        return self.W_param.export()
-
-    def family(self) -> dp.NonEuclidean:
-        return self.W_param.family()

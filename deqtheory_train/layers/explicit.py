@@ -138,6 +138,8 @@ class SLLLinear(nn.Module):
 
     Parameters: ``weight`` ``W`` (d, k), ``log_q`` (k,) (``q = exp(log_q)``), ``bias`` (k,)."""
 
+    kind = "sll"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, d: int, k: int, *, dtype=None, device=None) -> None:
         super().__init__()
         fk = _fk(dtype, device)
@@ -155,8 +157,8 @@ class SLLLinear(nn.Module):
         return x - 2.0 * (h * safe_inv(self.T())) @ self.weight.T
 
     def to_numpy(self) -> _ex.ResidualLayer:
-        """:func:`deqtheory.explicit.sll_layer` with the same ``W``, ``q``, ``b`` (T recomputed in numpy)."""
-        return _ex.sll_layer(_np(self.weight), q=_np(torch.exp(self.log_q)), b=_np(self.bias))
+        """The :class:`deqtheory.explicit.ResidualLayer` (``W``, the layer's ``T``, ``b``): ``to_deqtheory(self).layers[0]``."""
+        return _bridge(self).layers[0]
 
 
 class CPLLinear(nn.Module):
@@ -165,6 +167,8 @@ class CPLLinear(nn.Module):
     Training: one power-iteration step per forward (buffer ``u``, no gradient through it). Eval:
     exact ``‖W‖₂`` (``torch.linalg.matrix_norm(ord=2)``). Export: :func:`deqtheory.explicit.cpl_layer`
     (proved upper bound on ``‖W‖₂²``)."""
+
+    kind = "cpl"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, d: int, k: int, *, n_power_iter: int = 1, dtype=None, device=None) -> None:
         super().__init__()
@@ -200,12 +204,15 @@ class CPLLinear(nn.Module):
         return x - 2.0 * (h @ self.weight.T) / self.sigma() ** 2
 
     def to_numpy(self) -> _ex.ResidualLayer:
-        return _ex.cpl_layer(_np(self.weight), b=_np(self.bias))
+        """:func:`deqtheory.explicit.cpl_layer` (proved ``T ≥ ‖W‖₂²``): ``to_deqtheory(self).layers[0]``."""
+        return _bridge(self).layers[0]
 
 
 class SLLConv2d(nn.Module):
     r"""Circular-conv SLL layer :math:`x - 2M_K^\top T^{-1}\sigma(M_Kx + b)` (T per hidden channel,
     :func:`sll_T_conv`). ``kernel`` (h, c, k, k), ``log_q`` (h,), ``bias`` (h,). Input ``(B, c, N, N)``."""
+
+    kind = "conv_sll"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, channels: int, hidden: int, kernel_size: int = 3, *, dtype=None, device=None) -> None:
         super().__init__()
@@ -226,14 +233,13 @@ class SLLConv2d(nn.Module):
     def dense(self, N: int):
         """``(W, T, b)`` of the materialized layer on an ``N × N`` grid (numpy float64):
         ``W = conv_matrix(K, N).T`` (c N², h N²), ``T``, ``b`` repeated over pixels (channel-major)."""
-        W = _circ.conv_matrix(_np(self.kernel), N).T
-        n2 = N * N
-        return W, np.repeat(_np(self.T()), n2), np.repeat(_np(self.bias), n2)
+        l = self.to_numpy(N)
+        return l.W, l.T, l.b
 
     def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """The dense :class:`deqtheory.explicit.ResidualLayer` on an ``N × N`` grid (validates WᵀW ⪯ T)."""
-        W, T, b = self.dense(N)
-        return _ex.ResidualLayer(W, T, b, kind="custom")
+        """The dense :class:`deqtheory.explicit.ResidualLayer` on an ``N × N`` grid (validates WᵀW ⪯ T):
+        ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
+        return _bridge(self, N).layers[0].to_dense()
 
 
 class CPLConv2d(nn.Module):
@@ -241,6 +247,8 @@ class CPLConv2d(nn.Module):
 
     Training: one power-iteration step per forward with a persistent ``(c, N, N)`` vector (reset when
     the grid changes). Eval: exact ``max_ω σ_max(Â(ω))`` (FFT, that grid only)."""
+
+    kind = "conv_cpl"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, channels: int, hidden: int, kernel_size: int = 3, *, n_power_iter: int = 1,
                  dtype=None, device=None) -> None:
@@ -277,24 +285,21 @@ class CPLConv2d(nn.Module):
         return x - 2.0 * _fft.conv2d_circular_adjoint(self.kernel, h) / self.sigma(N) ** 2
 
     def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """:func:`deqtheory.explicit.cpl_layer` of the materialized layer (proved ‖W‖₂² on this grid)."""
-        W = _circ.conv_matrix(_np(self.kernel), N).T
-        return _ex.cpl_layer(W, b=np.repeat(_np(self.bias), N * N))
+        """The dense materialization of :func:`deqtheory.explicit_conv.conv_cpl_layer` (``T`` ≥ ‖M_K‖₂² on
+        this grid): ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
+        return _bridge(self, N).layers[0].to_dense()
 
 
 def residual_stack_to_numpy(layers: Sequence[nn.Module], N: Optional[int] = None) -> _ex.ResidualStack:
-    """:class:`deqtheory.explicit.ResidualStack` of SLL/CPL layers (conv layers need the grid ``N``)."""
-    out = []
-    for i, l in enumerate(layers):
-        if isinstance(l, (SLLConv2d, CPLConv2d)):
-            if N is None:
-                raise DomainError(f"N: layers[{i}] is convolutional; pass the grid size N")
-            out.append(l.to_numpy(N))
-        elif isinstance(l, (SLLLinear, CPLLinear)):
-            out.append(l.to_numpy())
-        else:
-            raise DomainError(f"layers[{i}]: expected an SLL/CPL layer, got {type(l).__name__}")
-    return _ex.ResidualStack(tuple(out))
+    """Dense :class:`deqtheory.explicit.ResidualStack` of SLL/CPL layers (conv layers need the grid ``N``,
+    materialized densely): ``to_deqtheory(layers, N=N)`` (``.to_dense()`` for conv stacks)."""
+    st = _bridge(list(layers), N)
+    return st.to_dense() if hasattr(st, "to_dense") else st
+
+
+def _bridge(module, N: Optional[int] = None):
+    from ..export import to_deqtheory
+    return to_deqtheory(module, N=N)
 
 
 # ------------------------------------------------------------------------------------ AOL
@@ -351,6 +356,8 @@ class AOLMLP(nn.Module):
     r"""AOL network (havens2023 App. D.1): :math:`x_{j+1} = \sigma(\tilde W_jD_jx_j + b_j)`,
     :math:`f = \tilde W_lD_lx_l + b_l`; ``dims = (d_in, h_1, …, h_l, p_out)``, l ≥ 1."""
 
+    kind = "aol"          # the file kind of deqtheory_train.export.to_deqtheory(module)
+
     def __init__(self, dims: Sequence[int], *, dtype=None, device=None) -> None:
         super().__init__()
         dims = [int(v) for v in dims]
@@ -365,10 +372,8 @@ class AOLMLP(nn.Module):
         return self.layers[-1](x)
 
     def to_numpy(self) -> _ex.AOLNet:
-        """:class:`deqtheory.explicit.AOLNet` with the same free weights (D recomputed in numpy)."""
-        ls = list(self.layers)
-        return _ex.AOLNet(tuple(_np(l.weight) for l in ls[:-1]), tuple(_np(l.bias) for l in ls[:-1]),
-                          _np(ls[-1].weight), _np(ls[-1].bias))
+        """:class:`deqtheory.explicit.AOLNet` with the same free weights (D recomputed in numpy): ``to_deqtheory(self)``."""
+        return _bridge(self)
 
 
 # ------------------------------------------------------------------------------------ Sandwich
@@ -382,6 +387,8 @@ class SandwichMLP(nn.Module):
     cayley(X_out (p_out, p_out), Y_out (d_N, p_out))`` so ``‖B_out‖₂ ≤ 1``, bias ``b_out``.
     :math:`x_0 = \sqrt Lx`, :math:`x_{n+1} = \sqrt2A_n^\top\Phi_n\sigma(\sqrt2\Phi_n^{-1}B_nx_n + b_n)`,
     :math:`y = \sqrt LB_{\rm out}x_N + b_{\rm out}`."""
+
+    kind = "sandwich"          # the file kind of deqtheory_train.export.to_deqtheory(module)
 
     def __init__(self, d: int, widths: Sequence[int], p_out: int, *, L: float = 1.0, dtype=None,
                  device=None) -> None:
@@ -420,9 +427,5 @@ class SandwichMLP(nn.Module):
 
     def to_numpy(self) -> _ex.SandwichNet:
         """:class:`deqtheory.explicit.SandwichNet` whose ``A, B, B_out`` come from the *numpy*
-        :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters."""
-        AB = [_ex.cayley_stiefel(_np(X), _np(Y)) for X, Y in zip(self.X, self.Y)]
-        B_out = _ex.cayley_stiefel(_np(self.X_out), _np(self.Y_out))[1]
-        return _ex.SandwichNet(tuple(a for a, _ in AB), tuple(b for _, b in AB),
-                               tuple(_np(torch.exp(lp)) for lp in self.log_phi), tuple(_np(b) for b in self.b),
-                               B_out, _np(self.b_out), L=self.L)
+        :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters: ``to_deqtheory(self)``."""
+        return _bridge(self)

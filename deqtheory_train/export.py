@@ -1,0 +1,325 @@
+r"""The bridge torch → :mod:`deqtheory`: one verb, :func:`to_deqtheory`, for every layer family and
+classifier of :mod:`deqtheory_train`, returning the objects that :func:`deqtheory.formats.save_model`
+writes (docs/formats.md), so that ``deqtheory check | eval | convert`` re-check a trained model
+without torch.
+
+=====================================================  ==========================================  ==================
+torch module                                           deqtheory object                            file kind
+=====================================================  ==========================================  ==================
+MonDEQLayer / LipMonDEQLayer / GMonDEQLayer            :class:`deqtheory.formats.FamilyNet`        = ``layer.kind``
+IBPMonDEQLayer (±Γ) / CerDEQLayer / NEMONLayer         :class:`deqtheory.formats.FamilyNet`        = ``layer.kind``
+LBENLayer                                              :class:`deqtheory.formats.LBENNet`          ``lben``
+ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
+ConvLBEN / ConvDAGLBEN (its eq. 7 ``to_lben()``)       :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
+SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
+SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
+AOLMLP / SandwichMLP                                   ``AOLNet`` / ``SandwichNet``                ``aol`` / ``sandwich``
+nn.Sequential, DenseDEQClassifier, LinfDEQClassifier,  :class:`deqtheory.pipeline.Pipeline`        ``classifier``
+ConvClassifier
+=====================================================  ==========================================  ==================
+
+What is exported is the model **as stored**: free parameters (float32 or float64, converted to float64
+exactly), the Normalize's ``mean``/``std`` as stored (no folding into ``U``), biases. Derived
+quantities that the torch forward computes from them with a non-polynomial map are exported at their
+computed float value, because that value *is* the model the torch layer runs (and certifies): the
+Lip-MonDEQ ``U = lip·m·V/(σ_max(V)(1 + slack))``, CerDEQ's BN scale ``s = s_max·sigmoid(θ)``, SLL's
+``q = exp(log_q)``; the SLL ``T`` is eq. 9 on those values evaluated in float64 (for float64 layers the
+layer's own ``T``). CPL layers get deqtheory's *proved* normaliser
+``T ≥ ‖W‖₂²`` (:func:`deqtheory.explicit.cpl_layer`, :func:`deqtheory.explicit_conv.conv_cpl_layer`;
+relative excess ≤ 1e-6 dense, 1e-10 conv, over the eval-mode ``‖W‖₂²`` the torch layer divides by),
+so the file is 1-Lipschitz by construction and converts to LBEN. The dense
+families' ``W`` is recomputed by :mod:`deqtheory.parametrizations` from the parameters (float64,
+same formula, rounding-level differences from the torch ``W``). A conv LBEN is stored by the DFT
+blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the ``conv_lben`` kind).
+
+Classifiers: ``Normalize`` → :class:`deqtheory.pipeline.Normalize`, ``Flatten``, ``Linear``, ``ReLU``,
+``ChannelPad`` → the pipeline stages; a dense DEQ followed by ``Readout(layer)`` keeps its ``G``, ``b_y``
+(the stage outputs ``Gz + b_y``), one followed by a ``Linear`` head is exported without them (``z``).
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from deqtheory import circulant as _circ
+from deqtheory import convert as _cv
+from deqtheory import explicit as _ex
+from deqtheory import explicit_conv as _ec
+from deqtheory import formats as _fm
+from deqtheory import pipeline as _pl
+from deqtheory.errors import DomainError
+
+__all__ = ["to_deqtheory", "deq_arrays", "export_file", "format_summary", "to_numpy"]
+
+
+def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
+    """Detached float64 numpy copy (any device); ``None`` stays ``None``."""
+    return None if t is None else t.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+
+
+# ----------------------------------------------------------------------------------------------
+# dense DEQ layers
+# ----------------------------------------------------------------------------------------------
+
+def deq_arrays(layer: nn.Module) -> Dict[str, Any]:
+    """``dict(W, U, b, G, b_y, kind)`` of a dense DEQ layer: numpy float64 copies of the effective
+    matrices **as the layer computes them** in its dtype (what :mod:`deqtheory_train.certify` certifies)."""
+    with torch.no_grad():
+        return {"W": to_numpy(layer.weight()), "U": to_numpy(layer.input_matrix()), "b": to_numpy(layer.b),
+                "G": to_numpy(layer.G), "b_y": to_numpy(layer.b_y), "kind": layer.kind}
+
+
+def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
+    from .layers.dense import CerDEQLayer, LBENLayer, LipMonDEQLayer
+
+    G, b_y = (to_numpy(layer.G), to_numpy(layer.b_y)) if readout else (None, None)
+    mask = layer.solver_options.get("identity_mask")
+    with torch.no_grad():
+        if isinstance(layer, LBENLayer):
+            if not readout:
+                raise DomainError("LBENLayer: its W depends on G; export it with its readout")
+            m = None if mask is None else np.asarray(to_numpy(torch.as_tensor(mask)), bool)
+            return _fm.LBENNet(layer.W_param.export(layer.G, layer.U), layer.L, layer.W_param.fam.eps,
+                               to_numpy(layer.b), b_y, m)
+        if mask is not None:
+            raise DomainError(f"{type(layer).__name__}: identity_mask is stored only by the lben kind")
+        cer = isinstance(layer, CerDEQLayer)
+        net = _fm.FamilyNet(layer.family(), layer.W_param.export(),
+                            to_numpy(layer.U0 if cer else layer.input_matrix()), G, to_numpy(layer.b), b_y,
+                            scale=to_numpy(layer.bn_scale()) if cer else None,
+                            lip=layer.lip if isinstance(layer, LipMonDEQLayer) else None)
+    if net.kind != layer.kind:  # pragma: no cover - guards the "layer kind = file kind" rule
+        raise DomainError(f"{type(layer).__name__}: layer kind {layer.kind!r} differs from file kind {net.kind!r}")
+    return net
+
+
+# ----------------------------------------------------------------------------------------------
+# explicit layers
+# ----------------------------------------------------------------------------------------------
+
+def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
+    from .layers.explicit import CPLLinear, SLLConv2d, SLLLinear, sll_T_conv, sll_T_dense
+
+    with torch.no_grad():
+        # SLL: T of eq. 9 evaluated in float64 on the stored parameters, q = exp(log_q) at its computed
+        # value in the layer's dtype (for float64 layers: the layer's own T, bit for bit)
+        q = torch.exp(mod.log_q.detach()).to(torch.float64) if isinstance(mod, (SLLLinear, SLLConv2d)) else None
+        if isinstance(mod, SLLLinear):
+            W = mod.weight.detach().to(torch.float64)
+            return _ex.ResidualLayer(to_numpy(W), to_numpy(sll_T_dense(W, q)), to_numpy(mod.bias), kind="sll")
+        if isinstance(mod, CPLLinear):
+            return _ex.cpl_layer(to_numpy(mod.weight), b=to_numpy(mod.bias))
+        if N is None:
+            raise DomainError(f"N: {type(mod).__name__} is convolutional; pass the grid size N")
+        w = to_numpy(mod.kernel)       # the torch kernel reads the state: K = its adjoint (exact permutation)
+        K = _circ.adjoint_kernel(w) if max(w.shape[2:]) + 1 - max(w.shape[2:]) % 2 <= int(N) else _circ.adjoint_kernel(w, int(N))
+        if isinstance(mod, SLLConv2d):
+            T = sll_T_conv(mod.kernel.detach().to(torch.float64), q)
+            return _ec.ConvResidualLayer(K, to_numpy(T), to_numpy(mod.bias), int(N), kind="sll")
+        return _ec.conv_cpl_layer(K, int(N), b=to_numpy(mod.bias))
+
+
+def _residual_stack(layers: Sequence[nn.Module], N: Optional[int]) -> Any:
+    from .layers.explicit import CPLConv2d, CPLLinear, SLLConv2d, SLLLinear
+
+    out = []
+    for i, l in enumerate(layers):
+        if not isinstance(l, (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)):
+            raise DomainError(f"layers[{i}]: expected an SLL/CPL layer, got {type(l).__name__}")
+        out.append(_residual_layer(l, N))
+    conv = [isinstance(l, _ec.ConvResidualLayer) for l in out]
+    if all(conv):
+        return _ec.ConvResidualStack(tuple(out))
+    if any(conv):
+        raise DomainError("layers: dense and convolutional residual layers cannot share one stack")
+    return _ex.ResidualStack(tuple(out))
+
+
+def _aol(net: nn.Module) -> Any:
+    ls = list(net.layers)
+    return _ex.AOLNet(tuple(to_numpy(l.weight) for l in ls[:-1]), tuple(to_numpy(l.bias) for l in ls[:-1]),
+                      to_numpy(ls[-1].weight), to_numpy(ls[-1].bias))
+
+
+def _sandwich(net: nn.Module) -> Any:
+    """:class:`deqtheory.explicit.SandwichNet` whose ``A, B, B_out`` are the *numpy*
+    :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters."""
+    AB = [_ex.cayley_stiefel(to_numpy(X), to_numpy(Y)) for X, Y in zip(net.X, net.Y)]
+    B_out = _ex.cayley_stiefel(to_numpy(net.X_out), to_numpy(net.Y_out))[1]
+    return _ex.SandwichNet(tuple(a for a, _ in AB), tuple(b for _, b in AB),
+                           tuple(to_numpy(torch.exp(lp)) for lp in net.log_phi), tuple(to_numpy(b) for b in net.b),
+                           B_out, to_numpy(net.b_out), L=net.L)
+
+
+# ----------------------------------------------------------------------------------------------
+# convolutional DEQs
+# ----------------------------------------------------------------------------------------------
+
+def _conv_mondeq(mod: nn.Module, N: Optional[int]) -> Any:
+    if N is None:
+        raise DomainError("N: ConvMonDEQ works on any grid; pass the grid size N")
+    return _fm.ConvMonDEQNet(to_numpy(mod.A), to_numpy(mod.B), to_numpy(mod.U), to_numpy(mod.bias), mod.m, int(N))
+
+
+def _conv_lben(mod: nn.Module) -> Any:
+    from .layers.conv_dag import ConvDAGLBEN
+
+    if isinstance(mod, ConvDAGLBEN):
+        mod = mod.to_lben()          # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
+    N, C = mod.N, mod.channels
+    f = lambda t: _circ.kernel_to_freq(to_numpy(t), N)  # noqa: E731
+    mask = np.arange(C) < mod.identity_channels
+    return _cv.ConvLBEN(N=N, channels=tuple(mod.blocks) if mod.blocks else (C,), log_psi=to_numpy(mod.log_psi),
+                        V_hat=f(mod.V), S_hat=f(mod.S), G_hat=f(mod.G), U_hat=f(mod.U), b=to_numpy(mod.bias),
+                        b_y=to_numpy(mod.bias_y), identity_mask=mask, L=mod.L, eps=mod.eps)
+
+
+# ----------------------------------------------------------------------------------------------
+# classifiers
+# ----------------------------------------------------------------------------------------------
+
+def _is_normalize(m: nn.Module) -> bool:
+    return type(m).__name__ == "Normalize" and hasattr(m, "affine")
+
+
+def _stages(mods: List[nn.Module], N: Optional[int]) -> List[Any]:
+    from .layers.dense import DenseDEQLayer
+    from .layers.explicit import CPLConv2d, CPLLinear, SLLConv2d, SLLLinear
+
+    residual = (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)
+    out: List[Any] = []
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        nxt = mods[i + 1] if i + 1 < len(mods) else None
+        if isinstance(m, nn.Identity):
+            pass
+        elif _is_normalize(m):
+            out.append(_pl.Normalize(*m.affine()))
+        elif isinstance(m, nn.Flatten):
+            out.append(_pl.Flatten())
+        elif isinstance(m, nn.ReLU):
+            out.append(_pl.ReLU())
+        elif isinstance(m, nn.Linear):
+            out.append(_pl.Linear(to_numpy(m.weight), to_numpy(m.bias)))
+        elif type(m).__name__ == "ChannelPad":
+            out.append(_pl.ChannelPad(m.c_in, m.c))
+        elif isinstance(m, DenseDEQLayer):
+            ro = nxt is not None and type(nxt).__name__ == "Readout" and getattr(nxt, "layer", None) is m
+            out.append(_dense_layer(m, readout=ro))
+            i += int(ro)
+        elif isinstance(m, residual):
+            j = i
+            while j < len(mods) and isinstance(mods[j], residual):
+                j += 1
+            out.append(_residual_stack(mods[i:j], N))
+            i = j - 1
+        else:
+            out.append(to_deqtheory(m, N=N))
+        i += 1
+    return out
+
+
+def _flat(mods: Sequence[nn.Module]) -> List[nn.Module]:
+    out: List[nn.Module] = []
+    for m in mods:
+        out.extend(_flat(list(m)) if isinstance(m, nn.Sequential) else [m])
+    return out
+
+
+def _conv_classifier(model: nn.Module) -> Any:
+    body = model.body
+    N = getattr(body, "N", None) or int(round((model.head.in_features // int(model.pad.c)) ** 0.5))
+    mods = [model.norm, model.pad] + (list(body) if isinstance(body, nn.ModuleList) else [body])
+    st = _stages(mods + [nn.Flatten(), model.head], N)
+    return _pl.Pipeline(tuple(st), (int(model.pad.c_in), N, N))
+
+
+# ----------------------------------------------------------------------------------------------
+# the verb
+# ----------------------------------------------------------------------------------------------
+
+def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
+    """The :mod:`deqtheory` object of a torch layer, layer list or classifier (module docstring table);
+    ``N``: the grid of convolutional modules that work on any grid (ConvMonDEQ, SLLConv2d, CPLConv2d).
+    Every array is a float64 copy; ``formats.save_model(path, to_deqtheory(module))`` writes it."""
+    from .layers.conv import ConvLBEN, ConvMonDEQ
+    from .layers.conv_dag import ConvDAGLBEN
+    from .layers.dense import DenseDEQLayer
+    from .layers.explicit import AOLMLP, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
+
+    m = getattr(module, "module", module)       # DDP / DataParallel
+    if isinstance(m, DenseDEQLayer):
+        return _dense_layer(m, readout=m.G is not None)
+    if isinstance(m, (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)):
+        return _residual_stack([m], N)
+    if isinstance(m, (list, tuple, nn.ModuleList)):
+        return _residual_stack(list(m), N)
+    if isinstance(m, AOLMLP):
+        return _aol(m)
+    if isinstance(m, SandwichMLP):
+        return _sandwich(m)
+    if isinstance(m, ConvMonDEQ):
+        return _conv_mondeq(m, N)
+    if isinstance(m, (ConvLBEN, ConvDAGLBEN)):
+        return _conv_lben(m)
+    if all(hasattr(m, a) for a in ("norm", "pad", "body", "head")):
+        return _conv_classifier(m)
+    if hasattr(m, "certify_blocks"):
+        return _pl.Pipeline(tuple(_stages(_flat(m.certify_blocks()), N)))
+    if isinstance(m, nn.Sequential):
+        return _pl.Pipeline(tuple(_stages(_flat(list(m)), N)))
+    raise DomainError(f"module: no deqtheory export for {type(m).__name__}")
+
+
+def export_file(source: "str | os.PathLike[str]", output: "str | os.PathLike[str]") -> Dict[str, Any]:
+    """``deqtheory-train export``: load a training model file (``RUN_DIR`` or ``RUN/model.npz`` /
+    ``checkpoint.npz``), :func:`to_deqtheory`, write ``output`` with :func:`deqtheory.formats.save_model`.
+    Returns a summary ``{"source", "output", "kind", "stages": [{"kind", "shapes"}], "notes", "next"}``,
+    ``next`` = the deqtheory commands that apply to the file (``check`` when its DEQ stage can be
+    materialized densely, ``convert`` when it has an LBEN conversion, ``eval``)."""
+    from .experiment import load_model_file
+
+    src = os.fspath(source)
+    if os.path.isdir(src):
+        src = os.path.join(src, "model.npz")
+    model, _ = load_model_file(src)
+    obj = to_deqtheory(model)
+    kind = _fm.save_model(output, obj)
+    stages = obj.stages if isinstance(obj, _pl.Pipeline) else (obj,)
+    summ = []
+    for st in stages:
+        arrays = _fm.TABLE[_fm.kind_of(st)].write(st)
+        summ.append({"kind": _fm.kind_of(st),
+                     "shapes": {k: list(np.shape(v)) for k, v in arrays.items() if v is not None and np.ndim(v) > 0}})
+    out = os.fspath(output)
+    nxt = []
+    try:
+        _fm.load_model(out)                 # materializable: deqtheory check proves its conditions
+        nxt.append(f"deqtheory check {out}")
+    except DomainError as exc:
+        summ.append({"note": f"deqtheory check: {exc}"})
+    stage = obj.model_stage() if isinstance(obj, _pl.Pipeline) else obj
+    if _fm.TABLE[_fm.kind_of(stage)].lben is not None:
+        nxt.append(f"deqtheory convert {out} -o {out[:-4] if out.endswith('.npz') else out}_lben.npz")
+    nxt.append(f"deqtheory eval {out} X.npy -o Y.npy")
+    return {"source": src, "output": out, "kind": kind, "stages": [s for s in summ if "kind" in s],
+            "notes": [s["note"] for s in summ if "note" in s], "next": nxt}
+
+
+def format_summary(s: Dict[str, Any], as_json: bool = False) -> str:
+    """The text (or JSON) that ``deqtheory-train export`` prints."""
+    if as_json:
+        return json.dumps(s, indent=2)
+    lines = [f"{s['source']} -> {s['output']} (kind {s['kind']})"]
+    for i, st in enumerate(s["stages"]):
+        shp = ", ".join(f"{k} {tuple(v)}" for k, v in st["shapes"].items())
+        lines.append(f"  stage {i}: {st['kind']}" + (f" [{shp}]" if shp else ""))
+    lines += [f"  note: {n}" for n in s["notes"]]
+    lines += [f"next: {c}" for c in s["next"]]
+    return "\n".join(lines)
