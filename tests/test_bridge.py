@@ -19,7 +19,7 @@ from deqtheory import convert as cv
 from deqtheory import explicit as ex
 from deqtheory import explicit_conv as ec
 from deqtheory_train import models as M
-from deqtheory_train import models_linf as ML
+from deqtheory_train.models import linf as ML
 from deqtheory_train.certify import ConvCertificationPlan, prepare
 from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers import (AOLMLP, CerDEQLayer, CPLConv2d, CPLLinear, GMonDEQLayer, IBPMonDEQLayer,
@@ -345,6 +345,7 @@ def test_check_on_a_training_file_says_to_export(tmp_path):
 def test_export_subcommand_on_a_run_file(tmp_path):
     from deqtheory_train import cli as tcli
     from deqtheory_train import experiment as X
+    from deqtheory_train.experiment.checkpoint import model_arrays
 
     cfg = X.load_config("lipmondeq_mnist_tiny")
     cfg["model"]["kwargs"]["width"] = 5
@@ -353,7 +354,7 @@ def test_export_subcommand_on_a_run_file(tmp_path):
     cfg["dtype"] = "float64"
     run = tmp_path / "run"
     run.mkdir()
-    X.save_checkpoint(run / "model.npz", X._model_arrays(model),
+    X.save_checkpoint(run / "model.npz", model_arrays(model),
                       {"config": cfg, "input_shape": [1, 28, 28], "num_classes": 10})
     out = tmp_path / "out.npz"
     r = subprocess.run([sys.executable, "-m", "deqtheory_train.cli", "export", str(run), "-o", str(out), "--json"],
