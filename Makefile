@@ -1,5 +1,6 @@
 # deqtheory — two commands do everything on a fresh machine:
-#   make demo   creates .venv, installs, runs `deqtheory check` on a bundled model
+#   make demo   creates .venv, installs, checks and converts bundled models, trains and certifies a
+#               small MNIST model, exports it and runs `deqtheory check` on it
 #   make test   creates .venv if missing, installs, runs tests/ and property_tests/
 PYTHON ?= python3
 VENV   := .venv
@@ -64,6 +65,10 @@ demo: install
 	@echo "== sound l2 certification of the trained model (1000 MNIST test images, eps in [0,1] pixel units) =="
 	$(BIN)/deqtheory-train certify $(DEMO)/train/model.npz --norm 2 --eps 0.1411764705882353 0.2823529411764706 0.4235294117647059 1.0 \
 	    --max-samples 1000 --json $(DEMO)/certify.json --plot $(DEMO)/certify.png
+	@echo
+	@echo "== the trained model as a deqtheory file (no torch needed from here on), and its conditions =="
+	$(BIN)/deqtheory-train export $(DEMO)/train/model.npz -o $(DEMO)/model.npz
+	$(BIN)/deqtheory check $(DEMO)/model.npz
 	@echo "plots: $(DEMO)/certify.png (certified accuracy vs eps, havens2023 Table 1 overlaid), $(DEMO)/train/curves.png"
 
 test: install

@@ -35,7 +35,7 @@ def _logits(model, x, grad=False):
     layer = _deq(model)
     saved = dict(layer.solver_options)
     layer.solver_options.update({"f_tol": 1e-12, "f_stop_mode": "abs", "f_max_iter": 5000})
-    if layer.kind == "nemon":
+    if layer.kind == "noneuclidean":
         layer.solver_options["f_solver"] = "alpha_avg"
     try:
         with torch.set_grad_enabled(grad):
@@ -194,13 +194,13 @@ def test_linf_boxes_contain_all_sampled_fixed_points(name, method):
     plan = prepare(model)
     lo, hi = plan.pre_box(pts, pts)                      # exact up to ~1e-16 (explicit blocks)
     v = ((lo + hi) / 2) @ plan.deq.U.T + plan.deq.b
-    z, st = fixed_point(plan.deq.W, v, **(TIGHT if layer.kind != "nemon" else {**TIGHT, "f_solver": "alpha_avg"}))
+    z, st = fixed_point(plan.deq.W, v, **(TIGHT if layer.kind != "noneuclidean" else {**TIGHT, "f_solver": "alpha_avg"}))
     assert st.converged
     k = len(pts) // len(y)
     zl, zu = res.z_lower.repeat_interleave(k, 0), res.z_upper.repeat_interleave(k, 0)
     assert int(((z < zl - 1e-12) | (z > zu + 1e-12)).sum()) == 0
     # the same at a loose lifted solve (the widening is what makes it hold)
-    solver = "alpha_avg" if layer.kind == "nemon" else "pr"
+    solver = "alpha_avg" if layer.kind == "noneuclidean" else "pr"
     rl = certify_batch(model, x, y, Perturbation("inf", eps), interval=method,
                        solver_options={"f_tol": 1e-2, "f_stop_mode": "rel", "f_solver": solver})
     assert rl.solver["interval"]["status"] == "converged"
