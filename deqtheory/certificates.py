@@ -60,7 +60,12 @@ _VERIFIERS: Dict[str, Callable[..., "Certificate"]] = {}
 
 
 def register_verifier(condition: str) -> Callable[[Callable[..., "Certificate"]], Callable[..., "Certificate"]]:
-    """Decorator: register ``fn(cert, **problem) -> Certificate`` as the verifier of ``condition``."""
+    """Decorator: register ``fn(cert, **problem) -> Certificate`` as the verifier of ``condition``
+    (a name of :data:`deqtheory.conditions.CONDITIONS`; legacy names are refused)."""
+    from .conditions import CONDITIONS
+
+    if condition not in CONDITIONS:
+        raise KeyError(f"condition {condition!r} is not in deqtheory.conditions.CONDITIONS")
 
     def deco(fn: Callable[..., "Certificate"]) -> Callable[..., "Certificate"]:
         _VERIFIERS[condition] = fn
@@ -70,11 +75,27 @@ def register_verifier(condition: str) -> Callable[[Callable[..., "Certificate"]]
 
 
 def verifier_for(condition: str) -> Callable[..., "Certificate"]:
+    """The verifier of ``condition`` (legacy names map to their current name, see
+    :mod:`deqtheory.conditions`; the modules that hold verifiers are imported on first need, so a
+    certificate read from a file verifies without the caller importing anything first)."""
+    from .conditions import CONDITIONS, canonical
+
+    name = canonical(condition)
+    if name not in _VERIFIERS and name in CONDITIONS:
+        _import_verifier_modules()
     try:
-        return _VERIFIERS[condition]
+        return _VERIFIERS[name]
     except KeyError:
         raise KeyError(f"no verifier registered for condition {condition!r}; "
                        f"known: {sorted(_VERIFIERS)}") from None
+
+
+def _import_verifier_modules() -> None:
+    """Import every module named in the ``module`` column of :mod:`deqtheory.conditions` (each
+    registers its verifiers at import); ``tests/test_conditions.py`` checks the two lists agree."""
+    from . import bounds, convert, explicit, graph, intervals, linalg, sdp, spectrum, verified  # noqa: F401
+    from .parametrizations import cerdeq, gmondeq, ibp, lben, noneuclidean  # noqa: F401
+    from .sdp import conv  # noqa: F401
 
 
 @dataclasses.dataclass(frozen=True)

@@ -826,25 +826,13 @@ def lmi10_matrix(form: DEQForm, lam: Any = None, L: Any = None) -> Tuple[np.ndar
         raise DomainError("lam/L: the form carries no analytic multiplier; pass lam and L")
     lam = as_positive_diagonal("lam", lam, n=form.n)
     L = as_scalar("L", L, positive=True)
-    LW = lam[:, None] * form.W
-    GtG = form.G.T @ form.G
-    LU = lam[:, None] * form.U
-    LUUL = LU @ LU.T
-    T1 = 2.0 * np.diag(lam)
-    T2 = GtG / L
-    T3 = LUUL / L
-    S = T1 - LW - LW.T - T2 - T3
-    err = (2 * _U * float(np.linalg.norm(LW))
-           + (product_error_bound(form.G.T, form.G) + _U * float(np.linalg.norm(GtG))) / L * (1 + 2 * _U)
-           + (product_error_bound(np.abs(LU), np.abs(LU).T) * (1 + 4 * _U)
-              + 2 * gamma(2) * float(np.linalg.norm(np.abs(LU) @ np.abs(LU).T))
-              + _U * float(np.linalg.norm(LUUL))) / L * (1 + 2 * _U)
-           + sum_error_bound(T1, LW, LW.T, T2, T3))
-    return S, err * (1 + 1e-6)
+    from .sdp.lmi import lipschitz_lmi_matrix
+
+    return lipschitz_lmi_matrix(form.W, form.U, form.G, lam, L)
 
 
 def check_lmi10(form: DEQForm, lam: Any = None, L: Any = None) -> Certificate:
-    r"""Certificate ``"lmi10"`` for havens2023 (10) with the given (default: analytic) Λ and L.
+    r"""Certificate ``"lipschitz_lmi"`` (``stats["lmi"] = "(10)"``) for havens2023 (10) with the given (default: analytic) Λ and L.
 
     ``margin`` is a *proved* lower bound on :math:`\lambda_{\min}` of the (exact) LMI matrix of the
     stored (W, U, G). CERTIFIED iff margin > 0 (the strict inequality (4)); the analytic
@@ -859,15 +847,10 @@ def check_lmi10(form: DEQForm, lam: Any = None, L: Any = None) -> Certificate:
     witness = {"lam": lam_v, "L": float(L_v)}
     if "v" in c.witness:
         witness["v"] = c.witness["v"]
-    return Certificate("lmi10", c.status, margin=c.margin, witness=witness,
+    return Certificate("lipschitz_lmi", c.status, margin=c.margin, witness=witness,
                        tolerance={"abs_err": err, "scale": scale},
-                       stats={**dict(c.stats), "lambda_min_lower_bound": c.margin, "n": form.n},
+                       stats={**dict(c.stats), "lambda_min_lower_bound": c.margin, "n": form.n, "lmi": "(10)"},
                        message=c.message)
-
-
-@register_verifier("lmi10")
-def _verify_lmi10(cert: Certificate, *, form: DEQForm) -> Certificate:
-    return check_lmi10(form, cert.witness["lam"], cert.witness["L"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -61,20 +61,11 @@ class LBENParams(Params):
 
 
 def lben_lhs(W: np.ndarray, lam: np.ndarray, G: np.ndarray, U: np.ndarray, L: float) -> "tuple[np.ndarray, float]":
-    r"""Left side of havens2023 (4) for diagonal Λ = diag(lam), and a bound on its rounding error."""
-    n = W.shape[0]
-    IW = np.eye(n) - W
-    X = lam[:, None] * IW
-    T1 = X + X.T
-    GtG = G.T @ G
-    LU = lam[:, None] * U
-    LUUL = LU @ LU.T
-    lhs = (T1 - GtG / L) - LUUL / L
-    err = (2 * float(np.max(lam)) * sum_error_bound(np.eye(n), W) + 3 * UNIT_ROUNDOFF * _fro(T1)
-           + (product_error_bound(G.T, G) + UNIT_ROUNDOFF * _fro(GtG)) / L
-           + (product_error_bound(LU, LU.T) + 3 * UNIT_ROUNDOFF * _fro(np.abs(LU) @ np.abs(LU.T))) / L
-           + 2 * sum_error_bound(T1, GtG / L, LUUL / L))
-    return lhs, _SAFE * err
+    r"""Left side of havens2023 (4) for diagonal Λ = diag(lam), and a bound on its rounding error:
+    :func:`deqtheory.sdp.lmi.lipschitz_lmi_matrix` (the one assembler), arguments in LBEN order."""
+    from ..sdp.lmi import lipschitz_lmi_matrix
+
+    return lipschitz_lmi_matrix(W, U, G, lam, L)
 
 
 class LBEN(Parametrization):

@@ -22,10 +22,10 @@ from typing import Any, Optional
 import numpy as np
 
 from .._validate import as_matrix, as_scalar
-from ..certificates import Certificate, Status, register_verifier
+from ..certificates import Certificate, Status
 from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from .base import (Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, lambda_min_certificate, psd_factor, sym)
+                   default_tol, psd_factor, sym)
 
 __all__ = ["MonDEQ", "MonDEQParams"]
 
@@ -98,16 +98,21 @@ class MonDEQ(Parametrization):
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
         r"""Certify ``sym(I − W) ⪰ (m − tol) I`` (proved with :func:`~deqtheory.verified.verified_pd`).
 
-        ``margin = lb − m + tol`` where ``lb`` is a proved lower bound on λ_min(sym(I − W));
-        default ``tol``: ``default_tol(‖I − W‖_F, n) + 4·abs_err`` (:func:`~.base.lambda_min_certificate`).
+        This is the one monotonicity certificate, :func:`deqtheory.linalg.check_monotone` (condition
+        ``"monotone"``) at level ``max(m − tol, 0)``: ``margin`` is a proved lower bound on
+        ``λ_min(sym(I − W)) − (m − tol)``; default ``tol``: ``default_tol(‖I − W‖_F, n) + 4·abs_err``
+        (as :func:`~.base.lambda_min_certificate`), recorded in ``tolerance["tol"]``.
         """
+        from ..linalg import check_monotone
+
         W = _sq("W", W)
         n = W.shape[0]
-        X = np.eye(n) - W
-        t = None if tol is None else as_scalar("tol", tol, nonnegative=True)
-        return lambda_min_certificate("mondeq_monotone", X, threshold=self.m, tol=t,
-                                      abs_err=sum_error_bound(np.eye(n), W), strict=False,
-                                      witness={"m": self.m}, name="I - W")
+        if tol is None:
+            t = default_tol(_fro(np.eye(n) - W), n) + 4.0 * sum_error_bound(np.eye(n), W)
+        else:
+            t = as_scalar("tol", tol, nonnegative=True)
+        c = check_monotone(W, m=max(self.m - t, 0.0))
+        return c.replace(tolerance={**dict(c.tolerance), "tol": t, "m_family": self.m})
 
     def sample(self, rng: np.random.Generator, n: int, *, rank: Optional[int] = None,
                cond: float = 10.0, scale: float = 1.0) -> MonDEQParams:
@@ -136,9 +141,3 @@ class MonDEQ(Parametrization):
                            tolerance={"forward_error_bound": d},
                            residuals={"identity": ident},
                            message="sym(I - W) = m I + A^T A (havens2023 eq. 5)")
-
-
-@register_verifier("mondeq_monotone")
-def _verify_mondeq(cert: Certificate, *, W: Any) -> Certificate:
-    """Recompute ``MonDEQ(m).contains(W, tol)`` from the recorded m and tol."""
-    return MonDEQ(m=cert.witness["m"]).contains(W, tol=cert.tolerance["tol"])
