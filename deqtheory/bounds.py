@@ -40,6 +40,7 @@ from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as
 from .certificates import Certificate, Status, register_verifier
 from .conditions import canonical
 from .errors import DomainError, ShapeError
+from .linalg import norm2_upper_bound
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = [
@@ -128,12 +129,9 @@ class FixedPointSolution:
 # Rigorous norms and assumption constants
 # ----------------------------------------------------------------------------------------------
 
-def norm2_upper(A: Any) -> float:
-    r"""A proved upper bound on :math:`\|A\|_2` (delegates to :func:`deqtheory.linalg.norm2_upper_bound`:
-    Jordan–Wielandt matrix + :func:`~deqtheory.verified.verified_pd`)."""
-    from .linalg import norm2_upper_bound
-
-    return float(norm2_upper_bound(as_matrix("A", A)))
+#: A proved upper bound on ‖A‖₂ — :func:`deqtheory.linalg.norm2_upper_bound` (Jordan–Wielandt
+#: matrix + :func:`~deqtheory.verified.verified_pd`), the one home; re-exported for callers.
+norm2_upper = norm2_upper_bound
 
 
 def norm_inf_upper(A: Any) -> float:

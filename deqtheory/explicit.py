@@ -49,6 +49,7 @@ import numpy as np
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError, DTypeError, ShapeError
+from .linalg import norm2_upper_bound
 from .verified import UNIT_ROUNDOFF, gamma, product_error_bound, sum_error_bound, verified_pd
 
 __all__ = [
@@ -87,30 +88,9 @@ def _psd_factor(S: np.ndarray) -> np.ndarray:
     return (np.sqrt(np.maximum(w, 0.0))[:, None] * Q.T)
 
 
-def norm2_upper(A: Any) -> float:
-    r"""A *proved* upper bound on :math:`\|A\|_2` (never below the truth).
-
-    Takes :math:`t = \hat\sigma_{\max}^2(1 + 10^{-12})` and proves :math:`tI - A^\top A \succeq 0` with
-    :func:`deqtheory.verified.verified_pd` (rounding in forming :math:`A^\top A` included); enlarges
-    ``t`` until the proof succeeds; falls back to the Frobenius norm (inflated by the rounding of its
-    evaluation). Returns :math:`\sqrt t` rounded up.
-    """
-    A = as_matrix("A", A)
-    s = float(np.linalg.norm(A, 2))
-    if s == 0.0:
-        return 0.0
-    AtA = A.T @ A
-    err = product_error_bound(A.T, A)
-    t = s * s * (1 + 1e-12) + 1e-300
-    for _ in range(8):
-        S = -AtA
-        S[np.diag_indices_from(S)] += t
-        c = verified_pd(S, abs_err=err + sum_error_bound(np.eye(len(S)) * t, AtA), refute=False)
-        if c.certified:
-            return math.sqrt(t) * (1 + 2 * _U)
-        t *= 1 + 1e-8
-    fro = float(np.linalg.norm(A))
-    return fro * (1 + gamma(A.size + 2))
+#: The proved upper bound on ‖A‖₂ (Jordan–Wielandt + verified Cholesky): one home,
+#: :func:`deqtheory.linalg.norm2_upper_bound`.
+norm2_upper = norm2_upper_bound
 
 
 # --------------------------------------------------------------------------- SLL / CPL

@@ -162,6 +162,14 @@ def _cw_bounds(N: np.ndarray, v: np.ndarray) -> Tuple[float, float]:
     return upper, lower
 
 
+def mu_inf_with_allowance(W: Any, eta: Any = None) -> Tuple[float, float]:
+    r"""``(μ, allowance)``: the floating-point :func:`mu_inf` and a rigorous bound on its rounding
+    error (the gap to the proved upper bound :func:`mu_inf_upper`), so that
+    :math:`\mu_{\infty,[\eta]^{-1}}(W) \le \mu + \text{allowance}` exactly."""
+    mu = mu_inf(W, eta)
+    return mu, max(mu_inf_upper(W, eta) - mu, 0.0)
+
+
 def mu_inf_upper(W: Any, eta: Any = None) -> float:
     r"""A **proved** upper bound on :math:`\mu_{\infty,[\eta]^{-1}}(W)` for the float matrix ``W``
     and weight ``eta`` (exact real arithmetic on the stored values), using the rounding allowance
@@ -393,6 +401,20 @@ def pf_lower_bound(A: Any, v: Any = None) -> PFBound:
 # Spectral norm upper bound
 # ----------------------------------------------------------------------------------------------
 
+def frobenius_upper(M: Any) -> float:
+    r"""A proved upper bound on :math:`\|M\|_F \ge \|M\|_2` (cheap, O(mn)): the computed Frobenius norm
+    times :math:`1 + 2\gamma_{mn+2}` (the sum of squares and the square root), rounded up; ``inf``
+    on overflow. The fallback of :func:`norm2_upper_bound` and the allowance of the parametrizations'
+    forward-error bounds."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.size == 0:
+        return 0.0
+    fro = float(np.linalg.norm(M))
+    if fro == 0.0 or not math.isfinite(fro):
+        return fro if fro == 0.0 else math.inf
+    return float(np.nextafter(fro * (1.0 + 2 * gamma(M.size + 2)), np.inf))
+
+
 def norm2_upper_bound(M: Any) -> float:
     r"""A **proved** upper bound on :math:`\|M\|_2 = \sigma_{\max}(M)` for any (m, n) matrix.
 
@@ -405,9 +427,8 @@ def norm2_upper_bound(M: Any) -> float:
     """
     M = as_matrix("M", M)
     m, n = M.shape
-    fro = float(np.linalg.norm(M))
-    fro_ub = float(np.nextafter(fro * (1.0 + 2 * gamma(m * n + 2)), np.inf)) if math.isfinite(fro) else math.inf
-    if fro == 0.0:
+    fro_ub = frobenius_upper(M)
+    if fro_ub == 0.0:
         return 0.0
     s_hat = float(np.linalg.norm(M, 2))
     s = float(np.nextafter(s_hat * (1.0 + 1e-12), np.inf))

@@ -83,12 +83,11 @@ def default_tol(scale: float, n: int) -> float:
 
 
 def norm2_upper(A: np.ndarray) -> float:
-    r"""A rigorous upper bound on :math:`\|A\|_2` (float): :math:`\|A\|_F (1 + \gamma_{N+2})`,
-    N the number of entries (rounding of the sum of squares and the square root)."""
-    A = np.asarray(A, dtype=np.float64)
-    if A.size == 0:
-        return 0.0
-    return float(np.linalg.norm(A)) * (1.0 + gamma(A.size + 2)) * (1.0 + 1e-12)
+    r"""A rigorous upper bound on :math:`\|A\|_2` from the Frobenius norm (cheap; used inside
+    forward-error allowances): :func:`deqtheory.linalg.frobenius_upper`."""
+    from ..linalg import frobenius_upper
+
+    return frobenius_upper(A)
 
 
 def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, tol: Optional[float],

@@ -36,12 +36,11 @@ import numpy as np
 from .._validate import as_matrix, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
-from ..verified import UNIT_ROUNDOFF, gamma as _gam, product_error_bound, verified_pd
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, product_error_bound, verified_pd
 from .base import OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, norm2_upper
 
 __all__ = ["CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -127,7 +126,7 @@ class CerDEQ(Parametrization):
         n = W.shape[0]
         WtW = W.T @ W
         E = np.eye(n) - n * WtW
-        return _SAFE * (norm2_upper(E) + n * product_error_bound(W.T, W)
+        return INFLATE * (norm2_upper(E) + n * product_error_bound(W.T, W)
                         + 2 * UNIT_ROUNDOFF * (1.0 + n * _fro(WtW)))
 
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:

@@ -25,14 +25,13 @@ import numpy as np
 
 from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
 from . import _multipliers
 from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
                    default_tol, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["GMonDEQ", "GMonDEQParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -58,7 +57,7 @@ def _gamma_lhs(W: np.ndarray, g: np.ndarray) -> "tuple[np.ndarray, float]":
     n = W.shape[0]
     IW = np.eye(n) - W
     X = g[:, None] * IW
-    err = _SAFE * (float(np.max(np.abs(g))) * sum_error_bound(np.eye(n), W) + UNIT_ROUNDOFF * _fro(X))
+    err = INFLATE * (float(np.max(np.abs(g))) * sum_error_bound(np.eye(n), W) + UNIT_ROUNDOFF * _fro(X))
     return X, err
 
 
@@ -106,7 +105,7 @@ class GMonDEQ(Parametrization):
               + 2.0 * sum_error_bound(AtA, K, self.m * np.eye(n)))
         PX = phi[:, None] * self._inner(params)
         e = float(np.max(phi)) * dX + UNIT_ROUNDOFF * _fro(PX) + sum_error_bound(np.eye(n), PX)
-        return _SAFE * e
+        return INFLATE * e
 
     def _find_gamma(self, W: np.ndarray) -> Optional[np.ndarray]:
         n = W.shape[0]

@@ -45,14 +45,13 @@ import numpy as np
 from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
-from ..verified import UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
 from . import _multipliers
 from .base import (OutsideSetError, Params, Parametrization, _check_n, _fro, _sq, default_tol,
                    lambda_min_certificate, sym)
 
 __all__ = ["IBPMonDEQ", "IBPMonDEQParams", "IBPMonDEQGamma", "IBPMonDEQGammaParams", "row_col_mass"]
 
-_SAFE = 1.0 + 1e-6
 
 
 def row_col_mass(M: np.ndarray) -> np.ndarray:
@@ -161,7 +160,7 @@ class IBPMonDEQ(Parametrization):
         r"""Frobenius bound :math:`\gamma_{8}\|W\|_F` on :math:`\|\mathrm{fl}(W) - D^{-1/2}MD^{-1/2}\|_F`
         (D the computed diagonal; sqrt, reciprocal and two products per entry)."""
         self._validate(params)
-        return _SAFE * _gam(8) * _fro(self.forward(params))
+        return INFLATE * _gam(8) * _fro(self.forward(params))
 
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
         r"""Certify ``sym(I − |W|) ≻ mI``: strictly for ``m = 0`` (Thm 3.1: I − |W| ≻ 0), and up to
@@ -297,7 +296,7 @@ class IBPMonDEQGamma(Parametrization):
     def forward_error_bound(self, params: IBPMonDEQGammaParams) -> float:
         r"""Frobenius bound :math:`\gamma_{12}\|W\|_F` (relative rounding per entry)."""
         self._validate(params)
-        return _SAFE * _gam(12) * _fro(self.forward(params))
+        return INFLATE * _gam(12) * _fro(self.forward(params))
 
     def _find_lambda(self, W: np.ndarray) -> Optional[np.ndarray]:
         n = W.shape[0]
@@ -323,7 +322,7 @@ class IBPMonDEQGamma(Parametrization):
                                message="no diagonal Lambda found (wei2022 Thm 3.3)")
         c = 1.0 - self.m
         X = lam[:, None] * (c * np.eye(n) - np.abs(W))
-        err = _SAFE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)
+        err = INFLATE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)
                        + UNIT_ROUNDOFF * c * float(np.max(lam)))
         cert = lambda_min_certificate("ibp_gamma_mmatrix", X, threshold=0.0, tol=0.0, abs_err=err,
                                       strict=True, witness={"Lambda": lam, "m": self.m, "gamma": self.gamma},

@@ -31,14 +31,13 @@ import numpy as np
 
 from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from . import _multipliers
 from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
                    default_tol, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["LBEN", "LBENParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -128,7 +127,7 @@ class LBEN(Parametrization):
               + 2 * sum_error_bound(GtG / (2 * self.L), VtV, K, self.eps * np.eye(n)))
         dY = (product_error_bound(U, U.T) / (2 * self.L * float(np.min(psi))) + 3 * u * _fro(Y))
         e = float(np.max(psi)) * dX + u * _fro(PX) + dY + 2 * sum_error_bound(np.eye(n), PX, Y)
-        return _SAFE * e
+        return INFLATE * e
 
     def _ctx(self, W: np.ndarray, G: Any, U: Any):
         n = W.shape[0]

@@ -23,13 +23,12 @@ import numpy as np
 
 from .._validate import as_matrix, as_scalar
 from ..certificates import Certificate, Status
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from .base import (Params, Parametrization, _check_n, _conditioned, _fro, _sq,
                    default_tol, psd_factor, sym)
 
 __all__ = ["MonDEQ", "MonDEQParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -84,7 +83,7 @@ class MonDEQ(Parametrization):
         e = (UNIT_ROUNDOFF * abs(c) + product_error_bound(A.T, A)
              + UNIT_ROUNDOFF * _fro(np.abs(B) + np.abs(B.T))
              + sum_error_bound(c * np.eye(n), AtA, K) * 2.0)
-        return _SAFE * e
+        return INFLATE * e
 
     def right_inverse(self, W: Any, *, tol: Optional[float] = None) -> MonDEQParams:
         W = _sq("W", W)
