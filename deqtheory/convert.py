@@ -376,7 +376,7 @@ def deqform_to_lben(form: "_ex.DEQForm", *, source: Optional[str] = None, V: Any
     Vf = lp.V if V is None else as_matrix("V", V, shape=(None, n))
     if V is not None and float(np.linalg.norm(Vf.T @ Vf - Sym)) > 1e3 * tol:
         raise DomainError(f"V: V^T V differs from 1/2 (M + M^T) by {float(np.linalg.norm(Vf.T @ Vf - Sym)):.3e}")
-    params = LBENParams(log_psi=np.log(lp.psi), G=lp.G, U=lp.U, V=Vf, S=lp.S)
+    params = lp.params if V is None else dataclasses.replace(lp.params, V=Vf)
     return lben_conversion_from_params(source or form.source or "deqform", params, lp.L, b=form.b, b_y=form.b_y,
                                        identity_mask=form.identity_mask, W_source=form.W, VtV_target=Sym,
                                        blocks=form.blocks, extra=extra)

@@ -57,7 +57,7 @@ __all__ = [
     "aol_scaling", "aol_weight", "AOLNet", "cayley_stiefel", "SandwichNet", "ReLUNet",
     "DEQForm", "deqform_forward", "deqform_jacobian", "sll_to_deq", "aol_to_deq", "sandwich_to_deq",
     "feedforward_to_deq", "IBPEmbedding", "relu_net_to_ibp_deq", "lmi10_matrix", "check_lmi10",
-    "LBENParams", "lben_from_deqform", "sandwich_analytic_V", "norm2_upper",
+    "DeqFormLBEN", "lben_from_deqform", "sandwich_analytic_V", "norm2_upper",
     "random_sll_stack", "random_aol_net", "random_sandwich_net", "random_relu_net",
 ]
 
@@ -834,22 +834,41 @@ def check_lmi10(form: DEQForm, lam: Any = None, L: Any = None) -> Certificate:
 
 
 @dataclasses.dataclass(frozen=True)
-class LBENParams:
-    r"""LBEN parameters in the project convention (havens2023 eq. 7):
-    :math:`W = I - \Psi(\tfrac1{2L}G^\top G + \tfrac1{2L}\Psi^{-1}UU^\top\Psi^{-1} + V^\top V + S^\top - S + \epsilon I)`.
-    ``residual`` = ‖VᵀV − ½(M+Mᵀ)‖_F (nonzero only through eigenvalue clipping/rounding)."""
+class DeqFormLBEN:
+    r"""Result of :func:`lben_from_deqform`: ``params`` (the one
+    :class:`deqtheory.parametrizations.LBENParams`, ``log_psi = log(1/λ)``), ``L``, ``eps`` (0),
+    ``lam`` (the analytic Λ = Ψ⁻¹) and ``residual`` = ‖VᵀV − ½(M+Mᵀ)‖_F (nonzero only through
+    eigenvalue clipping/rounding). ``psi``, ``V``, ``S``, ``G``, ``U`` read through (``psi = 1/lam``
+    exactly)."""
 
-    psi: np.ndarray
-    V: np.ndarray
-    S: np.ndarray
-    eps: float
-    G: np.ndarray
-    U: np.ndarray
+    params: Any
     L: float
+    eps: float
+    lam: np.ndarray
     residual: float
 
+    @property
+    def psi(self) -> np.ndarray:
+        return 1.0 / self.lam
 
-def lben_from_deqform(form: DEQForm) -> LBENParams:
+    @property
+    def V(self) -> np.ndarray:
+        return self.params.V
+
+    @property
+    def S(self) -> np.ndarray:
+        return self.params.S
+
+    @property
+    def G(self) -> np.ndarray:
+        return self.params.G
+
+    @property
+    def U(self) -> np.ndarray:
+        return self.params.U
+
+
+def lben_from_deqform(form: DEQForm) -> DeqFormLBEN:
     r"""havens2023 Thm 3.5 / App. D: LBEN parameters reproducing ``form.W`` with the analytic Λ.
 
     :math:`\Psi = \Lambda^{-1}`, :math:`M = \Lambda(I - W) - \tfrac1{2L}(G^\top G + \Lambda UU^\top\Lambda)`,
@@ -865,8 +884,10 @@ def lben_from_deqform(form: DEQForm) -> LBENParams:
     M = lam[:, None] * (np.eye(n) - form.W) - (form.G.T @ form.G + LU @ LU.T) / (2 * L)
     Sym = 0.5 * (M + M.T)
     V = _psd_factor(Sym)
-    return LBENParams(psi=1.0 / lam, V=V, S=0.5 * M.T, eps=0.0, G=form.G.copy(), U=form.U.copy(), L=float(L),
-                      residual=float(np.linalg.norm(V.T @ V - Sym)))
+    from .parametrizations.lben import LBENParams
+
+    params = LBENParams(log_psi=np.log(1.0 / lam), G=form.G.copy(), U=form.U.copy(), V=V, S=0.5 * M.T)
+    return DeqFormLBEN(params=params, L=float(L), eps=0.0, lam=lam, residual=float(np.linalg.norm(V.T @ V - Sym)))
 
 
 # --------------------------------------------------------------------------- random valid instances
