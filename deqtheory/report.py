@@ -35,7 +35,7 @@ from ._validate import as_matrix, as_square, as_vector
 from .certificates import Certificate, Status, to_jsonable
 from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
-from .errors import ShapeError
+from .errors import DTypeError
 
 __all__ = ["CheckReport", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
            "CONDITIONS", "validate_deq_arrays"]
@@ -202,7 +202,7 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     from .model import DEQ
 
     if not isinstance(model, DEQ):
-        raise ShapeError(f"model: expected a deqtheory.model.DEQ, got {type(model).__name__}")
+        raise DTypeError(f"model: expected a deqtheory.model.DEQ, got {type(model).__name__}")
     W = model.W
     mask = np.asarray(model.identity_mask, dtype=bool)
     masked = int(mask.sum())
