@@ -23,10 +23,24 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 
-__all__ = ["Status", "Certificate", "register_verifier", "verifier_for", "to_jsonable"]
+__all__ = ["MessageEnum", "Status", "Certificate", "register_verifier", "verifier_for", "to_jsonable"]
 
 
-class Status(enum.Enum):
+class MessageEnum(enum.Enum):
+    """Base of every status enum of :mod:`deqtheory`: members are ``(value, message)`` pairs;
+    ``value`` is the machine name (JSON), ``message`` the human one."""
+
+    def __new__(cls, value: str, message: str):
+        obj = object.__new__(cls)
+        obj._value_ = value
+        obj.message = message
+        return obj
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+class Status(MessageEnum):
     """Outcome of a check. ``value`` is the machine name, ``message`` the human one."""
 
     CERTIFIED = ("certified", "the condition holds; the margin was proved from the witness")
@@ -35,12 +49,6 @@ class Status(enum.Enum):
     SOLVER_ERROR = ("solver_error", "the numerical solver failed; nothing is claimed")
     NONFINITE_INPUT = ("nonfinite_input", "the input contains NaN or Inf; nothing is claimed")
     NOT_APPLICABLE = ("not_applicable", "the condition does not apply to this model")
-
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
 
     @property
     def ok(self) -> bool:
@@ -51,9 +59,6 @@ class Status(enum.Enum):
     def is_failure(self) -> bool:
         """True for statuses that mean 'the computation itself failed'."""
         return self in (Status.SOLVER_ERROR, Status.NONFINITE_INPUT)
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 _VERIFIERS: Dict[str, Callable[..., "Certificate"]] = {}

@@ -17,29 +17,24 @@ This module is the single list of those names. Each :class:`Condition` says
 * ``legacy`` — names under which earlier versions wrote the same claim; certificate files that
   carry them still verify (:func:`canonical`).
 
-Plain data, importable by ``deqtheory_train`` (no numpy at import time).
+Plain data (frozen dataclasses in a read-only mapping), importable by ``deqtheory_train``.
 """
 from __future__ import annotations
 
 import dataclasses
-import enum
 import types
 from typing import Mapping, Optional, Tuple
+
+from .certificates import MessageEnum
 
 __all__ = ["Activation", "Condition", "CONDITIONS", "LEGACY_NAMES", "REPORT_CONDITIONS", "canonical", "condition"]
 
 
-class Activation(enum.Enum):
+class Activation(MessageEnum):
     """What a condition's proof assumes about the activation; ``message`` says it in words."""
 
     SLOPE_01 = ("slope_01", "any activation slope-restricted on [0, 1] (ReLU, identity): valid for masked models")
     RELU = ("relu", "ReLU at every coordinate: not applicable to models with an identity_mask")
-
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
 
 
 @dataclasses.dataclass(frozen=True)

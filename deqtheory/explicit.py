@@ -851,21 +851,11 @@ class DeqFormLBEN:
     def psi(self) -> np.ndarray:
         return 1.0 / self.lam
 
-    @property
-    def V(self) -> np.ndarray:
-        return self.params.V
-
-    @property
-    def S(self) -> np.ndarray:
-        return self.params.S
-
-    @property
-    def G(self) -> np.ndarray:
-        return self.params.G
-
-    @property
-    def U(self) -> np.ndarray:
-        return self.params.U
+    def __getattr__(self, name: str) -> Any:
+        """``V``, ``S``, ``G``, ``U``, ``log_psi``: read through to :attr:`params`."""
+        if name.startswith("__") or name == "params":
+            raise AttributeError(name)
+        return getattr(self.params, name)
 
 
 def lben_from_deqform(form: DEQForm) -> DeqFormLBEN:

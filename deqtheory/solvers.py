@@ -100,7 +100,6 @@ Both use floating-point estimates of m, ‖W‖₂, μ (not proved).
 from __future__ import annotations
 
 import dataclasses
-import enum
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -108,7 +107,7 @@ import numpy as np
 import scipy.linalg
 
 from . import graph as _graph
-from .certificates import to_jsonable
+from .certificates import MessageEnum, to_jsonable
 from ._validate import as_array, as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from .errors import DomainError, DTypeError, ShapeError
 
@@ -118,7 +117,7 @@ __all__ = ["SolverStatus", "FixedPointResult", "solve", "solve_injection", "fixe
 METHODS = ("fb", "lambda_fb", "alpha_avg", "pr", "anderson", "exact_dag", "block", "auto")
 
 
-class SolverStatus(enum.Enum):
+class SolverStatus(MessageEnum):
     """Outcome of a fixed-point solve. ``value`` is the machine name, ``message`` the human one."""
 
     CONVERGED = ("converged", "the fixed-point residual of the returned z is <= tol")
@@ -130,12 +129,6 @@ class SolverStatus(enum.Enum):
     NOT_CONTRACTIVE = ("not_contractive", "precondition failed: mu_inf,[eta]^-1(W) >= 1 (jafarpour2022 Thm 5.1 "
                                           "does not apply); nothing was iterated - pass alpha= to force")
     NOT_FEEDFORWARD = ("not_feedforward", "precondition failed: W has a cycle, the exact DAG solve does not apply")
-
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
 
     @property
     def converged(self) -> bool:
@@ -150,9 +143,6 @@ class SolverStatus(enum.Enum):
     def is_failure(self) -> bool:
         """True when the iteration ran and failed numerically."""
         return self in (SolverStatus.DIVERGED, SolverStatus.NONFINITE)
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

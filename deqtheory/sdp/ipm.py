@@ -69,7 +69,6 @@ infeasibility both ``≤ tol``.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import math
 import time
@@ -78,14 +77,18 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 import scipy.linalg as sla
 
+from ..certificates import MessageEnum
+
 __all__ = ["IPMStatus", "IPMResult", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
 
 
-class IPMStatus(enum.Enum):
-    OPTIMAL = "optimal"
-    MAX_ITER = "max_iter"
-    NUMERICAL = "numerical_stall"
-    START_INFEASIBLE = "start_infeasible"
+class IPMStatus(MessageEnum):
+    """Outcome of :func:`solve_structured`."""
+
+    OPTIMAL = ("optimal", "converged: duality gap and residuals below tolerance")
+    MAX_ITER = ("max_iter", "the iteration budget ran out before convergence")
+    NUMERICAL = ("numerical_stall", "the Newton system became too ill-conditioned to make progress")
+    START_INFEASIBLE = ("start_infeasible", "no strictly feasible starting point was found")
 
 
 @dataclasses.dataclass(frozen=True)
