@@ -73,8 +73,16 @@ def _down(x: float) -> float:
 # Results
 # ----------------------------------------------------------------------------------------------
 
+class _ProvedValue:
+    """``certified``: the assumption certificate is CERTIFIED and the proved ``value`` is finite."""
+
+    @property
+    def certified(self) -> bool:
+        return self.certificate.certified and math.isfinite(self.value)
+
+
 @dataclasses.dataclass(frozen=True)
-class BoundResult:
+class BoundResult(_ProvedValue):
     """A proved upper bound ``value`` (``inf`` when the assumptions could not be proved).
 
     Attributes: ``value`` (float), ``theorem`` (catalogue id such as ``"pabbaraju2021:thm1"``),
@@ -88,13 +96,9 @@ class BoundResult:
     certificate: Certificate
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    @property
-    def certified(self) -> bool:
-        return self.certificate.certified and math.isfinite(self.value)
-
 
 @dataclasses.dataclass(frozen=True)
-class FixedPointErrorBound:
+class FixedPointErrorBound(_ProvedValue):
     r"""Bound on the distance between an approximate fixed point :math:`\tilde z` and the exact one.
 
     ``value`` bounds :math:`\|\tilde z - z^\star\|` in ``norm`` (``"2"`` or ``"inf"``, the plain
@@ -106,10 +110,6 @@ class FixedPointErrorBound:
     norm: str
     certificate: Certificate
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def certified(self) -> bool:
-        return self.certificate.certified and math.isfinite(self.value)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -339,10 +339,15 @@ def _not_iterated(W: np.ndarray, V: np.ndarray, Z0: np.ndarray, p: float, status
 # methods: each returns (_Run, alpha, stats)
 # ----------------------------------------------------------------------------------------------
 
-def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
+def _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, lam, identity_mask):
+    """Forward–backward splitting z ← φ(Tz + αΛv) with T = I − αΛ(I − W) (``lam=None``: Λ = I and
+    T = (1 − α)I + αW); α = m/L² of Λ(I − W) unless forced."""
     n = W.shape[0]
-    m, L = _m_L(np.eye(n) - W)
+    A = np.eye(n) - W if lam is None else lam[:, None] * (np.eye(n) - W)  # Λ(I − W)
+    m, L = _m_L(A)
     stats: Dict[str, Any] = {"m": m, "L": L}
+    if lam is not None:
+        stats["Lambda"] = lam
     if alpha is None:
         if not m > 0:
             return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
@@ -353,9 +358,11 @@ def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
     if m > 0:
         stats["alpha_max"] = 2 * m / (L * L)
         stats["contraction_bound"] = float(np.sqrt(max(0.0, 1 - 2 * alpha * m + alpha ** 2 * L ** 2)))
-    T = (1 - alpha) * np.eye(n) + alpha * W
+    if lam is None:
+        T, aV = (1 - alpha) * np.eye(n) + alpha * W, alpha * V
+    else:
+        T, aV = np.eye(n) - alpha * A, alpha * V * lam[None, :]  # (I − αΛ) + αΛW
     TT = T.T.copy()
-    aV = alpha * V
     state = {"Z": Z0}
 
     def step():
@@ -363,34 +370,16 @@ def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
         return state["Z"]
 
     return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
+
+
+def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
+    return _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, None, identity_mask)
 
 
 def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, identity_mask=None, **_):
     n = W.shape[0]
     lam = np.ones(n) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-    A = lam[:, None] * (np.eye(n) - W)  # Λ(I − W)
-    m, L = _m_L(A)
-    stats: Dict[str, Any] = {"m": m, "L": L, "Lambda": lam}
-    if alpha is None:
-        if not m > 0:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
-        alpha = m / (L * L)
-    else:
-        alpha = as_scalar("alpha", alpha, positive=True)
-        stats["forced_alpha"] = True
-    if m > 0:
-        stats["alpha_max"] = 2 * m / (L * L)
-        stats["contraction_bound"] = float(np.sqrt(max(0.0, 1 - 2 * alpha * m + alpha ** 2 * L ** 2)))
-    T = np.eye(n) - alpha * A  # (I − αΛ) + αΛW
-    TT = T.T.copy()
-    aV = alpha * V * lam[None, :]
-    state = {"Z": Z0}
-
-    def step():
-        state["Z"] = _act(state["Z"] @ TT + aV, identity_mask)
-        return state["Z"]
-
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
+    return _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, lam, identity_mask)
 
 
 def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, identity_mask=None, **_):
