@@ -36,7 +36,8 @@ from typing import Optional
 import numpy as np
 import scipy.linalg as sla
 
-from .ipm import IPMResult, IPMStatus
+from .ipm import (IPMResult, IPMStatus, _dual_step, _finish, _max_step_lp, _primal_step, _record,
+                  _start_infeasible)
 
 __all__ = ["BlockLMI", "solve_blocks", "block_schur_matrix", "block_schur_matrix_dense"]
 
@@ -151,13 +152,6 @@ def _max_step(Lc: np.ndarray, D: np.ndarray) -> float:
     return math.inf if lmin >= 0 else -1.0 / lmin
 
 
-def _max_step_lp(v: np.ndarray, dv: np.ndarray) -> float:
-    neg = dv < 0
-    if not np.any(neg):
-        return math.inf
-    return float(np.min(-v[neg] / dv[neg]))
-
-
 def _inner(A: np.ndarray, B: np.ndarray) -> float:
     """Σ_r Re tr(A_r B_r) for Hermitian blocks."""
     return float(np.real(np.sum(A * np.conj(B))))
@@ -171,8 +165,7 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
     s = P.slack(y)
     LS = _chol(S)
     if LS is None or np.any(s <= 0):
-        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
-                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+        return _start_infeasible(P, y, S, t0)
     Y = _herm(np.linalg.inv(S))
     q = s.shape[0]
     Ntot = P.K * P.m + q
@@ -188,13 +181,7 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
     for it in range(1, max_iter + 1):
         gap = _inner(X, S) + float(x @ s)
         mu = gap / Ntot
-        rp = -P.b - P.A(X) - P.Al.T @ x
-        dobj = float(P.b @ y)
-        pobj = _inner(P.C, X) + float(P.cl @ x)
-        rel_gap = gap / (1.0 + abs(dobj))
-        pinf = float(np.linalg.norm(rp)) / bnorm
-        history.append((rel_gap, pinf, dobj))
-        best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
+        best, rel_gap, pinf = _record(P, y, X, x, gap, P.A(X), _inner(P.C, X), bnorm, history)
         if rel_gap <= tol and pinf <= tol:
             status = IPMStatus.OPTIMAL
             break
@@ -233,37 +220,14 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
         damp = 0.9 + 0.09 * min(1.0, ap, ad)
         ap = min(1.0, damp * ap)
         ad = min(1.0, damp * ad)
-        y_new = y + ad * dy
-        S_new = P.S(y_new)
-        s_new = P.slack(y_new)
-        LS_new = _chol(S_new)
-        while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
-            ad *= 0.5
-            y_new = y + ad * dy
-            S_new = P.S(y_new)
-            s_new = P.slack(y_new)
-            LS_new = _chol(S_new)
+        y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, _chol)
         if LS_new is None or ad <= 1e-12:
             status = IPMStatus.NUMERICAL
             break
-        X_new = _herm(X + ap * dX)
-        x_new = x + ap * dx
-        LX_new = _chol(X_new)
-        while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
-            ap *= 0.5
-            X_new = _herm(X + ap * dX)
-            x_new = x + ap * dx
-            LX_new = _chol(X_new)
+        X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, _chol, lambda A, dA, a: _herm(A + a * dA))
         if ap < 1e-12 and ad < 1e-12:
             status = IPMStatus.NUMERICAL
             break
         y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
         Y = _herm(np.linalg.inv(S))
-    if best is None:
-        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
-                         time.perf_counter() - t0, ())
-    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
-    if status is not IPMStatus.OPTIMAL:
-        yb = y
-    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
-                     time.perf_counter() - t0, tuple(history))
+    return _finish(P, best, status, y, X, it, t0, history)

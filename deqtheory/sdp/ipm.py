@@ -72,7 +72,7 @@ import dataclasses
 import functools
 import math
 import time
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 import scipy.linalg as sla
@@ -407,6 +407,76 @@ def _chol(A: np.ndarray) -> Optional[np.ndarray]:
     return c
 
 
+# ----------------------------------------------------------------------------------------------
+# Pieces of the predictor–corrector loop shared with :mod:`deqtheory.sdp.blockipm`
+# ----------------------------------------------------------------------------------------------
+
+def _start_infeasible(P: Any, y: np.ndarray, S: np.ndarray, t0: float) -> IPMResult:
+    return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
+                     float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+
+
+def _record(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, gap: float, AX: np.ndarray, CX: float,
+            bnorm: float, history: list) -> Tuple[tuple, float, float]:
+    """Objectives, relative gap and primal infeasibility of the iterate; appends to ``history``.
+    Returns (best-so-far tuple, rel_gap, pinf)."""
+    rp = -P.b - AX - P.Al.T @ x
+    dobj = float(P.b @ y)
+    pobj = CX + float(P.cl @ x)
+    rel_gap = gap / (1.0 + abs(dobj))
+    pinf = float(np.linalg.norm(rp)) / bnorm
+    history.append((rel_gap, pinf, dobj))
+    return (y.copy(), X, gap, rel_gap, pinf, dobj, pobj), rel_gap, pinf
+
+
+def _dual_step(P: Any, y: np.ndarray, dy: np.ndarray, ad: float, chol: Callable):
+    """y + a_d Δy, halving a_d until S(y) is PD (Cholesky) and the slacks are positive."""
+    y_new = y + ad * dy
+    S_new = P.S(y_new)
+    s_new = P.slack(y_new)
+    LS_new = chol(S_new)
+    while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
+        ad *= 0.5
+        y_new = y + ad * dy
+        S_new = P.S(y_new)
+        s_new = P.slack(y_new)
+        LS_new = chol(S_new)
+    return y_new, S_new, s_new, LS_new, ad
+
+
+def _primal_step(X: np.ndarray, x: np.ndarray, dX: np.ndarray, dx: np.ndarray, ap: float, chol: Callable,
+                 combine: Callable):
+    """combine(X, ΔX, a_p), halving a_p until it is PD (Cholesky) and x + a_p Δx > 0."""
+    X_new = combine(X, dX, ap)
+    x_new = x + ap * dx
+    LX_new = chol(X_new)
+    while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
+        ap *= 0.5
+        X_new = combine(X, dX, ap)
+        x_new = x + ap * dx
+        LX_new = chol(X_new)
+    return X_new, x_new, LX_new, ap
+
+
+def _finish(P: Any, best: Optional[tuple], status: IPMStatus, y: np.ndarray, X: np.ndarray, it: int,
+            t0: float, history: list) -> IPMResult:
+    if best is None:  # max_iter < 1
+        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
+                         time.perf_counter() - t0, ())
+    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
+    if status is not IPMStatus.OPTIMAL:
+        # report the current (feasible) dual iterate
+        yb = y
+    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
+                     time.perf_counter() - t0, tuple(history))
+
+
+def _axpy_inplace(X: np.ndarray, dX: np.ndarray, a: float) -> np.ndarray:
+    out = dX * a
+    out += X
+    return out
+
+
 def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 100) -> IPMResult:
     """Run the HKM Mehrotra predictor–corrector from the strictly feasible dual point ``y0``.
 
@@ -426,8 +496,7 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
     s = P.slack(y)
     LS = _chol(S)
     if LS is None or np.any(s <= 0):
-        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
-                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+        return _start_infeasible(P, y, S, t0)
     Y = _chol_inverse(LS)
     q = s.shape[0]
     mu0 = 1.0 / max(float(np.trace(Y)) + float(np.sum(1.0 / s)), 1e-300) * (N + q)
@@ -444,13 +513,7 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         gap = XS + float(x @ s)
         mu = gap / (N + q)
         AX = P.A(X)
-        rp = -P.b - AX - Al.T @ x
-        dobj = float(P.b @ y)
-        pobj = float(np.vdot(P.C, X)) + float(P.cl @ x)
-        rel_gap = gap / (1.0 + abs(dobj))
-        pinf = float(np.linalg.norm(rp)) / bnorm
-        history.append((rel_gap, pinf, dobj))
-        best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
+        best, rel_gap, pinf = _record(P, y, X, x, gap, AX, float(np.vdot(P.C, X)), bnorm, history)
         if rel_gap <= tol and pinf <= tol:
             status = IPMStatus.OPTIMAL
             break
@@ -515,40 +578,14 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         damp = 0.9 + 0.09 * min(1.0, ap, ad)
         ap = min(1.0, damp * ap)
         ad = min(1.0, damp * ad)
-        y_new = y + ad * dy
-        S_new = P.S(y_new)
-        s_new = P.slack(y_new)
-        LS_new = _chol(S_new)
-        while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
-            ad *= 0.5
-            y_new = y + ad * dy
-            S_new = P.S(y_new)
-            s_new = P.slack(y_new)
-            LS_new = _chol(S_new)
+        y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, _chol)
         if LS_new is None or ad <= 1e-12:
             status = IPMStatus.NUMERICAL
             break
-        X_new = dX * ap
-        X_new += X
-        x_new = x + ap * dx
-        LX_new = _chol(X_new)
-        while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
-            ap *= 0.5
-            X_new = dX * ap
-            X_new += X
-            x_new = x + ap * dx
-            LX_new = _chol(X_new)
+        X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, _chol, _axpy_inplace)
         if ap < 1e-12 and ad < 1e-12:
             status = IPMStatus.NUMERICAL
             break
         y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
         Y = _chol_inverse(LS)
-    if best is None:  # max_iter < 1
-        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
-                         time.perf_counter() - t0, ())
-    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
-    if status is not IPMStatus.OPTIMAL:
-        # report the current (feasible) dual iterate
-        yb = y
-    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
-                     time.perf_counter() - t0, tuple(history))
+    return _finish(P, best, status, y, X, it, t0, history)
