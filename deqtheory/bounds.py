@@ -696,6 +696,30 @@ def _solve_with_error(W, v, norm, *, certificate=None, lam=None):
     return sol, eb
 
 
+def _query(eps: Any, label: Any, G: np.ndarray) -> Tuple[float, int, int]:
+    """Validated (ε ≥ 0, label in [0, p), p) of a margin certificate."""
+    eps = as_scalar("eps", eps, nonnegative=True)
+    p = G.shape[0]
+    label = int(label)
+    if not 0 <= label < p:
+        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    return eps, label, p
+
+
+def _margin_certificate(condition: str, lo: np.ndarray, pen: np.ndarray, label: int, eb: FixedPointErrorBound,
+                        sol: FixedPointSolution, witness: Mapping[str, Any], what: str) -> Certificate:
+    """margin = min_{j≠label} (lo_j − pen_j) (``inf`` for one class); CERTIFIED iff > 0 and the
+    fixed-point error bound was proved."""
+    marg = lo - pen
+    marg[label] = math.inf
+    margin = float(np.min(marg)) if lo.shape[0] > 1 else math.inf
+    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
+    return Certificate(condition, st, margin=margin,
+                       witness={**witness, "z": sol.z, "z_error": eb.componentwise, "pair_lower_bounds": lo},
+                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
+                       message=f"{what}: margin {margin:.6g}")
+
+
 def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label: int, eps: Any, *,
                          form: str = "folded", phi: Any = None) -> Certificate:
     r"""ℓ2 robustness certificate at x with radius ε from the Lipschitz bound of x ↦ z
@@ -712,11 +736,7 @@ def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label
     Since :math:`\|g_c - g_j\|_2 = \|G^\top(e_c - e_j)\|_2 \le \sqrt2\|G\|_2`, folded ≥ sqrt2 ≥ paper.
     Returns ``Certificate("bounds.l2_lipschitz")``; witness: label, eps, L_z, the lower bounds."""
     W, U, b, G, b_y, x = _model(W, U, b, G, b_y, x)
-    eps = as_scalar("eps", eps, nonnegative=True)
-    p = G.shape[0]
-    label = int(label)
-    if not 0 <= label < p:
-        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    eps, label, p = _query(eps, label, G)
     if form not in _FORMS_L2:
         raise DomainError(f"form: must be one of {sorted(_FORMS_L2)}, got {form!r}")
     lb = havens_gmondeq_lipschitz(W, U, phi) if phi is not None else pabbaraju_lipschitz(W, U)
@@ -740,15 +760,9 @@ def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label
         pen = dn * Lz * eps * (1 + 4 * _U)
     else:
         pen = np.full(p, _up(_FORMS_L2[form] * norm2_upper(G) * Lz * eps))
-    marg = lo - pen
-    marg[label] = math.inf
-    margin = float(np.min(marg)) if p > 1 else math.inf
-    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
-    return Certificate("bounds.l2_lipschitz", st, margin=margin,
-                       witness={"label": label, "eps": eps, "L_z": Lz, "form": form, "z": sol.z,
-                                "z_error": eb.componentwise, "pair_lower_bounds": lo},
-                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
-                       message=f"l2 margin certificate ({form}): margin {margin:.6g}")
+    return _margin_certificate("bounds.l2_lipschitz", lo, pen, label, eb, sol,
+                               {"label": label, "eps": eps, "L_z": Lz, "form": form},
+                               f"l2 margin certificate ({form})")
 
 
 def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label: int, eps: Any, *,
@@ -765,11 +779,7 @@ def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, lab
     at the exact fixed point (approximation error bounded by :func:`fixed_point_error_bound`).
     The paper's "≥ 0" is made strict (> 0) so that ties never count as certified."""
     W, U, b, G, b_y, x = _model(W, U, b, G, b_y, x)
-    eps = as_scalar("eps", eps, nonnegative=True)
-    p = G.shape[0]
-    label = int(label)
-    if not 0 <= label < p:
-        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    eps, label, p = _query(eps, label, G)
     if form not in ("printed", "folded"):
         raise DomainError(f"form: must be 'printed' or 'folded', got {form!r}")
     lz = jafarpour_linf_lipschitz(W, U, None, eta)
@@ -787,15 +797,9 @@ def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, lab
     else:
         nUw = norm_inf_upper(U / e[:, None])
         pen = (np.abs(D) @ e) * (1 + gamma(D.shape[1] + 2)) * nUw * eps / den * (1 + 8 * _U)
-    marg = lo - pen
-    marg[label] = math.inf
-    margin = float(np.min(marg)) if p > 1 else math.inf
-    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
-    return Certificate("bounds.linf_lipschitz", st, margin=margin,
-                       witness={"label": label, "eps": eps, "eta": e, "form": form, "z": sol.z,
-                                "z_error": eb.componentwise, "pair_lower_bounds": lo},
-                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
-                       message=f"linf Lipschitz certificate eq. (13) ({form}): margin {margin:.6g}")
+    return _margin_certificate("bounds.linf_lipschitz", lo, pen, label, eb, sol,
+                               {"label": label, "eps": eps, "eta": e, "form": form},
+                               f"linf Lipschitz certificate eq. (13) ({form})")
 
 
 @register_verifier("bounds.l2_lipschitz")

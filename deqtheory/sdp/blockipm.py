@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 import scipy.linalg as sla
 
-from .ipm import (IPMResult, IPMStatus, _dual_step, _finish, _max_step_lp, _primal_step, _record,
+from .ipm import (IPMResult, IPMStatus, LMIData, schur_matrix_dense, _dual_step, _finish, _max_step_lp, _primal_step, _record,
                   _start_infeasible)
 
 __all__ = ["BlockLMI", "solve_blocks", "block_schur_matrix", "block_schur_matrix_dense"]
@@ -52,19 +52,8 @@ def _herm(A: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class BlockLMI:
+class BlockLMI(LMIData):
     """Data: ``C`` (K, m, m) Hermitian, ``B`` (K, m, n), ``dvec`` (m,), ``b`` (n+1,), ``Al`` (q, n+1), ``cl`` (q,)."""
-
-    C: np.ndarray
-    B: np.ndarray
-    dvec: np.ndarray
-    b: np.ndarray
-    Al: np.ndarray
-    cl: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return self.B.shape[2]
 
     @property
     def m(self) -> int:
@@ -96,9 +85,6 @@ class BlockLMI:
         out[n] = float(np.real(np.einsum("k,rkk->", self.dvec, Z)))
         return out
 
-    def slack(self, y: np.ndarray) -> np.ndarray:
-        return self.cl + self.Al @ y
-
 
 def block_schur_matrix(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """H_ij = Σ_r Re tr(A_{r,i} X_r A_{r,j} Y_r) from the structure (module docstring)."""
@@ -122,19 +108,8 @@ def block_schur_matrix(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return 0.5 * (H + H.T)
 
 
-def block_schur_matrix_dense(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense oracle: materialise every A_{r,i} (tests only)."""
-    n = P.n
-    mats = []
-    for i in range(n + 1):
-        e = np.zeros(n + 1)
-        e[i] = 1.0
-        mats.append(P.dS(e))
-    H = np.empty((n + 1, n + 1))
-    for i in range(n + 1):
-        for j in range(n + 1):
-            H[i, j] = float(np.real(sum(np.trace(mats[i][r] @ X[r] @ mats[j][r] @ Y[r]) for r in range(P.K))))
-    return H
+#: Dense oracle (tests only): :func:`deqtheory.sdp.ipm.schur_matrix_dense` serves both cones.
+block_schur_matrix_dense = schur_matrix_dense
 
 
 def _chol(S: np.ndarray) -> Optional[np.ndarray]:

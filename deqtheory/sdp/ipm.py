@@ -79,7 +79,7 @@ import scipy.linalg as sla
 
 from ..certificates import MessageEnum
 
-__all__ = ["IPMStatus", "IPMResult", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
+__all__ = ["IPMStatus", "IPMResult", "LMIData", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
 
 
 class IPMStatus(MessageEnum):
@@ -92,8 +92,10 @@ class IPMStatus(MessageEnum):
 
 
 @dataclasses.dataclass(frozen=True)
-class StructuredLMI:
-    """Data of one problem of the family above. ``Al`` is (q, n+1), ``cl`` is (q,)."""
+class LMIData:
+    """The data both interior-point solvers share: constant term ``C``, structure ``B`` (last axis
+    n), ``dvec`` (the diagonal of D), objective ``b`` (n+1,), linear inequalities ``Al`` (q, n+1),
+    ``cl`` (q,)."""
 
     C: np.ndarray
     B: np.ndarray
@@ -104,7 +106,15 @@ class StructuredLMI:
 
     @property
     def n(self) -> int:
-        return self.B.shape[1]
+        return self.B.shape[-1]
+
+    def slack(self, y: np.ndarray) -> np.ndarray:
+        return self.cl + self.Al @ y
+
+
+@dataclasses.dataclass(frozen=True)
+class StructuredLMI(LMIData):
+    """Data of one problem of the family above (dense N×N cone). ``Al`` is (q, n+1), ``cl`` is (q,)."""
 
     @property
     def N(self) -> int:
@@ -141,9 +151,6 @@ class StructuredLMI:
         out[:n] = np.einsum("ki,ki->i", self.B, Z[:, :n]) + np.einsum("ik,ik->i", Z[:n, :], self._Bt)
         out[n] = float(self.dvec @ np.diagonal(Z))
         return out
-
-    def slack(self, y: np.ndarray) -> np.ndarray:
-        return self.cl + self.Al @ y
 
     @functools.cached_property
     def _dnz(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -247,8 +254,10 @@ def _schur(P: StructuredLMI, X: np.ndarray, Y: np.ndarray, XB: Optional[np.ndarr
     return H, XB, YBt
 
 
-def schur_matrix_dense(P: StructuredLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense oracle for :func:`schur_matrix`: materialise every A_i (tests only; O(n²N³))."""
+def schur_matrix_dense(P: LMIData, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Dense oracle for :func:`schur_matrix` (and the block Schur matrix of
+    :mod:`deqtheory.sdp.blockipm`): materialise every A_i and sum Re tr(A_i X A_j Y) over the
+    blocks (tests only; O(n²N³))."""
     n = P.n
     mats = []
     for i in range(n + 1):
@@ -258,7 +267,7 @@ def schur_matrix_dense(P: StructuredLMI, X: np.ndarray, Y: np.ndarray) -> np.nda
     H = np.empty((n + 1, n + 1))
     for i in range(n + 1):
         for j in range(n + 1):
-            H[i, j] = np.trace(mats[i] @ X @ mats[j] @ Y)
+            H[i, j] = float(np.real(np.sum(np.trace(mats[i] @ X @ mats[j] @ Y, axis1=-2, axis2=-1))))
     return H
 
 
