@@ -35,7 +35,7 @@ import numpy as np
 from ._validate import as_matrix, as_positive_diagonal, as_positive_weights, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .errors import DEQLinAlgError, DomainError, IllConditionedWarning
-from .verified import INFLATE, UNIT_ROUNDOFF, gamma, verified_pd, verified_pd_at_shift
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, pd_as_condition, verified_pd, verified_pd_at_shift
 
 __all__ = [
     "pos", "neg", "absm", "sym", "metzler_split", "metzler_majorant",
@@ -565,15 +565,11 @@ def check_monotone(W: Any, m: Optional[float] = None, *, phi: Any = None) -> Cer
     lhs = "I - W" if ph is None else "Phi^-1 (I - W)"
     what = f"{lhs} > 0" if m is None else f"{lhs} >= {m_eff:.6g} I"
     lam_lb = c.margin + m_eff
-    if c.status is Status.CERTIFIED:
-        msg = f"proved {what}: lambda_min(sym({lhs})) >= {lam_lb:.6g}"
-    elif c.status is Status.REFUTED:
-        msg = f"refuted {what}: witness v with v^T ({name}) v < 0"
-    else:
-        msg = f"could not prove {what} (lambda_min estimate {c.stats.get('lambda_min_estimate', float('nan')) + m_eff:.3g})"
-    return Certificate("monotone", c.status, margin=c.margin, witness=witness,
-                       tolerance=dict(c.tolerance), stats={**dict(c.stats), "lambda_min_lower_bound": lam_lb},
-                       message=msg)
+    est = c.stats.get('lambda_min_estimate', float('nan')) + m_eff
+    return pd_as_condition(c, "monotone", certified=f"proved {what}: lambda_min(sym({lhs})) >= {lam_lb:.6g}",
+                           refuted=f"refuted {what}: witness v with v^T ({name}) v < 0",
+                           otherwise=f"could not prove {what} (lambda_min estimate {est:.3g})",
+                           witness=witness, stats={**dict(c.stats), "lambda_min_lower_bound": lam_lb})
 
 
 def monotone_parameter(cert: Certificate) -> float:
@@ -641,14 +637,10 @@ def check_ibp_wellposed(W: Any) -> Certificate:
     W = as_square("W", W)
     B, err = _ibp_matrix(W)
     c = verified_pd(B, abs_err=err, name="I - |W|")
-    if c.status is Status.CERTIFIED:
-        msg = f"proved lambda_min(sym(I - |W|)) >= {c.margin:.6g}"
-    elif c.status is Status.REFUTED:
-        msg = "refuted: witness v with v^T (I - |W|) v < 0"
-    else:
-        msg = f"could not prove sym(I - |W|) > 0 (lambda_min estimate {c.stats.get('lambda_min_estimate', float('nan')):.3g})"
-    return Certificate("ibp_wellposed", c.status, margin=c.margin, witness=dict(c.witness),
-                       tolerance=dict(c.tolerance), stats=dict(c.stats), message=msg)
+    est = c.stats.get('lambda_min_estimate', float('nan'))
+    return pd_as_condition(c, "ibp_wellposed", certified=f"proved lambda_min(sym(I - |W|)) >= {c.margin:.6g}",
+                           refuted="refuted: witness v with v^T (I - |W|) v < 0",
+                           otherwise=f"could not prove sym(I - |W|) > 0 (lambda_min estimate {est:.3g})")
 
 
 @register_verifier("ibp_wellposed")
