@@ -39,7 +39,7 @@ import scipy.linalg
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .conditions import canonical
-from .errors import DomainError, ShapeError
+from .errors import DomainError
 from .linalg import norm2_upper_bound
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 

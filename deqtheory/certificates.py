@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def _import_verifier_modules() -> None:
     """Import every module named in the ``module`` column of :mod:`deqtheory.conditions` (each
     registers its verifiers at import); ``tests/test_conditions.py`` checks the two lists agree."""
     from . import bounds, convert, explicit, graph, intervals, linalg, sdp, spectrum, verified  # noqa: F401
-    from .parametrizations import cerdeq, gmondeq, ibp, lben, noneuclidean  # noqa: F401
+    from .parametrizations import cerdeq, gmondeq, ibp, lben, mondeq, noneuclidean  # noqa: F401
     from .sdp import conv  # noqa: F401
 
 

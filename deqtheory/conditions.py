@@ -57,7 +57,7 @@ _ROWS: Tuple[Condition, ...] = (
     # -- the conditions of `deqtheory check`, in report order ----------------------------------------
     Condition("monotone", "sym(Phi^-1 (I - W)) >= m I with m > 0 proved (Phi = I unless witness phi): "
               "MonDEQ / G-MonDEQ well-posedness", ("wei2022:prop2.1", "havens2023:eq5", "pabbaraju2021:thm1"),
-              "deqtheory.linalg", "check_monotone", _S, ("bounds.monotone", "mondeq_monotone"), report=True),
+              "deqtheory.linalg", "check_monotone", _S, ("bounds.monotone",), report=True),
     Condition("ibp_wellposed", "sym(I - |W|) > 0: the DEQ and its IBP fixed-point equation are well posed",
               ("wei2022:thm3.1", "wei2022:lemma3.4"), "deqtheory.linalg", "check_ibp_wellposed", _S, report=True),
     Condition("adjoint_contractive", "||[[W+, W-], [W-, W+]]||_2 = || |W| ||_2 < 1",
@@ -101,6 +101,9 @@ _ROWS: Tuple[Condition, ...] = (
     Condition("pd", "sym(A) > 0 with a proved lower bound on lambda_min (witness: Cholesky shift)", (),
               "deqtheory.verified", None, _S),
     # -- parametrization membership (with the family's tolerance) ------------------------------------
+    Condition("mondeq_monotone", "MonDEQ set up to tol: sym(I - W) >= (m - tol) I with tol >= m, i.e. NOT a "
+              "monotonicity proof (MonDEQ.contains gives 'monotone' whenever m > tol)", ("havens2023:eq5",),
+              "deqtheory.parametrizations.mondeq", None, _S),
     Condition("lben_lmi4", "LBEN set: LHS(4)(Lambda) >= (2 eps - tol) I (a proof of (4) only when 2 eps > tol)",
               ("havens2023:eq7",), "deqtheory.parametrizations.lben", None, _S),
     Condition("gmondeq_lmi3", "havens2023 (3) with Gamma (G-MonDEQ set)", ("havens2023:eq6",),

@@ -47,7 +47,7 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
-from .certificates import Certificate, Status, register_verifier
+from .certificates import Certificate, register_verifier
 from .errors import DomainError, DTypeError, ShapeError
 from .linalg import norm2_upper_bound
 from .verified import UNIT_ROUNDOFF, gamma, product_error_bound, sum_error_bound, verified_pd

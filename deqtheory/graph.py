@@ -55,7 +55,6 @@ from ._validate import as_scalar, as_square
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError
 from .linalg import mu_inf, mu_inf_with_allowance
-from .verified import gamma
 
 __all__ = ["dependency_graph", "strongly_connected_components", "topological_blocks", "is_feedforward",
            "topological_order", "dag_levels", "dag_delta", "dag_eta", "check_dag_mu_inf", "mu_inf_weighted"]

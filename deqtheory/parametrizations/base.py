@@ -30,14 +30,14 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .._validate import as_array, as_square
+from .._validate import as_array, as_matrix, as_square, as_vector
 from ..certificates import Certificate, Status
 from ..errors import DEQLinAlgError, DomainError
-from ..verified import UNIT_ROUNDOFF, gamma, verified_pd
+from ..verified import UNIT_ROUNDOFF, verified_pd
 
 __all__ = ["Params", "Parametrization", "OutsideSetError", "sym", "skew", "psd_factor",
            "default_tol", "lambda_min_certificate", "norm2_upper"]
@@ -135,7 +135,12 @@ def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, t
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Params:
-    """Base class of the parameter dataclasses: every field is an unconstrained float64 array."""
+    """Base class of the parameter dataclasses: every field is an unconstrained float64 array.
+
+    ``SHAPES`` (class attribute): field → shape with ``"n"`` for the state dimension and ``None``
+    for a free one, in validation order; the first entry is square (n, n)."""
+
+    SHAPES: ClassVar[Dict[str, Tuple[Optional[str], ...]]] = {}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -195,6 +200,21 @@ class Parametrization(abc.ABC):
         return {}
 
     # -- helpers --------------------------------------------------------------------------
+    def _validate(self, params: Any) -> int:
+        """Type and shapes of ``params`` from its ``SHAPES`` (the first entry is the square
+        (n, n) field that fixes n); returns n. Typed errors name the field and its shape."""
+        self._check_params(params)
+        shapes = type(params).SHAPES
+        first = getattr(params, next(iter(shapes)))
+        n = first.shape[0] if first.ndim == 2 else -1
+        for name, shape in shapes.items():
+            arr = getattr(params, name)
+            if len(shape) == 1:
+                as_vector(name, arr, n=n)
+            else:
+                as_matrix(name, arr, shape=tuple(n if s == "n" else None for s in shape))
+        return n
+
     def _check_params(self, params: Any) -> None:
         if not isinstance(params, self.params_type):
             raise TypeError(f"{type(self).__name__}: expected {self.params_type.__name__}, "

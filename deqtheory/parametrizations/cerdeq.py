@@ -47,6 +47,8 @@ __all__ = ["CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly"]
 class CerDEQParams(Params):
     """V: (n, n) raw (unconstrained, scale-free) weight."""
 
+    SHAPES = {"V": ("n", "n")}
+
     V: np.ndarray
 
 
@@ -89,12 +91,6 @@ class CerDEQ(Parametrization):
         if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or int(n_iter) < 1:
             raise DomainError(f"n_iter: expected a positive integer, got {n_iter!r}")
         self.n_iter = int(n_iter)
-
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.V.shape[0] if params.V.ndim == 2 else -1
-        as_matrix("V", params.V, shape=(n, n))
-        return n
 
     @staticmethod
     def prescale(V: Any) -> "tuple[np.ndarray, float]":

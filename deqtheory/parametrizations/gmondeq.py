@@ -23,7 +23,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
 from . import _multipliers
@@ -37,6 +37,8 @@ __all__ = ["GMonDEQ", "GMonDEQParams"]
 @dataclasses.dataclass(frozen=True, eq=False)
 class GMonDEQParams(Params):
     """A: (k, n), B: (n, n), log_phi: (n,) with Φ = diag(exp(log_phi))."""
+
+    SHAPES = {"B": ("n", "n"), "A": (None, "n"), "log_phi": ("n",)}
 
     A: np.ndarray
     B: np.ndarray
@@ -74,14 +76,6 @@ class GMonDEQ(Parametrization):
 
     def __init__(self, m: float = 1.0):
         self.m = as_scalar("m", m, positive=True)
-
-    def _validate(self, params: GMonDEQParams) -> int:
-        self._check_params(params)
-        n = params.B.shape[0] if params.B.ndim == 2 else -1
-        as_matrix("B", params.B, shape=(n, n))
-        as_matrix("A", params.A, shape=(None, n))
-        as_vector("log_phi", params.log_phi, n=n)
-        return n
 
     def _inner(self, params: GMonDEQParams) -> np.ndarray:
         n = params.B.shape[0]

@@ -42,7 +42,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
@@ -64,6 +64,8 @@ def row_col_mass(M: np.ndarray) -> np.ndarray:
 class IBPMonDEQParams(Params):
     """M: (n, n) unconstrained; log_slack: (n,), slack = exp(log_slack) > 0."""
 
+    SHAPES = {"M": ("n", "n"), "log_slack": ("n",)}
+
     M: np.ndarray
     log_slack: np.ndarray
 
@@ -71,6 +73,8 @@ class IBPMonDEQParams(Params):
 @dataclasses.dataclass(frozen=True, eq=False)
 class IBPMonDEQGammaParams(Params):
     """M: (n, n), log_slack: (n,), beta: (n,) (Γ from β, see :class:`IBPMonDEQGamma`)."""
+
+    SHAPES = {"M": ("n", "n"), "log_slack": ("n",), "beta": ("n",)}
 
     M: np.ndarray
     log_slack: np.ndarray
@@ -99,13 +103,6 @@ class IBPMonDEQ(Parametrization):
 
     def __init__(self, m: float = 0.0):
         self.m = _check_m(m)
-
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.M.shape[0] if params.M.ndim == 2 else -1
-        as_matrix("M", params.M, shape=(n, n))
-        as_vector("log_slack", params.log_slack, n=n)
-        return n
 
     def d(self, params: IBPMonDEQParams) -> np.ndarray:
         """The diagonal of D."""
@@ -260,14 +257,6 @@ class IBPMonDEQGamma(Parametrization):
                 raise DomainError(f"gamma: must be > 1, got {gamma}")
         self.gamma = gamma
         self._inner = IBPMonDEQ(m=self.m)
-
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.M.shape[0] if params.M.ndim == 2 else -1
-        as_matrix("M", params.M, shape=(n, n))
-        as_vector("log_slack", params.log_slack, n=n)
-        as_vector("beta", params.beta, n=n)
-        return n
 
     def Gamma(self, beta: Any) -> np.ndarray:
         """The diagonal of Γ from β."""

@@ -29,7 +29,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_matrix, as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from . import _multipliers
@@ -43,6 +43,8 @@ __all__ = ["LBEN", "LBENParams"]
 @dataclasses.dataclass(frozen=True, eq=False)
 class LBENParams(Params):
     """log_psi: (n,), G: (p, n), U: (n, d), V: (k, n), S: (n, n)."""
+
+    SHAPES = {"S": ("n", "n"), "log_psi": ("n",), "G": (None, "n"), "U": ("n", None), "V": (None, "n")}
 
     log_psi: np.ndarray
     G: np.ndarray
@@ -82,16 +84,6 @@ class LBEN(Parametrization):
     def __init__(self, L: float = 1.0, eps: float = 0.1):
         self.L = as_scalar("L", L, positive=True)
         self.eps = as_scalar("eps", eps, nonnegative=True)
-
-    def _validate(self, params: LBENParams) -> int:
-        self._check_params(params)
-        n = params.S.shape[0] if params.S.ndim == 2 else -1
-        as_matrix("S", params.S, shape=(n, n))
-        as_vector("log_psi", params.log_psi, n=n)
-        as_matrix("G", params.G, shape=(None, n))
-        as_matrix("U", params.U, shape=(n, None))
-        as_matrix("V", params.V, shape=(None, n))
-        return n
 
     def context(self, params: LBENParams) -> Dict[str, np.ndarray]:
         return {"G": params.G, "U": params.U}

@@ -21,11 +21,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_scalar
-from ..certificates import Certificate, Status
+from .._validate import as_scalar
+from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from .base import (Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, psd_factor, sym)
+                   default_tol, lambda_min_certificate, psd_factor, sym)
 
 __all__ = ["MonDEQ", "MonDEQParams"]
 
@@ -34,6 +34,8 @@ __all__ = ["MonDEQ", "MonDEQParams"]
 @dataclasses.dataclass(frozen=True, eq=False)
 class MonDEQParams(Params):
     """A: (k, n), B: (n, n)."""
+
+    SHAPES = {"B": ("n", "n"), "A": (None, "n")}
 
     A: np.ndarray
     B: np.ndarray
@@ -59,13 +61,6 @@ class MonDEQ(Parametrization):
 
     def __init__(self, m: float = 1.0):
         self.m = as_scalar("m", m, positive=True)
-
-    def _validate(self, params: MonDEQParams) -> int:
-        self._check_params(params)
-        n = params.B.shape[0] if params.B.ndim == 2 else -1
-        as_matrix("B", params.B, shape=(n, n))
-        as_matrix("A", params.A, shape=(None, n))
-        return n
 
     def forward(self, params: MonDEQParams) -> np.ndarray:
         n = self._validate(params)
@@ -97,21 +92,26 @@ class MonDEQ(Parametrization):
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
         r"""Certify ``sym(I − W) ⪰ (m − tol) I`` (proved with :func:`~deqtheory.verified.verified_pd`).
 
-        This is the one monotonicity certificate, :func:`deqtheory.linalg.check_monotone` (condition
-        ``"monotone"``) at level ``max(m − tol, 0)``: ``margin`` is a proved lower bound on
-        ``λ_min(sym(I − W)) − (m − tol)``; default ``tol``: ``default_tol(‖I − W‖_F, n) + 4·abs_err``
-        (as :func:`~.base.lambda_min_certificate`), recorded in ``tolerance["tol"]``.
+        When ``m − tol > 0`` this is a monotonicity proof and the certificate is the one
+        monotonicity certificate, :func:`deqtheory.linalg.check_monotone` at level ``m − tol``
+        (condition ``"monotone"``; ``margin`` = proved lower bound on ``λ_min(sym(I − W)) − (m − tol)``).
+        When ``tol ≥ m`` (huge or nearly singular W) only membership of the MonDEQ set up to ``tol``
+        is claimed — condition ``"mondeq_monotone"`` (:func:`~.base.lambda_min_certificate`, same
+        margin), which does **not** prove well-posedness. Default ``tol``:
+        ``default_tol(‖I − W‖_F, n) + 4·abs_err``, recorded in ``tolerance["tol"]``.
         """
         from ..linalg import check_monotone
 
         W = _sq("W", W)
         n = W.shape[0]
-        if tol is None:
-            t = default_tol(_fro(np.eye(n) - W), n) + 4.0 * sum_error_bound(np.eye(n), W)
-        else:
-            t = as_scalar("tol", tol, nonnegative=True)
-        c = check_monotone(W, m=max(self.m - t, 0.0))
-        return c.replace(tolerance={**dict(c.tolerance), "tol": t, "m_family": self.m})
+        abs_err = sum_error_bound(np.eye(n), W)
+        t = (default_tol(_fro(np.eye(n) - W), n) + 4.0 * abs_err if tol is None
+             else as_scalar("tol", tol, nonnegative=True))
+        if self.m - t > 0:
+            c = check_monotone(W, m=self.m - t)
+            return c.replace(tolerance={**dict(c.tolerance), "tol": t, "m_family": self.m})
+        return lambda_min_certificate("mondeq_monotone", np.eye(n) - W, threshold=self.m, tol=t, abs_err=abs_err,
+                                      strict=False, witness={"m": self.m}, name="I - W")
 
     def sample(self, rng: np.random.Generator, n: int, *, rank: Optional[int] = None,
                cond: float = 10.0, scale: float = 1.0) -> MonDEQParams:
@@ -140,3 +140,13 @@ class MonDEQ(Parametrization):
                            tolerance={"forward_error_bound": d},
                            residuals={"identity": ident},
                            message="sym(I - W) = m I + A^T A (havens2023 eq. 5)")
+
+
+@register_verifier("mondeq_monotone")
+def _verify_mondeq(cert: Certificate, *, W: Any, **_: Any) -> Certificate:
+    """Recompute the MonDEQ membership up to the recorded tol (``tol ≥ m`` case of ``contains``)."""
+    W = _sq("W", W)
+    n = W.shape[0]
+    return lambda_min_certificate("mondeq_monotone", np.eye(n) - W, threshold=cert.witness["m"],
+                                  tol=cert.tolerance["tol"], abs_err=sum_error_bound(np.eye(n), W), strict=False,
+                                  witness={"m": cert.witness["m"]}, name="I - W")

@@ -35,7 +35,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..linalg import mu_inf_with_allowance
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam
@@ -48,6 +48,8 @@ __all__ = ["NonEuclidean", "NonEuclideanParams", "eq12_as_printed"]
 @dataclasses.dataclass(frozen=True, eq=False)
 class NonEuclideanParams(Params):
     """T: (n, n) unconstrained; log_eta: (n,) with η = exp(log_eta)."""
+
+    SHAPES = {"T": ("n", "n"), "log_eta": ("n",)}
 
     T: np.ndarray
     log_eta: np.ndarray
@@ -79,13 +81,6 @@ class NonEuclidean(Parametrization):
 
     def __init__(self, gamma: float = 0.0):
         self.gamma = as_scalar("gamma", gamma, upper=1.0, strict_upper=True)
-
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.T.shape[0] if params.T.ndim == 2 else -1
-        as_matrix("T", params.T, shape=(n, n))
-        as_vector("log_eta", params.log_eta, n=n)
-        return n
 
     def forward(self, params: NonEuclideanParams) -> np.ndarray:
         n = self._validate(params)

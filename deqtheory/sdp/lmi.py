@@ -23,11 +23,11 @@ bounds are turned into spectral-norm bounds by :math:`\|E\|_2 \le \|E\|_F`. ``2Î
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
+from .._validate import as_matrix, as_scalar, as_square, as_vector
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import ShapeError
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma, product_error_bound, sum_error_bound, verified_pd_at_shift
