@@ -36,8 +36,8 @@ from typing import Optional
 import numpy as np
 import scipy.linalg as sla
 
-from .ipm import (IPMResult, IPMStatus, LMIData, schur_matrix_dense, _dual_step, _finish, _max_step_lp, _primal_step, _record,
-                  _start_infeasible)
+from .ipm import (IPMResult, IPMStatus, LMIData, _dual_start, _dual_step, _finish, _max_step_lp, _primal_start,
+                  _primal_step, _record, schur_matrix_dense)
 
 __all__ = ["BlockLMI", "solve_blocks", "block_schur_matrix", "block_schur_matrix_dense"]
 
@@ -135,21 +135,15 @@ def _inner(A: np.ndarray, B: np.ndarray) -> float:
 def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: int = 100) -> IPMResult:
     """HKM Mehrotra predictor–corrector from the strictly feasible dual point ``y0`` (block cone)."""
     t0 = time.perf_counter()
-    y = np.array(y0, dtype=np.float64)
-    S = P.S(y)
-    s = P.slack(y)
-    LS = _chol(S)
-    if LS is None or np.any(s <= 0):
-        return _start_infeasible(P, y, S, t0)
+    start = _dual_start(P, y0, _chol, t0)
+    if isinstance(start, IPMResult):
+        return start
+    y, S, s, LS = start
     Y = _herm(np.linalg.inv(S))
     q = s.shape[0]
     Ntot = P.K * P.m + q
     mu0 = Ntot / max(float(np.real(np.trace(Y, axis1=1, axis2=2).sum())) + float(np.sum(1.0 / s)), 1e-300)
-    X = mu0 * Y
-    x = mu0 / s
-    LX = _chol(X)
-    bnorm = 1.0 + float(np.linalg.norm(P.b))
-    history = []
+    X, x, LX, bnorm, history = _primal_start(P, Y, s, mu0, _chol)
     status = IPMStatus.MAX_ITER
     best = None
     it = 0

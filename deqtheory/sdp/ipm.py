@@ -420,9 +420,24 @@ def _chol(A: np.ndarray) -> Optional[np.ndarray]:
 # Pieces of the predictor–corrector loop shared with :mod:`deqtheory.sdp.blockipm`
 # ----------------------------------------------------------------------------------------------
 
-def _start_infeasible(P: Any, y: np.ndarray, S: np.ndarray, t0: float) -> IPMResult:
-    return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
-                     float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+def _dual_start(P: Any, y0: np.ndarray, chol: Callable, t0: float):
+    """(y, S, s, L_S) at the dual start, or an IPMResult START_INFEASIBLE when S(y0) is not PD or
+    a slack is ≤ 0."""
+    y = np.array(y0, dtype=np.float64)
+    S = P.S(y)
+    s = P.slack(y)
+    LS = chol(S)
+    if LS is None or np.any(s <= 0):
+        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
+                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+    return y, S, s, LS
+
+
+def _primal_start(P: Any, Y: np.ndarray, s: np.ndarray, mu0: float, chol: Callable):
+    """X = μ₀Y, x = μ₀/s, its Cholesky factor, ‖b‖ scale and an empty history."""
+    X = mu0 * Y
+    x = mu0 / s
+    return X, x, chol(X), 1.0 + float(np.linalg.norm(P.b)), []
 
 
 def _record(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, gap: float, AX: np.ndarray, CX: float,
@@ -500,20 +515,14 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
     Al = P.Al
     lin = _LinearTerm(Al)
     potrf, potrs = sla.lapack.dpotrf, sla.lapack.dpotrs
-    y = np.array(y0, dtype=np.float64)
-    S = P.S(y)
-    s = P.slack(y)
-    LS = _chol(S)
-    if LS is None or np.any(s <= 0):
-        return _start_infeasible(P, y, S, t0)
+    start = _dual_start(P, y0, _chol, t0)
+    if isinstance(start, IPMResult):
+        return start
+    y, S, s, LS = start
     Y = _chol_inverse(LS)
     q = s.shape[0]
     mu0 = 1.0 / max(float(np.trace(Y)) + float(np.sum(1.0 / s)), 1e-300) * (N + q)
-    X = mu0 * Y
-    x = mu0 / s
-    LX = _chol(X)
-    bnorm = 1.0 + float(np.linalg.norm(P.b))
-    history = []
+    X, x, LX, bnorm, history = _primal_start(P, Y, s, mu0, _chol)
     status = IPMStatus.MAX_ITER
     best = None
     it = 0
