@@ -30,11 +30,11 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .._validate import as_array, as_matrix, as_square, as_vector
+from .._validate import as_array, as_matrix, as_positive_diagonal, as_square, as_vector
 from ..certificates import Certificate, Status
 from ..errors import DEQLinAlgError, DomainError
 from ..verified import UNIT_ROUNDOFF, verified_pd
@@ -88,6 +88,17 @@ def norm2_upper(A: np.ndarray) -> float:
     from ..linalg import frobenius_upper
 
     return frobenius_upper(A)
+
+
+def diagonal_witness(name: str, given: Any, n: int, find: Callable[[], Optional[np.ndarray]], condition: str,
+                     message: str) -> "tuple[Optional[np.ndarray], Optional[Certificate]]":
+    """The positive diagonal witness of a family's LMI: ``given`` (validated, shape (n,)) or
+    ``find()`` (a small search/SDP). Returns ``(d, None)``, or ``(None, INCONCLUSIVE certificate of
+    condition)`` when none was found."""
+    d = find() if given is None else as_positive_diagonal(name, given, n=n)
+    if d is None:
+        return None, Certificate(condition, Status.INCONCLUSIVE, margin=-np.inf, message=message)
+    return d, None
 
 
 def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, tol: Optional[float],

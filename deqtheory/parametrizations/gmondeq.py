@@ -27,8 +27,8 @@ from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, lambda_min_certificate, psd_factor, skew, sym)
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
+                   diagonal_witness, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["GMonDEQ", "GMonDEQParams"]
 
@@ -116,10 +116,10 @@ class GMonDEQ(Parametrization):
         """
         W = _sq("W", W)
         n = W.shape[0]
-        g = self._find_gamma(W) if Gamma is None else as_positive_diagonal("Gamma", Gamma, n=n)
-        if g is None:
-            return Certificate("gmondeq_lmi3", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Gamma found for havens2023 (3)")
+        g, none = diagonal_witness("Gamma", Gamma, n, lambda: self._find_gamma(W), "gmondeq_lmi3",
+                                   "no diagonal Gamma found for havens2023 (3)")
+        if none is not None:
+            return none
         X, err = _gamma_lhs(W, g)
         return lambda_min_certificate("gmondeq_lmi3", X, threshold=0.0, tol=0.0, abs_err=err,
                                       strict=True, witness={"Gamma": g}, name="Gamma (I - W)")

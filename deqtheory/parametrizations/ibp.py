@@ -47,7 +47,7 @@ from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _fro, _sq, default_tol,
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _fro, _sq, default_tol, diagonal_witness,
                    lambda_min_certificate, sym)
 
 __all__ = ["IBPMonDEQ", "IBPMonDEQParams", "IBPMonDEQGamma", "IBPMonDEQGammaParams", "row_col_mass"]
@@ -305,10 +305,10 @@ class IBPMonDEQGamma(Parametrization):
         status is INCONCLUSIVE when κ(Λ) ≥ γ² (wei2022 §4 bound on κ(Γ))."""
         W = _sq("W", W)
         n = W.shape[0]
-        lam = self._find_lambda(W) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-        if lam is None:
-            return Certificate("ibp_gamma_mmatrix", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Lambda found (wei2022 Thm 3.3)")
+        lam, none = diagonal_witness("Lambda", Lambda, n, lambda: self._find_lambda(W), "ibp_gamma_mmatrix",
+                                     "no diagonal Lambda found (wei2022 Thm 3.3)")
+        if none is not None:
+            return none
         c = 1.0 - self.m
         X = lam[:, None] * (c * np.eye(n) - np.abs(W))
         err = INFLATE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)

@@ -33,8 +33,8 @@ from .._validate import as_matrix, as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, lambda_min_certificate, psd_factor, skew, sym)
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
+                   diagonal_witness, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["LBEN", "LBENParams"]
 
@@ -140,10 +140,10 @@ class LBEN(Parametrization):
         W = _sq("W", W)
         n = W.shape[0]
         G, U = self._ctx(W, G, U)
-        lam = self._find_lambda(W, G, U) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-        if lam is None:
-            return Certificate("lben_lmi4", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Lambda found for havens2023 (4)")
+        lam, none = diagonal_witness("Lambda", Lambda, n, lambda: self._find_lambda(W, G, U), "lben_lmi4",
+                                     "no diagonal Lambda found for havens2023 (4)")
+        if none is not None:
+            return none
         lhs, err = lben_lhs(W, lam, G, U, self.L)
         t = None if tol is None else as_scalar("tol", tol, nonnegative=True)
         return lambda_min_certificate("lben_lmi4", lhs, threshold=2 * self.eps, tol=t, abs_err=err,

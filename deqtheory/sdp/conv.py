@@ -230,14 +230,9 @@ def _block_wellposed_problem(Wh: np.ndarray):
     :func:`deqtheory.sdp.problems.structured_wellposed`)."""
     from .blockipm import BlockLMI
     R, c, _ = Wh.shape
+    from .problems import wellposed_constraints
     B = np.eye(c)[None] - np.conj(np.swapaxes(Wh, 1, 2))
-    Al = np.zeros((c + 1, c + 1))
-    Al[:c, :c] = np.eye(c)
-    Al[c, :c] = -1.0
-    cl = np.zeros(c + 1)
-    cl[c] = float(c)
-    b = np.zeros(c + 1)
-    b[c] = 1.0
+    Al, cl, b = wellposed_constraints(c)
     return BlockLMI(C=np.zeros((R, c, c), dtype=np.complex128), B=B, dvec=-np.ones(c), b=b, Al=Al, cl=cl)
 
 
