@@ -144,6 +144,19 @@ def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, t
                        residuals={"lambda_min_lower_bound": lb}, stats=st, message=msg)
 
 
+class exp_of:
+    """Read-only attribute ``exp(<field>)`` of a parameter dataclass: the positive diagonal (Φ, Ψ, η)
+    stored unconstrained as its logarithm."""
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        return np.exp(getattr(obj, self.field))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Params:
     """Base class of the parameter dataclasses: every field is an unconstrained float64 array.

@@ -28,7 +28,7 @@ from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
 from . import _multipliers
 from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
-                   diagonal_witness, lambda_min_certificate, psd_factor, skew, sym)
+                   diagonal_witness, exp_of, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["GMonDEQ", "GMonDEQParams"]
 
@@ -44,9 +44,7 @@ class GMonDEQParams(Params):
     B: np.ndarray
     log_phi: np.ndarray
 
-    @property
-    def phi(self) -> np.ndarray:
-        return np.exp(self.log_phi)
+    phi = exp_of("log_phi")
 
     @classmethod
     def from_phi(cls, A: Any, B: Any, phi: Any) -> "GMonDEQParams":

@@ -34,7 +34,7 @@ from ..certificates import Certificate, Status, register_verifier
 from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from . import _multipliers
 from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
-                   diagonal_witness, lambda_min_certificate, psd_factor, skew, sym)
+                   diagonal_witness, exp_of, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["LBEN", "LBENParams"]
 
@@ -52,9 +52,7 @@ class LBENParams(Params):
     V: np.ndarray
     S: np.ndarray
 
-    @property
-    def psi(self) -> np.ndarray:
-        return np.exp(self.log_psi)
+    psi = exp_of("log_psi")
 
     @classmethod
     def from_psi(cls, psi: Any, G: Any, U: Any, V: Any, S: Any) -> "LBENParams":

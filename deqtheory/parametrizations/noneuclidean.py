@@ -39,7 +39,7 @@ from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..linalg import mu_inf_with_allowance
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam
-from .base import OutsideSetError, Params, Parametrization, _check_n, _sq
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _sq, exp_of)
 
 __all__ = ["NonEuclidean", "NonEuclideanParams", "eq12_as_printed"]
 
@@ -54,9 +54,7 @@ class NonEuclideanParams(Params):
     T: np.ndarray
     log_eta: np.ndarray
 
-    @property
-    def eta(self) -> np.ndarray:
-        return np.exp(self.log_eta)
+    eta = exp_of("log_eta")
 
 
 def eq12_as_printed(T: Any, eta: Any, gamma: float) -> np.ndarray:

@@ -36,8 +36,8 @@ from typing import Optional
 import numpy as np
 import scipy.linalg as sla
 
-from .ipm import (IPMResult, IPMStatus, LMIData, _dual_start, _dual_step, _finish, _max_step_lp, _primal_start,
-                  _primal_step, _record, schur_matrix_dense)
+from .ipm import (IPMResult, IPMStatus, LMIData, _dual_start, _finish, _max_step_lp, _primal_start, _record, _step,
+                  schur_matrix_dense)
 
 __all__ = ["BlockLMI", "solve_blocks", "block_schur_matrix", "block_schur_matrix_dense"]
 
@@ -186,17 +186,10 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
         dy, dS, ds, dX, dx, _ = direction(sigma * mu, R, r)
         ap = min(_max_step(LX, dX), _max_step_lp(x, dx))
         ad = min(_max_step(LS, dS), _max_step_lp(s, ds))
-        damp = 0.9 + 0.09 * min(1.0, ap, ad)
-        ap = min(1.0, damp * ap)
-        ad = min(1.0, damp * ad)
-        y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, _chol)
-        if LS_new is None or ad <= 1e-12:
+        nxt = _step(P, y, X, x, dy, dX, dx, ap, ad, _chol, lambda A, dA, a: _herm(A + a * dA))
+        if nxt is None:
             status = IPMStatus.NUMERICAL
             break
-        X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, _chol, lambda A, dA, a: _herm(A + a * dA))
-        if ap < 1e-12 and ad < 1e-12:
-            status = IPMStatus.NUMERICAL
-            break
-        y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+        y, S, s, LS, X, x, LX = nxt
         Y = _herm(np.linalg.inv(S))
     return _finish(P, best, status, y, X, it, t0, history)

@@ -482,6 +482,22 @@ def _primal_step(X: np.ndarray, x: np.ndarray, dX: np.ndarray, dx: np.ndarray, a
     return X_new, x_new, LX_new, ap
 
 
+def _step(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, dy: np.ndarray, dX: np.ndarray, dx: np.ndarray,
+          ap: float, ad: float, chol: Callable, combine: Callable):
+    """Damped step (0.9 + 0.09 min(1, a_p, a_d), as in SDPT3) with both line searches; the new
+    (y, S, s, L_S, X, x, L_X), or None when a step length collapsed (NUMERICAL)."""
+    damp = 0.9 + 0.09 * min(1.0, ap, ad)
+    ap = min(1.0, damp * ap)
+    ad = min(1.0, damp * ad)
+    y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, chol)
+    if LS_new is None or ad <= 1e-12:
+        return None
+    X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, chol, combine)
+    if ap < 1e-12 and ad < 1e-12:
+        return None
+    return y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+
+
 def _finish(P: Any, best: Optional[tuple], status: IPMStatus, y: np.ndarray, X: np.ndarray, it: int,
             t0: float, history: list) -> IPMResult:
     if best is None:  # max_iter < 1
@@ -593,17 +609,10 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         dy, ds, dX, dx, _ = direction(sigma * mu, R, r)
         del R
         ap, ad = steps(dy, ds, dX, dx, _CORRECTOR_STEPS)
-        damp = 0.9 + 0.09 * min(1.0, ap, ad)
-        ap = min(1.0, damp * ap)
-        ad = min(1.0, damp * ad)
-        y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, _chol)
-        if LS_new is None or ad <= 1e-12:
+        nxt = _step(P, y, X, x, dy, dX, dx, ap, ad, _chol, _axpy_inplace)
+        if nxt is None:
             status = IPMStatus.NUMERICAL
             break
-        X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, _chol, _axpy_inplace)
-        if ap < 1e-12 and ad < 1e-12:
-            status = IPMStatus.NUMERICAL
-            break
-        y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+        y, S, s, LS, X, x, LX = nxt
         Y = _chol_inverse(LS)
     return _finish(P, best, status, y, X, it, t0, history)
