@@ -253,10 +253,9 @@ def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = 
                 only: Optional[List[str]] = None, options: Optional[Mapping[str, Any]] = None) -> CheckReport:
     """:func:`check_deq` on arrays: validates them once into a :class:`~deqtheory.model.DEQ`
     (typed ``ValueError`` subclasses naming the array and its shape for bad input)."""
-    from .model import DEQ
-
-    arrays = validate_deq_arrays(W, U, b, G, b_y, source=path or "")
-    return check_deq(DEQ(identity_mask=identity_mask, **arrays), path=path, kind=kind, only=only, options=options)
+    model = deq_from_arrays({"W": W, "U": U, "b": b, "G": G, "b_y": b_y, "identity_mask": identity_mask},
+                            source=path or "")
+    return check_deq(model, path=path, kind=kind, only=only, options=options)
 
 
 def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
