@@ -40,7 +40,7 @@ from ..errors import DEQLinAlgError, DomainError
 from ..verified import UNIT_ROUNDOFF, verified_pd
 
 __all__ = ["Params", "Parametrization", "OutsideSetError", "sym", "skew", "psd_factor",
-           "default_tol", "lambda_min_certificate", "norm2_upper"]
+           "default_tol", "lambda_min_certificate"]
 
 
 class OutsideSetError(DEQLinAlgError):
@@ -80,14 +80,6 @@ def default_tol(scale: float, n: int) -> float:
     (equality, e.g. ``AᵀA`` singular) are accepted, while anything farther out is not.
     """
     return 32.0 * (n + 1) ** 2 * UNIT_ROUNDOFF * max(1.0, float(scale))
-
-
-def norm2_upper(A: np.ndarray) -> float:
-    r"""A rigorous upper bound on :math:`\|A\|_2` from the Frobenius norm (cheap; used inside
-    forward-error allowances): :func:`deqtheory.linalg.frobenius_upper`."""
-    from ..linalg import frobenius_upper
-
-    return frobenius_upper(A)
 
 
 def diagonal_witness(name: str, given: Any, n: int, find: Callable[[], Optional[np.ndarray]], condition: str,
