@@ -150,12 +150,9 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
     for it in range(1, max_iter + 1):
         gap = _inner(X, S) + float(x @ s)
         mu = gap / Ntot
-        best, rel_gap, pinf = _record(P, y, X, x, gap, P.A(X), _inner(P.C, X), bnorm, history)
-        if rel_gap <= tol and pinf <= tol:
-            status = IPMStatus.OPTIMAL
-            break
-        if LX is None:
-            status = IPMStatus.NUMERICAL
+        best, stop = _record(P, y, X, x, gap, P.A(X), _inner(P.C, X), bnorm, history, tol, LX)
+        if stop is not None:
+            status = stop
             break
         H = block_schur_matrix(P, X, Y) + P.Al.T @ ((x / s)[:, None] * P.Al)
         try:

@@ -441,16 +441,20 @@ def _primal_start(P: Any, Y: np.ndarray, s: np.ndarray, mu0: float, chol: Callab
 
 
 def _record(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, gap: float, AX: np.ndarray, CX: float,
-            bnorm: float, history: list) -> Tuple[tuple, float, float]:
-    """Objectives, relative gap and primal infeasibility of the iterate; appends to ``history``.
-    Returns (best-so-far tuple, rel_gap, pinf)."""
+            bnorm: float, history: list, tol: float, LX: Optional[np.ndarray]) -> Tuple[tuple, Optional[IPMStatus]]:
+    """Objectives, relative gap and primal infeasibility of the iterate (appended to ``history``).
+    Returns (best-so-far tuple, stop): stop = OPTIMAL when both are ≤ ``tol``, NUMERICAL when X has
+    no Cholesky factor ``LX``, else None (iterate on)."""
     rp = -P.b - AX - P.Al.T @ x
     dobj = float(P.b @ y)
     pobj = CX + float(P.cl @ x)
     rel_gap = gap / (1.0 + abs(dobj))
     pinf = float(np.linalg.norm(rp)) / bnorm
     history.append((rel_gap, pinf, dobj))
-    return (y.copy(), X, gap, rel_gap, pinf, dobj, pobj), rel_gap, pinf
+    best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
+    if rel_gap <= tol and pinf <= tol:
+        return best, IPMStatus.OPTIMAL
+    return best, (IPMStatus.NUMERICAL if LX is None else None)
 
 
 def _dual_step(P: Any, y: np.ndarray, dy: np.ndarray, ad: float, chol: Callable):
@@ -547,12 +551,9 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         gap = XS + float(x @ s)
         mu = gap / (N + q)
         AX = P.A(X)
-        best, rel_gap, pinf = _record(P, y, X, x, gap, AX, float(np.vdot(P.C, X)), bnorm, history)
-        if rel_gap <= tol and pinf <= tol:
-            status = IPMStatus.OPTIMAL
-            break
-        if LX is None:
-            status = IPMStatus.NUMERICAL
+        best, stop = _record(P, y, X, x, gap, AX, float(np.vdot(P.C, X)), bnorm, history, tol, LX)
+        if stop is not None:
+            status = stop
             break
         H, XB, YBt = _schur(P, X, Y)
         lin.add_to(H, x / s)
