@@ -82,6 +82,24 @@ def _seq(name: str, xs: Any) -> Tuple[Any, ...]:
     return tuple(xs)
 
 
+def layer_tuple(layers: Any, cls: type, same: Tuple[str, ...]) -> Tuple[Any, ...]:
+    """Validated layers of a stack: a non-empty list/tuple of ``cls`` instances that agree with
+    ``layers[0]`` on every attribute in ``same`` (e.g. the state dimension); typed errors name the
+    layer, the attribute and the values. (Dense stacks here; conv stacks may use it too.)"""
+    layers = _seq("layers", layers)
+    if not layers:
+        raise ShapeError("layers: need at least one layer, got 0")
+    for i, l in enumerate(layers):
+        if not isinstance(l, cls):
+            raise DTypeError(f"layers[{i}]: expected a {cls.__name__}, got {type(l).__name__}")
+        for a in same:
+            if getattr(l, a) != getattr(layers[0], a):
+                w = getattr(l, "W", getattr(l, "K", None))
+                raise ShapeError(f"layers[{i}]: {a} = {getattr(l, a)} differs from layers[0] ({getattr(layers[0], a)})"
+                                 + ("" if w is None else f", weight shape {np.shape(w)}"))
+    return layers
+
+
 def _psd_factor(S: np.ndarray) -> np.ndarray:
     """V with VᵀV = S (S symmetric PSD up to rounding): eigh with negative eigenvalues clipped."""
     w, Q = np.linalg.eigh(0.5 * (S + S.T))
@@ -228,18 +246,7 @@ class ResidualStack:
     layers: Tuple[ResidualLayer, ...]
 
     def __post_init__(self) -> None:
-        layers = _seq("layers", self.layers)
-        if not layers:
-            raise ShapeError("layers: need at least one layer, got 0")
-        for i, l in enumerate(layers):
-            if not isinstance(l, ResidualLayer):
-                raise DTypeError(f"layers[{i}]: expected a ResidualLayer, got {type(l).__name__}")
-        d = layers[0].d
-        for i, l in enumerate(layers):
-            if l.d != d:
-                raise ShapeError(f"layers[{i}].W: state dimension {l.d} differs from layers[0] ({d}), "
-                                 f"shape {l.W.shape}")
-        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "layers", layer_tuple(self.layers, ResidualLayer, ("d",)))
 
     @property
     def d(self) -> int:
