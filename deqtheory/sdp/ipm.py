@@ -176,6 +176,12 @@ class StructuredLMI(LMIData):
 
 @dataclasses.dataclass(frozen=True)
 class IPMResult:
+    """Outcome of :func:`solve_structured` / :func:`deqtheory.sdp.blockipm.solve_blocks`: the dual
+    iterate ``y`` (feasible; the best one when OPTIMAL), primal ``X``, ``status``, ``iterations``,
+    the duality ``gap`` and ``rel_gap`` = gap/(1 + |bᵀy|), ``primal_infeasibility``, both objectives,
+    wall ``time`` (s) and ``history`` of (rel_gap, primal infeasibility, dual objective) per iteration.
+    Nothing here is a proof: certificates are re-proved from ``y`` by verified Cholesky."""
+
     y: np.ndarray
     X: np.ndarray
     status: IPMStatus
