@@ -82,15 +82,16 @@ def default_tol(scale: float, n: int) -> float:
     return 32.0 * (n + 1) ** 2 * UNIT_ROUNDOFF * max(1.0, float(scale))
 
 
-def diagonal_witness(name: str, given: Any, n: int, find: Callable[[], Optional[np.ndarray]], condition: str,
-                     message: str) -> "tuple[Optional[np.ndarray], Optional[Certificate]]":
-    """The positive diagonal witness of a family's LMI: ``given`` (validated, shape (n,)) or
-    ``find()`` (a small search/SDP). Returns ``(d, None)``, or ``(None, INCONCLUSIVE certificate of
-    condition)`` when none was found."""
-    d = find() if given is None else as_positive_diagonal(name, given, n=n)
+def diagonal_witness(W: Any, name: str, given: Any, find: Callable[[np.ndarray], Optional[np.ndarray]],
+                     condition: str, message: str) -> "tuple[np.ndarray, Optional[np.ndarray], Optional[Certificate]]":
+    """The validated square ``W`` and the positive diagonal witness of a family's LMI: ``given``
+    (validated, shape (n,)) or ``find(W)`` (a small search/SDP). Returns ``(W, d, None)``, or
+    ``(W, None, INCONCLUSIVE certificate of condition)`` when none was found."""
+    W = as_square("W", W)
+    d = find(W) if given is None else as_positive_diagonal(name, given, n=W.shape[0])
     if d is None:
-        return None, Certificate(condition, Status.INCONCLUSIVE, margin=-np.inf, message=message)
-    return d, None
+        return W, None, Certificate(condition, Status.INCONCLUSIVE, margin=-np.inf, message=message)
+    return W, d, None
 
 
 def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, tol: Optional[float],

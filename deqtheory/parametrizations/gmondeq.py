@@ -112,10 +112,8 @@ class GMonDEQ(Parametrization):
         small SDP. ``margin`` = proved lower bound on λ_min(sym(Γ(I − W))) (half the left side of
         (3)); (3) is strict and homogeneous in Γ, so ``tol`` is not used.
         """
-        W = _sq("W", W)
-        n = W.shape[0]
-        g, none = diagonal_witness("Gamma", Gamma, n, lambda: self._find_gamma(W), "gmondeq_lmi3",
-                                   "no diagonal Gamma found for havens2023 (3)")
+        W, g, none = diagonal_witness(W, "Gamma", Gamma, self._find_gamma, "gmondeq_lmi3",
+                                      "no diagonal Gamma found for havens2023 (3)")
         if none is not None:
             return none
         X, err = _gamma_lhs(W, g)

@@ -303,12 +303,11 @@ class IBPMonDEQGamma(Parametrization):
         Λ (witness ``Lambda``; else the M-matrix witness Λ = diag(y/x), falling back to a small
         SDP with κ(Λ) ≤ γ²). ``margin`` = proved lower bound on λ_min(sym(Λ((1 − m)I − |W|)));
         status is INCONCLUSIVE when κ(Λ) ≥ γ² (wei2022 §4 bound on κ(Γ))."""
-        W = _sq("W", W)
-        n = W.shape[0]
-        lam, none = diagonal_witness("Lambda", Lambda, n, lambda: self._find_lambda(W), "ibp_gamma_mmatrix",
-                                     "no diagonal Lambda found (wei2022 Thm 3.3)")
+        W, lam, none = diagonal_witness(W, "Lambda", Lambda, self._find_lambda, "ibp_gamma_mmatrix",
+                                        "no diagonal Lambda found (wei2022 Thm 3.3)")
         if none is not None:
             return none
+        n = W.shape[0]
         c = 1.0 - self.m
         X = lam[:, None] * (c * np.eye(n) - np.abs(W))
         err = INFLATE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)

@@ -136,10 +136,9 @@ class LBEN(Parametrization):
         lower bound on λ_min(LHS(4)). Default ``tol``: see :func:`~.base.lambda_min_certificate`.
         """
         W = _sq("W", W)
-        n = W.shape[0]
         G, U = self._ctx(W, G, U)
-        lam, none = diagonal_witness("Lambda", Lambda, n, lambda: self._find_lambda(W, G, U), "lben_lmi4",
-                                     "no diagonal Lambda found for havens2023 (4)")
+        W, lam, none = diagonal_witness(W, "Lambda", Lambda, lambda w: self._find_lambda(w, G, U), "lben_lmi4",
+                                        "no diagonal Lambda found for havens2023 (4)")
         if none is not None:
             return none
         lhs, err = lben_lhs(W, lam, G, U, self.L)
