@@ -38,8 +38,10 @@ import scipy.linalg
 
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
-from .errors import DomainError, ShapeError
-from .verified import UNIT_ROUNDOFF, gamma, verified_pd, verified_pd_at_shift
+from .conditions import canonical
+from .errors import DomainError
+from .linalg import norm2_upper_bound
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = [
     "BoundResult", "FixedPointErrorBound", "FixedPointSolution",
@@ -51,7 +53,6 @@ __all__ = [
 ]
 
 _U = UNIT_ROUNDOFF
-_INFLATE = 1.0 + 1e-6
 
 
 def _up(x: float) -> float:
@@ -72,8 +73,16 @@ def _down(x: float) -> float:
 # Results
 # ----------------------------------------------------------------------------------------------
 
+class _ProvedValue:
+    """``certified``: the assumption certificate is CERTIFIED and the proved ``value`` is finite."""
+
+    @property
+    def certified(self) -> bool:
+        return self.certificate.certified and math.isfinite(self.value)
+
+
 @dataclasses.dataclass(frozen=True)
-class BoundResult:
+class BoundResult(_ProvedValue):
     """A proved upper bound ``value`` (``inf`` when the assumptions could not be proved).
 
     Attributes: ``value`` (float), ``theorem`` (catalogue id such as ``"pabbaraju2021:thm1"``),
@@ -87,13 +96,9 @@ class BoundResult:
     certificate: Certificate
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
-    @property
-    def certified(self) -> bool:
-        return self.certificate.certified and math.isfinite(self.value)
-
 
 @dataclasses.dataclass(frozen=True)
-class FixedPointErrorBound:
+class FixedPointErrorBound(_ProvedValue):
     r"""Bound on the distance between an approximate fixed point :math:`\tilde z` and the exact one.
 
     ``value`` bounds :math:`\|\tilde z - z^\star\|` in ``norm`` (``"2"`` or ``"inf"``, the plain
@@ -105,10 +110,6 @@ class FixedPointErrorBound:
     norm: str
     certificate: Certificate
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def certified(self) -> bool:
-        return self.certificate.certified and math.isfinite(self.value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,12 +129,9 @@ class FixedPointSolution:
 # Rigorous norms and assumption constants
 # ----------------------------------------------------------------------------------------------
 
-def norm2_upper(A: Any) -> float:
-    r"""A proved upper bound on :math:`\|A\|_2` (delegates to :func:`deqtheory.linalg.norm2_upper_bound`:
-    Jordan–Wielandt matrix + :func:`~deqtheory.verified.verified_pd`)."""
-    from .linalg import norm2_upper_bound
-
-    return float(norm2_upper_bound(as_matrix("A", A)))
+#: A proved upper bound on ‖A‖₂ — :func:`deqtheory.linalg.norm2_upper_bound` (Jordan–Wielandt
+#: matrix + :func:`~deqtheory.verified.verified_pd`), the one home; re-exported for callers.
+norm2_upper = norm2_upper_bound
 
 
 def norm_inf_upper(A: Any) -> float:
@@ -144,49 +142,38 @@ def norm_inf_upper(A: Any) -> float:
     return _up(s * (1.0 + gamma(A.shape[1] + 1)))
 
 
-def _phi_monotone_matrix(W: np.ndarray, phi: Optional[np.ndarray]) -> Tuple[np.ndarray, float]:
-    """``B = fl(Φ^{-1}(I - W))`` and a bound on ‖B - B_exact‖₂ (≤ 2 roundings per entry)."""
-    n = W.shape[0]
-    B = np.eye(n) - W
-    if phi is None:
-        err = _U * float(np.max(np.abs(np.diag(B))))
-        return B, _up(err)
-    B = B / phi[:, None]
-    return B, _up(gamma(2) * float(np.linalg.norm(B)))
-
-
 def monotone_margin(W: Any, phi: Any = None) -> Certificate:
     r"""Proved monotonicity margin :math:`m` with :math:`\mathrm{sym}(\Phi^{-1}(I - W)) \succeq mI`
     (``phi=None``: :math:`\Phi = I`, the MonDEQ condition of pabbaraju2021 / Winston & Kolter).
 
-    Returns ``Certificate("bounds.monotone")`` whose ``margin`` is a proved lower bound on
-    :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W)))` (via :func:`~deqtheory.verified.verified_pd`
-    with the rounding of forming :math:`\Phi^{-1}(I-W)` in ``abs_err``); CERTIFIED iff margin > 0.
-    For the G-MonDEQ parametrization :math:`W = I - \Phi(A^\top A + B^\top - B + mI)` (havens2023
-    eq. 6) the margin is ≥ m (up to rounding)."""
-    W = as_square("W", W)
-    ph = None if phi is None else as_positive_diagonal("phi", phi, n=W.shape[0])
-    B, err = _phi_monotone_matrix(W, ph)
-    c = verified_pd(B, abs_err=err, name="Phi^-1 (I - W)")
-    msg = (f"proved lambda_min(sym(Phi^-1 (I - W))) >= {c.margin:.6g}" if c.certified
-           else f"could not prove Phi^-1 (I - W) monotone ({c.status.value})")
-    witness = dict(c.witness)
-    if ph is not None:
-        witness["phi"] = ph
-    return Certificate("bounds.monotone", c.status, margin=c.margin, witness=witness,
-                       tolerance=dict(c.tolerance), stats=dict(c.stats), message=msg)
+    The one monotonicity certificate, :func:`deqtheory.linalg.check_monotone` (condition
+    ``"monotone"``): ``margin`` is a proved lower bound on
+    :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W)))`; CERTIFIED iff margin > 0. For the G-MonDEQ
+    parametrization :math:`W = I - \Phi(A^\top A + B^\top - B + mI)` (havens2023 eq. 6) the margin
+    is ≥ m (up to rounding)."""
+    from .linalg import check_monotone
+
+    return check_monotone(W, phi=phi)
 
 
-@register_verifier("bounds.monotone")
-def _verify_monotone(cert: Certificate, *, W: Any, phi: Any = None) -> Certificate:
-    W = as_square("W", W)
-    ph = cert.witness.get("phi", phi)
-    ph = None if ph is None else as_positive_diagonal("phi", ph, n=W.shape[0])
-    B, err = _phi_monotone_matrix(W, ph)
-    if "shift" not in cert.witness:
-        return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf, message="no witness shift")
-    c = verified_pd_at_shift(B, float(cert.witness["shift"]), abs_err=err, name="Phi^-1 (I - W)")
-    return cert.replace(status=c.status, margin=c.margin, message="re-verified: " + c.message)
+def _proved_monotone(W: np.ndarray, phi: Optional[np.ndarray], given: Optional[Certificate]) -> Certificate:
+    """Reuse a ``"monotone"`` certificate already proved for this W (and phi): re-verified from its
+    witness (one Cholesky at the recorded shift), never trusted; prove afresh when none is given."""
+    if given is None:
+        return monotone_margin(W, phi)
+    if canonical(given.condition) != "monotone":
+        raise DomainError(f"monotone: expected a 'monotone' certificate, got {given.condition!r}")
+    return given.verify(W=W, phi=phi)
+
+
+def _proved_mu_inf(W: np.ndarray, eta: Any, given: Optional[Certificate]) -> Certificate:
+    """Reuse a ``"mu_inf"`` certificate already proved for this W: re-verified from its witness η
+    (Collatz–Wielandt bound, no LP), never trusted; prove afresh (:func:`mu_inf_bound`) when none."""
+    if given is None:
+        return mu_inf_bound(W, eta)
+    if canonical(given.condition) != "mu_inf":
+        raise DomainError(f"mu_inf: expected a 'mu_inf' certificate, got {given.condition!r}")
+    return given.verify(W=W)
 
 
 def mu_inf_bound(W: Any, eta: Any = None) -> Certificate:
@@ -197,6 +184,20 @@ def mu_inf_bound(W: Any, eta: Any = None) -> Certificate:
     from .linalg import check_mu_inf
 
     return check_mu_inf(as_square("W", W), eta)
+
+
+def _assumed_m(cert: Certificate) -> float:
+    """The proved m of an assumption certificate for the unweighted ℓ2 bounds: the monotonicity
+    parameter of a (Φ = I) ``"monotone"`` certificate, else the margin of any other CERTIFIED one."""
+    if not cert.certified:
+        return -math.inf
+    if canonical(cert.condition) == "monotone":
+        if cert.witness.get("phi") is not None:
+            return -math.inf
+        from .linalg import monotone_parameter
+
+        return monotone_parameter(cert)
+    return float(cert.margin)
 
 
 def _mu_upper_from_cert(cert: Certificate) -> float:
@@ -225,7 +226,7 @@ def residual_bound(W: Any, v: Any, z: Any) -> Tuple[np.ndarray, np.ndarray]:
     v = as_vector("v", v, n=n)
     z = as_vector("z", z, n=n)
     r = z - np.maximum(W @ z + v, 0.0)
-    delta = _INFLATE * (gamma(n + 2) * (np.abs(W) @ np.abs(z) + np.abs(v)) + 2 * _U * np.abs(r))
+    delta = INFLATE * (gamma(n + 2) * (np.abs(W) @ np.abs(z) + np.abs(v)) + 2 * _U * np.abs(r))
     return r, delta
 
 
@@ -278,15 +279,17 @@ def fixed_point_error_bound(W: Any, residual: Any, norm: str = "2", *, residual_
         if certificate is None:
             if m is not None:
                 mm = as_scalar("m", m, positive=True)
-                certificate = Certificate("bounds.monotone", Status.CERTIFIED, margin=mm,
+                certificate = Certificate("monotone", Status.CERTIFIED, margin=mm, witness={"m": 0.0},
+                                          stats={"trusted": True},
                                           message="monotonicity margin supplied by the caller (trusted)")
             else:
                 certificate = monotone_margin(W)
+        m_proved = _assumed_m(certificate)
         rho2 = _up(float(np.linalg.norm(rho)) * (1 + gamma(n + 1)))
         best = math.inf
         comp = inf_vec.copy()
-        if certificate.certified and certificate.margin > 0:
-            mm = _down(float(certificate.margin))
+        if m_proved > 0:
+            mm = _down(m_proved)
             t = _up(float(np.linalg.norm(Arho)) * (1 + gamma(n + 1)) / mm)
             best = _up(rho2 + t)
             comp = np.minimum(comp, (rho + t) * (1 + 2 * _U))
@@ -297,14 +300,14 @@ def fixed_point_error_bound(W: Any, residual: Any, norm: str = "2", *, residual_
                 if v2 < best:
                     best = v2
                 comp = np.minimum(comp, v2)
-                if not (certificate.certified and certificate.margin > 0):
+                if not m_proved > 0:
                     certificate = Certificate("bounds.contraction", Status.CERTIFIED, margin=1.0 - c,
                                               witness={"contraction": c},
                                               message="contraction factor supplied by the caller (trusted)")
         comp = np.minimum(comp, best)
         return FixedPointErrorBound(value=best, componentwise=comp, norm="2", certificate=certificate,
                                     details={"residual_norm_upper": rho2,
-                                             "m": float(certificate.margin) if certificate.condition == "bounds.monotone" else None})
+                                             "m": m_proved if canonical(certificate.condition) == "monotone" else None})
     if norm == "inf":
         if certificate is None:
             certificate = mu_inf_bound(W, eta)
@@ -460,20 +463,21 @@ def _nan_result(theorem: str, norm: str, cert: Certificate, **details: Any) -> B
     return BoundResult(math.inf, theorem, norm, cert, dict(details))
 
 
-def pabbaraju_lipschitz(W: Any, U: Any, G: Any = None) -> BoundResult:
+def pabbaraju_lipschitz(W: Any, U: Any, G: Any = None, *, monotone: Optional[Certificate] = None) -> BoundResult:
     r"""pabbaraju2021 Thm 1: if :math:`\mathrm{sym}(I-W) \succeq mI`, :math:`m>0`, then
     :math:`\|z^\star(x) - z^\star(x')\|_2 \le \frac{\|U\|_2}{m}\|x-x'\|_2`; with ``G``,
     :math:`\mathrm{Lip}_2(x\mapsto Gz^\star + b_y) \le \|G\|_2\|U\|_2/m` (havens2023 §2.3).
 
     ``m`` is the proved margin of :func:`monotone_margin` (the largest provable, not a design
-    hyper-parameter); norms are proved upper bounds. Returns ``BoundResult`` with
-    ``theorem="pabbaraju2021:thm1"``, ``norm="2"``."""
+    hyper-parameter); norms are proved upper bounds. ``monotone``: a ``"monotone"`` certificate
+    already proved for this W (e.g. by ``deqtheory check``) — re-verified from its witness instead
+    of proved again. Returns ``BoundResult`` with ``theorem="pabbaraju2021:thm1"``, ``norm="2"``."""
     W = as_square("W", W)
     U = as_matrix("U", U, shape=(W.shape[0], None))
-    cert = monotone_margin(W)
+    cert = _proved_monotone(W, None, monotone)
     if not cert.certified:
         return _nan_result("pabbaraju2021:thm1", "2", cert)
-    m = _down(cert.margin)
+    m = _down(_assumed_m(cert))
     nU = norm2_upper(U)
     nG = 1.0 if G is None else norm2_upper(as_matrix("G", G, shape=(None, W.shape[0])))
     val = _up(nG * nU / m)
@@ -481,7 +485,8 @@ def pabbaraju_lipschitz(W: Any, U: Any, G: Any = None) -> BoundResult:
                        {"m": m, "norm2_U": nU, "norm2_G": None if G is None else nG})
 
 
-def havens_gmondeq_lipschitz(W: Any, U: Any, phi: Any, G: Any = None) -> BoundResult:
+def havens_gmondeq_lipschitz(W: Any, U: Any, phi: Any, G: Any = None, *,
+                             monotone: Optional[Certificate] = None) -> BoundResult:
     r"""havens2023 Thm 3.3: for :math:`W = I - \Phi(A^\top A + B^\top - B + mI)` (eq. 6), the map
     :math:`x \mapsto z^\star` is :math:`\|\Phi^{-1}U\|_2/m`-Lipschitz (ℓ2); times :math:`\|G\|_2` for y.
 
@@ -489,15 +494,18 @@ def havens_gmondeq_lipschitz(W: Any, U: Any, phi: Any, G: Any = None) -> BoundRe
     :math:`\mathrm{sym}(\Phi^{-1}(I-W)) \succeq mI`, m > 0 (proved here; for eq. 6 this is the m of
     the parametrization). Proof sketch: with :math:`\Delta = D(W\Delta + U\delta x)`,
     :math:`m\|\Delta\|^2 \le \Delta^\top\Phi^{-1}(I-W)\Delta \le \langle\Delta, \Phi^{-1}U\delta x\rangle`.
-    ``phi = 1`` recovers :func:`pabbaraju_lipschitz`."""
+    ``phi = 1`` recovers :func:`pabbaraju_lipschitz`. ``monotone``: an already proved ``"monotone"``
+    certificate for (W, phi), re-verified from its witness instead of proved again."""
     W = as_square("W", W)
     n = W.shape[0]
     U = as_matrix("U", U, shape=(n, None))
     ph = as_positive_diagonal("phi", phi, n=n)
-    cert = monotone_margin(W, ph)
+    cert = _proved_monotone(W, ph, monotone)
     if not cert.certified:
         return _nan_result("havens2023:thm3.3", "2", cert)
-    m = _down(cert.margin)
+    from .linalg import monotone_parameter
+
+    m = _down(monotone_parameter(cert))
     PU = U / ph[:, None]
     nPU = _up(norm2_upper(PU) * (1 + 2 * _U) + gamma(2) * float(np.linalg.norm(PU)))
     nG = 1.0 if G is None else norm2_upper(as_matrix("G", G, shape=(None, n)))
@@ -555,7 +563,7 @@ def pabbaraju_perturbation(W: Any, U: Any, b: Any, W2: Any, U2: Any, b2: Any, x:
 
 
 def jafarpour_linf_lipschitz(W: Any, U: Any, G: Any = None, eta: Any = None, *,
-                             form: str = "tightest") -> BoundResult:
+                             form: str = "tightest", mu_inf: Optional[Certificate] = None) -> BoundResult:
     r"""jafarpour2022 Thm 6.1(1): if :math:`\mu = \mu_{\infty,[\eta]^{-1}}(W) < 1`,
 
     .. math:: \mathrm{Lip}_\infty(x \mapsto Gz^\star + b_y) \le \frac{\eta_{\max}}{\eta_{\min}}
@@ -566,7 +574,8 @@ def jafarpour_linf_lipschitz(W: Any, U: Any, G: Any = None, eta: Any = None, *,
     :math:`\Delta z = D(W\Delta z + U\Delta x)`, D ∈ [0,1] diagonal, the row i achieving
     :math:`\|\Delta z\|_{\infty,[\eta]^{-1}}` gives :math:`(1 - d_i\mu_i)|\Delta z_i|/\eta_i \le d_i|(U\Delta x)_i|/\eta_i`),
     which is never larger than the printed one. ``form="tightest"`` (default) returns the minimum;
-    ``details`` holds both. ``eta=None``: η from :func:`deqtheory.linalg.min_mu_inf`.
+    ``details`` holds both. ``eta=None``: η from :func:`deqtheory.linalg.min_mu_inf`. ``mu_inf``: a
+    ``"mu_inf"`` certificate already proved for this W — its η is re-verified (no LP) and used.
     """
     W = as_square("W", W)
     n = W.shape[0]
@@ -574,7 +583,7 @@ def jafarpour_linf_lipschitz(W: Any, U: Any, G: Any = None, eta: Any = None, *,
     Gm = None if G is None else as_matrix("G", G, shape=(None, n))
     if form not in ("tightest", "printed", "weighted"):
         raise DomainError(f"form: must be 'tightest', 'printed' or 'weighted', got {form!r}")
-    cert = mu_inf_bound(W, eta)
+    cert = _proved_mu_inf(W, eta, mu_inf)
     if not cert.certified:
         return _nan_result("jafarpour2022:thm6.1", "inf", cert)
     e = np.asarray(cert.witness["eta"], dtype=np.float64)
@@ -663,7 +672,7 @@ def _logit_diffs(G: np.ndarray, b_y: np.ndarray, z: np.ndarray, label: int,
     val = D @ z + db
     n = G.shape[1]
     az = np.abs(z) + z_err
-    err = _INFLATE * (gamma(n + 3) * (np.abs(D) @ az + np.abs(db)) + (np.abs(D) * (1 + _U)) @ z_err)
+    err = INFLATE * (gamma(n + 3) * (np.abs(D) @ az + np.abs(db)) + (np.abs(D) * (1 + _U)) @ z_err)
     lo = val - err
     lo[label] = math.inf
     return lo, D
@@ -687,6 +696,30 @@ def _solve_with_error(W, v, norm, *, certificate=None, lam=None):
     return sol, eb
 
 
+def _query(eps: Any, label: Any, G: np.ndarray) -> Tuple[float, int, int]:
+    """Validated (ε ≥ 0, label in [0, p), p) of a margin certificate."""
+    eps = as_scalar("eps", eps, nonnegative=True)
+    p = G.shape[0]
+    label = int(label)
+    if not 0 <= label < p:
+        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    return eps, label, p
+
+
+def _margin_certificate(condition: str, lo: np.ndarray, pen: np.ndarray, label: int, eb: FixedPointErrorBound,
+                        sol: FixedPointSolution, witness: Mapping[str, Any], what: str) -> Certificate:
+    """margin = min_{j≠label} (lo_j − pen_j) (``inf`` for one class); CERTIFIED iff > 0 and the
+    fixed-point error bound was proved."""
+    marg = lo - pen
+    marg[label] = math.inf
+    margin = float(np.min(marg)) if lo.shape[0] > 1 else math.inf
+    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
+    return Certificate(condition, st, margin=margin,
+                       witness={**witness, "z": sol.z, "z_error": eb.componentwise, "pair_lower_bounds": lo},
+                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
+                       message=f"{what}: margin {margin:.6g}")
+
+
 def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label: int, eps: Any, *,
                          form: str = "folded", phi: Any = None) -> Certificate:
     r"""ℓ2 robustness certificate at x with radius ε from the Lipschitz bound of x ↦ z
@@ -703,11 +736,7 @@ def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label
     Since :math:`\|g_c - g_j\|_2 = \|G^\top(e_c - e_j)\|_2 \le \sqrt2\|G\|_2`, folded ≥ sqrt2 ≥ paper.
     Returns ``Certificate("bounds.l2_lipschitz")``; witness: label, eps, L_z, the lower bounds."""
     W, U, b, G, b_y, x = _model(W, U, b, G, b_y, x)
-    eps = as_scalar("eps", eps, nonnegative=True)
-    p = G.shape[0]
-    label = int(label)
-    if not 0 <= label < p:
-        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    eps, label, p = _query(eps, label, G)
     if form not in _FORMS_L2:
         raise DomainError(f"form: must be one of {sorted(_FORMS_L2)}, got {form!r}")
     lb = havens_gmondeq_lipschitz(W, U, phi) if phi is not None else pabbaraju_lipschitz(W, U)
@@ -731,15 +760,9 @@ def certify_l2_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label
         pen = dn * Lz * eps * (1 + 4 * _U)
     else:
         pen = np.full(p, _up(_FORMS_L2[form] * norm2_upper(G) * Lz * eps))
-    marg = lo - pen
-    marg[label] = math.inf
-    margin = float(np.min(marg)) if p > 1 else math.inf
-    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
-    return Certificate("bounds.l2_lipschitz", st, margin=margin,
-                       witness={"label": label, "eps": eps, "L_z": Lz, "form": form, "z": sol.z,
-                                "z_error": eb.componentwise, "pair_lower_bounds": lo},
-                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
-                       message=f"l2 margin certificate ({form}): margin {margin:.6g}")
+    return _margin_certificate("bounds.l2_lipschitz", lo, pen, label, eb, sol,
+                               {"label": label, "eps": eps, "L_z": Lz, "form": form},
+                               f"l2 margin certificate ({form})")
 
 
 def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, label: int, eps: Any, *,
@@ -756,11 +779,7 @@ def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, lab
     at the exact fixed point (approximation error bounded by :func:`fixed_point_error_bound`).
     The paper's "≥ 0" is made strict (> 0) so that ties never count as certified."""
     W, U, b, G, b_y, x = _model(W, U, b, G, b_y, x)
-    eps = as_scalar("eps", eps, nonnegative=True)
-    p = G.shape[0]
-    label = int(label)
-    if not 0 <= label < p:
-        raise DomainError(f"label: must be in [0, {p}), got {label}")
+    eps, label, p = _query(eps, label, G)
     if form not in ("printed", "folded"):
         raise DomainError(f"form: must be 'printed' or 'folded', got {form!r}")
     lz = jafarpour_linf_lipschitz(W, U, None, eta)
@@ -773,20 +792,14 @@ def certify_linf_lipschitz(W: Any, U: Any, b: Any, G: Any, b_y: Any, x: Any, lab
     e = lz.details["eta"]
     den = _down(1.0 - max(lz.details["mu_upper"], 0.0))
     if form == "printed":
-        L = jafarpour_linf_lipschitz(W, U, G, e).value
+        L = jafarpour_linf_lipschitz(W, U, G, mu_inf=lz.certificate).value
         pen = np.full(p, _up(2.0 * L * eps))
     else:
         nUw = norm_inf_upper(U / e[:, None])
         pen = (np.abs(D) @ e) * (1 + gamma(D.shape[1] + 2)) * nUw * eps / den * (1 + 8 * _U)
-    marg = lo - pen
-    marg[label] = math.inf
-    margin = float(np.min(marg)) if p > 1 else math.inf
-    st = Status.CERTIFIED if margin > 0 and eb.certified else Status.INCONCLUSIVE
-    return Certificate("bounds.linf_lipschitz", st, margin=margin,
-                       witness={"label": label, "eps": eps, "eta": e, "form": form, "z": sol.z,
-                                "z_error": eb.componentwise, "pair_lower_bounds": lo},
-                       tolerance={"residual": sol.residual_norm}, stats={"solver": sol.method},
-                       message=f"linf Lipschitz certificate eq. (13) ({form}): margin {margin:.6g}")
+    return _margin_certificate("bounds.linf_lipschitz", lo, pen, label, eb, sol,
+                               {"label": label, "eps": eps, "eta": e, "form": form},
+                               f"linf Lipschitz certificate eq. (13) ({form})")
 
 
 @register_verifier("bounds.l2_lipschitz")

@@ -19,14 +19,28 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping
 
 import numpy as np
 
-__all__ = ["Status", "Certificate", "register_verifier", "verifier_for", "to_jsonable"]
+__all__ = ["MessageEnum", "Status", "Certificate", "register_verifier", "verifier_for", "to_jsonable"]
 
 
-class Status(enum.Enum):
+class MessageEnum(enum.Enum):
+    """Base of every status enum of :mod:`deqtheory`: members are ``(value, message)`` pairs;
+    ``value`` is the machine name (JSON), ``message`` the human one."""
+
+    def __new__(cls, value: str, message: str):
+        obj = object.__new__(cls)
+        obj._value_ = value
+        obj.message = message
+        return obj
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+class Status(MessageEnum):
     """Outcome of a check. ``value`` is the machine name, ``message`` the human one."""
 
     CERTIFIED = ("certified", "the condition holds; the margin was proved from the witness")
@@ -35,12 +49,6 @@ class Status(enum.Enum):
     SOLVER_ERROR = ("solver_error", "the numerical solver failed; nothing is claimed")
     NONFINITE_INPUT = ("nonfinite_input", "the input contains NaN or Inf; nothing is claimed")
     NOT_APPLICABLE = ("not_applicable", "the condition does not apply to this model")
-
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
 
     @property
     def ok(self) -> bool:
@@ -52,15 +60,17 @@ class Status(enum.Enum):
         """True for statuses that mean 'the computation itself failed'."""
         return self in (Status.SOLVER_ERROR, Status.NONFINITE_INPUT)
 
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
 
 _VERIFIERS: Dict[str, Callable[..., "Certificate"]] = {}
 
 
 def register_verifier(condition: str) -> Callable[[Callable[..., "Certificate"]], Callable[..., "Certificate"]]:
-    """Decorator: register ``fn(cert, **problem) -> Certificate`` as the verifier of ``condition``."""
+    """Decorator: register ``fn(cert, **problem) -> Certificate`` as the verifier of ``condition``
+    (a name of :data:`deqtheory.conditions.CONDITIONS`; legacy names are refused)."""
+    from .conditions import CONDITIONS
+
+    if condition not in CONDITIONS:
+        raise KeyError(f"condition {condition!r} is not in deqtheory.conditions.CONDITIONS")
 
     def deco(fn: Callable[..., "Certificate"]) -> Callable[..., "Certificate"]:
         _VERIFIERS[condition] = fn
@@ -70,11 +80,27 @@ def register_verifier(condition: str) -> Callable[[Callable[..., "Certificate"]]
 
 
 def verifier_for(condition: str) -> Callable[..., "Certificate"]:
+    """The verifier of ``condition`` (legacy names map to their current name, see
+    :mod:`deqtheory.conditions`; the modules that hold verifiers are imported on first need, so a
+    certificate read from a file verifies without the caller importing anything first)."""
+    from .conditions import CONDITIONS, canonical
+
+    name = canonical(condition)
+    if name not in _VERIFIERS and name in CONDITIONS:
+        _import_verifier_modules()
     try:
-        return _VERIFIERS[condition]
+        return _VERIFIERS[name]
     except KeyError:
         raise KeyError(f"no verifier registered for condition {condition!r}; "
                        f"known: {sorted(_VERIFIERS)}") from None
+
+
+def _import_verifier_modules() -> None:
+    """Import every module named in the ``module`` column of :mod:`deqtheory.conditions` (each
+    registers its verifiers at import); ``tests/test_conditions.py`` checks the two lists agree."""
+    from . import bounds, convert, explicit, graph, intervals, linalg, sdp, spectrum, verified  # noqa: F401
+    from .parametrizations import cerdeq, gmondeq, ibp, lben, mondeq, noneuclidean  # noqa: F401
+    from .sdp import conv  # noqa: F401
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,14 +17,14 @@ __all__ = ["main", "build_parser"]
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .formats import load_model
-    from .report import check_model
+    from .report import check_deq, deq_from_arrays
 
     arrays = load_model(args.model)
-    report = check_model(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"],
-                         path=args.model, kind=str(arrays["kind"]),
-                         options={"backend": args.backend, "sdp": not args.no_sdp})
+    model = deq_from_arrays(arrays, source=args.model)
+    report = check_deq(model, path=args.model, kind=str(arrays["kind"]),
+                       options={"backend": args.backend, "sdp": not args.no_sdp})
     if args.save_certificate:
-        cert = report.sections.get("lipschitz", {}).get("_l2_sdp_certificate")
+        cert = report.lipschitz.l2_sdp if report.lipschitz is not None else None
         if cert is None:
             raise DEQInputError("--save-certificate needs the SDP section (drop --no-sdp)")
         from .sdp import save_certificate
@@ -39,19 +39,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    """Re-check a certificate file: exit 0 iff it verifies as CERTIFIED for this model."""
-    import numpy as np
+    """Re-check a certificate file: exit 0 iff it verifies as CERTIFIED for this model.
 
+    Files written under a legacy condition name (``l2_sdp``, ``lipschitz_strict``, …) verify through
+    the current name (:mod:`deqtheory.conditions`)."""
     from .formats import load_model
-    from .report import validate_deq_arrays
+    from .report import deq_from_arrays
     from .sdp import load_certificate
 
-    arrays = load_model(args.model)
-    a = validate_deq_arrays(arrays["W"], arrays["U"], arrays["b"], arrays["G"], arrays["b_y"], source=args.model)
-    n = a["W"].shape[0]
+    model = deq_from_arrays(load_model(args.model), source=args.model)
     cert = load_certificate(args.certificate)
-    checked = cert.verify(W=a["W"], U=a["U"] if a["U"] is not None else np.eye(n),
-                          G=a["G"] if a["G"] is not None else np.eye(n))
+    checked = cert.verify(W=model.W, U=model.U, G=model.G)
     if args.json:
         json.dump({"model": args.model, "certificate": args.certificate, "verified": checked.certified,
                    "result": checked.to_dict(arrays=False)}, sys.stdout, indent=2)

@@ -58,6 +58,7 @@ from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError, DTypeError, ShapeError
 from .linalg import psd_factor
+from .model import DEQ
 from .parametrizations.lben import LBEN, LBENParams, lben_lhs
 from .verified import UNIT_ROUNDOFF, verified_pd
 
@@ -81,8 +82,9 @@ class Conversion:
     source : family name (``"mondeq"``, ``"gmondeq"``, ``"sll"``, ``"cpl"``, ``"aol"``, ``"sandwich"``, …).
     params : :class:`deqtheory.parametrizations.lben.LBENParams` (``log_psi``, ``G``, ``U``, ``V``, ``S``).
     L, eps : the LBEN's prescribed constant and ε (= 0 for every theorem here).
-    W, U, b, G, b_y : DEQ arrays; ``W = LBEN(L, eps).forward(params)``.
-    identity_mask : bool (n,), coordinates with identity activation (SLL skip block).
+    model : the converted :class:`deqtheory.model.DEQ` (validated, read-only): ``W = LBEN(L, eps).forward(params)``,
+        U, b, G, b_y and ``identity_mask`` (coordinates with identity activation, the SLL skip block);
+        ``W``, ``U``, ``b``, ``G``, ``b_y``, ``identity_mask`` read through to it.
     lam : the analytic multiplier Λ = Ψ⁻¹ (n,).
     W_source : the source network's DEQ ``W`` (exact formula, before the LBEN round trip).
     certificate : ``Certificate("lben_conversion")`` of (4) with Λ at ``L_certified``.
@@ -96,18 +98,19 @@ class Conversion:
     params: LBENParams
     L: float
     eps: float
-    W: np.ndarray
-    U: np.ndarray
-    b: np.ndarray
-    G: np.ndarray
-    b_y: np.ndarray
-    identity_mask: np.ndarray
+    model: DEQ
     lam: np.ndarray
     W_source: np.ndarray
     certificate: Certificate
     L_certified: float
     residuals: Dict[str, float]
     blocks: Optional[Tuple[Tuple[int, int], ...]] = None
+
+    def __getattr__(self, name: str) -> Any:
+        """``W``, ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``: the arrays of :attr:`model`."""
+        if name in ("W", "U", "b", "G", "b_y", "identity_mask"):
+            return getattr(self.model, name)
+        raise AttributeError(name)
 
     @property
     def psi(self) -> np.ndarray:
@@ -130,11 +133,9 @@ class Conversion:
         """The :class:`~deqtheory.parametrizations.LBEN` parametrization (L, ε) of this result."""
         return LBEN(L=self.L, eps=self.eps)
 
-    def deq(self):
-        """The converted model as a :class:`deqtheory.model.DEQ` (with the identity mask)."""
-        from .model import DEQ
-
-        return DEQ(self.W, self.U, self.b, self.G, self.b_y, identity_mask=self.identity_mask)
+    def deq(self) -> DEQ:
+        """The converted model as a :class:`deqtheory.model.DEQ` (with the identity mask): :attr:`model`."""
+        return self.model
 
     def deq_arrays(self) -> Dict[str, np.ndarray]:
         """``{"W", "U", "b", "G", "b_y", "identity_mask"}``."""
@@ -233,8 +234,8 @@ def lben_conversion_from_params(source: str, params: LBENParams, L: float, *, b:
         res["VtV_rel"] = _rel(params.V.T @ params.V, np.asarray(VtV_target))
     if extra:
         res.update(extra)
-    return Conversion(source=source, params=params, L=float(L), eps=float(eps), W=W, U=U, b=bv, G=G, b_y=by,
-                      identity_mask=mask, lam=lam, W_source=Ws, certificate=cert, L_certified=float(Lp),
+    return Conversion(source=source, params=params, L=float(L), eps=float(eps),
+                      model=DEQ(W, U, bv, G, by, identity_mask=mask), lam=lam, W_source=Ws, certificate=cert, L_certified=float(Lp),
                       residuals=res, blocks=None if blocks is None else tuple(tuple(int(v) for v in bk) for bk in blocks))
 
 
@@ -376,7 +377,7 @@ def deqform_to_lben(form: "_ex.DEQForm", *, source: Optional[str] = None, V: Any
     Vf = lp.V if V is None else as_matrix("V", V, shape=(None, n))
     if V is not None and float(np.linalg.norm(Vf.T @ Vf - Sym)) > 1e3 * tol:
         raise DomainError(f"V: V^T V differs from 1/2 (M + M^T) by {float(np.linalg.norm(Vf.T @ Vf - Sym)):.3e}")
-    params = LBENParams(log_psi=np.log(lp.psi), G=lp.G, U=lp.U, V=Vf, S=lp.S)
+    params = lp.params if V is None else dataclasses.replace(lp.params, V=Vf)
     return lben_conversion_from_params(source or form.source or "deqform", params, lp.L, b=form.b, b_y=form.b_y,
                                        identity_mask=form.identity_mask, W_source=form.W, VtV_target=Sym,
                                        blocks=form.blocks, extra=extra)

@@ -47,8 +47,9 @@ from typing import Any, Optional, Sequence, Tuple
 import numpy as np
 
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
-from .certificates import Certificate, Status, register_verifier
+from .certificates import Certificate, register_verifier
 from .errors import DomainError, DTypeError, ShapeError
+from .linalg import norm2_upper_bound
 from .verified import UNIT_ROUNDOFF, gamma, product_error_bound, sum_error_bound, verified_pd
 
 __all__ = [
@@ -56,7 +57,7 @@ __all__ = [
     "aol_scaling", "aol_weight", "AOLNet", "cayley_stiefel", "SandwichNet", "ReLUNet",
     "DEQForm", "deqform_forward", "deqform_jacobian", "sll_to_deq", "aol_to_deq", "sandwich_to_deq",
     "feedforward_to_deq", "IBPEmbedding", "relu_net_to_ibp_deq", "lmi10_matrix", "check_lmi10",
-    "LBENParams", "lben_from_deqform", "sandwich_analytic_V", "norm2_upper",
+    "DeqFormLBEN", "lben_from_deqform", "sandwich_analytic_V", "norm2_upper",
     "random_sll_stack", "random_aol_net", "random_sandwich_net", "random_relu_net",
 ]
 
@@ -81,36 +82,33 @@ def _seq(name: str, xs: Any) -> Tuple[Any, ...]:
     return tuple(xs)
 
 
+def layer_tuple(layers: Any, cls: type, same: Tuple[str, ...]) -> Tuple[Any, ...]:
+    """Validated layers of a stack: a non-empty list/tuple of ``cls`` instances that agree with
+    ``layers[0]`` on every attribute in ``same`` (e.g. the state dimension); typed errors name the
+    layer, the attribute and the values. (Dense stacks here; conv stacks may use it too.)"""
+    layers = _seq("layers", layers)
+    if not layers:
+        raise ShapeError("layers: need at least one layer, got 0")
+    for i, l in enumerate(layers):
+        if not isinstance(l, cls):
+            raise DTypeError(f"layers[{i}]: expected a {cls.__name__}, got {type(l).__name__}")
+        for a in same:
+            if getattr(l, a) != getattr(layers[0], a):
+                w = getattr(l, "W", getattr(l, "K", None))
+                raise ShapeError(f"layers[{i}]: {a} = {getattr(l, a)} differs from layers[0] ({getattr(layers[0], a)})"
+                                 + ("" if w is None else f", weight shape {np.shape(w)}"))
+    return layers
+
+
 def _psd_factor(S: np.ndarray) -> np.ndarray:
     """V with VᵀV = S (S symmetric PSD up to rounding): eigh with negative eigenvalues clipped."""
     w, Q = np.linalg.eigh(0.5 * (S + S.T))
     return (np.sqrt(np.maximum(w, 0.0))[:, None] * Q.T)
 
 
-def norm2_upper(A: Any) -> float:
-    r"""A *proved* upper bound on :math:`\|A\|_2` (never below the truth).
-
-    Takes :math:`t = \hat\sigma_{\max}^2(1 + 10^{-12})` and proves :math:`tI - A^\top A \succeq 0` with
-    :func:`deqtheory.verified.verified_pd` (rounding in forming :math:`A^\top A` included); enlarges
-    ``t`` until the proof succeeds; falls back to the Frobenius norm (inflated by the rounding of its
-    evaluation). Returns :math:`\sqrt t` rounded up.
-    """
-    A = as_matrix("A", A)
-    s = float(np.linalg.norm(A, 2))
-    if s == 0.0:
-        return 0.0
-    AtA = A.T @ A
-    err = product_error_bound(A.T, A)
-    t = s * s * (1 + 1e-12) + 1e-300
-    for _ in range(8):
-        S = -AtA
-        S[np.diag_indices_from(S)] += t
-        c = verified_pd(S, abs_err=err + sum_error_bound(np.eye(len(S)) * t, AtA), refute=False)
-        if c.certified:
-            return math.sqrt(t) * (1 + 2 * _U)
-        t *= 1 + 1e-8
-    fro = float(np.linalg.norm(A))
-    return fro * (1 + gamma(A.size + 2))
+#: The proved upper bound on ‖A‖₂ (Jordan–Wielandt + verified Cholesky): one home,
+#: :func:`deqtheory.linalg.norm2_upper_bound`.
+norm2_upper = norm2_upper_bound
 
 
 # --------------------------------------------------------------------------- SLL / CPL
@@ -248,18 +246,7 @@ class ResidualStack:
     layers: Tuple[ResidualLayer, ...]
 
     def __post_init__(self) -> None:
-        layers = _seq("layers", self.layers)
-        if not layers:
-            raise ShapeError("layers: need at least one layer, got 0")
-        for i, l in enumerate(layers):
-            if not isinstance(l, ResidualLayer):
-                raise DTypeError(f"layers[{i}]: expected a ResidualLayer, got {type(l).__name__}")
-        d = layers[0].d
-        for i, l in enumerate(layers):
-            if l.d != d:
-                raise ShapeError(f"layers[{i}].W: state dimension {l.d} differs from layers[0] ({d}), "
-                                 f"shape {l.W.shape}")
-        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "layers", layer_tuple(self.layers, ResidualLayer, ("d",)))
 
     @property
     def d(self) -> int:
@@ -826,25 +813,13 @@ def lmi10_matrix(form: DEQForm, lam: Any = None, L: Any = None) -> Tuple[np.ndar
         raise DomainError("lam/L: the form carries no analytic multiplier; pass lam and L")
     lam = as_positive_diagonal("lam", lam, n=form.n)
     L = as_scalar("L", L, positive=True)
-    LW = lam[:, None] * form.W
-    GtG = form.G.T @ form.G
-    LU = lam[:, None] * form.U
-    LUUL = LU @ LU.T
-    T1 = 2.0 * np.diag(lam)
-    T2 = GtG / L
-    T3 = LUUL / L
-    S = T1 - LW - LW.T - T2 - T3
-    err = (2 * _U * float(np.linalg.norm(LW))
-           + (product_error_bound(form.G.T, form.G) + _U * float(np.linalg.norm(GtG))) / L * (1 + 2 * _U)
-           + (product_error_bound(np.abs(LU), np.abs(LU).T) * (1 + 4 * _U)
-              + 2 * gamma(2) * float(np.linalg.norm(np.abs(LU) @ np.abs(LU).T))
-              + _U * float(np.linalg.norm(LUUL))) / L * (1 + 2 * _U)
-           + sum_error_bound(T1, LW, LW.T, T2, T3))
-    return S, err * (1 + 1e-6)
+    from .sdp.lmi import lipschitz_lmi_matrix
+
+    return lipschitz_lmi_matrix(form.W, form.U, form.G, lam, L)
 
 
 def check_lmi10(form: DEQForm, lam: Any = None, L: Any = None) -> Certificate:
-    r"""Certificate ``"lmi10"`` for havens2023 (10) with the given (default: analytic) Λ and L.
+    r"""Certificate ``"lipschitz_lmi"`` (``stats["lmi"] = "(10)"``) for havens2023 (10) with the given (default: analytic) Λ and L.
 
     ``margin`` is a *proved* lower bound on :math:`\lambda_{\min}` of the (exact) LMI matrix of the
     stored (W, U, G). CERTIFIED iff margin > 0 (the strict inequality (4)); the analytic
@@ -859,34 +834,38 @@ def check_lmi10(form: DEQForm, lam: Any = None, L: Any = None) -> Certificate:
     witness = {"lam": lam_v, "L": float(L_v)}
     if "v" in c.witness:
         witness["v"] = c.witness["v"]
-    return Certificate("lmi10", c.status, margin=c.margin, witness=witness,
+    return Certificate("lipschitz_lmi", c.status, margin=c.margin, witness=witness,
                        tolerance={"abs_err": err, "scale": scale},
-                       stats={**dict(c.stats), "lambda_min_lower_bound": c.margin, "n": form.n},
+                       stats={**dict(c.stats), "lambda_min_lower_bound": c.margin, "n": form.n, "lmi": "(10)"},
                        message=c.message)
 
 
-@register_verifier("lmi10")
-def _verify_lmi10(cert: Certificate, *, form: DEQForm) -> Certificate:
-    return check_lmi10(form, cert.witness["lam"], cert.witness["L"])
-
-
 @dataclasses.dataclass(frozen=True)
-class LBENParams:
-    r"""LBEN parameters in the project convention (havens2023 eq. 7):
-    :math:`W = I - \Psi(\tfrac1{2L}G^\top G + \tfrac1{2L}\Psi^{-1}UU^\top\Psi^{-1} + V^\top V + S^\top - S + \epsilon I)`.
-    ``residual`` = ‖VᵀV − ½(M+Mᵀ)‖_F (nonzero only through eigenvalue clipping/rounding)."""
+class DeqFormLBEN:
+    r"""Result of :func:`lben_from_deqform`: ``params`` (the one
+    :class:`deqtheory.parametrizations.LBENParams`, ``log_psi = log(1/λ)``), ``L``, ``eps`` (0),
+    ``lam`` (the analytic Λ = Ψ⁻¹) and ``residual`` = ‖VᵀV − ½(M+Mᵀ)‖_F (nonzero only through
+    eigenvalue clipping/rounding). ``psi``, ``V``, ``S``, ``G``, ``U`` read through (``psi = 1/lam``
+    exactly)."""
 
-    psi: np.ndarray
-    V: np.ndarray
-    S: np.ndarray
-    eps: float
-    G: np.ndarray
-    U: np.ndarray
+    params: Any
     L: float
+    eps: float
+    lam: np.ndarray
     residual: float
 
+    @property
+    def psi(self) -> np.ndarray:
+        return 1.0 / self.lam
 
-def lben_from_deqform(form: DEQForm) -> LBENParams:
+    def __getattr__(self, name: str) -> Any:
+        """``V``, ``S``, ``G``, ``U``, ``log_psi``: read through to :attr:`params`."""
+        if name.startswith("__") or name == "params":
+            raise AttributeError(name)
+        return getattr(self.params, name)
+
+
+def lben_from_deqform(form: DEQForm) -> DeqFormLBEN:
     r"""havens2023 Thm 3.5 / App. D: LBEN parameters reproducing ``form.W`` with the analytic Λ.
 
     :math:`\Psi = \Lambda^{-1}`, :math:`M = \Lambda(I - W) - \tfrac1{2L}(G^\top G + \Lambda UU^\top\Lambda)`,
@@ -902,8 +881,10 @@ def lben_from_deqform(form: DEQForm) -> LBENParams:
     M = lam[:, None] * (np.eye(n) - form.W) - (form.G.T @ form.G + LU @ LU.T) / (2 * L)
     Sym = 0.5 * (M + M.T)
     V = _psd_factor(Sym)
-    return LBENParams(psi=1.0 / lam, V=V, S=0.5 * M.T, eps=0.0, G=form.G.copy(), U=form.U.copy(), L=float(L),
-                      residual=float(np.linalg.norm(V.T @ V - Sym)))
+    from .parametrizations.lben import LBENParams
+
+    params = LBENParams(log_psi=np.log(1.0 / lam), G=form.G.copy(), U=form.U.copy(), V=V, S=0.5 * M.T)
+    return DeqFormLBEN(params=params, L=float(L), eps=0.0, lam=lam, residual=float(np.linalg.norm(V.T @ V - Sym)))
 
 
 # --------------------------------------------------------------------------- random valid instances

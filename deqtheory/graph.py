@@ -54,7 +54,7 @@ import numpy as np
 from ._validate import as_scalar, as_square
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError
-from .verified import gamma
+from .linalg import mu_inf, mu_inf_with_allowance
 
 __all__ = ["dependency_graph", "strongly_connected_components", "topological_blocks", "is_feedforward",
            "topological_order", "dag_levels", "dag_delta", "dag_eta", "check_dag_mu_inf", "mu_inf_weighted"]
@@ -229,21 +229,8 @@ def dag_eta(W: Any, delta: Optional[float] = None) -> np.ndarray:
     return eta
 
 
-def mu_inf_weighted(W: Any, eta: Any = None) -> float:
-    r""":math:`\mu_{\infty,[\eta]^{-1}}(W) = \max_i \big(W_{ii} + \sum_{j\ne i}(\eta_j/\eta_i)|W_{ij}|\big)`
-    (jafarpour2022 §3), a floating-point value; alias of :func:`deqtheory.linalg.mu_inf`."""
-    from .linalg import mu_inf
-
-    return mu_inf(W, eta)
-
-
-def _mu_with_allowance(W: np.ndarray, eta: np.ndarray) -> "tuple[float, float]":
-    """(μ computed in floating point, rigorous allowance) for ``eta``: the allowance is the gap to the
-    proved upper bound :func:`deqtheory.linalg.mu_inf_upper`."""
-    from .linalg import mu_inf, mu_inf_upper
-
-    mu = mu_inf(W, eta)
-    return mu, max(mu_inf_upper(W, eta) - mu, 0.0)
+#: Alias of :func:`deqtheory.linalg.mu_inf` (the floating-point μ∞,[η]⁻¹(W); kept for callers).
+mu_inf_weighted = mu_inf
 
 
 def check_dag_mu_inf(W: Any, delta: Optional[float] = None) -> Certificate:
@@ -263,7 +250,7 @@ def check_dag_mu_inf(W: Any, delta: Optional[float] = None) -> Certificate:
                            message="W is not feedforward (Remark 6.4.3 applies to DAGs only)")
     d = dag_delta(W) if delta is None else as_scalar("delta", delta, positive=True, upper=1.0)
     eta = dag_eta(W, d)
-    mu, allowance = _mu_with_allowance(W, eta)
+    mu, allowance = mu_inf_with_allowance(W, eta)
     margin = 1.0 - (mu + allowance)
     status = Status.CERTIFIED if margin > 0 else Status.INCONCLUSIVE
     r = float(np.max(np.sum(np.abs(W), axis=1)))
@@ -285,7 +272,7 @@ def _verify_dag_mu_inf(cert: Certificate, *, W: Any) -> Certificate:
     if eta.shape != (W.shape[0],) or not np.all(eta > 0) or not np.all(np.isfinite(eta)):
         return cert.replace(status=Status.INCONCLUSIVE, margin=float("nan"),
                             message=f"witness eta has shape {eta.shape} or non-positive entries")
-    mu, allowance = _mu_with_allowance(W, eta)
+    mu, allowance = mu_inf_with_allowance(W, eta)
     margin = 1.0 - (mu + allowance)
     return cert.replace(status=Status.CERTIFIED if margin > 0 else Status.INCONCLUSIVE, margin=margin,
                         residuals={**dict(cert.residuals), "mu": mu},

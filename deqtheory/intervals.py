@@ -47,14 +47,13 @@ from .bounds import (fixed_point_error_bound, monotone_margin, mu_inf_bound,
                      residual_bound, solve_relu_fixed_point)
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError, NonFiniteError, ShapeError
-from .verified import UNIT_ROUNDOFF, gamma
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = ["Box", "affine_box", "ibp_lift", "metzler_lift", "IntervalBound", "lifted_box",
            "ibp_box", "metzler_box", "interval_bounds", "output_box", "margin_lower_bounds",
            "certify_linf_box"]
 
 _U = UNIT_ROUNDOFF
-_INFLATE = 1.0 + 1e-6
 
 
 # ----------------------------------------------------------------------------------------------
@@ -156,7 +155,7 @@ def affine_box(U: Any, b: Any, box: Box) -> Box:
     upper = Up @ hi + Um @ lo + b
     lower = Up @ lo + Um @ hi + b
     ax = np.maximum(np.abs(lo), np.abs(hi))
-    err = _INFLATE * gamma(2 * d + 2) * (np.abs(U) @ ax + np.abs(b))
+    err = INFLATE * gamma(2 * d + 2) * (np.abs(U) @ ax + np.abs(b))
     return Box(np.nextafter(lower - err, -np.inf), np.nextafter(upper + err, np.inf))
 
 
@@ -340,7 +339,7 @@ def _round_err(C: np.ndarray, lo: np.ndarray, hi: np.ndarray, c0: np.ndarray, ex
     az = np.maximum(np.abs(lo), np.abs(hi))
     with np.errstate(invalid="ignore"):
         t = np.where(C != 0, np.abs(C) * az[None, :], 0.0).sum(axis=1)
-    return _INFLATE * gamma(C.shape[1] + 3 + extra) * (t + np.abs(c0))
+    return INFLATE * gamma(C.shape[1] + 3 + extra) * (t + np.abs(c0))
 
 
 def output_box(G: Any, b_y: Any, z_box: Box) -> Box:

@@ -32,10 +32,10 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ._validate import as_matrix, as_positive_weights, as_scalar, as_square, as_vector
+from ._validate import as_matrix, as_positive_diagonal, as_positive_weights, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .errors import DEQLinAlgError, DomainError, IllConditionedWarning
-from .verified import UNIT_ROUNDOFF, gamma, verified_pd, verified_pd_at_shift
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, pd_as_condition, verified_pd, verified_pd_at_shift
 
 __all__ = [
     "pos", "neg", "absm", "sym", "metzler_split", "metzler_majorant",
@@ -47,7 +47,6 @@ __all__ = [
 
 _U = UNIT_ROUNDOFF
 _ETA = 2.0 ** -1074          # smallest subnormal
-_INFLATE = 1.0 + 1e-6
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ def _cw_bounds(N: np.ndarray, v: np.ndarray) -> Tuple[float, float]:
     s = N @ v
     a = np.abs(N) @ v
     g = gamma(n + 1)
-    e = _INFLATE * (g * (a + n * _ETA) / (1.0 - g) + n * _ETA)
+    e = INFLATE * (g * (a + n * _ETA) / (1.0 - g) + n * _ETA)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         hi = np.nextafter(np.nextafter(s + e, np.inf) / v, np.inf)
         lo = np.nextafter(np.nextafter(s - e, -np.inf) / v, -np.inf)
@@ -161,6 +160,14 @@ def _cw_bounds(N: np.ndarray, v: np.ndarray) -> Tuple[float, float]:
     lo_sel = lo[pos_v]
     lower = float(np.min(lo_sel)) if lo_sel.size and np.all(np.isfinite(lo_sel)) else -math.inf
     return upper, lower
+
+
+def mu_inf_with_allowance(W: Any, eta: Any = None) -> Tuple[float, float]:
+    r"""``(μ, allowance)``: the floating-point :func:`mu_inf` and a rigorous bound on its rounding
+    error (the gap to the proved upper bound :func:`mu_inf_upper`), so that
+    :math:`\mu_{\infty,[\eta]^{-1}}(W) \le \mu + \text{allowance}` exactly."""
+    mu = mu_inf(W, eta)
+    return mu, max(mu_inf_upper(W, eta) - mu, 0.0)
 
 
 def mu_inf_upper(W: Any, eta: Any = None) -> float:
@@ -394,6 +401,20 @@ def pf_lower_bound(A: Any, v: Any = None) -> PFBound:
 # Spectral norm upper bound
 # ----------------------------------------------------------------------------------------------
 
+def frobenius_upper(M: Any) -> float:
+    r"""A proved upper bound on :math:`\|M\|_F \ge \|M\|_2` (cheap, O(mn)): the computed Frobenius norm
+    times :math:`1 + 2\gamma_{mn+2}` (the sum of squares and the square root), rounded up; ``inf``
+    on overflow. The fallback of :func:`norm2_upper_bound` and the allowance of the parametrizations'
+    forward-error bounds."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.size == 0:
+        return 0.0
+    fro = float(np.linalg.norm(M))
+    if fro == 0.0 or not math.isfinite(fro):
+        return fro if fro == 0.0 else math.inf
+    return float(np.nextafter(fro * (1.0 + 2 * gamma(M.size + 2)), np.inf))
+
+
 def norm2_upper_bound(M: Any) -> float:
     r"""A **proved** upper bound on :math:`\|M\|_2 = \sigma_{\max}(M)` for any (m, n) matrix.
 
@@ -406,9 +427,8 @@ def norm2_upper_bound(M: Any) -> float:
     """
     M = as_matrix("M", M)
     m, n = M.shape
-    fro = float(np.linalg.norm(M))
-    fro_ub = float(np.nextafter(fro * (1.0 + 2 * gamma(m * n + 2)), np.inf)) if math.isfinite(fro) else math.inf
-    if fro == 0.0:
+    fro_ub = frobenius_upper(M)
+    if fro_ub == 0.0:
         return 0.0
     s_hat = float(np.linalg.norm(M, 2))
     s = float(np.nextafter(s_hat * (1.0 + 1e-12), np.inf))
@@ -491,64 +511,94 @@ def _shifted_identity_minus(W: np.ndarray, c: float) -> Tuple[np.ndarray, float]
     :math:`\le u\max_i|B_{ii}|` (inflated)."""
     B = -W
     B[np.diag_indices_from(B)] += c
-    err = _INFLATE * _U * float(np.max(np.abs(np.diag(B)))) * (1 + 2 * _U)
+    err = INFLATE * _U * float(np.max(np.abs(np.diag(B)))) * (1 + 2 * _U)
     return B, err
 
 
-def _monotone_matrix(W: np.ndarray, m: float) -> Tuple[np.ndarray, float]:
-    c = 1.0 - m
-    # rounding of c = fl(1 - m) itself: at most u|c|; it enters the diagonal as a multiple of I.
-    err_c = _U * abs(c) * (1 + 2 * _U) if m != 0.0 else 0.0
-    B, err = _shifted_identity_minus(W, c)
-    return B, err + _INFLATE * err_c
+def _monotone_matrix(W: np.ndarray, m: float, phi: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float]:
+    r"""``B = fl(Φ⁻¹(I − W) − mI)`` (Φ = I when ``phi`` is None: ``fl((1 − m)I − W)``) and a bound on
+    :math:`\|B - B_{\rm exact}\|_2`."""
+    if phi is None:
+        c = 1.0 - m
+        # rounding of c = fl(1 - m) itself: at most u|c|; it enters the diagonal as a multiple of I.
+        err_c = _U * abs(c) * (1 + 2 * _U) if m != 0.0 else 0.0
+        B, err = _shifted_identity_minus(W, c)
+        return B, err + INFLATE * err_c
+    n = W.shape[0]
+    B = (np.eye(n) - W) / phi[:, None]
+    # ≤ 2 roundings per entry (subtraction, division): ‖·‖₂ ≤ γ₂‖B‖_F, rounded up
+    err = float(np.nextafter(gamma(2) * float(np.linalg.norm(B)) * (1.0 + 8 * _U), np.inf))
+    if m != 0.0:
+        B[np.diag_indices_from(B)] -= m
+        err += INFLATE * _U * float(np.max(np.abs(np.diag(B)))) * (1 + 2 * _U)
+    return B, err
 
 
-def check_monotone(W: Any, m: Optional[float] = None) -> Certificate:
-    r"""Verified strong monotonicity :math:`I - W \succeq mI`, i.e. :math:`\lambda_{\min}(\mathrm{sym}(I-W)) \ge m`
-    (MonDEQ well-posedness, Winston & Kolter 2020; equivalently :math:`\mu_2(W) \le 1 - m`,
-    jafarpour2022 Remark 5.2.2). "⪰" is in the sense of the symmetric part.
+def check_monotone(W: Any, m: Optional[float] = None, *, phi: Any = None) -> Certificate:
+    r"""Verified strong monotonicity :math:`\Phi^{-1}(I - W) \succeq mI`, i.e.
+    :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W))) \ge m` — the one monotonicity certificate of
+    :mod:`deqtheory` (condition ``"monotone"``). ``phi=None``: :math:`\Phi = I`, MonDEQ
+    well-posedness (Winston & Kolter 2020; equivalently :math:`\mu_2(W) \le 1 - m`, jafarpour2022
+    Remark 5.2.2); a positive diagonal ``phi``: the G-MonDEQ condition of havens2023 eq. (6) / Thm 3.3.
+    "⪰" is in the sense of the symmetric part.
 
-    * ``m=None``: proves :math:`I - W \succ 0`; ``margin`` is a proved lower bound on
-      :math:`\lambda_{\min}(\mathrm{sym}(I-W))`, i.e. the proved monotonicity parameter.
+    * ``m=None``: proves :math:`\Phi^{-1}(I - W) \succ 0`; ``margin`` is a proved lower bound on
+      :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W)))`, i.e. the proved monotonicity parameter.
     * ``m`` given (``m >= 0``): ``margin`` is a proved lower bound on
-      :math:`\lambda_{\min}(\mathrm{sym}(I-W)) - m`.
+      :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W))) - m`.
 
-    Method: :func:`~deqtheory.verified.verified_pd` of :math:`B = \mathrm{fl}((1-m)I - W)` with
-    ``abs_err`` covering the diagonal rounding (see :func:`_shifted_identity_minus`).
-    CERTIFIED iff margin > 0; REFUTED when a vector ``v`` with :math:`v^\top((1-m)I-W)v < 0` is
-    proved (witness ``v``); otherwise INCONCLUSIVE. Witness also holds ``m`` and the Cholesky
-    ``shift``.
+    Method: :func:`~deqtheory.verified.verified_pd` of :math:`B = \mathrm{fl}(\Phi^{-1}(I - W) - mI)` with
+    ``abs_err`` covering the rounding of forming B (see :func:`_monotone_matrix`).
+    CERTIFIED iff margin > 0; REFUTED when a vector ``v`` with :math:`v^\top Bv < 0` is
+    proved (witness ``v``); otherwise INCONCLUSIVE. Witness also holds ``m``, the Cholesky
+    ``shift`` and ``phi`` (when given). Valid for any activation slope-restricted on [0, 1].
     """
     W = as_square("W", W)
     m_eff = 0.0 if m is None else as_scalar("m", m, nonnegative=True)
-    B, err = _monotone_matrix(W, m_eff)
-    c = verified_pd(B, abs_err=err, name="(1-m)I - W")
+    ph = None if phi is None else as_positive_diagonal("phi", phi, n=W.shape[0])
+    B, err = _monotone_matrix(W, m_eff, ph)
+    name = "(1-m)I - W" if ph is None else "Phi^-1 (I - W) - mI"
+    c = verified_pd(B, abs_err=err, name=name)
     witness = {"m": m_eff, **dict(c.witness)}
-    what = "I - W > 0" if m is None else f"I - W >= {m_eff:.6g} I"
+    if ph is not None:
+        witness["phi"] = ph
+    lhs = "I - W" if ph is None else "Phi^-1 (I - W)"
+    what = f"{lhs} > 0" if m is None else f"{lhs} >= {m_eff:.6g} I"
     lam_lb = c.margin + m_eff
-    if c.status is Status.CERTIFIED:
-        msg = f"proved {what}: lambda_min(sym(I - W)) >= {lam_lb:.6g}"
-    elif c.status is Status.REFUTED:
-        msg = f"refuted {what}: witness v with v^T ((1-m)I - W) v < 0"
-    else:
-        msg = f"could not prove {what} (lambda_min estimate {c.stats.get('lambda_min_estimate', float('nan')) + m_eff:.3g})"
-    return Certificate("monotone", c.status, margin=c.margin, witness=witness,
-                       tolerance=dict(c.tolerance), stats={**dict(c.stats), "lambda_min_lower_bound": lam_lb},
-                       message=msg)
+    est = c.stats.get('lambda_min_estimate', float('nan')) + m_eff
+    return pd_as_condition(c, "monotone", certified=f"proved {what}: lambda_min(sym({lhs})) >= {lam_lb:.6g}",
+                           refuted=f"refuted {what}: witness v with v^T ({name}) v < 0",
+                           otherwise=f"could not prove {what} (lambda_min estimate {est:.3g})",
+                           witness=witness, stats={**dict(c.stats), "lambda_min_lower_bound": lam_lb})
+
+
+def monotone_parameter(cert: Certificate) -> float:
+    r"""The proved monotonicity parameter :math:`m` (a lower bound on
+    :math:`\lambda_{\min}(\mathrm{sym}(\Phi^{-1}(I-W)))`, rounded down) of a CERTIFIED ``"monotone"``
+    certificate; ``-inf`` when it is not certified."""
+    if not cert.certified:
+        return -math.inf
+    m = float(cert.witness.get("m", 0.0))
+    if m == 0.0:
+        return float(cert.margin)
+    return float(np.nextafter((float(cert.margin) + m) * (1.0 - 4 * _U), -np.inf))
 
 
 @register_verifier("monotone")
-def _verify_monotone(cert: Certificate, *, W: Any) -> Certificate:
+def _verify_monotone(cert: Certificate, *, W: Any, phi: Any = None, **_: Any) -> Certificate:
     W = as_square("W", W)
     m = float(cert.witness.get("m", 0.0))
-    B, err = _monotone_matrix(W, m)
+    ph = cert.witness.get("phi", phi)
+    ph = None if ph is None else as_positive_diagonal("phi", ph, n=W.shape[0])
+    B, err = _monotone_matrix(W, m, ph)
     if cert.status is Status.REFUTED and "v" in cert.witness:
         ok, ub = _refute_quadratic(B, np.asarray(cert.witness["v"], dtype=np.float64), err)
         st = Status.REFUTED if ok else Status.INCONCLUSIVE
         return cert.replace(status=st, residuals={"vBv_upper_bound": ub},
                             message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
     c = verified_pd_at_shift(B, float(cert.witness.get("shift", 0.0)), abs_err=err, name="(1-m)I - W")
-    return cert.replace(status=c.status, margin=c.margin, message="re-verified from witness shift: " + c.message)
+    return cert.replace(condition="monotone", status=c.status, margin=c.margin,
+                        message="re-verified from witness shift: " + c.message)
 
 
 def _refute_quadratic(B: np.ndarray, v: np.ndarray, abs_err: float) -> Tuple[bool, float]:
@@ -566,7 +616,7 @@ def _refute_quadratic(B: np.ndarray, v: np.ndarray, abs_err: float) -> Tuple[boo
         sym_err = _U * float(np.linalg.norm(S))
     q = float(v @ (S @ v))
     av = np.abs(v)
-    err = _INFLATE * (gamma(2 * n + 2) * float(av @ (np.abs(S) @ av)) + (abs_err + sym_err) * float(v @ v))
+    err = INFLATE * (gamma(2 * n + 2) * float(av @ (np.abs(S) @ av)) + (abs_err + sym_err) * float(v @ v))
     ub = float(np.nextafter(q + err, np.inf))
     return ub < 0, ub
 
@@ -587,14 +637,10 @@ def check_ibp_wellposed(W: Any) -> Certificate:
     W = as_square("W", W)
     B, err = _ibp_matrix(W)
     c = verified_pd(B, abs_err=err, name="I - |W|")
-    if c.status is Status.CERTIFIED:
-        msg = f"proved lambda_min(sym(I - |W|)) >= {c.margin:.6g}"
-    elif c.status is Status.REFUTED:
-        msg = "refuted: witness v with v^T (I - |W|) v < 0"
-    else:
-        msg = f"could not prove sym(I - |W|) > 0 (lambda_min estimate {c.stats.get('lambda_min_estimate', float('nan')):.3g})"
-    return Certificate("ibp_wellposed", c.status, margin=c.margin, witness=dict(c.witness),
-                       tolerance=dict(c.tolerance), stats=dict(c.stats), message=msg)
+    est = c.stats.get('lambda_min_estimate', float('nan'))
+    return pd_as_condition(c, "ibp_wellposed", certified=f"proved lambda_min(sym(I - |W|)) >= {c.margin:.6g}",
+                           refuted="refuted: witness v with v^T (I - |W|) v < 0",
+                           otherwise=f"could not prove sym(I - |W|) > 0 (lambda_min estimate {est:.3g})")
 
 
 @register_verifier("ibp_wellposed")

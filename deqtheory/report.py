@@ -13,8 +13,15 @@ name                         claim                                              
 ``feedforward``              W nilpotent up to permutation (a DAG)                 1 if DAG
 ============================ ==================================================== =====================
 
-Further sections (SDP conditions, Lipschitz bounds) are added by :func:`register_section`
-so that later modules slot in without changing this one.
+plus ``sdp_wellposed`` (havens2023 (3) by SDP). The rows come from the table of conditions
+(:mod:`deqtheory.conditions`: claim, catalogue ids, check, verifier). Then a typed
+:class:`LipschitzSection`: the ℓ2 SDP certificate (``lipschitz_lmi``), the closed-form ℓ2 bounds
+and the ℓ∞ bound — each bound reuses the certificates proved above (nothing is proved twice).
+
+Input is validated once: :func:`check_deq` takes a :class:`~deqtheory.model.DEQ` (built by the CLI
+from ``deqtheory.formats.load_model``); its ``identity_mask`` is carried through: every condition
+whose proof assumes ReLU everywhere is reported NOT_APPLICABLE on a masked model (today all report
+conditions hold for any activation slope-restricted on [0, 1], see ``Condition.activation``).
 """
 from __future__ import annotations
 
@@ -26,26 +33,26 @@ import numpy as np
 
 from ._validate import as_matrix, as_square, as_vector
 from .certificates import Certificate, Status, to_jsonable
-from .errors import ShapeError
+from .conditions import CONDITIONS as TABLE
+from .conditions import REPORT_CONDITIONS, Activation
+from .errors import DTypeError
 
-__all__ = ["CheckReport", "check_model", "CONDITIONS", "validate_deq_arrays"]
-
-
-def _conditions() -> Dict[str, Callable[[np.ndarray], Certificate]]:
-    from . import graph, linalg, spectrum
-
-    return {
-        "monotone": linalg.check_monotone,
-        "ibp_wellposed": linalg.check_ibp_wellposed,
-        "adjoint_contractive": spectrum.check_adjoint_contractive,
-        "mu_inf": linalg.check_mu_inf,
-        "pf_abs": linalg.check_pf_abs,
-        "feedforward": graph.is_feedforward,
-    }
+__all__ = ["CheckReport", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
+           "CONDITIONS", "validate_deq_arrays"]
 
 
-CONDITIONS: Tuple[str, ...] = ("monotone", "ibp_wellposed", "adjoint_contractive", "mu_inf", "pf_abs",
-                               "feedforward")
+def _checks() -> Dict[str, Callable[..., Certificate]]:
+    """The check function of every report condition, from the table of :mod:`deqtheory.conditions`."""
+    from . import graph, linalg, sdp, spectrum
+
+    modules = {"deqtheory.linalg": linalg, "deqtheory.graph": graph, "deqtheory.spectrum": spectrum,
+               "deqtheory.sdp": sdp}
+    return {name: getattr(modules[TABLE[name].module], TABLE[name].check) for name in REPORT_CONDITIONS}
+
+
+#: The closed-form conditions of the report, in order (``sdp_wellposed`` runs after them unless
+#: ``options["sdp"]`` is false).
+CONDITIONS: Tuple[str, ...] = tuple(c for c in REPORT_CONDITIONS if c != "sdp_wellposed")
 
 
 def validate_deq_arrays(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = None,
@@ -70,54 +77,6 @@ def validate_deq_arrays(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class CheckReport:
-    """All certificates for one model, plus the model's shape and timings."""
-
-    model: Mapping[str, Any]
-    conditions: Mapping[str, Certificate]
-    sections: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
-    timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
-
-    def to_dict(self) -> Dict[str, Any]:
-        d: Dict[str, Any] = {
-            "model": to_jsonable(dict(self.model)),
-            "conditions": {k: c.to_dict() for k, c in self.conditions.items()},
-        }
-        for name, sec in self.sections.items():
-            d[name] = {k: (v.to_dict() if isinstance(v, Certificate) else to_jsonable(v)) for k, v in sec.items()
-                       if not k.startswith("_")}
-        d["timings_s"] = to_jsonable(dict(self.timings))
-        return d
-
-    def format_table(self) -> str:
-        """Human-readable report (one line per condition)."""
-        lines = []
-        m = self.model
-        lines.append(f"model {m.get('path', '<arrays>')}: kind={m.get('kind', 'deq')} n={m.get('n')} "
-                     f"d={m.get('d')} p={m.get('p')}")
-        w = max([len(k) for k in self.conditions] + [10])
-        lines.append(f"  {'condition':<{w}}  {'status':<13} {'margin':>12}  detail")
-        for name, c in self.conditions.items():
-            lines.append(f"  {name:<{w}}  {c.status.value:<13} {_fmt(c.margin):>12}  {c.message}")
-        for sec_name, sec in self.sections.items():
-            lines.append(f"  [{sec_name}]")
-            for k, v in sec.items():
-                if k.startswith("_"):
-                    continue
-                if isinstance(v, Certificate):
-                    extra = ""
-                    if "L" in v.witness:
-                        extra = f"L = {_fmt(v.witness['L'])}  "
-                    lines.append(f"  {k:<{w}}  {v.status.value:<13} {_fmt(v.margin):>12}  {extra}{v.message}")
-                elif isinstance(v, Mapping) and "status" in v:
-                    lines.append(f"  {k:<{w}}  {str(v['status']):<13} {_fmt(v.get('margin')):>12}  "
-                                 f"L = {_fmt(v.get('L'))}  {v.get('detail', '')}")
-                else:
-                    lines.append(f"  {k:<{w}}  {v}")
-        return "\n".join(lines)
-
-
 def _fmt(x: Any) -> str:
     try:
         xf = float(x)
@@ -128,112 +87,210 @@ def _fmt(x: Any) -> str:
     return f"{xf:.6g}"
 
 
-_SECTIONS: Dict[str, Callable[[Mapping[str, Optional[np.ndarray]], Mapping[str, Certificate], Mapping[str, Any]],
-                              Mapping[str, Any]]] = {}
+@dataclasses.dataclass(frozen=True)
+class BoundEntry:
+    """A closed-form bound of the report: proved value ``L`` (``inf`` when its assumption was not
+    proved), ``status``, the ``margin`` of the assumption's certificate, the catalogue ``theorem``,
+    the ``norm`` and a one-line ``detail``; ``bounds`` (only for ``l2_analytic``): every candidate."""
+
+    L: float
+    status: Status
+    margin: float
+    theorem: str
+    norm: str
+    detail: str
+    bounds: Mapping[str, "BoundEntry"] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, res: Any, detail: str) -> "BoundEntry":
+        """From a :class:`deqtheory.bounds.BoundResult`."""
+        st = Status.CERTIFIED if res.certificate.certified and np.isfinite(res.value) else Status.INCONCLUSIVE
+        return cls(res.value, st, res.certificate.margin, res.theorem, res.norm, f"{res.theorem}: {detail}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = {"L": self.L, "status": self.status.value, "margin": self.margin, "theorem": self.theorem,
+             "norm": self.norm, "detail": self.detail}
+        if self.bounds:
+            d["bounds"] = {k: b.to_dict() for k, b in self.bounds.items()}
+        return to_jsonable(d)
 
 
-def register_section(name: str):
-    """Register ``fn(arrays, conditions, options) -> {key: Certificate | value}`` as a report section."""
+@dataclasses.dataclass(frozen=True)
+class LipschitzSection:
+    """Lipschitz constants of x ↦ y: ``l2_sdp`` (the ``lipschitz_lmi`` certificate of the minimal L
+    of havens2023 (10), ``None`` with ``sdp=False``), ``l2_analytic`` (the best closed-form ℓ2
+    bound, all candidates in ``l2_analytic.bounds``), ``linf`` (jafarpour2022 Thm 6.1)."""
 
-    def deco(fn):
-        _SECTIONS[name] = fn
-        return fn
+    l2_analytic: BoundEntry
+    linf: BoundEntry
+    l2_sdp: Optional[Certificate] = None
 
-    return deco
+    def to_dict(self) -> Dict[str, Any]:
+        d: Dict[str, Any] = {"l2_analytic": self.l2_analytic.to_dict()}
+        if self.l2_sdp is not None:
+            c = self.l2_sdp
+            d["l2_sdp"] = to_jsonable({"L": c.witness.get("L", float("nan")), "status": c.status.value,
+                                       "margin": c.margin, "wellposed_condition": c.witness.get("wellposed_condition"),
+                                       "detail": c.message}) | {"certificate": c.to_dict(arrays=False)}
+        d["linf"] = self.linf.to_dict()
+        return d
+
+    def rows(self) -> List[Tuple[str, Status, float, float, str]]:
+        """(name, status, margin, L, detail) for the table."""
+        out = [("l2_analytic", self.l2_analytic.status, self.l2_analytic.margin, self.l2_analytic.L,
+                self.l2_analytic.detail)]
+        if self.l2_sdp is not None:
+            c = self.l2_sdp
+            out.append(("l2_sdp", c.status, c.margin, c.witness.get("L", float("nan")), c.message))
+        out.append(("linf", self.linf.status, self.linf.margin, self.linf.L, self.linf.detail))
+        return out
 
 
-def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = None, *,
-                path: Optional[str] = None, kind: str = "deq", only: Optional[List[str]] = None,
-                options: Optional[Mapping[str, Any]] = None) -> CheckReport:
-    """Run every condition on a DEQ and return a :class:`CheckReport`.
+@dataclasses.dataclass(frozen=True)
+class CheckReport:
+    """All certificates for one model: ``model`` (path, kind, n, d, p, masked coordinates),
+    ``conditions`` (name → :class:`~deqtheory.certificates.Certificate`, names from
+    :mod:`deqtheory.conditions`), ``lipschitz`` (:class:`LipschitzSection`, ``None`` when skipped by
+    ``only``), ``timings`` (seconds)."""
 
-    Conditions that raise a mathematical error are reported with status ``SOLVER_ERROR``
-    (the report never crashes on a valid model); bad input raises a typed ``ValueError``.
-    """
-    arrays = validate_deq_arrays(W, U, b, G, b_y, source=path or "")
-    Wm = arrays["W"]
-    n = Wm.shape[0]
-    model = {"path": path, "kind": kind, "n": n,
-             "d": arrays["U"].shape[1] if arrays["U"] is not None else n,
-             "p": arrays["G"].shape[0] if arrays["G"] is not None else n}
+    model: Mapping[str, Any]
+    conditions: Mapping[str, Certificate]
+    lipschitz: Optional[LipschitzSection] = None
+    timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> Dict[str, Any]:
+        d: Dict[str, Any] = {
+            "model": to_jsonable(dict(self.model)),
+            "conditions": {k: c.to_dict() for k, c in self.conditions.items()},
+        }
+        if self.lipschitz is not None:
+            d["lipschitz"] = self.lipschitz.to_dict()
+        d["timings_s"] = to_jsonable(dict(self.timings))
+        return d
+
+    def format_table(self) -> str:
+        """Human-readable report (one line per condition)."""
+        lines = []
+        m = self.model
+        lines.append(f"model {m.get('path', '<arrays>')}: kind={m.get('kind', 'deq')} n={m.get('n')} "
+                     f"d={m.get('d')} p={m.get('p')}" + (f" identity-masked={m['masked']}" if m.get("masked") else ""))
+        w = max([len(k) for k in self.conditions] + [11])
+        lines.append(f"  {'condition':<{w}}  {'status':<13} {'margin':>12}  detail")
+        for name, c in self.conditions.items():
+            lines.append(f"  {name:<{w}}  {c.status.value:<13} {_fmt(c.margin):>12}  {c.message}")
+        if self.lipschitz is not None:
+            lines.append("  [lipschitz]")
+            for k, st, margin, L, detail in self.lipschitz.rows():
+                lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(margin):>12}  L = {_fmt(L)}  {detail}")
+        return "\n".join(lines)
+
+
+def _guarded(name: str, fn: Callable[[], Certificate]) -> Certificate:
+    """Run one check; a mathematical failure becomes a SOLVER_ERROR certificate (never a crash)."""
+    try:
+        return fn()
+    except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
+        return Certificate(name, Status.SOLVER_ERROR, message=f"{type(exc).__name__}: {exc}")
+
+
+def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only: Optional[List[str]] = None,
+              options: Optional[Mapping[str, Any]] = None) -> CheckReport:
+    """Run every condition of the table on a validated :class:`~deqtheory.model.DEQ` and return a
+    :class:`CheckReport` (see the module docstring). ``only``: names of conditions to run (the
+    Lipschitz section runs when ``only`` is None or names ``"lipschitz"``); ``options``: ``sdp``
+    (default True), ``backend`` (SDP backend)."""
+    from .model import DEQ
+
+    if not isinstance(model, DEQ):
+        raise DTypeError(f"model: expected a deqtheory.model.DEQ, got {type(model).__name__}")
+    W = model.W
+    mask = np.asarray(model.identity_mask, dtype=bool)
+    masked = int(mask.sum())
+    info = {"path": path, "kind": kind, "n": model.n, "d": model.d, "p": model.p, "masked": masked}
+    opts = dict(options or {})
+    checks = _checks()
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
-    table = _conditions()
-    for name in CONDITIONS:
+    names = list(CONDITIONS) + (["sdp_wellposed"] if opts.get("sdp", True) else [])
+    for name in names:
         if only is not None and name not in only:
             continue
         t0 = time.perf_counter()
-        try:
-            conds[name] = table[name](Wm)
-        except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
-            conds[name] = Certificate(name, Status.SOLVER_ERROR, message=f"{type(exc).__name__}: {exc}")
+        if masked and TABLE[name].activation is Activation.RELU:
+            conds[name] = Certificate(name, Status.NOT_APPLICABLE,
+                                      message=f"{TABLE[name].activation.message} ({masked} identity coordinates)")
+        elif name == "sdp_wellposed":
+            conds[name] = _guarded(name, lambda: checks[name](W, **_backend(opts)))
+        else:
+            conds[name] = _guarded(name, lambda: checks[name](W))
         timings[name] = time.perf_counter() - t0
-    opts = dict(options or {})
-    if opts.get("sdp", True) and (only is None or "sdp_wellposed" in only):
-        from .sdp import sdp_wellposed
+    lip = None
+    if only is None or "lipschitz" in only:
+        t0 = time.perf_counter()
+        lip = _lipschitz_section(model, conds, opts)
+        timings["lipschitz"] = time.perf_counter() - t0
+    return CheckReport(model=info, conditions=conds, lipschitz=lip, timings=timings)
 
-        t0 = time.perf_counter()
-        try:
-            conds["sdp_wellposed"] = sdp_wellposed(Wm, **_backend(opts))
-        except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
-            conds["sdp_wellposed"] = Certificate("sdp_wellposed", Status.SOLVER_ERROR,
-                                                 message=f"{type(exc).__name__}: {exc}")
-        timings["sdp_wellposed"] = time.perf_counter() - t0
-    sections: Dict[str, Mapping[str, Any]] = {}
-    for sec_name, fn in _SECTIONS.items():
-        t0 = time.perf_counter()
-        sections[sec_name] = fn(arrays, conds, opts)
-        timings[sec_name] = time.perf_counter() - t0
-    return CheckReport(model=model, conditions=conds, sections=sections, timings=timings)
+
+def deq_from_arrays(arrays: Mapping[str, Any], *, source: str = "") -> Any:
+    """The one validation of a model read from a file: a :class:`~deqtheory.model.DEQ` from the dict
+    of :func:`deqtheory.formats.load_model` (``identity_mask`` kept); typed errors are prefixed with
+    ``source`` (``"model.npz:U: ..."``)."""
+    from .errors import DEQInputError
+    from .model import DEQ
+
+    try:
+        return DEQ(arrays["W"], arrays.get("U"), arrays.get("b"), arrays.get("G"), arrays.get("b_y"),
+                   identity_mask=arrays.get("identity_mask"))
+    except DEQInputError as exc:
+        if not source:
+            raise
+        raise type(exc)(f"{source}:{exc}") from None
+
+
+def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = None, *,
+                identity_mask: Any = None, path: Optional[str] = None, kind: str = "deq",
+                only: Optional[List[str]] = None, options: Optional[Mapping[str, Any]] = None) -> CheckReport:
+    """:func:`check_deq` on arrays: validates them once into a :class:`~deqtheory.model.DEQ`
+    (typed ``ValueError`` subclasses naming the array and its shape for bad input)."""
+    model = deq_from_arrays({"W": W, "U": U, "b": b, "G": G, "b_y": b_y, "identity_mask": identity_mask},
+                            source=path or "")
+    return check_deq(model, path=path, kind=kind, only=only, options=options)
 
 
 def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
     return {"backend": opts["backend"]} if opts.get("backend") else {}
 
 
-def _bound_entry(res: Any, detail: str) -> Dict[str, Any]:
-    """A closed-form bound (``bounds.BoundResult``) as a report entry."""
-    st = Status.CERTIFIED if res.certificate.certified and np.isfinite(res.value) else Status.INCONCLUSIVE
-    return {"L": res.value, "status": st.value, "margin": res.certificate.margin, "theorem": res.theorem,
-            "norm": res.norm, "detail": f"{res.theorem}: {detail}"}
+def _given(conds: Mapping[str, Certificate], name: str) -> Optional[Certificate]:
+    c = conds.get(name)
+    return c if c is not None and c.certified else None
 
 
-@register_section("lipschitz")
-def _lipschitz_section(arrays: Mapping[str, Optional[np.ndarray]], conds: Mapping[str, Certificate],
-                       opts: Mapping[str, Any]) -> Dict[str, Any]:
+def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mapping[str, Any]) -> LipschitzSection:
     """ℓ2 Lipschitz constant of x ↦ y by SDP (havens2023 (10), minimal L) and every closed-form bound
-    that applies (pabbaraju2021 Thm 1, havens2023 Thm 3.3 with Φ = Γ⁻¹ from (3), jafarpour2022 Thm 6.1 ℓ∞)."""
+    that applies (pabbaraju2021 Thm 1, havens2023 Thm 3.3 with Φ = Γ⁻¹ from (3), jafarpour2022 Thm 6.1
+    ℓ∞), each reusing the certificate proved above (``monotone``, ``sdp_wellposed``, ``mu_inf``)."""
     from . import bounds
 
-    W = arrays["W"]
-    n = W.shape[0]
-    U = arrays["U"] if arrays["U"] is not None else np.eye(n)
-    G = arrays["G"] if arrays["G"] is not None else np.eye(n)
-    out: Dict[str, Any] = {}
-    analytic: Dict[str, Any] = {}
-    mono = conds.get("monotone")
-    r = bounds.pabbaraju_lipschitz(W, U, G)
-    analytic["pabbaraju2021:thm1"] = _bound_entry(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
-    wp = conds.get("sdp_wellposed")
-    if wp is not None and wp.certified and "gamma" in wp.witness:
+    W, U, G = model.W, model.U, model.G
+    mono = _given(conds, "monotone")
+    analytic: Dict[str, BoundEntry] = {}
+    r = bounds.pabbaraju_lipschitz(W, U, G, monotone=mono)
+    analytic["pabbaraju2021:thm1"] = BoundEntry.of(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
+    wp = _given(conds, "sdp_wellposed")
+    if wp is not None and "gamma" in wp.witness:
         gam = np.asarray(wp.witness["gamma"], dtype=float)
         r2 = bounds.havens_gmondeq_lipschitz(W, U, 1.0 / gam, G)
-        analytic["havens2023:thm3.3"] = _bound_entry(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)")
-    best = min(analytic.values(), key=lambda e: e["L"] if e["status"] == "certified" else np.inf)
-    out["l2_analytic"] = {**best, "bounds": analytic}
+        analytic["havens2023:thm3.3"] = BoundEntry.of(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)")
+    best = min(analytic.values(), key=lambda e: e.L if e.status is Status.CERTIFIED else np.inf)
+    l2_sdp = None
     if opts.get("sdp", True):
         from .sdp import min_lipschitz
 
-        wellposed = mono if (mono is not None and mono.certified) else (wp if wp is not None and wp.certified else None)
-        try:
-            cert = min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts))
-        except (np.linalg.LinAlgError, ArithmeticError, RuntimeError) as exc:
-            cert = Certificate("l2_sdp", Status.SOLVER_ERROR, message=f"{type(exc).__name__}: {exc}")
-        out["l2_sdp"] = {"L": cert.witness.get("L", float("nan")), "status": cert.status.value,
-                         "margin": cert.margin,
-                         "wellposed_condition": cert.witness.get("wellposed_condition"),
-                         "detail": cert.message, "certificate": cert.to_dict(arrays=False)}
-        out["_l2_sdp_certificate"] = cert
-    rl = bounds.jafarpour_linf_lipschitz(W, U, G)
-    out["linf"] = _bound_entry(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1")
-    return out
+        wellposed = mono if mono is not None else wp
+        l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts)))
+    rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
+    return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
+                            linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"),
+                            l2_sdp=l2_sdp)

@@ -100,7 +100,6 @@ Both use floating-point estimates of m, ‖W‖₂, μ (not proved).
 from __future__ import annotations
 
 import dataclasses
-import enum
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -108,7 +107,7 @@ import numpy as np
 import scipy.linalg
 
 from . import graph as _graph
-from .certificates import to_jsonable
+from .certificates import MessageEnum, to_jsonable
 from ._validate import as_array, as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
 from .errors import DomainError, DTypeError, ShapeError
 
@@ -118,7 +117,7 @@ __all__ = ["SolverStatus", "FixedPointResult", "solve", "solve_injection", "fixe
 METHODS = ("fb", "lambda_fb", "alpha_avg", "pr", "anderson", "exact_dag", "block", "auto")
 
 
-class SolverStatus(enum.Enum):
+class SolverStatus(MessageEnum):
     """Outcome of a fixed-point solve. ``value`` is the machine name, ``message`` the human one."""
 
     CONVERGED = ("converged", "the fixed-point residual of the returned z is <= tol")
@@ -130,12 +129,6 @@ class SolverStatus(enum.Enum):
     NOT_CONTRACTIVE = ("not_contractive", "precondition failed: mu_inf,[eta]^-1(W) >= 1 (jafarpour2022 Thm 5.1 "
                                           "does not apply); nothing was iterated - pass alpha= to force")
     NOT_FEEDFORWARD = ("not_feedforward", "precondition failed: W has a cycle, the exact DAG solve does not apply")
-
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
 
     @property
     def converged(self) -> bool:
@@ -150,9 +143,6 @@ class SolverStatus(enum.Enum):
     def is_failure(self) -> bool:
         """True when the iteration ran and failed numerically."""
         return self in (SolverStatus.DIVERGED, SolverStatus.NONFINITE)
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -349,10 +339,15 @@ def _not_iterated(W: np.ndarray, V: np.ndarray, Z0: np.ndarray, p: float, status
 # methods: each returns (_Run, alpha, stats)
 # ----------------------------------------------------------------------------------------------
 
-def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
+def _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, lam, identity_mask):
+    """Forward–backward splitting z ← φ(Tz + αΛv) with T = I − αΛ(I − W) (``lam=None``: Λ = I and
+    T = (1 − α)I + αW); α = m/L² of Λ(I − W) unless forced."""
     n = W.shape[0]
-    m, L = _m_L(np.eye(n) - W)
+    A = np.eye(n) - W if lam is None else lam[:, None] * (np.eye(n) - W)  # Λ(I − W)
+    m, L = _m_L(A)
     stats: Dict[str, Any] = {"m": m, "L": L}
+    if lam is not None:
+        stats["Lambda"] = lam
     if alpha is None:
         if not m > 0:
             return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
@@ -363,9 +358,11 @@ def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
     if m > 0:
         stats["alpha_max"] = 2 * m / (L * L)
         stats["contraction_bound"] = float(np.sqrt(max(0.0, 1 - 2 * alpha * m + alpha ** 2 * L ** 2)))
-    T = (1 - alpha) * np.eye(n) + alpha * W
+    if lam is None:
+        T, aV = (1 - alpha) * np.eye(n) + alpha * W, alpha * V
+    else:
+        T, aV = np.eye(n) - alpha * A, alpha * V * lam[None, :]  # (I − αΛ) + αΛW
     TT = T.T.copy()
-    aV = alpha * V
     state = {"Z": Z0}
 
     def step():
@@ -373,34 +370,16 @@ def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
         return state["Z"]
 
     return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
+
+
+def _fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, identity_mask=None, **_):
+    return _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, None, identity_mask)
 
 
 def _lambda_fb(W, V, Z0, p, tol, max_iter, dfac, alpha=None, Lambda=None, identity_mask=None, **_):
     n = W.shape[0]
     lam = np.ones(n) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-    A = lam[:, None] * (np.eye(n) - W)  # Λ(I − W)
-    m, L = _m_L(A)
-    stats: Dict[str, Any] = {"m": m, "L": L, "Lambda": lam}
-    if alpha is None:
-        if not m > 0:
-            return _not_iterated(W, V, Z0, p, SolverStatus.NOT_MONOTONE, identity_mask), float("nan"), stats
-        alpha = m / (L * L)
-    else:
-        alpha = as_scalar("alpha", alpha, positive=True)
-        stats["forced_alpha"] = True
-    if m > 0:
-        stats["alpha_max"] = 2 * m / (L * L)
-        stats["contraction_bound"] = float(np.sqrt(max(0.0, 1 - 2 * alpha * m + alpha ** 2 * L ** 2)))
-    T = np.eye(n) - alpha * A  # (I − αΛ) + αΛW
-    TT = T.T.copy()
-    aV = alpha * V * lam[None, :]
-    state = {"Z": Z0}
-
-    def step():
-        state["Z"] = _act(state["Z"] @ TT + aV, identity_mask)
-        return state["Z"]
-
-    return _iterate(step, W, V, Z0, p, tol, max_iter, dfac, identity_mask), alpha, stats
+    return _forward_backward(W, V, Z0, p, tol, max_iter, dfac, alpha, lam, identity_mask)
 
 
 def _alpha_avg(W, V, Z0, p, tol, max_iter, dfac, alpha=None, eta=None, identity_mask=None, **_):

@@ -38,7 +38,7 @@ import numpy as np
 from ._validate import as_matrix, as_scalar, as_square
 from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError, ShapeError
-from .verified import verified_pd, verified_pd_at_shift
+from .verified import pd_as_condition, verified_pd, verified_pd_at_shift
 
 __all__ = ["ibp_lift", "lift_transform", "block_lift", "block_lift_eigvals", "lift_eigvals",
            "lift_sym_eigvals", "lift_spectral_norm", "lift_spectral_radius", "sigma_max_bound",
@@ -178,14 +178,10 @@ def check_adjoint_contractive(W: Any) -> Certificate:
     nW = float(np.linalg.norm(W, 2))
     nA = float(np.linalg.norm(np.abs(W), 2))
     stats = {**dict(c.stats), "norm2_W": nW, "norm2_absW": nA, "norm2_lift_upper_bound": 1.0 - c.margin}
-    if c.status is Status.CERTIFIED:
-        msg = f"proved ||W_hat||_2 = |||W|||_2 <= {1.0 - c.margin:.6g} < 1"
-    elif c.status is Status.REFUTED:
-        msg = f"refuted: |||W|||_2 > 1 (estimate {nA:.6g}; witness v)"
-    else:
-        msg = f"could not prove ||W_hat||_2 < 1 (estimate {nA:.6g})"
-    return Certificate("adjoint_contractive", c.status, margin=c.margin, witness=dict(c.witness),
-                       tolerance=dict(c.tolerance), stats=stats, message=msg)
+    return pd_as_condition(c, "adjoint_contractive",
+                           certified=f"proved ||W_hat||_2 = |||W|||_2 <= {1.0 - c.margin:.6g} < 1",
+                           refuted=f"refuted: |||W|||_2 > 1 (estimate {nA:.6g}; witness v)",
+                           otherwise=f"could not prove ||W_hat||_2 < 1 (estimate {nA:.6g})", stats=stats)
 
 
 @register_verifier("adjoint_contractive")

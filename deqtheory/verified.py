@@ -34,7 +34,7 @@ loss by a further factor :math:`1 + 10^{-6}` to absorb rounding in evaluating th
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.linalg
@@ -43,7 +43,7 @@ from ._validate import as_square, as_scalar
 from .certificates import Certificate, Status, register_verifier
 
 __all__ = ["UNIT_ROUNDOFF", "INFLATE", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
-           "sum_error_bound", "verified_lambda_min"]
+           "sum_error_bound", "verified_lambda_min", "pd_as_condition"]
 
 UNIT_ROUNDOFF = 2.0 ** -53
 _ETA = 2.0 ** -1074
@@ -212,3 +212,14 @@ def _verify_pd(cert: Certificate, *, A: Any, abs_err: float = 0.0) -> Certificat
     if "v" in cert.witness and cert.status is Status.REFUTED:
         return verified_pd(A, abs_err=abs_err)
     return verified_pd_at_shift(A, float(cert.witness.get("shift", 0.0)), abs_err=abs_err)
+
+
+def pd_as_condition(c: Certificate, condition: str, *, certified: str, refuted: str, otherwise: str,
+                    witness: Optional[Mapping[str, Any]] = None,
+                    stats: Optional[Mapping[str, Any]] = None) -> Certificate:
+    """A ``"pd"`` certificate of :func:`verified_pd` restated as the certificate of ``condition``
+    (same status, margin, tolerance; the message chosen by status; witness/stats default to the
+    pd certificate's)."""
+    msg = {Status.CERTIFIED: certified, Status.REFUTED: refuted}.get(c.status, otherwise)
+    return Certificate(condition, c.status, margin=c.margin, witness=dict(c.witness if witness is None else witness),
+                       tolerance=dict(c.tolerance), stats=dict(c.stats if stats is None else stats), message=msg)

@@ -75,6 +75,24 @@ def test_save_and_verify_certificate_round_trip(tmp_path):
     assert d["verified"] is True and d["result"]["status"] == "certified"
 
 
+def test_certificate_written_under_a_legacy_name_still_verifies(tmp_path):
+    """Files written before the table of conditions (condition "l2_sdp") verify through
+    "lipschitz_lmi"; a lowered L in such a file is still rejected."""
+    p, W, U, m = mondeq_file(tmp_path)
+    cert = tmp_path / "cert.npz"
+    assert run("check", p, "--save-certificate", cert).returncode == 0
+    c = load_certificate(cert)
+    assert c.condition == "lipschitz_lmi"
+    old = tmp_path / "old.npz"
+    save_certificate(old, c.replace(condition="l2_sdp"))
+    r = run("verify", p, old, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = json.loads(r.stdout)
+    assert d["verified"] is True and d["result"]["condition"] == "lipschitz_lmi"
+    save_certificate(old, c.replace(condition="l2_sdp", witness={**c.witness, "L": 0.5 * float(c.witness["L"])}))
+    assert run("verify", p, old).returncode == 1
+
+
 def test_verify_rejects_a_perturbed_witness_and_another_model(tmp_path):
     p, W, U, m = mondeq_file(tmp_path)
     cert = tmp_path / "cert.npz"
@@ -84,7 +102,7 @@ def test_verify_rejects_a_perturbed_witness_and_another_model(tmp_path):
     bad = tmp_path / "bad.npz"
     save_certificate(bad, lowered)
     r = run("verify", p, bad)
-    assert r.returncode == 1 and "certified" not in r.stdout.split("condition l2_sdp:")[1].split(",")[0]
+    assert r.returncode == 1 and "certified" not in r.stdout.split("condition lipschitz_lmi:")[1].split(",")[0]
     # a certificate for one model does not verify for a model with a larger U
     np.savez(tmp_path / "big.npz", W=W, U=10 * U)
     r = run("verify", tmp_path / "big.npz", cert)

@@ -18,14 +18,14 @@ from .mondeq import MonDEQ, MonDEQParams
 from .gmondeq import GMonDEQ, GMonDEQParams
 from .lben import LBEN, LBENParams
 from .ibp import IBPMonDEQ, IBPMonDEQParams, IBPMonDEQGamma, IBPMonDEQGammaParams, row_col_mass
-from .noneuclidean import NonEuclidean, NonEuclideanParams, eq12_as_printed, mu_inf_weighted
+from .noneuclidean import NonEuclidean, NonEuclideanParams, eq12_as_printed
 from .cerdeq import CerDEQ, CerDEQParams, bjorck_order2, bjorck_poly
 from .dag_lben import DAGLBEN, block_strictly_lower, dag_lben, dag_lben_to_lben_params, is_block_strictly_lower
 
 __all__ = ["OutsideSetError", "Parametrization", "Params",
            "MonDEQ", "MonDEQParams", "GMonDEQ", "GMonDEQParams", "LBEN", "LBENParams",
            "IBPMonDEQ", "IBPMonDEQParams", "IBPMonDEQGamma", "IBPMonDEQGammaParams", "row_col_mass",
-           "NonEuclidean", "NonEuclideanParams", "eq12_as_printed", "mu_inf_weighted",
+           "NonEuclidean", "NonEuclideanParams", "eq12_as_printed",
            "CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly",
            "DAGLBEN", "dag_lben", "dag_lben_to_lben_params", "block_strictly_lower", "is_block_strictly_lower",
            "FAMILIES"]

@@ -30,17 +30,17 @@ from __future__ import annotations
 import abc
 import dataclasses
 import math
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, ClassVar, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from .._validate import as_array, as_square
+from .._validate import as_array, as_matrix, as_positive_diagonal, as_square, as_vector
 from ..certificates import Certificate, Status
 from ..errors import DEQLinAlgError, DomainError
-from ..verified import UNIT_ROUNDOFF, gamma, verified_pd
+from ..verified import UNIT_ROUNDOFF, verified_pd
 
 __all__ = ["Params", "Parametrization", "OutsideSetError", "sym", "skew", "psd_factor",
-           "default_tol", "lambda_min_certificate", "norm2_upper"]
+           "default_tol", "lambda_min_certificate"]
 
 
 class OutsideSetError(DEQLinAlgError):
@@ -82,13 +82,16 @@ def default_tol(scale: float, n: int) -> float:
     return 32.0 * (n + 1) ** 2 * UNIT_ROUNDOFF * max(1.0, float(scale))
 
 
-def norm2_upper(A: np.ndarray) -> float:
-    r"""A rigorous upper bound on :math:`\|A\|_2` (float): :math:`\|A\|_F (1 + \gamma_{N+2})`,
-    N the number of entries (rounding of the sum of squares and the square root)."""
-    A = np.asarray(A, dtype=np.float64)
-    if A.size == 0:
-        return 0.0
-    return float(np.linalg.norm(A)) * (1.0 + gamma(A.size + 2)) * (1.0 + 1e-12)
+def diagonal_witness(W: Any, name: str, given: Any, find: Callable[[np.ndarray], Optional[np.ndarray]],
+                     condition: str, message: str) -> "tuple[np.ndarray, Optional[np.ndarray], Optional[Certificate]]":
+    """The validated square ``W`` and the positive diagonal witness of a family's LMI: ``given``
+    (validated, shape (n,)) or ``find(W)`` (a small search/SDP). Returns ``(W, d, None)``, or
+    ``(W, None, INCONCLUSIVE certificate of condition)`` when none was found."""
+    W = as_square("W", W)
+    d = find(W) if given is None else as_positive_diagonal(name, given, n=W.shape[0])
+    if d is None:
+        return W, None, Certificate(condition, Status.INCONCLUSIVE, margin=-np.inf, message=message)
+    return W, d, None
 
 
 def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, tol: Optional[float],
@@ -134,9 +137,27 @@ def lambda_min_certificate(condition: str, X: np.ndarray, *, threshold: float, t
                        residuals={"lambda_min_lower_bound": lb}, stats=st, message=msg)
 
 
+class exp_of:
+    """Read-only attribute ``exp(<field>)`` of a parameter dataclass: the positive diagonal (Φ, Ψ, η)
+    stored unconstrained as its logarithm."""
+
+    def __init__(self, field: str):
+        self.field = field
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        return np.exp(getattr(obj, self.field))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Params:
-    """Base class of the parameter dataclasses: every field is an unconstrained float64 array."""
+    """Base class of the parameter dataclasses: every field is an unconstrained float64 array.
+
+    ``SHAPES`` (class attribute): field → shape with ``"n"`` for the state dimension and ``None``
+    for a free one, in validation order; the first entry is square (n, n)."""
+
+    SHAPES: ClassVar[Dict[str, Tuple[Optional[str], ...]]] = {}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -196,6 +217,21 @@ class Parametrization(abc.ABC):
         return {}
 
     # -- helpers --------------------------------------------------------------------------
+    def _validate(self, params: Any) -> int:
+        """Type and shapes of ``params`` from its ``SHAPES`` (the first entry is the square
+        (n, n) field that fixes n); returns n. Typed errors name the field and its shape."""
+        self._check_params(params)
+        shapes = type(params).SHAPES
+        first = getattr(params, next(iter(shapes)))
+        n = first.shape[0] if first.ndim == 2 else -1
+        for name, shape in shapes.items():
+            arr = getattr(params, name)
+            if len(shape) == 1:
+                as_vector(name, arr, n=n)
+            else:
+                as_matrix(name, arr, shape=tuple(n if s == "n" else None for s in shape))
+        return n
+
     def _check_params(self, params: Any) -> None:
         if not isinstance(params, self.params_type):
             raise TypeError(f"{type(self).__name__}: expected {self.params_type.__name__}, "

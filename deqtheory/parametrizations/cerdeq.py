@@ -36,17 +36,19 @@ import numpy as np
 from .._validate import as_matrix, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
-from ..verified import UNIT_ROUNDOFF, gamma as _gam, product_error_bound, verified_pd
-from .base import OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, norm2_upper
+from ..linalg import frobenius_upper
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, product_error_bound, verified_pd
+from .base import OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq
 
 __all__ = ["CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class CerDEQParams(Params):
     """V: (n, n) raw (unconstrained, scale-free) weight."""
+
+    SHAPES = {"V": ("n", "n")}
 
     V: np.ndarray
 
@@ -91,12 +93,6 @@ class CerDEQ(Parametrization):
             raise DomainError(f"n_iter: expected a positive integer, got {n_iter!r}")
         self.n_iter = int(n_iter)
 
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.V.shape[0] if params.V.ndim == 2 else -1
-        as_matrix("V", params.V, shape=(n, n))
-        return n
-
     @staticmethod
     def prescale(V: Any) -> "tuple[np.ndarray, float]":
         r"""``(Y₀, c)`` with ``c = √(mn)‖V‖_max`` and ``Y₀ = V/c`` (σ_max(Y₀) ≤ 1). ``DomainError`` if V = 0."""
@@ -127,7 +123,7 @@ class CerDEQ(Parametrization):
         n = W.shape[0]
         WtW = W.T @ W
         E = np.eye(n) - n * WtW
-        return _SAFE * (norm2_upper(E) + n * product_error_bound(W.T, W)
+        return INFLATE * (frobenius_upper(E) + n * product_error_bound(W.T, W)
                         + 2 * UNIT_ROUNDOFF * (1.0 + n * _fro(WtW)))
 
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
@@ -140,7 +136,7 @@ class CerDEQ(Parametrization):
         status = Status.CERTIFIED if margin > 0 else Status.INCONCLUSIVE
         return Certificate("cerdeq_orthogonal", status, margin=margin, witness={"n": W.shape[0]},
                            tolerance={"tol": t},
-                           residuals={"orthogonality_defect_upper": ub, "adjoint_norm_upper": norm2_upper(W)},
+                           residuals={"orthogonality_defect_upper": ub, "adjoint_norm_upper": frobenius_upper(W)},
                            message=f"||I - n W^T W||_2 <= {ub:.3e} (tol {t:.1e})")
 
     def right_inverse(self, W: Any, *, tol: Optional[float] = None) -> CerDEQParams:
@@ -184,7 +180,7 @@ class CerDEQ(Parametrization):
                            witness={"prescale": c, "n_iter": self.n_iter},
                            residuals={"sigma_max_upper": smax_ub, "sigma_min_sq_lower": lb,
                                       "orthogonality_defect_upper": self.orthogonality_defect_upper(W),
-                                      "adjoint_norm_upper": norm2_upper(W)},
+                                      "adjoint_norm_upper": frobenius_upper(W)},
                            message="li2022 Lemma 3.3 hypothesis ||I - Y0 Y0^T||_2 < 1 for the pre-scaled weight")
 
 

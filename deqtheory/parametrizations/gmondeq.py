@@ -23,29 +23,28 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound, verified_pd
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, lambda_min_certificate, psd_factor, skew, sym)
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
+                   diagonal_witness, exp_of, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["GMonDEQ", "GMonDEQParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class GMonDEQParams(Params):
     """A: (k, n), B: (n, n), log_phi: (n,) with Φ = diag(exp(log_phi))."""
 
+    SHAPES = {"B": ("n", "n"), "A": (None, "n"), "log_phi": ("n",)}
+
     A: np.ndarray
     B: np.ndarray
     log_phi: np.ndarray
 
-    @property
-    def phi(self) -> np.ndarray:
-        return np.exp(self.log_phi)
+    phi = exp_of("log_phi")
 
     @classmethod
     def from_phi(cls, A: Any, B: Any, phi: Any) -> "GMonDEQParams":
@@ -58,7 +57,7 @@ def _gamma_lhs(W: np.ndarray, g: np.ndarray) -> "tuple[np.ndarray, float]":
     n = W.shape[0]
     IW = np.eye(n) - W
     X = g[:, None] * IW
-    err = _SAFE * (float(np.max(np.abs(g))) * sum_error_bound(np.eye(n), W) + UNIT_ROUNDOFF * _fro(X))
+    err = INFLATE * (float(np.max(np.abs(g))) * sum_error_bound(np.eye(n), W) + UNIT_ROUNDOFF * _fro(X))
     return X, err
 
 
@@ -75,14 +74,6 @@ class GMonDEQ(Parametrization):
 
     def __init__(self, m: float = 1.0):
         self.m = as_scalar("m", m, positive=True)
-
-    def _validate(self, params: GMonDEQParams) -> int:
-        self._check_params(params)
-        n = params.B.shape[0] if params.B.ndim == 2 else -1
-        as_matrix("B", params.B, shape=(n, n))
-        as_matrix("A", params.A, shape=(None, n))
-        as_vector("log_phi", params.log_phi, n=n)
-        return n
 
     def _inner(self, params: GMonDEQParams) -> np.ndarray:
         n = params.B.shape[0]
@@ -106,7 +97,7 @@ class GMonDEQ(Parametrization):
               + 2.0 * sum_error_bound(AtA, K, self.m * np.eye(n)))
         PX = phi[:, None] * self._inner(params)
         e = float(np.max(phi)) * dX + UNIT_ROUNDOFF * _fro(PX) + sum_error_bound(np.eye(n), PX)
-        return _SAFE * e
+        return INFLATE * e
 
     def _find_gamma(self, W: np.ndarray) -> Optional[np.ndarray]:
         n = W.shape[0]
@@ -121,12 +112,10 @@ class GMonDEQ(Parametrization):
         small SDP. ``margin`` = proved lower bound on λ_min(sym(Γ(I − W))) (half the left side of
         (3)); (3) is strict and homogeneous in Γ, so ``tol`` is not used.
         """
-        W = _sq("W", W)
-        n = W.shape[0]
-        g = self._find_gamma(W) if Gamma is None else as_positive_diagonal("Gamma", Gamma, n=n)
-        if g is None:
-            return Certificate("gmondeq_lmi3", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Gamma found for havens2023 (3)")
+        W, g, none = diagonal_witness(W, "Gamma", Gamma, self._find_gamma, "gmondeq_lmi3",
+                                      "no diagonal Gamma found for havens2023 (3)")
+        if none is not None:
+            return none
         X, err = _gamma_lhs(W, g)
         return lambda_min_certificate("gmondeq_lmi3", X, threshold=0.0, tol=0.0, abs_err=err,
                                       strict=True, witness={"Gamma": g}, name="Gamma (I - W)")

@@ -42,17 +42,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import DomainError
-from ..verified import UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, sum_error_bound
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _fro, _sq, default_tol,
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _fro, _sq, default_tol, diagonal_witness,
                    lambda_min_certificate, sym)
 
 __all__ = ["IBPMonDEQ", "IBPMonDEQParams", "IBPMonDEQGamma", "IBPMonDEQGammaParams", "row_col_mass"]
 
-_SAFE = 1.0 + 1e-6
 
 
 def row_col_mass(M: np.ndarray) -> np.ndarray:
@@ -65,6 +64,8 @@ def row_col_mass(M: np.ndarray) -> np.ndarray:
 class IBPMonDEQParams(Params):
     """M: (n, n) unconstrained; log_slack: (n,), slack = exp(log_slack) > 0."""
 
+    SHAPES = {"M": ("n", "n"), "log_slack": ("n",)}
+
     M: np.ndarray
     log_slack: np.ndarray
 
@@ -72,6 +73,8 @@ class IBPMonDEQParams(Params):
 @dataclasses.dataclass(frozen=True, eq=False)
 class IBPMonDEQGammaParams(Params):
     """M: (n, n), log_slack: (n,), beta: (n,) (Γ from β, see :class:`IBPMonDEQGamma`)."""
+
+    SHAPES = {"M": ("n", "n"), "log_slack": ("n",), "beta": ("n",)}
 
     M: np.ndarray
     log_slack: np.ndarray
@@ -100,13 +103,6 @@ class IBPMonDEQ(Parametrization):
 
     def __init__(self, m: float = 0.0):
         self.m = _check_m(m)
-
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.M.shape[0] if params.M.ndim == 2 else -1
-        as_matrix("M", params.M, shape=(n, n))
-        as_vector("log_slack", params.log_slack, n=n)
-        return n
 
     def d(self, params: IBPMonDEQParams) -> np.ndarray:
         """The diagonal of D."""
@@ -161,7 +157,7 @@ class IBPMonDEQ(Parametrization):
         r"""Frobenius bound :math:`\gamma_{8}\|W\|_F` on :math:`\|\mathrm{fl}(W) - D^{-1/2}MD^{-1/2}\|_F`
         (D the computed diagonal; sqrt, reciprocal and two products per entry)."""
         self._validate(params)
-        return _SAFE * _gam(8) * _fro(self.forward(params))
+        return INFLATE * _gam(8) * _fro(self.forward(params))
 
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
         r"""Certify ``sym(I − |W|) ≻ mI``: strictly for ``m = 0`` (Thm 3.1: I − |W| ≻ 0), and up to
@@ -262,14 +258,6 @@ class IBPMonDEQGamma(Parametrization):
         self.gamma = gamma
         self._inner = IBPMonDEQ(m=self.m)
 
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.M.shape[0] if params.M.ndim == 2 else -1
-        as_matrix("M", params.M, shape=(n, n))
-        as_vector("log_slack", params.log_slack, n=n)
-        as_vector("beta", params.beta, n=n)
-        return n
-
     def Gamma(self, beta: Any) -> np.ndarray:
         """The diagonal of Γ from β."""
         beta = np.asarray(beta, dtype=np.float64)
@@ -297,7 +285,7 @@ class IBPMonDEQGamma(Parametrization):
     def forward_error_bound(self, params: IBPMonDEQGammaParams) -> float:
         r"""Frobenius bound :math:`\gamma_{12}\|W\|_F` (relative rounding per entry)."""
         self._validate(params)
-        return _SAFE * _gam(12) * _fro(self.forward(params))
+        return INFLATE * _gam(12) * _fro(self.forward(params))
 
     def _find_lambda(self, W: np.ndarray) -> Optional[np.ndarray]:
         n = W.shape[0]
@@ -315,15 +303,14 @@ class IBPMonDEQGamma(Parametrization):
         Λ (witness ``Lambda``; else the M-matrix witness Λ = diag(y/x), falling back to a small
         SDP with κ(Λ) ≤ γ²). ``margin`` = proved lower bound on λ_min(sym(Λ((1 − m)I − |W|)));
         status is INCONCLUSIVE when κ(Λ) ≥ γ² (wei2022 §4 bound on κ(Γ))."""
-        W = _sq("W", W)
+        W, lam, none = diagonal_witness(W, "Lambda", Lambda, self._find_lambda, "ibp_gamma_mmatrix",
+                                        "no diagonal Lambda found (wei2022 Thm 3.3)")
+        if none is not None:
+            return none
         n = W.shape[0]
-        lam = self._find_lambda(W) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-        if lam is None:
-            return Certificate("ibp_gamma_mmatrix", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Lambda found (wei2022 Thm 3.3)")
         c = 1.0 - self.m
         X = lam[:, None] * (c * np.eye(n) - np.abs(W))
-        err = _SAFE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)
+        err = INFLATE * (float(np.max(lam)) * sum_error_bound(c * np.eye(n), W) + UNIT_ROUNDOFF * _fro(X)
                        + UNIT_ROUNDOFF * c * float(np.max(lam)))
         cert = lambda_min_certificate("ibp_gamma_mmatrix", X, threshold=0.0, tol=0.0, abs_err=err,
                                       strict=True, witness={"Lambda": lam, "m": self.m, "gamma": self.gamma},

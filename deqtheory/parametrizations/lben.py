@@ -29,21 +29,22 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_matrix, as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from . import _multipliers
-from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq,
-                   default_tol, lambda_min_certificate, psd_factor, skew, sym)
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq, default_tol,
+                   diagonal_witness, exp_of, lambda_min_certificate, psd_factor, skew, sym)
 
 __all__ = ["LBEN", "LBENParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LBENParams(Params):
     """log_psi: (n,), G: (p, n), U: (n, d), V: (k, n), S: (n, n)."""
+
+    SHAPES = {"S": ("n", "n"), "log_psi": ("n",), "G": (None, "n"), "U": ("n", None), "V": (None, "n")}
 
     log_psi: np.ndarray
     G: np.ndarray
@@ -51,9 +52,7 @@ class LBENParams(Params):
     V: np.ndarray
     S: np.ndarray
 
-    @property
-    def psi(self) -> np.ndarray:
-        return np.exp(self.log_psi)
+    psi = exp_of("log_psi")
 
     @classmethod
     def from_psi(cls, psi: Any, G: Any, U: Any, V: Any, S: Any) -> "LBENParams":
@@ -61,20 +60,11 @@ class LBENParams(Params):
 
 
 def lben_lhs(W: np.ndarray, lam: np.ndarray, G: np.ndarray, U: np.ndarray, L: float) -> "tuple[np.ndarray, float]":
-    r"""Left side of havens2023 (4) for diagonal Λ = diag(lam), and a bound on its rounding error."""
-    n = W.shape[0]
-    IW = np.eye(n) - W
-    X = lam[:, None] * IW
-    T1 = X + X.T
-    GtG = G.T @ G
-    LU = lam[:, None] * U
-    LUUL = LU @ LU.T
-    lhs = (T1 - GtG / L) - LUUL / L
-    err = (2 * float(np.max(lam)) * sum_error_bound(np.eye(n), W) + 3 * UNIT_ROUNDOFF * _fro(T1)
-           + (product_error_bound(G.T, G) + UNIT_ROUNDOFF * _fro(GtG)) / L
-           + (product_error_bound(LU, LU.T) + 3 * UNIT_ROUNDOFF * _fro(np.abs(LU) @ np.abs(LU.T))) / L
-           + 2 * sum_error_bound(T1, GtG / L, LUUL / L))
-    return lhs, _SAFE * err
+    r"""Left side of havens2023 (4) for diagonal Λ = diag(lam), and a bound on its rounding error:
+    :func:`deqtheory.sdp.lmi.lipschitz_lmi_matrix` (the one assembler), arguments in LBEN order."""
+    from ..sdp.lmi import lipschitz_lmi_matrix
+
+    return lipschitz_lmi_matrix(W, U, G, lam, L)
 
 
 class LBEN(Parametrization):
@@ -92,16 +82,6 @@ class LBEN(Parametrization):
     def __init__(self, L: float = 1.0, eps: float = 0.1):
         self.L = as_scalar("L", L, positive=True)
         self.eps = as_scalar("eps", eps, nonnegative=True)
-
-    def _validate(self, params: LBENParams) -> int:
-        self._check_params(params)
-        n = params.S.shape[0] if params.S.ndim == 2 else -1
-        as_matrix("S", params.S, shape=(n, n))
-        as_vector("log_psi", params.log_psi, n=n)
-        as_matrix("G", params.G, shape=(None, n))
-        as_matrix("U", params.U, shape=(n, None))
-        as_matrix("V", params.V, shape=(None, n))
-        return n
 
     def context(self, params: LBENParams) -> Dict[str, np.ndarray]:
         return {"G": params.G, "U": params.U}
@@ -137,7 +117,7 @@ class LBEN(Parametrization):
               + 2 * sum_error_bound(GtG / (2 * self.L), VtV, K, self.eps * np.eye(n)))
         dY = (product_error_bound(U, U.T) / (2 * self.L * float(np.min(psi))) + 3 * u * _fro(Y))
         e = float(np.max(psi)) * dX + u * _fro(PX) + dY + 2 * sum_error_bound(np.eye(n), PX, Y)
-        return _SAFE * e
+        return INFLATE * e
 
     def _ctx(self, W: np.ndarray, G: Any, U: Any):
         n = W.shape[0]
@@ -156,12 +136,11 @@ class LBEN(Parametrization):
         lower bound on λ_min(LHS(4)). Default ``tol``: see :func:`~.base.lambda_min_certificate`.
         """
         W = _sq("W", W)
-        n = W.shape[0]
         G, U = self._ctx(W, G, U)
-        lam = self._find_lambda(W, G, U) if Lambda is None else as_positive_diagonal("Lambda", Lambda, n=n)
-        if lam is None:
-            return Certificate("lben_lmi4", Status.INCONCLUSIVE, margin=-np.inf,
-                               message="no diagonal Lambda found for havens2023 (4)")
+        W, lam, none = diagonal_witness(W, "Lambda", Lambda, lambda w: self._find_lambda(w, G, U), "lben_lmi4",
+                                        "no diagonal Lambda found for havens2023 (4)")
+        if none is not None:
+            return none
         lhs, err = lben_lhs(W, lam, G, U, self.L)
         t = None if tol is None else as_scalar("tol", tol, nonnegative=True)
         return lambda_min_certificate("lben_lmi4", lhs, threshold=2 * self.eps, tol=t, abs_err=err,

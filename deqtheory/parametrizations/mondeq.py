@@ -21,20 +21,21 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_scalar
+from .._validate import as_scalar
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+from ..verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
 from .base import (Params, Parametrization, _check_n, _conditioned, _fro, _sq,
                    default_tol, lambda_min_certificate, psd_factor, sym)
 
 __all__ = ["MonDEQ", "MonDEQParams"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MonDEQParams(Params):
     """A: (k, n), B: (n, n)."""
+
+    SHAPES = {"B": ("n", "n"), "A": (None, "n")}
 
     A: np.ndarray
     B: np.ndarray
@@ -61,13 +62,6 @@ class MonDEQ(Parametrization):
     def __init__(self, m: float = 1.0):
         self.m = as_scalar("m", m, positive=True)
 
-    def _validate(self, params: MonDEQParams) -> int:
-        self._check_params(params)
-        n = params.B.shape[0] if params.B.ndim == 2 else -1
-        as_matrix("B", params.B, shape=(n, n))
-        as_matrix("A", params.A, shape=(None, n))
-        return n
-
     def forward(self, params: MonDEQParams) -> np.ndarray:
         n = self._validate(params)
         A, B = params.A, params.B
@@ -84,7 +78,7 @@ class MonDEQ(Parametrization):
         e = (UNIT_ROUNDOFF * abs(c) + product_error_bound(A.T, A)
              + UNIT_ROUNDOFF * _fro(np.abs(B) + np.abs(B.T))
              + sum_error_bound(c * np.eye(n), AtA, K) * 2.0)
-        return _SAFE * e
+        return INFLATE * e
 
     def right_inverse(self, W: Any, *, tol: Optional[float] = None) -> MonDEQParams:
         W = _sq("W", W)
@@ -98,16 +92,26 @@ class MonDEQ(Parametrization):
     def contains(self, W: Any, tol: Optional[float] = None) -> Certificate:
         r"""Certify ``sym(I − W) ⪰ (m − tol) I`` (proved with :func:`~deqtheory.verified.verified_pd`).
 
-        ``margin = lb − m + tol`` where ``lb`` is a proved lower bound on λ_min(sym(I − W));
-        default ``tol``: ``default_tol(‖I − W‖_F, n) + 4·abs_err`` (:func:`~.base.lambda_min_certificate`).
+        When ``m − tol > 0`` this is a monotonicity proof and the certificate is the one
+        monotonicity certificate, :func:`deqtheory.linalg.check_monotone` at level ``m − tol``
+        (condition ``"monotone"``; ``margin`` = proved lower bound on ``λ_min(sym(I − W)) − (m − tol)``).
+        When ``tol ≥ m`` (huge or nearly singular W) only membership of the MonDEQ set up to ``tol``
+        is claimed — condition ``"mondeq_monotone"`` (:func:`~.base.lambda_min_certificate`, same
+        margin), which does **not** prove well-posedness. Default ``tol``:
+        ``default_tol(‖I − W‖_F, n) + 4·abs_err``, recorded in ``tolerance["tol"]``.
         """
+        from ..linalg import check_monotone
+
         W = _sq("W", W)
         n = W.shape[0]
-        X = np.eye(n) - W
-        t = None if tol is None else as_scalar("tol", tol, nonnegative=True)
-        return lambda_min_certificate("mondeq_monotone", X, threshold=self.m, tol=t,
-                                      abs_err=sum_error_bound(np.eye(n), W), strict=False,
-                                      witness={"m": self.m}, name="I - W")
+        abs_err = sum_error_bound(np.eye(n), W)
+        t = (default_tol(_fro(np.eye(n) - W), n) + 4.0 * abs_err if tol is None
+             else as_scalar("tol", tol, nonnegative=True))
+        if self.m - t > 0:
+            c = check_monotone(W, m=self.m - t)
+            return c.replace(tolerance={**dict(c.tolerance), "tol": t, "m_family": self.m})
+        return lambda_min_certificate("mondeq_monotone", np.eye(n) - W, threshold=self.m, tol=t, abs_err=abs_err,
+                                      strict=False, witness={"m": self.m}, name="I - W")
 
     def sample(self, rng: np.random.Generator, n: int, *, rank: Optional[int] = None,
                cond: float = 10.0, scale: float = 1.0) -> MonDEQParams:
@@ -139,6 +143,10 @@ class MonDEQ(Parametrization):
 
 
 @register_verifier("mondeq_monotone")
-def _verify_mondeq(cert: Certificate, *, W: Any) -> Certificate:
-    """Recompute ``MonDEQ(m).contains(W, tol)`` from the recorded m and tol."""
-    return MonDEQ(m=cert.witness["m"]).contains(W, tol=cert.tolerance["tol"])
+def _verify_mondeq(cert: Certificate, *, W: Any, **_: Any) -> Certificate:
+    """Recompute the MonDEQ membership up to the recorded tol (``tol ≥ m`` case of ``contains``)."""
+    W = _sq("W", W)
+    n = W.shape[0]
+    return lambda_min_certificate("mondeq_monotone", np.eye(n) - W, threshold=cert.witness["m"],
+                                  tol=cert.tolerance["tol"], abs_err=sum_error_bound(np.eye(n), W), strict=False,
+                                  witness={"m": cert.witness["m"]}, name="I - W")

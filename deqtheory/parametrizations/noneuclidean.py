@@ -35,35 +35,26 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
+from .._validate import as_positive_diagonal, as_scalar
 from ..certificates import Certificate, Status, register_verifier
-from ..verified import UNIT_ROUNDOFF, gamma as _gam
-from .base import OutsideSetError, Params, Parametrization, _check_n, _sq
+from ..linalg import mu_inf_with_allowance
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam
+from .base import (OutsideSetError, Params, Parametrization, _check_n, _sq, exp_of)
 
-__all__ = ["NonEuclidean", "NonEuclideanParams", "eq12_as_printed", "mu_inf_weighted"]
+__all__ = ["NonEuclidean", "NonEuclideanParams", "eq12_as_printed"]
 
-_SAFE = 1.0 + 1e-6
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class NonEuclideanParams(Params):
     """T: (n, n) unconstrained; log_eta: (n,) with η = exp(log_eta)."""
 
+    SHAPES = {"T": ("n", "n"), "log_eta": ("n",)}
+
     T: np.ndarray
     log_eta: np.ndarray
 
-    @property
-    def eta(self) -> np.ndarray:
-        return np.exp(self.log_eta)
-
-
-def mu_inf_weighted(W: np.ndarray, eta: np.ndarray) -> "tuple[float, float]":
-    r"""(μ, allowance): the computed :math:`\mu_{\infty,[\eta]^{-1}}(W)` and a rigorous bound on its
-    rounding error (the gap to :func:`deqtheory.linalg.mu_inf_upper`, a proved upper bound)."""
-    from ..linalg import mu_inf, mu_inf_upper
-
-    mu = mu_inf(W, eta)
-    return mu, max(mu_inf_upper(W, eta) - mu, 0.0)
+    eta = exp_of("log_eta")
 
 
 def eq12_as_printed(T: Any, eta: Any, gamma: float) -> np.ndarray:
@@ -89,13 +80,6 @@ class NonEuclidean(Parametrization):
     def __init__(self, gamma: float = 0.0):
         self.gamma = as_scalar("gamma", gamma, upper=1.0, strict_upper=True)
 
-    def _validate(self, params: Any) -> int:
-        self._check_params(params)
-        n = params.T.shape[0] if params.T.ndim == 2 else -1
-        as_matrix("T", params.T, shape=(n, n))
-        as_vector("log_eta", params.log_eta, n=n)
-        return n
-
     def forward(self, params: NonEuclideanParams) -> np.ndarray:
         n = self._validate(params)
         T, eta = params.T, params.eta
@@ -106,7 +90,7 @@ class NonEuclidean(Parametrization):
         n = self._validate(params)
         T, eta = params.T, params.eta
         A = np.abs(T) * (eta[:, None] / eta[None, :])
-        return _SAFE * _gam(n + 6) * float(np.linalg.norm(A + np.diag(np.abs(T).sum(axis=1)) + abs(self.gamma) * np.eye(n)))
+        return INFLATE * _gam(n + 6) * float(np.linalg.norm(A + np.diag(np.abs(T).sum(axis=1)) + abs(self.gamma) * np.eye(n)))
 
     def _default_tol(self, W: np.ndarray) -> float:
         return 1e-9 * max(1.0, abs(self.gamma), float(np.max(np.abs(W).sum(axis=1))))
@@ -127,7 +111,7 @@ class NonEuclidean(Parametrization):
     def contains(self, W: Any, tol: Optional[float] = None, *, eta: Any = None) -> Certificate:
         r"""Certify ``μ_{∞,[η]⁻¹}(W) ≤ γ + tol`` for some η > 0 (witness ``eta``, else the M-matrix
         solve of the module docstring). ``margin = γ + tol − (μ + allowance)`` (allowance from
-        :func:`mu_inf_weighted`). Default ``tol = 1e-9·max(1, |γ|, ‖W‖_∞)``."""
+        :func:`deqtheory.linalg.mu_inf_with_allowance`). Default ``tol = 1e-9·max(1, |γ|, ‖W‖_∞)``."""
         W = _sq("W", W)
         n = W.shape[0]
         t = self._default_tol(W) if tol is None else as_scalar("tol", tol, nonnegative=True)
@@ -136,7 +120,7 @@ class NonEuclidean(Parametrization):
             return Certificate("mu_inf_le_gamma", Status.INCONCLUSIVE, margin=-np.inf,
                                tolerance={"tol": t},
                                message="no positive eta found: alpha(Metzler majorant) >= gamma + tol")
-        mu, allow = mu_inf_weighted(W, e)
+        mu, allow = mu_inf_with_allowance(W, e)
         margin = self.gamma + t - (mu + allow)
         if margin > 0:
             status = Status.CERTIFIED
@@ -194,12 +178,12 @@ class NonEuclidean(Parametrization):
         well-posedness condition (γ < 1 leaves room for it)."""
         n = self._validate(params)
         W = self.forward(params)
-        mu, allow = mu_inf_weighted(W, params.eta)
+        mu, allow = mu_inf_with_allowance(W, params.eta)
         dT = np.diag(params.T)
         exact = self.gamma + float(np.max(dT - np.abs(dT)))
         dW = self.forward_error_bound(params)
         ratio = float(np.max(params.eta) / np.min(params.eta))
-        ub = exact + UNIT_ROUNDOFF * abs(exact) + ratio * np.sqrt(n) * dW * (1 + 1e-6)
+        ub = exact + UNIT_ROUNDOFF * abs(exact) + ratio * np.sqrt(n) * dW * INFLATE
         margin = 1.0 - ub
         status = Status.CERTIFIED if margin > 0 else Status.INCONCLUSIVE
         return Certificate("noneuclidean_defining", status, margin=margin,

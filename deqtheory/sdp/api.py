@@ -24,7 +24,7 @@ from ..verified import gamma as _gamma
 from ..verified import verified_pd_at_shift
 from . import ipm as _ipm
 from . import problems as _pb
-from .lmi import (lipschitz_block_matrix, validate_problem, verify_lipschitz_refutation,
+from .lmi import (LIPSCHITZ_LMI, lipschitz_block_matrix, validate_problem, verify_lipschitz_refutation,
                   verify_lipschitz_witness, verify_wellposed_witness)
 from .refute import factor_psd, verify_wellposed_refutation
 
@@ -290,12 +290,19 @@ def _solve_strict(W, U, G, L, backend, tol):
 def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True, lam: Any = None,
                           wellposed: Optional[Certificate] = None, backend: str = DEFAULT_BACKEND,
                           tol: float = 1e-9) -> Certificate:
+    c = _lipschitz_certificate(W, U, G, L, strict=strict, lam=lam, wellposed=wellposed, backend=backend, tol=tol)
+    return c.replace(stats={**dict(c.stats), "lmi": "(4)" if strict else "(10)"})
+
+
+def _lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True, lam: Any = None,
+                           wellposed: Optional[Certificate] = None, backend: str = DEFAULT_BACKEND,
+                           tol: float = 1e-9) -> Certificate:
     r"""Certificate that the DEQ z = σ(Wz + Ux + b), y = Gz + b_y is L-Lipschitz (ℓ2, x → y).
 
-    * ``strict=True`` — havens2023 Prop 2.2, eq. (4) (condition ``"lipschitz_strict"``): ∃ Λ ≻ 0
+    * ``strict=True`` — havens2023 Prop 2.2, eq. (4) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(4)"``): ∃ Λ ≻ 0
       diagonal with :math:`2\Lambda-\Lambda W-W^\top\Lambda-\tfrac1L G^\top G-\tfrac1L\Lambda UU^\top\Lambda\succ 0`;
       implies well-posedness and L-Lipschitz.
-    * ``strict=False`` — havens2023 Thm 3.1, eq. (10) (condition ``"lipschitz_nonstrict"``): the
+    * ``strict=False`` — havens2023 Thm 3.1, eq. (10) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(10)"``): the
       same matrix ⪰ 0, valid **only for a well-posed model**; well-posedness comes from
       ``wellposed`` (a CERTIFIED certificate, e.g. ``"monotone"`` or ``"sdp_wellposed"``) or is
       computed with :func:`sdp_wellposed`; its source is recorded in ``witness["wellposed_condition"]``
@@ -313,7 +320,7 @@ def lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = True
     backend = _check_backend(backend)
     tol = as_scalar("tol", tol, positive=True)
     n = W.shape[0]
-    condition = "lipschitz_strict" if strict else "lipschitz_nonstrict"
+    condition = LIPSCHITZ_LMI
     wp_extra: Dict[str, Any] = {}
     if not strict:
         source, _, own = _wellposedness(W, wellposed, backend, tol)
@@ -388,7 +395,13 @@ def _solve_min_l(W, U, G, anchor, backend, tol):
 
 def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
                   wellposed: Optional[Certificate] = None, tol: float = 1e-9) -> Certificate:
-    r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"l2_sdp"``).
+    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol)
+    return c.replace(stats={**dict(c.stats), "lmi": "(10) min L"})
+
+
+def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
+                   wellposed: Optional[Certificate] = None, tol: float = 1e-9) -> Certificate:
+    r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(10) min L"``).
 
     Solves :math:`\min\mu` over the "μ-form" (:mod:`deqtheory.sdp.problems`) — jointly linear in
     (P = LΛ, μ = L²) — on the rescaled data :math:`\tilde U = U/\|U\|_2`, :math:`\tilde G = G/\|G\|_2`
@@ -414,13 +427,13 @@ def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     alpha = float(np.linalg.norm(U, 2))
     beta = float(np.linalg.norm(G, 2))
     if alpha == 0 or beta == 0:
-        return Certificate("l2_sdp", Status.NOT_APPLICABLE, margin=math.nan,
+        return Certificate(LIPSCHITZ_LMI, Status.NOT_APPLICABLE, margin=math.nan,
                            message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
     source, anchor_g, own = _wellposedness(W, wellposed, backend, tol)
     wp_extra = _wp_fields(source)
     if anchor_g is None:
         status = Status.SOLVER_ERROR if own.status is Status.SOLVER_ERROR else Status.INCONCLUSIVE
-        return Certificate("l2_sdp", status, margin=-math.inf, witness=wp_extra,
+        return Certificate(LIPSCHITZ_LMI, status, margin=-math.inf, witness=wp_extra,
                            stats={"wellposed_status": own.status.value},
                            message="(3) has no proved strictly feasible Γ, so (10) has no strictly feasible point "
                                    f"and no L can be proved in floating point ({own.message})")
@@ -431,18 +444,18 @@ def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     stats = dict(stats)
     stats["wellposed_condition"] = wp_extra.get("wellposed_condition")
     if outcome == "error" or lam_s is None or not (L_s == L_s):
-        return Certificate("l2_sdp", Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
+        return Certificate(LIPSCHITZ_LMI, Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
                            message="solver failed on the min-L SDP; nothing is claimed")
     lam = np.maximum(lam_s, 0.0) * (beta / alpha)
     L_solver = L_s * alpha * beta
     anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
     t0 = time.perf_counter()
-    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, "l2_sdp")
+    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI)
     stats.update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
                   "verify_time": time.perf_counter() - t0, "scale_U": alpha, "scale_G": beta,
                   "anchor_L": anchor[1]})
     if cert is None:
-        return Certificate("l2_sdp", Status.INCONCLUSIVE, margin=-math.inf,
+        return Certificate(LIPSCHITZ_LMI, Status.INCONCLUSIVE, margin=-math.inf,
                            witness={"lam": lam, "L": L_solver, **wp_extra}, stats=stats,
                            message=f"solver optimum L ≈ {L_solver:.10g} could not be verified, even after backing off")
     Lp = float(cert.witness["L"])

@@ -36,7 +36,8 @@ from typing import Optional
 import numpy as np
 import scipy.linalg as sla
 
-from .ipm import IPMResult, IPMStatus
+from .ipm import (IPMResult, IPMStatus, LMIData, _dual_start, _finish, _max_step_lp, _primal_start, _record, _step,
+                  schur_matrix_dense)
 
 __all__ = ["BlockLMI", "solve_blocks", "block_schur_matrix", "block_schur_matrix_dense"]
 
@@ -51,19 +52,8 @@ def _herm(A: np.ndarray) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class BlockLMI:
+class BlockLMI(LMIData):
     """Data: ``C`` (K, m, m) Hermitian, ``B`` (K, m, n), ``dvec`` (m,), ``b`` (n+1,), ``Al`` (q, n+1), ``cl`` (q,)."""
-
-    C: np.ndarray
-    B: np.ndarray
-    dvec: np.ndarray
-    b: np.ndarray
-    Al: np.ndarray
-    cl: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return self.B.shape[2]
 
     @property
     def m(self) -> int:
@@ -95,9 +85,6 @@ class BlockLMI:
         out[n] = float(np.real(np.einsum("k,rkk->", self.dvec, Z)))
         return out
 
-    def slack(self, y: np.ndarray) -> np.ndarray:
-        return self.cl + self.Al @ y
-
 
 def block_schur_matrix(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """H_ij = Σ_r Re tr(A_{r,i} X_r A_{r,j} Y_r) from the structure (module docstring)."""
@@ -121,19 +108,8 @@ def block_schur_matrix(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return 0.5 * (H + H.T)
 
 
-def block_schur_matrix_dense(P: BlockLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense oracle: materialise every A_{r,i} (tests only)."""
-    n = P.n
-    mats = []
-    for i in range(n + 1):
-        e = np.zeros(n + 1)
-        e[i] = 1.0
-        mats.append(P.dS(e))
-    H = np.empty((n + 1, n + 1))
-    for i in range(n + 1):
-        for j in range(n + 1):
-            H[i, j] = float(np.real(sum(np.trace(mats[i][r] @ X[r] @ mats[j][r] @ Y[r]) for r in range(P.K))))
-    return H
+#: Dense oracle (tests only): :func:`deqtheory.sdp.ipm.schur_matrix_dense` serves both cones.
+block_schur_matrix_dense = schur_matrix_dense
 
 
 def _chol(S: np.ndarray) -> Optional[np.ndarray]:
@@ -151,13 +127,6 @@ def _max_step(Lc: np.ndarray, D: np.ndarray) -> float:
     return math.inf if lmin >= 0 else -1.0 / lmin
 
 
-def _max_step_lp(v: np.ndarray, dv: np.ndarray) -> float:
-    neg = dv < 0
-    if not np.any(neg):
-        return math.inf
-    return float(np.min(-v[neg] / dv[neg]))
-
-
 def _inner(A: np.ndarray, B: np.ndarray) -> float:
     """Σ_r Re tr(A_r B_r) for Hermitian blocks."""
     return float(np.real(np.sum(A * np.conj(B))))
@@ -166,40 +135,24 @@ def _inner(A: np.ndarray, B: np.ndarray) -> float:
 def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: int = 100) -> IPMResult:
     """HKM Mehrotra predictor–corrector from the strictly feasible dual point ``y0`` (block cone)."""
     t0 = time.perf_counter()
-    y = np.array(y0, dtype=np.float64)
-    S = P.S(y)
-    s = P.slack(y)
-    LS = _chol(S)
-    if LS is None or np.any(s <= 0):
-        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
-                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+    start = _dual_start(P, y0, _chol, t0)
+    if isinstance(start, IPMResult):
+        return start
+    y, S, s, LS = start
     Y = _herm(np.linalg.inv(S))
     q = s.shape[0]
     Ntot = P.K * P.m + q
     mu0 = Ntot / max(float(np.real(np.trace(Y, axis1=1, axis2=2).sum())) + float(np.sum(1.0 / s)), 1e-300)
-    X = mu0 * Y
-    x = mu0 / s
-    LX = _chol(X)
-    bnorm = 1.0 + float(np.linalg.norm(P.b))
-    history = []
+    X, x, LX, bnorm, history = _primal_start(P, Y, s, mu0, _chol)
     status = IPMStatus.MAX_ITER
     best = None
     it = 0
     for it in range(1, max_iter + 1):
         gap = _inner(X, S) + float(x @ s)
         mu = gap / Ntot
-        rp = -P.b - P.A(X) - P.Al.T @ x
-        dobj = float(P.b @ y)
-        pobj = _inner(P.C, X) + float(P.cl @ x)
-        rel_gap = gap / (1.0 + abs(dobj))
-        pinf = float(np.linalg.norm(rp)) / bnorm
-        history.append((rel_gap, pinf, dobj))
-        best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
-        if rel_gap <= tol and pinf <= tol:
-            status = IPMStatus.OPTIMAL
-            break
-        if LX is None:
-            status = IPMStatus.NUMERICAL
+        best, stop = _record(P, y, X, x, gap, P.A(X), _inner(P.C, X), bnorm, history, tol, LX)
+        if stop is not None:
+            status = stop
             break
         H = block_schur_matrix(P, X, Y) + P.Al.T @ ((x / s)[:, None] * P.Al)
         try:
@@ -230,40 +183,10 @@ def solve_blocks(P: BlockLMI, y0: np.ndarray, *, tol: float = 1e-9, max_iter: in
         dy, dS, ds, dX, dx, _ = direction(sigma * mu, R, r)
         ap = min(_max_step(LX, dX), _max_step_lp(x, dx))
         ad = min(_max_step(LS, dS), _max_step_lp(s, ds))
-        damp = 0.9 + 0.09 * min(1.0, ap, ad)
-        ap = min(1.0, damp * ap)
-        ad = min(1.0, damp * ad)
-        y_new = y + ad * dy
-        S_new = P.S(y_new)
-        s_new = P.slack(y_new)
-        LS_new = _chol(S_new)
-        while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
-            ad *= 0.5
-            y_new = y + ad * dy
-            S_new = P.S(y_new)
-            s_new = P.slack(y_new)
-            LS_new = _chol(S_new)
-        if LS_new is None or ad <= 1e-12:
+        nxt = _step(P, y, X, x, dy, dX, dx, ap, ad, _chol, lambda A, dA, a: _herm(A + a * dA))
+        if nxt is None:
             status = IPMStatus.NUMERICAL
             break
-        X_new = _herm(X + ap * dX)
-        x_new = x + ap * dx
-        LX_new = _chol(X_new)
-        while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
-            ap *= 0.5
-            X_new = _herm(X + ap * dX)
-            x_new = x + ap * dx
-            LX_new = _chol(X_new)
-        if ap < 1e-12 and ad < 1e-12:
-            status = IPMStatus.NUMERICAL
-            break
-        y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+        y, S, s, LS, X, x, LX = nxt
         Y = _herm(np.linalg.inv(S))
-    if best is None:
-        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
-                         time.perf_counter() - t0, ())
-    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
-    if status is not IPMStatus.OPTIMAL:
-        yb = y
-    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
-                     time.perf_counter() - t0, tuple(history))
+    return _finish(P, best, status, y, X, it, t0, history)

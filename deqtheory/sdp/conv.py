@@ -43,13 +43,12 @@ import numpy as np
 from .._validate import as_array, as_scalar, as_vector
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import ShapeError
-from ..verified import UNIT_ROUNDOFF, gamma
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma
 from .lmi import verified_pd_two
 
 __all__ = ["representative_frequencies", "freq_blocks_direct", "conv_block_matrix", "verify_conv_witness",
            "conv_min_lipschitz", "expand_channel_multiplier"]
 
-_INFLATE = 1.0 + 1e-6
 
 
 def _kernels(KW: Any, KU: Any, KG: Any, N: Any):
@@ -88,7 +87,7 @@ def freq_blocks_direct(K: np.ndarray, N: int, omegas: np.ndarray) -> Tuple[np.nd
         m = (int(w1) * a[:, None] + int(w2) * b[None, :]) % N      # exact integer phase
         tw = np.exp(2j * np.pi * m / N)                               # |θ| < 2π
         out[r] = np.einsum("oiab,ab->oi", K, tw)
-    err = _INFLATE * (32 * UNIT_ROUNDOFF + gamma(kh * kw + 2)) * np.sum(np.abs(K), axis=(2, 3))
+    err = INFLATE * (32 * UNIT_ROUNDOFF + gamma(kh * kw + 2)) * np.sum(np.abs(K), axis=(2, 3))
     return out, err
 
 
@@ -154,7 +153,7 @@ def _verify_blocks(om, blocks, lam_c, L, N, condition) -> Certificate:
         E[c:c + ci, :c] = eu.T
         E[:c, c + ci:] = eG.T
         E[c + ci:, :c] = eG
-        err = _INFLATE * math.sqrt(2.0) * float(np.linalg.norm(E))
+        err = INFLATE * math.sqrt(2.0) * float(np.linalg.norm(E))
         pd = verified_pd_two(_embed(F), abs_err=err, name=f"F̂(ω={tuple(om[r])})", estimate=float(est[r]))
         facts = max(facts, 1 + int(pd.stats.get("factorizations", 0)))
         if pd.margin < margin:
@@ -231,14 +230,9 @@ def _block_wellposed_problem(Wh: np.ndarray):
     :func:`deqtheory.sdp.problems.structured_wellposed`)."""
     from .blockipm import BlockLMI
     R, c, _ = Wh.shape
+    from .problems import wellposed_constraints
     B = np.eye(c)[None] - np.conj(np.swapaxes(Wh, 1, 2))
-    Al = np.zeros((c + 1, c + 1))
-    Al[:c, :c] = np.eye(c)
-    Al[c, :c] = -1.0
-    cl = np.zeros(c + 1)
-    cl[c] = float(c)
-    b = np.zeros(c + 1)
-    b[c] = 1.0
+    Al, cl, b = wellposed_constraints(c)
     return BlockLMI(C=np.zeros((R, c, c), dtype=np.complex128), B=B, dvec=-np.ones(c), b=b, Al=Al, cl=cl)
 
 

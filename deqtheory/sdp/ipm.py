@@ -69,28 +69,33 @@ infeasibility both ``≤ tol``.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import math
 import time
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 import scipy.linalg as sla
 
-__all__ = ["IPMStatus", "IPMResult", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
+from ..certificates import MessageEnum
+
+__all__ = ["IPMStatus", "IPMResult", "LMIData", "StructuredLMI", "solve_structured", "schur_matrix_dense"]
 
 
-class IPMStatus(enum.Enum):
-    OPTIMAL = "optimal"
-    MAX_ITER = "max_iter"
-    NUMERICAL = "numerical_stall"
-    START_INFEASIBLE = "start_infeasible"
+class IPMStatus(MessageEnum):
+    """Outcome of :func:`solve_structured`."""
+
+    OPTIMAL = ("optimal", "converged: duality gap and residuals below tolerance")
+    MAX_ITER = ("max_iter", "the iteration budget ran out before convergence")
+    NUMERICAL = ("numerical_stall", "the Newton system became too ill-conditioned to make progress")
+    START_INFEASIBLE = ("start_infeasible", "no strictly feasible starting point was found")
 
 
 @dataclasses.dataclass(frozen=True)
-class StructuredLMI:
-    """Data of one problem of the family above. ``Al`` is (q, n+1), ``cl`` is (q,)."""
+class LMIData:
+    """The data both interior-point solvers share: constant term ``C``, structure ``B`` (last axis
+    n), ``dvec`` (the diagonal of D), objective ``b`` (n+1,), linear inequalities ``Al`` (q, n+1),
+    ``cl`` (q,)."""
 
     C: np.ndarray
     B: np.ndarray
@@ -101,7 +106,15 @@ class StructuredLMI:
 
     @property
     def n(self) -> int:
-        return self.B.shape[1]
+        return self.B.shape[-1]
+
+    def slack(self, y: np.ndarray) -> np.ndarray:
+        return self.cl + self.Al @ y
+
+
+@dataclasses.dataclass(frozen=True)
+class StructuredLMI(LMIData):
+    """Data of one problem of the family above (dense N×N cone). ``Al`` is (q, n+1), ``cl`` is (q,)."""
 
     @property
     def N(self) -> int:
@@ -139,9 +152,6 @@ class StructuredLMI:
         out[n] = float(self.dvec @ np.diagonal(Z))
         return out
 
-    def slack(self, y: np.ndarray) -> np.ndarray:
-        return self.cl + self.Al @ y
-
     @functools.cached_property
     def _dnz(self) -> Tuple[np.ndarray, np.ndarray]:
         """(indices, values) of the nonzero entries of ``dvec``."""
@@ -166,6 +176,12 @@ class StructuredLMI:
 
 @dataclasses.dataclass(frozen=True)
 class IPMResult:
+    """Outcome of :func:`solve_structured` / :func:`deqtheory.sdp.blockipm.solve_blocks`: the dual
+    iterate ``y`` (feasible; the best one when OPTIMAL), primal ``X``, ``status``, ``iterations``,
+    the duality ``gap`` and ``rel_gap`` = gap/(1 + |bᵀy|), ``primal_infeasibility``, both objectives,
+    wall ``time`` (s) and ``history`` of (rel_gap, primal infeasibility, dual objective) per iteration.
+    Nothing here is a proof: certificates are re-proved from ``y`` by verified Cholesky."""
+
     y: np.ndarray
     X: np.ndarray
     status: IPMStatus
@@ -244,8 +260,10 @@ def _schur(P: StructuredLMI, X: np.ndarray, Y: np.ndarray, XB: Optional[np.ndarr
     return H, XB, YBt
 
 
-def schur_matrix_dense(P: StructuredLMI, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Dense oracle for :func:`schur_matrix`: materialise every A_i (tests only; O(n²N³))."""
+def schur_matrix_dense(P: LMIData, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Dense oracle for :func:`schur_matrix` (and the block Schur matrix of
+    :mod:`deqtheory.sdp.blockipm`): materialise every A_i and sum Re tr(A_i X A_j Y) over the
+    blocks (tests only; O(n²N³))."""
     n = P.n
     mats = []
     for i in range(n + 1):
@@ -255,7 +273,7 @@ def schur_matrix_dense(P: StructuredLMI, X: np.ndarray, Y: np.ndarray) -> np.nda
     H = np.empty((n + 1, n + 1))
     for i in range(n + 1):
         for j in range(n + 1):
-            H[i, j] = np.trace(mats[i] @ X @ mats[j] @ Y)
+            H[i, j] = float(np.real(np.sum(np.trace(mats[i] @ X @ mats[j] @ Y, axis1=-2, axis2=-1))))
     return H
 
 
@@ -404,6 +422,111 @@ def _chol(A: np.ndarray) -> Optional[np.ndarray]:
     return c
 
 
+# ----------------------------------------------------------------------------------------------
+# Pieces of the predictor–corrector loop shared with :mod:`deqtheory.sdp.blockipm`
+# ----------------------------------------------------------------------------------------------
+
+def _dual_start(P: Any, y0: np.ndarray, chol: Callable, t0: float):
+    """(y, S, s, L_S) at the dual start, or an IPMResult START_INFEASIBLE when S(y0) is not PD or
+    a slack is ≤ 0."""
+    y = np.array(y0, dtype=np.float64)
+    S = P.S(y)
+    s = P.slack(y)
+    LS = chol(S)
+    if LS is None or np.any(s <= 0):
+        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
+                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+    return y, S, s, LS
+
+
+def _primal_start(P: Any, Y: np.ndarray, s: np.ndarray, mu0: float, chol: Callable):
+    """X = μ₀Y, x = μ₀/s, its Cholesky factor, ‖b‖ scale and an empty history."""
+    X = mu0 * Y
+    x = mu0 / s
+    return X, x, chol(X), 1.0 + float(np.linalg.norm(P.b)), []
+
+
+def _record(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, gap: float, AX: np.ndarray, CX: float,
+            bnorm: float, history: list, tol: float, LX: Optional[np.ndarray]) -> Tuple[tuple, Optional[IPMStatus]]:
+    """Objectives, relative gap and primal infeasibility of the iterate (appended to ``history``).
+    Returns (best-so-far tuple, stop): stop = OPTIMAL when both are ≤ ``tol``, NUMERICAL when X has
+    no Cholesky factor ``LX``, else None (iterate on)."""
+    rp = -P.b - AX - P.Al.T @ x
+    dobj = float(P.b @ y)
+    pobj = CX + float(P.cl @ x)
+    rel_gap = gap / (1.0 + abs(dobj))
+    pinf = float(np.linalg.norm(rp)) / bnorm
+    history.append((rel_gap, pinf, dobj))
+    best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
+    if rel_gap <= tol and pinf <= tol:
+        return best, IPMStatus.OPTIMAL
+    return best, (IPMStatus.NUMERICAL if LX is None else None)
+
+
+def _dual_step(P: Any, y: np.ndarray, dy: np.ndarray, ad: float, chol: Callable):
+    """y + a_d Δy, halving a_d until S(y) is PD (Cholesky) and the slacks are positive."""
+    y_new = y + ad * dy
+    S_new = P.S(y_new)
+    s_new = P.slack(y_new)
+    LS_new = chol(S_new)
+    while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
+        ad *= 0.5
+        y_new = y + ad * dy
+        S_new = P.S(y_new)
+        s_new = P.slack(y_new)
+        LS_new = chol(S_new)
+    return y_new, S_new, s_new, LS_new, ad
+
+
+def _primal_step(X: np.ndarray, x: np.ndarray, dX: np.ndarray, dx: np.ndarray, ap: float, chol: Callable,
+                 combine: Callable):
+    """combine(X, ΔX, a_p), halving a_p until it is PD (Cholesky) and x + a_p Δx > 0."""
+    X_new = combine(X, dX, ap)
+    x_new = x + ap * dx
+    LX_new = chol(X_new)
+    while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
+        ap *= 0.5
+        X_new = combine(X, dX, ap)
+        x_new = x + ap * dx
+        LX_new = chol(X_new)
+    return X_new, x_new, LX_new, ap
+
+
+def _step(P: Any, y: np.ndarray, X: np.ndarray, x: np.ndarray, dy: np.ndarray, dX: np.ndarray, dx: np.ndarray,
+          ap: float, ad: float, chol: Callable, combine: Callable):
+    """Damped step (0.9 + 0.09 min(1, a_p, a_d), as in SDPT3) with both line searches; the new
+    (y, S, s, L_S, X, x, L_X), or None when a step length collapsed (NUMERICAL)."""
+    damp = 0.9 + 0.09 * min(1.0, ap, ad)
+    ap = min(1.0, damp * ap)
+    ad = min(1.0, damp * ad)
+    y_new, S_new, s_new, LS_new, ad = _dual_step(P, y, dy, ad, chol)
+    if LS_new is None or ad <= 1e-12:
+        return None
+    X_new, x_new, LX_new, ap = _primal_step(X, x, dX, dx, ap, chol, combine)
+    if ap < 1e-12 and ad < 1e-12:
+        return None
+    return y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+
+
+def _finish(P: Any, best: Optional[tuple], status: IPMStatus, y: np.ndarray, X: np.ndarray, it: int,
+            t0: float, history: list) -> IPMResult:
+    if best is None:  # max_iter < 1
+        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
+                         time.perf_counter() - t0, ())
+    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
+    if status is not IPMStatus.OPTIMAL:
+        # report the current (feasible) dual iterate
+        yb = y
+    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
+                     time.perf_counter() - t0, tuple(history))
+
+
+def _axpy_inplace(X: np.ndarray, dX: np.ndarray, a: float) -> np.ndarray:
+    out = dX * a
+    out += X
+    return out
+
+
 def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, max_iter: int = 100) -> IPMResult:
     """Run the HKM Mehrotra predictor–corrector from the strictly feasible dual point ``y0``.
 
@@ -418,21 +541,14 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
     Al = P.Al
     lin = _LinearTerm(Al)
     potrf, potrs = sla.lapack.dpotrf, sla.lapack.dpotrs
-    y = np.array(y0, dtype=np.float64)
-    S = P.S(y)
-    s = P.slack(y)
-    LS = _chol(S)
-    if LS is None or np.any(s <= 0):
-        return IPMResult(y, np.zeros_like(S), IPMStatus.START_INFEASIBLE, 0, math.inf, math.inf, math.inf,
-                         float(P.b @ y), math.nan, time.perf_counter() - t0, ())
+    start = _dual_start(P, y0, _chol, t0)
+    if isinstance(start, IPMResult):
+        return start
+    y, S, s, LS = start
     Y = _chol_inverse(LS)
     q = s.shape[0]
     mu0 = 1.0 / max(float(np.trace(Y)) + float(np.sum(1.0 / s)), 1e-300) * (N + q)
-    X = mu0 * Y
-    x = mu0 / s
-    LX = _chol(X)
-    bnorm = 1.0 + float(np.linalg.norm(P.b))
-    history = []
+    X, x, LX, bnorm, history = _primal_start(P, Y, s, mu0, _chol)
     status = IPMStatus.MAX_ITER
     best = None
     it = 0
@@ -441,18 +557,9 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         gap = XS + float(x @ s)
         mu = gap / (N + q)
         AX = P.A(X)
-        rp = -P.b - AX - Al.T @ x
-        dobj = float(P.b @ y)
-        pobj = float(np.vdot(P.C, X)) + float(P.cl @ x)
-        rel_gap = gap / (1.0 + abs(dobj))
-        pinf = float(np.linalg.norm(rp)) / bnorm
-        history.append((rel_gap, pinf, dobj))
-        best = (y.copy(), X, gap, rel_gap, pinf, dobj, pobj)
-        if rel_gap <= tol and pinf <= tol:
-            status = IPMStatus.OPTIMAL
-            break
-        if LX is None:
-            status = IPMStatus.NUMERICAL
+        best, stop = _record(P, y, X, x, gap, AX, float(np.vdot(P.C, X)), bnorm, history, tol, LX)
+        if stop is not None:
+            status = stop
             break
         H, XB, YBt = _schur(P, X, Y)
         lin.add_to(H, x / s)
@@ -509,43 +616,10 @@ def solve_structured(P: StructuredLMI, y0: np.ndarray, *, tol: float = 1e-10, ma
         dy, ds, dX, dx, _ = direction(sigma * mu, R, r)
         del R
         ap, ad = steps(dy, ds, dX, dx, _CORRECTOR_STEPS)
-        damp = 0.9 + 0.09 * min(1.0, ap, ad)
-        ap = min(1.0, damp * ap)
-        ad = min(1.0, damp * ad)
-        y_new = y + ad * dy
-        S_new = P.S(y_new)
-        s_new = P.slack(y_new)
-        LS_new = _chol(S_new)
-        while (LS_new is None or np.any(s_new <= 0)) and ad > 1e-12:
-            ad *= 0.5
-            y_new = y + ad * dy
-            S_new = P.S(y_new)
-            s_new = P.slack(y_new)
-            LS_new = _chol(S_new)
-        if LS_new is None or ad <= 1e-12:
+        nxt = _step(P, y, X, x, dy, dX, dx, ap, ad, _chol, _axpy_inplace)
+        if nxt is None:
             status = IPMStatus.NUMERICAL
             break
-        X_new = dX * ap
-        X_new += X
-        x_new = x + ap * dx
-        LX_new = _chol(X_new)
-        while (LX_new is None or np.any(x_new <= 0)) and ap > 1e-12:
-            ap *= 0.5
-            X_new = dX * ap
-            X_new += X
-            x_new = x + ap * dx
-            LX_new = _chol(X_new)
-        if ap < 1e-12 and ad < 1e-12:
-            status = IPMStatus.NUMERICAL
-            break
-        y, S, s, LS, X, x, LX = y_new, S_new, s_new, LS_new, X_new, x_new, LX_new
+        y, S, s, LS, X, x, LX = nxt
         Y = _chol_inverse(LS)
-    if best is None:  # max_iter < 1
-        return IPMResult(y, X, IPMStatus.MAX_ITER, 0, math.inf, math.inf, math.inf, float(P.b @ y), math.nan,
-                         time.perf_counter() - t0, ())
-    yb, Xb, gap, rel_gap, pinf, dobj, pobj = best
-    if status is not IPMStatus.OPTIMAL:
-        # report the current (feasible) dual iterate
-        yb = y
-    return IPMResult(yb, Xb, status, it, gap, rel_gap, pinf, float(P.b @ yb), pobj,
-                     time.perf_counter() - t0, tuple(history))
+    return _finish(P, best, status, y, X, it, t0, history)

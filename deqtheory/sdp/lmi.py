@@ -23,20 +23,21 @@ bounds are turned into spectral-norm bounds by :math:`\|E\|_2 \le \|E\|_F`. ``2�
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from .._validate import as_matrix, as_positive_diagonal, as_scalar, as_square, as_vector
+from .._validate import as_matrix, as_scalar, as_square, as_vector
 from ..certificates import Certificate, Status, register_verifier
 from ..errors import ShapeError
-from ..verified import UNIT_ROUNDOFF, gamma, sum_error_bound, verified_pd_at_shift
+from ..verified import INFLATE, UNIT_ROUNDOFF, gamma, product_error_bound, sum_error_bound, verified_pd_at_shift
 
-__all__ = ["wellposed_matrix", "lipschitz_block_matrix", "lipschitz_schur_matrix",
+__all__ = ["LIPSCHITZ_LMI", "wellposed_matrix", "lipschitz_lmi_matrix", "lipschitz_block_matrix", "lipschitz_schur_matrix",
            "verify_wellposed_witness", "verify_lipschitz_witness", "validate_problem", "verified_pd_two",
            "verify_lipschitz_refutation", "lambda_box"]
 
-_INFLATE = 1.0 + 1e-6
+#: The one name of the claim "a diagonal Λ ≻ 0 proves havens2023 (4)/(10) at L" (deqtheory.conditions).
+LIPSCHITZ_LMI = "lipschitz_lmi"
 
 
 def validate_problem(W: Any, U: Any, G: Any) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,8 +61,32 @@ def wellposed_matrix(W: np.ndarray, gamma_diag: np.ndarray) -> Tuple[np.ndarray,
     GW = gamma_diag[:, None] * W
     twoG = np.diag(2.0 * gamma_diag)
     M = twoG - GW - GW.T
-    prod_err = 2.0 * UNIT_ROUNDOFF * float(np.linalg.norm(GW)) * _INFLATE
+    prod_err = 2.0 * UNIT_ROUNDOFF * float(np.linalg.norm(GW)) * INFLATE
     return M, prod_err + sum_error_bound(twoG, GW, GW.T)
+
+
+def lipschitz_lmi_matrix(W: np.ndarray, U: np.ndarray, G: np.ndarray, lam: np.ndarray,
+                         L: float) -> Tuple[np.ndarray, float]:
+    r"""The left side of havens2023 (4) / (10) for a diagonal Λ = diag(lam) — the one assembler of it,
+
+    .. math:: 2\Lambda - \Lambda W - W^\top\Lambda - \tfrac1L G^\top G - \tfrac1L\Lambda UU^\top\Lambda,
+
+    formed as :math:`X + X^\top` with :math:`X = \Lambda(I - W)`, and a bound on the 2-norm of its
+    rounding error (entrywise a-priori bounds of Higham §3.1, inflated by :data:`INFLATE`).
+    (4) holds strictly iff this matrix is ≻ 0 (used by LBEN, the conversions and explicit networks;
+    the SDP works with the equivalent Schur block form :func:`lipschitz_block_matrix`)."""
+    n = W.shape[0]
+    X = lam[:, None] * (np.eye(n) - W)
+    T1 = X + X.T
+    GtG = G.T @ G
+    LU = lam[:, None] * U
+    LUUL = LU @ LU.T
+    lhs = (T1 - GtG / L) - LUUL / L
+    err = (2 * float(np.max(lam)) * sum_error_bound(np.eye(n), W) + 3 * UNIT_ROUNDOFF * float(np.linalg.norm(T1))
+           + (product_error_bound(G.T, G) + UNIT_ROUNDOFF * float(np.linalg.norm(GtG))) / L
+           + (product_error_bound(LU, LU.T) + 3 * UNIT_ROUNDOFF * float(np.linalg.norm(np.abs(LU) @ np.abs(LU.T)))) / L
+           + 2 * sum_error_bound(T1, GtG / L, LUUL / L))
+    return lhs, INFLATE * err
 
 
 def lipschitz_block_matrix(W: np.ndarray, U: np.ndarray, G: np.ndarray, lam: np.ndarray,
@@ -79,7 +104,7 @@ def lipschitz_block_matrix(W: np.ndarray, U: np.ndarray, G: np.ndarray, lam: np.
     F[n + d:, :n] = G
     idx = np.arange(n, n + d + p)
     F[idx, idx] = L
-    err += math.sqrt(2.0) * UNIT_ROUNDOFF * float(np.linalg.norm(LU)) * _INFLATE
+    err += math.sqrt(2.0) * UNIT_ROUNDOFF * float(np.linalg.norm(LU)) * INFLATE
     return F, err
 
 
@@ -285,7 +310,7 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     V1, V2, V3 = V[:n], V[n:n + d], V[n + d:]
     A1, A2, A3 = np.abs(V1), np.abs(V2), np.abs(V3)
     k = n + d + p + r + 8
-    g = gamma(k) * _INFLATE
+    g = gamma(k) * INFLATE
     IW = np.eye(n) - W
     a = 2.0 * np.sum((IW @ V1 + U @ V2) * V1, axis=1)
     a_err = g * 2.0 * np.sum(((np.eye(n) + np.abs(W)) @ A1 + np.abs(U) @ A2) * A1, axis=1)
@@ -336,17 +361,6 @@ def _refutation(cert: Certificate, W: Any, U: Any, G: Any) -> Optional[Certifica
     return None
 
 
-@register_verifier("lipschitz_strict")
-def _verify_lipschitz_strict(cert: Certificate, *, W: Any, U: Any, G: Any, **_: Any) -> Certificate:
-    ref = _refutation(cert, W, U, G)
-    if ref is not None:
-        return ref
-    if "lam" not in cert.witness or "L" not in cert.witness:
-        return cert.replace(status=Status.INCONCLUSIVE, message="no witness (Λ, L) to verify")
-    return _merge(cert, verify_lipschitz_witness(W, U, G, cert.witness["lam"], cert.witness["L"],
-                                                 condition=cert.condition))
-
-
 def _verify_with_wellposedness(cert: Certificate, W: Any, U: Any, G: Any,
                                wellposed: Optional[Certificate]) -> Certificate:
     if "lam" not in cert.witness or "L" not in cert.witness:
@@ -372,16 +386,22 @@ def _verify_with_wellposedness(cert: Certificate, W: Any, U: Any, G: Any,
     return out.replace(status=status, message=f"{fresh.message}; {wp_note}")
 
 
-@register_verifier("lipschitz_nonstrict")
-def _verify_lipschitz_nonstrict(cert: Certificate, *, W: Any, U: Any, G: Any,
-                                wellposed: Optional[Certificate] = None, **_: Any) -> Certificate:
+@register_verifier(LIPSCHITZ_LMI)
+def _verify_lipschitz_lmi(cert: Certificate, *, W: Any = None, U: Any = None, G: Any = None,
+                          wellposed: Optional[Certificate] = None, form: Any = None, **_: Any) -> Certificate:
+    """Re-check a ``"lipschitz_lmi"`` certificate (or one written under a legacy name: ``l2_sdp``,
+    ``lipschitz_strict``, ``lipschitz_nonstrict``, ``lmi10``) from its witness with numpy alone:
+    a dual witness ``V`` is re-checked as a refutation; otherwise (Λ, L) must give a proved
+    F(Λ, L) ≻ 0 (strict (4)), and a stored Γ (or a given well-posedness certificate) must re-verify.
+    An explicit network is passed as ``form=`` (:class:`deqtheory.explicit.DEQForm`)."""
+    cert = cert.replace(condition=LIPSCHITZ_LMI)
+    if form is not None:
+        from ..explicit import check_lmi10
+
+        if "lam" not in cert.witness or "L" not in cert.witness:
+            return cert.replace(status=Status.INCONCLUSIVE, message="no witness (Λ, L) to verify")
+        return check_lmi10(form, cert.witness["lam"], cert.witness["L"])
     ref = _refutation(cert, W, U, G)
     if ref is not None:
         return ref
-    return _verify_with_wellposedness(cert, W, U, G, wellposed)
-
-
-@register_verifier("l2_sdp")
-def _verify_l2_sdp(cert: Certificate, *, W: Any, U: Any, G: Any,
-                   wellposed: Optional[Certificate] = None, **_: Any) -> Certificate:
     return _verify_with_wellposedness(cert, W, U, G, wellposed)

@@ -26,8 +26,9 @@ __all__ = ["structured_wellposed", "structured_min_l", "structured_strict", "cvx
            "cvx_min_l", "cvx_strict"]
 
 
-def structured_wellposed(W: np.ndarray) -> StructuredLMI:
-    n = W.shape[0]
+def wellposed_constraints(n: int) -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+    """(Al, cl, b) of the well-posedness SDP in y = (γ, t): γ ≥ 0, Σγ ≤ n, maximise t (shared by
+    the dense and the frequency-block forms)."""
     Al = np.zeros((n + 1, n + 1))
     Al[:n, :n] = np.eye(n)
     Al[n, :n] = -1.0
@@ -35,6 +36,12 @@ def structured_wellposed(W: np.ndarray) -> StructuredLMI:
     cl[n] = float(n)
     b = np.zeros(n + 1)
     b[n] = 1.0
+    return Al, cl, b
+
+
+def structured_wellposed(W: np.ndarray) -> StructuredLMI:
+    n = W.shape[0]
+    Al, cl, b = wellposed_constraints(n)
     return StructuredLMI(C=np.zeros((n, n)), B=np.eye(n) - W.T, dvec=-np.ones(n), b=b, Al=Al, cl=cl)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from .._validate import as_matrix, as_square
 from ..certificates import Certificate, Status
 from ..errors import ShapeError
-from ..verified import gamma
+from ..verified import INFLATE, gamma
 
 __all__ = ["verify_wellposed_refutation", "factor_psd"]
 
@@ -43,7 +43,7 @@ def verify_wellposed_refutation(W: Any, V: Any) -> Certificate:
         raise ShapeError(f"V: expected shape ({n}, r), got {V.shape}")
     R = np.eye(n) - W
     d = np.sum((R @ V) * V, axis=1)
-    err = (1 + 1e-6) * gamma(2 * n + 3 + V.shape[1]) * np.sum(((np.eye(n) + np.abs(W)) @ np.abs(V)) * np.abs(V), axis=1)
+    err = INFLATE * gamma(2 * n + 3 + V.shape[1]) * np.sum(((np.eye(n) + np.abs(W)) @ np.abs(V)) * np.abs(V), axis=1)
     worst = float(np.max(d + err))
     nonzero = bool(np.any(V != 0))
     if nonzero and worst <= 0:
