@@ -62,6 +62,7 @@ from . import formats as _fm
 from . import intervals as _iv
 from . import pipeline as _pl
 from .certificates import Certificate, Status, to_jsonable
+from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
@@ -326,25 +327,26 @@ class _Model:
     note: Optional[str] = None          # why the numpy re-check cannot redo this model (needs torch)
 
 
+def _needs_torch(kind: str, note: str) -> _Model:
+    e = np.zeros((0, 0))
+    return _Model(kind, (), e, e, np.zeros(0), e, np.zeros(0), note=note)
+
+
 def _split(kind: str, obj: Any, path: str) -> _Model:
     stages = tuple(obj.stages) if isinstance(obj, _pl.Pipeline) else (obj,)
     ms = obj.model_stage() if isinstance(obj, _pl.Pipeline) else obj
     k = next(i for i, s in enumerate(stages) if s is ms)
     mk = _fm.kind_of(ms)
-    empty = np.zeros((0, 0))
     if mk not in DENSE_KINDS:
-        return _Model(mk, (), empty, empty, empty[0], empty, empty[0],
-                      note=f"model stage of kind {mk!r}: its certifier (torch: the conv plan's per-frequency FFT "
+        return _needs_torch(mk, f"model stage of kind {mk!r}: its certifier (torch: the conv plan's per-frequency FFT "
                            f"bounds, or an explicit net's) hands out no numpy-checkable witness; every claim needs torch")
     pre, post = stages[:k], stages[k + 1:]
     a = _fm.TABLE[mk].arrays(ms, path)
     if a.get("identity_mask") is not None:
-        return _Model(mk, (), empty, empty, empty[0], empty, empty[0],
-                      note="identity_mask: the bounds assume sigma = ReLU on every coordinate")
+        return _needs_torch(mk, "identity_mask: the bounds assume sigma = ReLU on every coordinate")
     bad = [type(s).__name__ for s in pre if not isinstance(s, (_pl.Normalize, _pl.Flatten, _pl.Linear, _pl.ReLU))]
     if bad:
-        return _Model(mk, (), empty, empty, empty[0], empty, empty[0],
-                      note=f"pre-stages {bad}: no numpy box rule here (the torch certifier's blocks); needs torch")
+        return _needs_torch(mk, f"pre-stages {bad}: no numpy box rule here (the torch certifier's blocks); needs torch")
     G, b_y = a.get("G"), a.get("b_y")
     if len(post) == 1 and isinstance(post[0], _pl.Linear) and G is None:
         G, b_y = post[0].W, post[0].b
