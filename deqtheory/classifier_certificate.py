@@ -85,18 +85,24 @@ CERTIFICATE_TARGETS: Dict[str, str] = {
 
 
 class ClaimStatus(enum.Enum):
-    """Outcome of re-checking one claim (``value`` machine name, ``message`` human one)."""
+    """Outcome of re-checking one claim: ``value`` the machine name, ``message`` the human one."""
 
-    CONFIRMED = ("confirmed", "re-proved in numpy from the stored witness on the model file")
-    NOT_CONFIRMED = ("not_confirmed", "the numpy re-check could not prove the claim")
-    NEEDS_TORCH = ("needs_torch", "this part of the certification cannot be re-checked in numpy")
-    MODEL_MISMATCH = ("model_mismatch", "the model file is not the one that was certified")
+    CONFIRMED = "confirmed"
+    NOT_CONFIRMED = "not_confirmed"
+    NEEDS_TORCH = "needs_torch"
+    MODEL_MISMATCH = "model_mismatch"
 
-    def __new__(cls, value: str, message: str):
-        obj = object.__new__(cls)
-        obj._value_ = value
-        obj.message = message
-        return obj
+    @property
+    def message(self) -> str:
+        return _CLAIM_MESSAGES[self]
+
+
+_CLAIM_MESSAGES = {
+    ClaimStatus.CONFIRMED: "re-proved in numpy from the stored witness on the model file",
+    ClaimStatus.NOT_CONFIRMED: "the numpy re-check could not prove the claim",
+    ClaimStatus.NEEDS_TORCH: "this part of the certification cannot be re-checked in numpy",
+    ClaimStatus.MODEL_MISMATCH: "the model file is not the one that was certified",
+}
 
 
 # ----------------------------------------------------------------------------------------------
