@@ -258,6 +258,7 @@ class RecheckReport:
     radius: Optional[EpsResult]
     constants: Dict[str, Dict[str, Any]]
     notes: List[str]
+    domain: Optional[Tuple[float, float]] = None
 
     @property
     def ok(self) -> bool:
@@ -265,13 +266,14 @@ class RecheckReport:
 
     def to_dict(self) -> Dict[str, Any]:
         return {"status": self.status.value, "message": self.status.message, "model_sha256": self.model_sha256,
-                "model_kind": self.model_kind, "norm": self.norm, "per_eps": [r.to_dict() for r in self.per_eps],
+                "model_kind": self.model_kind, "norm": self.norm, "domain": self.domain, "per_eps": [r.to_dict() for r in self.per_eps],
                 "radius": None if self.radius is None else self.radius.to_dict(),
                 "constants": to_jsonable(self.constants), "notes": list(self.notes)}
 
     def format(self) -> str:
         lines = [f"certification re-check: {self.status.value} ({self.status.message})",
-                 f"model sha256 {self.model_sha256}  kind {self.model_kind}  norm l{self.norm}"]
+                 f"model sha256 {self.model_sha256}  kind {self.model_kind}  norm l{self.norm}"
+                 + ("" if self.domain is None else f"  domain [{self.domain[0]:g}, {self.domain[1]:g}]")]
         for name, c in self.constants.items():
             lines.append(f"  constant {name:<22} stored {c['stored']:<12} re-verified {c['status']:<12} "
                          f"margin {c['margin']:.6g}")
@@ -622,7 +624,7 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
     if failed:
         notes.append("a stored constant certificate claimed CERTIFIED did not re-verify on the model file")
     return RecheckReport(ClaimStatus.CONFIRMED if ok else ClaimStatus.NOT_CONFIRMED, sha, m.kind, cf.norm, per, rad,
-                         consts, notes)
+                         consts, notes, cf.domain)
 
 
 def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:

@@ -228,6 +228,7 @@ def test_command_line_exit_codes_and_json(runs, tmp_path, capsys):
     assert CC.main_verify_certification([str(path), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["status"] == "confirmed" and rep["norm"] == "inf" and len(rep["per_eps"]) == 3
+    assert rep["domain"] == [0.0, 1.0]
     # a tampered file on disk (one flag) → exit 1 and the image named
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
