@@ -5,7 +5,7 @@
     deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--no-progress]
                                [--threads N] [--device DEV]
     deqtheory-train certify CHECKPOINT --norm 2|inf --eps E [E ...] [--certifier NAME]
-                               [--max-samples N] [--json OUT] [--plot PNG]
+                               [--max-samples N] [--json OUT] [--plot PNG] [--witness CERT.npz]
     deqtheory-train list
     deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json]   # then: deqtheory check model.npz
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--split", default=None, help="dataset split (default: the config's test split)")
     c.add_argument("--json", default=None, help="write the result table as JSON")
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
+    c.add_argument("--witness", default=None,
+                   help="write the proofs (constants' certificates, fixed points, the exported model) to CERT.npz; "
+                        "re-check without torch: deqtheory verify-certification CERT.npz (dense DEQ certifiers)")
     c.add_argument("--threads", type=int, default=None)
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
@@ -100,8 +103,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
             if args.split is None:
                 ds = ds.subset(dc["test_subset"])
-            res = X.certify_model(model, ds, certifier=args.certifier, norm=args.norm, eps=args.eps,
-                                  max_samples=args.max_samples)
+            try:
+                res = X.certify_model(model, ds, certifier=args.certifier, norm=args.norm, eps=args.eps,
+                                      max_samples=args.max_samples, witness_path=args.witness)
+            except ValueError as exc:
+                sys.stderr.write(f"deqtheory-train certify: {exc}\n")
+                return 2
             res["checkpoint"] = str(args.checkpoint)
             res["split"] = split
             sys.stdout.write(X.format_table(res) + "\n")

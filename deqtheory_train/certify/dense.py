@@ -92,6 +92,16 @@ class CertificationPlan:
                 **self.deq.provenance, "solver_options": {k: v for k, v in self.solver_options.items()}}
         return consts, prov
 
+    def certificates(self) -> Dict[str, Any]:
+        """The :class:`deqtheory.certificates.Certificate` of every constant proved so far, by name
+        (names of :data:`deqtheory.classifier_certificate.CERTIFICATE_TARGETS`)."""
+        return dict(self.deq.certificates)
+
+    def witness_meta(self) -> Dict[str, Any]:
+        """What a numpy re-check must know about how this plan decided (see
+        :mod:`deqtheory.classifier_certificate`): the lift used for ℓ∞ and the ℓ2 factor."""
+        return {"interval": self.interval, "factor": self.factor, "kind": self.deq.kind}
+
     # -- building blocks -----------------------------------------------------------------------
     def pre_box(self, lo: torch.Tensor, hi: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         for bl in self.pre:
@@ -175,7 +185,7 @@ class CertificationPlan:
         if not lf.valid:
             inf = torch.full((B, n), math.inf, dtype=DT, device=dev)
             m = torch.full((B, self.p), -math.inf, dtype=DT, device=dev)
-            return {"lower": -inf, "upper": inf, "margins": m, "stats": None, "valid": False}
+            return {"lower": -inf, "upper": inf, "margins": m, "stats": None, "valid": False, "zhat": None}
         vhat = torch.cat([vhi, vlo], dim=1)
         M = lf.M.to(dev)
         zh, st = self._solve(M, vhat, lf.solver)
@@ -192,7 +202,7 @@ class CertificationPlan:
         m[ar, labels] = math.inf
         if st.status is not SolverStatus.CONVERGED:
             m[:] = torch.where(torch.isinf(m) & (m > 0), m, torch.full_like(m, -math.inf))
-        return {"lower": zl, "upper": zu, "margins": m, "stats": st, "valid": True}
+        return {"lower": zl, "upper": zu, "margins": m, "stats": st, "valid": True, "zhat": zh}
 
 
 def prepare(model: nn.Module, **kw: Any) -> CertificationPlan:
@@ -301,21 +311,24 @@ def certified_accuracy(model: Union[nn.Module, CertificationPlan], loader: Any,
 
 
 def certify_deq(model: nn.Module, x: np.ndarray, y: np.ndarray, *, norm: str, eps: Sequence[float],
-                batch_size: int = 500, clip: bool = True, **kw: Any) -> CertifyOutput:
+                batch_size: int = 500, clip: bool = True, witness: bool = False, **kw: Any) -> CertifyOutput:
     """Registry certifier ``deq`` (and ``deq_ibp``, ``deq_metzler``, ``deq_sqrt2`` with fixed keywords)
     for dense DEQ stacks: :func:`~deqtheory_train.certify.driver.run_certifier` on :func:`prepare`'s
-    plan. ℓ∞ boxes are intersected with [0, 1]^d when ``clip``. Other keywords go to :func:`prepare`."""
+    plan. ℓ∞ boxes are intersected with [0, 1]^d when ``clip``; ``witness``: also return the proofs
+    (:class:`~deqtheory_train.certify.results.CertifyOutput`). Other keywords go to :func:`prepare`."""
     plan = prepare(unwrap(model), **kw)
-    return run_certifier(plan, x, y, name="deq", norm=norm, eps=eps, batch_size=batch_size, clip=clip)
+    return run_certifier(plan, x, y, name="deq", norm=norm, eps=eps, batch_size=batch_size, clip=clip,
+                         witness=witness)
 
 
 def certify_linf(model: nn.Module, x: np.ndarray, y: np.ndarray, *, norm: str, eps: Sequence[float],
-                 batch_size: int = 500, clip: bool = True, **kw: Any) -> CertifyOutput:
+                 batch_size: int = 500, clip: bool = True, witness: bool = False, **kw: Any) -> CertifyOutput:
     """Registry certifier ``deq_linf``: :func:`certify_deq` for ℓ∞ with
     :meth:`~deqtheory_train.certify.deq.DEQConstants.add_linf_lipschitz` applied to the plan
     (identical results when L_{x→z} is already finite); ℓ2 is :func:`certify_deq`."""
     if str(norm) != "inf":
-        return certify_deq(model, x, y, norm=norm, eps=eps, batch_size=batch_size, clip=clip, **kw)
+        return certify_deq(model, x, y, norm=norm, eps=eps, batch_size=batch_size, clip=clip, witness=witness, **kw)
     plan = prepare(unwrap(model), **kw)
     plan.deq.add_linf_lipschitz()
-    return run_certifier(plan, x, y, name="deq_linf", norm="inf", eps=eps, batch_size=batch_size, clip=clip)
+    return run_certifier(plan, x, y, name="deq_linf", norm="inf", eps=eps, batch_size=batch_size, clip=clip,
+                         witness=witness)

@@ -68,6 +68,8 @@ class DEQConstants:
         self.sdp = sdp
         self.provenance: Dict[str, Any] = {"export": f"{type(layer).__name__}.export_deq() (kind {self.kind})"}
         self.constants: Dict[str, Any] = {}
+        #: the proofs behind the constants, by name (:data:`CERTIFICATE_TARGETS` says on which matrix)
+        self.certificates: Dict[str, Any] = {}
         self._point: Optional[Dict[str, Any]] = None
         self._l2: Optional[Dict[str, Any]] = None
         self._lifts: Dict[str, Lift] = {}
@@ -80,12 +82,14 @@ class DEQConstants:
         out: Dict[str, Any] = {"m": None, "mu": None, "eta": None, "contraction": None}
         cm = _bounds.monotone_margin(self.Wn)
         self.provenance["monotone"] = cert_info(cm)
+        self.certificates["monotone"] = cm
         ms = []
         if cm.certified:
             ms.append(downf(cm.margin))
         if self.phi is not None:
             cw = _bounds.monotone_margin(self.Wn, self.phi)
             self.provenance["monotone_weighted"] = {**cert_info(cw), "phi": "family weight (G-MonDEQ Phi / LBEN Psi)"}
+            self.certificates["monotone_weighted"] = cw
             if cw.certified:
                 # sym(Φ⁻¹(I − W)) ⪰ m_Φ I ⇒ ‖Δ‖ ≤ max(Φ⁻¹)‖δ‖/m_Φ: effective m = m_Φ · min Φ
                 ms.append(downf(downf(cw.margin) * float(np.min(self.phi))))
@@ -94,6 +98,7 @@ class DEQConstants:
         else:
             cu = _bounds.mu_inf_bound(self.Wn)
             self.provenance["mu_inf"] = cert_info(cu)
+            self.certificates["mu_inf"] = cu
             if cu.certified and "eta" in cu.witness:
                 out["mu"] = float(_bounds._mu_upper_from_cert(cu))
                 out["eta"] = as_f64(cu.witness["eta"])
@@ -125,12 +130,14 @@ class DEQConstants:
             c = lipschitz_certificate(self.Wn, self.Un, self.Gn, L, lam=1.0 / self.phi)
             self.provenance["L_x_to_y_lben"] = {**cert_info(c), "L": L,
                                                 "witness": "analytic Lambda = Psi^-1 (havens2023 eq. 7 / Prop 2.2)"}
+            self.certificates["L_x_to_y_lben"] = c
             if c.certified and L < Ly:
                 Ly = L
         if self.sdp:
             from deqtheory.sdp import min_lipschitz
             c = min_lipschitz(self.Wn, self.Un, self.Gn)
             self.provenance["L_x_to_y_sdp"] = cert_info(c)
+            self.certificates["L_x_to_y_sdp"] = c
             if c.certified and float(c.witness["L"]) < Ly:
                 Ly = float(c.witness["L"])
         self._l2 = {"L_z": Lz, "L_y": Ly}
@@ -165,10 +172,12 @@ class DEQConstants:
         prov: Dict[str, Any] = {"lift": "wei2022 eq. 3.3 (IBP)" if method == "ibp" else "jafarpour2022 eq. 6 (Metzler)"}
         cm = _bounds.monotone_margin(Mn)
         prov["monotone"] = cert_info(cm)
+        self.certificates[f"lift_{method}_monotone"] = cm
         m = downf(cm.margin) if cm.certified else None
         mu = eta = None
         cu = _bounds.mu_inf_bound(Mn)
         prov["mu_inf"] = cert_info(cu)
+        self.certificates[f"lift_{method}_mu_inf"] = cu
         if cu.certified and "eta" in cu.witness:
             mu = float(_bounds._mu_upper_from_cert(cu))
             eta = as_f64(cu.witness["eta"])

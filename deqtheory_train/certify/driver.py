@@ -79,11 +79,29 @@ def _count(statuses: Dict[str, int], iters: List[int], key: str, st: Any) -> Non
     iters.append(int(st.iterations))
 
 
+def _witness_rows(plan: Any, r: Dict[str, Any], norm: str) -> Dict[str, np.ndarray]:
+    """The per-image witnesses of one batch (see :class:`~.results.CertifyOutput`)."""
+    cl = r["clean"]
+    rows = {"z": cl["z"], "clean_margins": cl["margins"], "fixed_point_error": cl["e2"]}
+    if norm == "inf":
+        B = cl["z"].shape[0]
+        nan = torch.full((B, 2 * cl["z"].shape[1]), math.nan, dtype=DT, device=cl["z"].device)
+        rows["z_lift"] = torch.stack([nan if iv["zhat"] is None else iv["zhat"] for iv in r["intervals"]], dim=1)
+        rows["interval_margins"] = torch.stack([iv["margins"] for iv in r["intervals"]], dim=1)
+    return {k: v.detach().cpu().numpy() for k, v in rows.items()}
+
+
 def run_certifier(plan: Any, x: Any, y: Any, *, name: str, norm: str, eps: Sequence[float], batch_size: int = 500,
-                  clip: bool = True, details: Optional[Mapping[str, Any]] = None) -> CertifyOutput:
+                  clip: bool = True, details: Optional[Mapping[str, Any]] = None,
+                  witness: bool = False) -> CertifyOutput:
     """The registry-certifier loop over ``x`` (N, ...) raw inputs, ``y`` (N,) labels in batches of
     ``batch_size``; ℓ∞ boxes are intersected with [0, 1]^d when ``clip`` (the dataset invariant).
-    ``details``: extra JSON entries (the plan's constants/provenance and solver counts are added)."""
+    ``details``: extra JSON entries (the plan's constants/provenance and solver counts are added).
+    ``witness``: also hand out the proofs (``certificates``, per-image ``witness``, ``meta``); only
+    plans with ``certificates()`` (the dense DEQ plan) have them, others raise ``DomainError``."""
+    if witness and not hasattr(plan, "certificates"):
+        raise DomainError(f"certifier {name}: {type(plan).__name__} hands out no witnesses (only the dense DEQ "
+                          "plan does; see docs/certify.md)")
     norm = str(norm)
     if norm not in ("2", "inf"):
         raise DomainError(f"norm: expected '2' or 'inf', got {norm!r}")
@@ -99,6 +117,7 @@ def run_certifier(plan: Any, x: Any, y: Any, *, name: str, norm: str, eps: Seque
     radius = np.zeros(N)
     statuses: Dict[str, int] = {}
     iters: List[int] = []
+    parts: List[Dict[str, np.ndarray]] = []
     dev = plan.device
     for s0 in range(0, N, batch_size):
         sl = slice(s0, min(N, s0 + batch_size))
@@ -110,6 +129,8 @@ def run_certifier(plan: Any, x: Any, y: Any, *, name: str, norm: str, eps: Seque
         cert[sl] = r["certified"].cpu().numpy()
         if r["radius"] is not None:
             radius[sl] = r["radius"].cpu().numpy()
+        if witness:
+            parts.append(_witness_rows(plan, r, norm))
         _count(statuses, iters, "clean", r["clean"].get("stats"))
         for iv in r["intervals"]:
             _count(statuses, iters, "interval", iv.get("stats"))
@@ -117,4 +138,9 @@ def run_certifier(plan: Any, x: Any, y: Any, *, name: str, norm: str, eps: Seque
     det: Dict[str, Any] = {"certifier": name, "norm": norm, **dict(details or {}),
                            "constants": jsonable(consts), "provenance": jsonable(prov),
                            "solver": {"statuses": statuses, "max_iterations": max(iters) if iters else 0}}
-    return CertifyOutput(correct, cert, radius if norm == "2" else None, det)
+    out = CertifyOutput(correct, cert, radius if norm == "2" else None, det)
+    if witness:
+        out.certificates = plan.certificates()
+        out.meta = {**plan.witness_meta(), "clip": bool(clip)}
+        out.witness = {k: np.concatenate([pt[k] for pt in parts]) for k in parts[0]} if parts else {}
+    return out

@@ -93,12 +93,22 @@ class CertificationResult:
 class CertifyOutput:
     """Per-sample results of a certifier. ``certified[i, k]``: proved robust at ``eps[k]`` (implies
     ``correct[i]``); ``radius[i]``: a proved lower bound on the certified radius (0 if none / NaN
-    if the certifier does not compute radii); ``details``: JSON-serialisable extras (bounds used)."""
+    if the certifier does not compute radii); ``details``: JSON-serialisable extras (bounds used).
+
+    With ``witness=True`` (dense DEQ plans) also the proofs: ``certificates`` — the
+    :class:`deqtheory.certificates.Certificate` of every proved constant, by name; ``witness`` — per-image
+    arrays: ``z`` (N, n) the clean fixed points ẑ, ``clean_margins`` (N, p) the claimed lower bounds on
+    the exact margins, ``fixed_point_error`` (N,) the claimed ‖ẑ − z*‖₂ bound, ℓ∞ also ``z_lift``
+    (N, E, 2n) the lifted fixed points [z̄; z̲] per ε and ``interval_margins`` (N, E, p); ``meta`` — the
+    plan's decisions (lift, ℓ2 factor). :mod:`deqtheory.classifier_certificate` writes and re-checks them."""
 
     correct: np.ndarray
     certified: np.ndarray
     radius: Optional[np.ndarray] = None
     details: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    certificates: Optional[Dict[str, Any]] = None
+    witness: Optional[Dict[str, np.ndarray]] = None
+    meta: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def jsonable(o: Any) -> Any:

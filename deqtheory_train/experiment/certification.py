@@ -17,7 +17,13 @@ from ..certify.results import CertifyOutput
 from ..registry import get_certifier
 from ..train import unwrap
 
-__all__ = ["summarize_certification", "certify_model", "write_certify_outputs", "format_table"]
+__all__ = ["summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
+           "RADIUS_SLACK", "save_witness"]
+
+#: the registered certifiers that hand out their proofs (the dense DEQ plan); see docs/certify.md
+WITNESS_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf")
+#: relative amount by which a saved radius claim is below the certifier's radius (:func:`save_witness`)
+RADIUS_SLACK = 1e-6
 
 
 def summarize_certification(outp: CertifyOutput, eps: Sequence[float], norm: str, name: str) -> Dict[str, Any]:
@@ -38,19 +44,64 @@ def summarize_certification(outp: CertifyOutput, eps: Sequence[float], norm: str
     return res
 
 
+def save_witness(path: "str | pathlib.Path", model: nn.Module, outp: CertifyOutput, x: Any, y: Any, *, norm: str,
+                 eps: Sequence[float], certifier: str) -> str:
+    """Write the certification ``outp`` (made with ``witness=True``) of ``model`` on ``(x, y)`` as a
+    :mod:`deqtheory.classifier_certificate` file, the exported model (:func:`deqtheory_train.export.to_deqtheory`)
+    embedded with its sha256 (returned). Re-check: ``deqtheory verify-certification PATH``."""
+    import os
+    import tempfile
+
+    from deqtheory.classifier_certificate import save_certification
+    from deqtheory.formats import save_model
+
+    from ..export import to_deqtheory
+
+    if outp.witness is None or outp.certificates is None:
+        raise ValueError(f"certifier {certifier}: the output carries no witnesses (run it with witness=True)")
+    fd, tmp = tempfile.mkstemp(suffix=".npz")
+    os.close(fd)
+    try:
+        save_model(tmp, to_deqtheory(unwrap(model)))
+        with open(tmp, "rb") as fh:
+            blob = fh.read()
+    finally:
+        os.unlink(tmp)
+    domain = (0.0, 1.0) if str(norm) == "inf" and outp.meta.get("clip", True) else None
+    # A radius r = m̲/K is claimed to the last bit; the numpy re-check rounds on its own (its m̲ and K
+    # differ from torch's by ~1e-15 relative; ~1e-8 where the certifier reads W as a float32 layer
+    # computes it and the file holds W recomputed in float64), so the file claims r(1 − RADIUS_SLACK).
+    radius = None if outp.radius is None else np.nextafter(np.asarray(outp.radius) * (1 - RADIUS_SLACK), 0.0)
+    return save_certification(path, model_npz=blob, X=x, labels=y, norm=str(norm), eps=eps, domain=domain,
+                              certified=outp.certified, correct=outp.correct, radius=radius,
+                              witness=outp.witness, certificates=outp.certificates,
+                              meta={**outp.meta, "certifier": certifier})
+
+
 def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optional[str], norm: str,
-                  eps: Sequence[float], max_samples: Optional[int] = None, **kwargs: Any) -> Dict[str, Any]:
+                  eps: Sequence[float], max_samples: Optional[int] = None,
+                  witness_path: "Optional[str | pathlib.Path]" = None, **kwargs: Any) -> Dict[str, Any]:
     """Run a registered certifier (default: the model's ``default_certifier``) on the first
-    ``max_samples`` examples of ``dataset``; returns :func:`summarize_certification`'s dict."""
+    ``max_samples`` examples of ``dataset``; returns :func:`summarize_certification`'s dict.
+    ``witness_path``: also write the proofs there (:func:`save_witness`; certifiers of
+    :data:`WITNESS_CERTIFIERS` only) and record ``witness`` / ``model_sha256`` in the dict."""
     base = unwrap(model)
     name = certifier or getattr(base, "default_certifier", None)
     if not name:
         raise ValueError(f"no certifier given and {type(base).__name__} has no default_certifier")
+    if witness_path is not None:
+        if name not in WITNESS_CERTIFIERS:
+            raise ValueError(f"certifier {name}: hands out no witnesses (only {', '.join(WITNESS_CERTIFIERS)}: the "
+                             "dense DEQ plan; see docs/certify.md)")
+        kwargs["witness"] = True
     ds = dataset.subset(max_samples)
     t0 = time.time()
     outp = get_certifier(name)(base, ds.x, ds.y, norm=str(norm), eps=list(eps), **kwargs)
     res = summarize_certification(outp, eps, norm, name)
     res["seconds"] = time.time() - t0
+    if witness_path is not None:
+        res["model_sha256"] = save_witness(witness_path, base, outp, ds.x, ds.y, norm=norm, eps=eps, certifier=name)
+        res["witness"] = str(witness_path)
     return res
 
 
