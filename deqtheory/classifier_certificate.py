@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import enum
 import hashlib
 import io
 import json
@@ -61,14 +60,15 @@ from . import bounds as _bounds
 from . import formats as _fm
 from . import intervals as _iv
 from . import pipeline as _pl
-from .certificates import Certificate, Status, to_jsonable
+from .certificates import Certificate, MessageEnum, Status, to_jsonable
 from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "ClaimStatus", "Certification", "EpsResult", "RecheckReport",
-           "save_certification", "load_certification", "recheck", "main_verify_certification"]
+           "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
+           "main_verify_certification"]
 
 FORMAT = "deqtheory-classifier-certification/1"
 _U = UNIT_ROUNDOFF
@@ -84,25 +84,13 @@ CERTIFICATE_TARGETS: Dict[str, str] = {
 }
 
 
-class ClaimStatus(enum.Enum):
+class ClaimStatus(MessageEnum):
     """Outcome of re-checking one claim: ``value`` the machine name, ``message`` the human one."""
 
-    CONFIRMED = "confirmed"
-    NOT_CONFIRMED = "not_confirmed"
-    NEEDS_TORCH = "needs_torch"
-    MODEL_MISMATCH = "model_mismatch"
-
-    @property
-    def message(self) -> str:
-        return _CLAIM_MESSAGES[self]
-
-
-_CLAIM_MESSAGES = {
-    ClaimStatus.CONFIRMED: "re-proved in numpy from the stored witness on the model file",
-    ClaimStatus.NOT_CONFIRMED: "the numpy re-check could not prove the claim",
-    ClaimStatus.NEEDS_TORCH: "this part of the certification cannot be re-checked in numpy",
-    ClaimStatus.MODEL_MISMATCH: "the model file is not the one that was certified",
-}
+    CONFIRMED = ("confirmed", "re-proved in numpy from the stored witness on the model file")
+    NOT_CONFIRMED = ("not_confirmed", "the numpy re-check could not prove the claim")
+    NEEDS_TORCH = ("needs_torch", "this part of the certification cannot be re-checked in numpy")
+    MODEL_MISMATCH = ("model_mismatch", "the model file is not the one that was certified")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -627,18 +615,20 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
                          consts, notes, cf.domain)
 
 
-def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:
-    """``deqtheory verify-certification CERT.npz [--model MODEL.npz] [--json] [--first K]``: re-check a
-    saved classifier certification in numpy. Exit 0 iff every claim is confirmed, 1 if some claim is not
-    (or needs torch, or the model differs), 2 for an unreadable file."""
-    ap = argparse.ArgumentParser(prog="deqtheory verify-certification",
-                                 description="re-check a saved classifier certification without torch")
+def add_verify_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of ``deqtheory verify-certification`` (shared by :func:`main_verify_certification`
+    and the ``deqtheory`` CLI)."""
     ap.add_argument("certification", help="the .npz of deqtheory-train certify --witness")
     ap.add_argument("--model", default=None, help="the model file to check against (default: the embedded one; "
                                                    "its sha256 must equal the recorded one)")
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     ap.add_argument("--first", type=int, default=5, help="unconfirmed images listed per eps")
-    args = ap.parse_args(list(argv) if argv is not None else None)
+    return ap
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Re-check ``args.certification``; exit 0 iff every claim is confirmed, 1 if some claim is not
+    (or needs torch, or the model differs), 2 for an unreadable file."""
     try:
         rep = recheck(args.certification, args.model, first=args.first)
     except (DEQInputError, OSError) as exc:
@@ -646,6 +636,15 @@ def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     sys.stdout.write((json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else rep.format()) + "\n")
     return 0 if rep.ok else 1
+
+
+def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:
+    """``deqtheory verify-certification CERT.npz [--model MODEL.npz] [--json] [--first K]``: re-check a
+    saved classifier certification in numpy (:func:`run_verify`)."""
+    ap = add_verify_arguments(argparse.ArgumentParser(prog="deqtheory verify-certification",
+                                                      description="re-check a saved classifier certification "
+                                                                  "without torch"))
+    return run_verify(ap.parse_args(list(argv) if argv is not None else None))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Command-line interface: ``deqtheory check | verify | convert | eval | theorems``.
+"""Command-line interface: ``deqtheory check | verify | verify-certification | convert | eval | theorems``.
 
 Exit status: 0 on success, 2 on bad input (one-line error on stderr naming file, array and
 shape), 1 when ``--check`` of the theorem catalogue finds a failing entry.
@@ -147,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("certificate", help="CERT.npz written by `deqtheory check --save-certificate`")
     v.add_argument("--json", action="store_true", help="one JSON object on stdout")
     v.set_defaults(func=_cmd_verify)
+
+    from .classifier_certificate import add_verify_arguments, run_verify
+
+    vc = sub.add_parser("verify-certification",
+                        help="re-check a saved classifier certification (deqtheory-train certify --witness) "
+                             "against its model file, with numpy alone")
+    add_verify_arguments(vc).set_defaults(func=run_verify)
 
     cv = sub.add_parser("convert", help="reparameterize a model file as LBEN (havens2023 section 3)")
     cv.add_argument("source", help="SRC.npz of kind mondeq, gmondeq, sll, cpl, aol, sandwich, conv_sll, conv_cpl")

@@ -272,6 +272,10 @@ def test_deqtheory_train_certify_witness_command(tmp_path, capsys):
         assert res["witness"] == str(w) and res["model_sha256"] == CC.load_certification(w).model_sha256
         capsys.readouterr()
         assert CC.main_verify_certification([str(w)]) == 0, capsys.readouterr().out
+        capsys.readouterr()
+        from deqtheory import cli as dcli                     # the same re-check as `deqtheory verify-certification`
+        assert dcli.main(["verify-certification", str(w), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["status"] == "confirmed"
         cf = CC.load_certification(w)
         assert cf.certified[:, 1].sum() >= 1 and cf.X.shape == (40, 1, 6, 6)
     assert cli.main(["certify", str(out / "checkpoint.npz"), "--norm", "2", "--eps", "0.1", "--max-samples", "4",

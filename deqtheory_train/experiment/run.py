@@ -3,7 +3,6 @@ with checkpoints / metrics / plots, the final evaluation, ``model.npz`` and the 
 certification at the end. Under ``torchrun`` (WORLD_SIZE > 1) it runs DDP; only rank 0 writes files."""
 from __future__ import annotations
 
-import enum
 import json
 import os
 import pathlib
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from deqtheory.io import atomic_write
+from deqtheory.certificates import MessageEnum
 
 from .. import data as D
 from .. import train as T
@@ -31,22 +31,12 @@ __all__ = ["RunStatus", "run_experiment", "HANG_ENV"]
 HANG_ENV = "DEQTHEORY_TRAIN_TEST_HANG_AFTER_STEP"   # fault injection for the kill/resume test
 
 
-class RunStatus(enum.Enum):
+class RunStatus(MessageEnum):
     """How :func:`run_experiment` ended. ``value`` is the machine name (``summary.json``), ``message``
     the human one."""
 
-    FINISHED = "finished"
-    STOPPED = "stopped"
-
-    @property
-    def message(self) -> str:
-        return _RUN_MESSAGES[self]
-
-
-_RUN_MESSAGES = {
-    RunStatus.FINISHED: "all epochs ran; the model, the final test metrics (and certification) are written",
-    RunStatus.STOPPED: "stopped early at max_steps; a checkpoint is written, --resume continues it",
-}
+    FINISHED = ("finished", "all epochs ran; the model, the final test metrics (and certification) are written")
+    STOPPED = ("stopped", "stopped early at max_steps; a checkpoint is written, --resume continues it")
 
 
 def _write_json(path: pathlib.Path, obj: Any) -> None:
