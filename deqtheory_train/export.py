@@ -10,7 +10,7 @@ MonDEQLayer / LipMonDEQLayer / GMonDEQLayer            :class:`deqtheory.formats
 IBPMonDEQLayer (±Γ) / CerDEQLayer / NEMONLayer         :class:`deqtheory.formats.FamilyNet`        = ``layer.kind``
 LBENLayer                                              :class:`deqtheory.formats.LBENNet`          ``lben``
 ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
-ConvLBEN / ConvDAGLBEN (its eq. 7 ``to_lben()``)       :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
+ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
 AOLMLP / SandwichMLP                                   ``AOLNet`` / ``SandwichNet``                ``aol`` / ``sandwich``
@@ -54,7 +54,7 @@ from deqtheory import formats as _fm
 from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
-__all__ = ["to_deqtheory", "deq_arrays", "export_file", "format_summary", "to_numpy"]
+__all__ = ["to_deqtheory", "export_file", "format_summary", "to_numpy"]
 
 
 def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
@@ -65,14 +65,6 @@ def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
 # ----------------------------------------------------------------------------------------------
 # dense DEQ layers
 # ----------------------------------------------------------------------------------------------
-
-def deq_arrays(layer: nn.Module) -> Dict[str, Any]:
-    """``dict(W, U, b, G, b_y, kind)`` of a dense DEQ layer: numpy float64 copies of the effective
-    matrices **as the layer computes them** in its dtype (what :mod:`deqtheory_train.certify` certifies)."""
-    with torch.no_grad():
-        return {"W": to_numpy(layer.weight()), "U": to_numpy(layer.input_matrix()), "b": to_numpy(layer.b),
-                "G": to_numpy(layer.G), "b_y": to_numpy(layer.b_y), "kind": layer.kind}
-
 
 def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
     from .layers.dense import CerDEQLayer, LBENLayer, LipMonDEQLayer
@@ -170,7 +162,7 @@ def _conv_lben(mod: nn.Module) -> Any:
     from .layers.conv_dag import ConvDAGLBEN
 
     if isinstance(mod, ConvDAGLBEN):
-        mod = mod.to_lben()          # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
+        mod = mod.as_conv_lben()        # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
     N, C = mod.N, mod.channels
     f = lambda t: _circ.kernel_to_freq(to_numpy(t), N)  # noqa: E731
     mask = np.arange(C) < mod.identity_channels

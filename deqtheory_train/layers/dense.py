@@ -103,11 +103,6 @@ class DenseDEQLayer(nn.Module):
         """Monotonicity margin of the families that have one (MonDEQ, G-MonDEQ, IBP-MonDEQ)."""
         return self.W_param.m
 
-    def export_params(self) -> Any:
-        """The deqtheory params dataclass: ``deqtheory_train.export.to_deqtheory(self).params``."""
-        from ..export import to_deqtheory
-        return to_deqtheory(self).params
-
     # -- common --------------------------------------------------------------------------
     @property
     def last_stats(self) -> Optional[SolverStats]:
@@ -128,12 +123,6 @@ class DenseDEQLayer(nn.Module):
         if self.G is None:
             raise DomainError("readout: this layer was built without p (no G, b_y)")
         return z @ self.G.T + self.b_y
-
-    def export_deq(self) -> Dict[str, Any]:
-        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices as the layer
-        computes them (:func:`deqtheory_train.export.deq_arrays`; the model file: ``to_deqtheory``)."""
-        from ..export import deq_arrays
-        return deq_arrays(self)
 
 
 class MonDEQLayer(DenseDEQLayer):
