@@ -29,8 +29,10 @@ layer's own ``T``). CPL layers get deqtheory's *proved* normaliser
 relative excess ≤ 1e-6 dense, 1e-10 conv, over the eval-mode ``‖W‖₂²`` the torch layer divides by),
 so the file is 1-Lipschitz by construction and converts to LBEN. The dense
 families' ``W`` is recomputed by :mod:`deqtheory.parametrizations` from the parameters (float64,
-same formula, rounding-level differences from the torch ``W``). A conv LBEN is stored by the DFT
-blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the ``conv_lben`` kind).
+same formula, rounding-level differences from the torch ``W``); :mod:`deqtheory_train.certify`
+certifies that very ``W`` (it reads every layer through this module, ``certify/layer_arrays.py``). A
+conv LBEN is stored by the DFT blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the
+``conv_lben`` kind).
 
 Classifiers: ``Normalize`` → :class:`deqtheory.pipeline.Normalize`, ``Flatten``, ``Linear``, ``ReLU``,
 ``ChannelPad`` → the pipeline stages; a dense DEQ followed by ``Readout(layer)`` keeps its ``G``, ``b_y``

@@ -232,10 +232,6 @@ class _WeightBase(nn.Module):
         obj._load(params, **_dd(dtype, device))
         return obj
 
-    def numpy_weight(self) -> np.ndarray:
-        """deqtheory's forward on the exported parameters (the float64 oracle)."""
-        return self.family().forward(self.export())
-
 
 def _dd(dtype, device):
     return dict(dtype=dtype or torch.get_default_dtype(), device=device)
@@ -319,9 +315,6 @@ class LBENWeight(_WeightBase):
     def export(self, G: torch.Tensor, U: torch.Tensor) -> dp.LBENParams:  # type: ignore[override]
         return dp.LBENParams(log_psi=to_numpy(self.log_psi), G=to_numpy(G), U=to_numpy(U),
                              V=to_numpy(self.V), S=to_numpy(self.S))
-
-    def numpy_weight(self, G: torch.Tensor, U: torch.Tensor) -> np.ndarray:  # type: ignore[override]
-        return self.fam.forward(self.export(G, U))
 
 
 
