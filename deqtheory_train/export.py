@@ -14,6 +14,7 @@ ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
 AOLMLP / SandwichMLP                                   ``AOLNet`` / ``SandwichNet``                ``aol`` / ``sandwich``
+parametrize.*Weight (all but LBENWeight)               the family's params dataclass               (a component)
 nn.Sequential, DenseDEQClassifier, LinfDEQClassifier,  :class:`deqtheory.pipeline.Pipeline`        ``classifier``
 ConvClassifier
 =====================================================  ==========================================  ==================
@@ -68,6 +69,13 @@ def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
 # dense DEQ layers
 # ----------------------------------------------------------------------------------------------
 
+def _params(w: nn.Module, **layer_tensors: torch.Tensor) -> Any:
+    """The deqtheory params dataclass of a parametrization module (``w.params_type`` with the numpy
+    copies of ``w.fields``; LBEN adds the layer's ``G``, ``U``)."""
+    return w.params_type(**{k: to_numpy(getattr(w, k)) for k in w.fields},
+                         **{k: to_numpy(t) for k, t in layer_tensors.items()})
+
+
 def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
     from .layers.dense import CerDEQLayer, LBENLayer, LipMonDEQLayer
 
@@ -78,12 +86,12 @@ def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
             if not readout:
                 raise DomainError("LBENLayer: its W depends on G; export it with its readout")
             m = None if mask is None else np.asarray(to_numpy(torch.as_tensor(mask)), bool)
-            return _fm.LBENNet(layer.W_param.export(layer.G, layer.U), layer.L, layer.W_param.fam.eps,
+            return _fm.LBENNet(_params(layer.W_param, G=layer.G, U=layer.U), layer.L, layer.W_param.fam.eps,
                                to_numpy(layer.b), b_y, m)
         if mask is not None:
             raise DomainError(f"{type(layer).__name__}: identity_mask is stored only by the lben kind")
         cer = isinstance(layer, CerDEQLayer)
-        net = _fm.FamilyNet(layer.family(), layer.W_param.export(),
+        net = _fm.FamilyNet(layer.family(), _params(layer.W_param),
                             to_numpy(layer.U0 if cer else layer.input_matrix()), G, to_numpy(layer.b), b_y,
                             scale=to_numpy(layer.bn_scale()) if cer else None,
                             lip=layer.lip if isinstance(layer, LipMonDEQLayer) else None)
@@ -246,8 +254,13 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
     from .layers.conv_dag import ConvDAGLBEN
     from .layers.dense import DenseDEQLayer
     from .layers.explicit import AOLMLP, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
+    from .parametrize import LBENWeight, _WeightBase
 
     m = getattr(module, "module", module)       # DDP / DataParallel
+    if isinstance(m, LBENWeight):
+        raise DomainError("module: the LBEN parameters include the layer's G and U; export the LBENLayer")
+    if isinstance(m, _WeightBase):
+        return _params(m)
     if isinstance(m, DenseDEQLayer):
         return _dense_layer(m, readout=m.G is not None)
     if isinstance(m, (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)):

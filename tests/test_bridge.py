@@ -357,8 +357,13 @@ def test_conv_classifier_bridge(name, tmp_path, capsys):
     _close(fm.evaluate(p, x.reshape(4, -1).numpy(), tol=1e-13)[0], y)          # flattened inputs too
     rc, rep = _cli_json(capsys, "check", p, "--no-sdp", "--compact")
     assert rc == 0
-    consts, _ = ConvCertificationPlan(model).info()
+    plan = ConvCertificationPlan(model)
+    consts, _ = plan.info()
     stage = obj.model_stage()
+    if plan.lben is not None:           # the conv LBEN the certifier certifies is the one exported, bit for bit
+        cert = to_deqtheory(plan.lben.layer)
+        for key in ("G_hat", "U_hat", "V_hat", "S_hat", "log_psi", "b", "b_y", "identity_mask"):
+            assert np.array_equal(getattr(cert, key), getattr(stage, key)), key
     L = stage.lipschitz_bound() if isinstance(stage, ec.ConvResidualStack) else stage.L
     assert L == consts["L_body"]
     nrm = obj.stages[0]
