@@ -307,6 +307,8 @@ def test_dense_classifier_bridge(name, tmp_path, capsys):
     model.eval()
     obj = to_deqtheory(model)
     assert isinstance(obj, pl.Pipeline) and isinstance(obj.stages[0], pl.Normalize)
+    if name in ML.FAMILIES:             # config key (nemon) → layer kind = file kind (noneuclidean), one table
+        assert fm.kind_of(obj.model_stage()) == model.layer.kind == ML.FAMILIES[name].kind
     p, k = _save(tmp_path, obj)
     assert k == "classifier"
     _tight(model)
