@@ -10,10 +10,11 @@ MonDEQLayer / LipMonDEQLayer / GMonDEQLayer            :class:`deqtheory.formats
 IBPMonDEQLayer (±Γ) / CerDEQLayer / NEMONLayer         :class:`deqtheory.formats.FamilyNet`        = ``layer.kind``
 LBENLayer                                              :class:`deqtheory.formats.LBENNet`          ``lben``
 ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
-ConvLBEN / ConvDAGLBEN (its eq. 7 ``to_lben()``)       :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
+ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
 AOLMLP / SandwichMLP                                   ``AOLNet`` / ``SandwichNet``                ``aol`` / ``sandwich``
+parametrize.*Weight (all but LBENWeight)               the family's params dataclass               (a component)
 nn.Sequential, DenseDEQClassifier, LinfDEQClassifier,  :class:`deqtheory.pipeline.Pipeline`        ``classifier``
 ConvClassifier
 =====================================================  ==========================================  ==================
@@ -29,8 +30,10 @@ layer's own ``T``). CPL layers get deqtheory's *proved* normaliser
 relative excess ≤ 1e-6 dense, 1e-10 conv, over the eval-mode ``‖W‖₂²`` the torch layer divides by),
 so the file is 1-Lipschitz by construction and converts to LBEN. The dense
 families' ``W`` is recomputed by :mod:`deqtheory.parametrizations` from the parameters (float64,
-same formula, rounding-level differences from the torch ``W``). A conv LBEN is stored by the DFT
-blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the ``conv_lben`` kind).
+same formula, rounding-level differences from the torch ``W``); :mod:`deqtheory_train.certify`
+certifies that very ``W`` (it reads every layer through this module, ``certify/layer_arrays.py``). A
+conv LBEN is stored by the DFT blocks of its kernels (:func:`deqtheory.circulant.kernel_to_freq`, the
+``conv_lben`` kind).
 
 Classifiers: ``Normalize`` → :class:`deqtheory.pipeline.Normalize`, ``Flatten``, ``Linear``, ``ReLU``,
 ``ChannelPad`` → the pipeline stages; a dense DEQ followed by ``Readout(layer)`` keeps its ``G``, ``b_y``
@@ -54,7 +57,7 @@ from deqtheory import formats as _fm
 from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
-__all__ = ["to_deqtheory", "deq_arrays", "export_file", "format_summary", "to_numpy"]
+__all__ = ["to_deqtheory", "export_file", "format_summary", "to_numpy"]
 
 
 def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
@@ -66,12 +69,11 @@ def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
 # dense DEQ layers
 # ----------------------------------------------------------------------------------------------
 
-def deq_arrays(layer: nn.Module) -> Dict[str, Any]:
-    """``dict(W, U, b, G, b_y, kind)`` of a dense DEQ layer: numpy float64 copies of the effective
-    matrices **as the layer computes them** in its dtype (what :mod:`deqtheory_train.certify` certifies)."""
-    with torch.no_grad():
-        return {"W": to_numpy(layer.weight()), "U": to_numpy(layer.input_matrix()), "b": to_numpy(layer.b),
-                "G": to_numpy(layer.G), "b_y": to_numpy(layer.b_y), "kind": layer.kind}
+def _params(w: nn.Module, **layer_tensors: torch.Tensor) -> Any:
+    """The deqtheory params dataclass of a parametrization module (``w.params_type`` with the numpy
+    copies of ``w.fields``; LBEN adds the layer's ``G``, ``U``)."""
+    return w.params_type(**{k: to_numpy(getattr(w, k)) for k in w.fields},
+                         **{k: to_numpy(t) for k, t in layer_tensors.items()})
 
 
 def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
@@ -84,12 +86,12 @@ def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
             if not readout:
                 raise DomainError("LBENLayer: its W depends on G; export it with its readout")
             m = None if mask is None else np.asarray(to_numpy(torch.as_tensor(mask)), bool)
-            return _fm.LBENNet(layer.W_param.export(layer.G, layer.U), layer.L, layer.W_param.fam.eps,
+            return _fm.LBENNet(_params(layer.W_param, G=layer.G, U=layer.U), layer.L, layer.W_param.fam.eps,
                                to_numpy(layer.b), b_y, m)
         if mask is not None:
             raise DomainError(f"{type(layer).__name__}: identity_mask is stored only by the lben kind")
         cer = isinstance(layer, CerDEQLayer)
-        net = _fm.FamilyNet(layer.family(), layer.W_param.export(),
+        net = _fm.FamilyNet(layer.family(), _params(layer.W_param),
                             to_numpy(layer.U0 if cer else layer.input_matrix()), G, to_numpy(layer.b), b_y,
                             scale=to_numpy(layer.bn_scale()) if cer else None,
                             lip=layer.lip if isinstance(layer, LipMonDEQLayer) else None)
@@ -170,7 +172,7 @@ def _conv_lben(mod: nn.Module) -> Any:
     from .layers.conv_dag import ConvDAGLBEN
 
     if isinstance(mod, ConvDAGLBEN):
-        mod = mod.to_lben()          # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
+        mod = mod.as_conv_lben()        # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
     N, C = mod.N, mod.channels
     f = lambda t: _circ.kernel_to_freq(to_numpy(t), N)  # noqa: E731
     mask = np.arange(C) < mod.identity_channels
@@ -252,8 +254,13 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
     from .layers.conv_dag import ConvDAGLBEN
     from .layers.dense import DenseDEQLayer
     from .layers.explicit import AOLMLP, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
+    from .parametrize import LBENWeight, _WeightBase
 
     m = getattr(module, "module", module)       # DDP / DataParallel
+    if isinstance(m, LBENWeight):
+        raise DomainError("module: the LBEN parameters include the layer's G and U; export the LBENLayer")
+    if isinstance(m, _WeightBase):
+        return _params(m)
     if isinstance(m, DenseDEQLayer):
         return _dense_layer(m, readout=m.G is not None)
     if isinstance(m, (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)):

@@ -6,11 +6,12 @@ Every family has
   inputs) — the single torch transcription of the deqtheory formula;
 * an ``nn.Module`` (``MonDEQWeight``, …) holding the free parameters as ``nn.Parameter`` under the
   **same names** as the deqtheory params dataclass; ``module()`` returns ``W``;
-* ``export() -> deqtheory params dataclass`` (numpy float64, detached) such that
-  ``module.family().forward(module.export())`` equals ``module()`` up to float64 rounding, and
-  ``family().contains(W)`` / ``family().defining_condition(export())`` certify it (tests:
-  ``tests/test_train_dense_parametrize.py``);
-* ``from_params(params, dtype=, device=)`` (classmethod): the inverse of ``export``;
+* numpy: ``deqtheory_train.export.to_deqtheory(module)`` → the deqtheory params dataclass (numpy
+  float64, detached; the fields ``module.fields``) such that ``module.family().forward(params)``
+  equals ``module()`` up to float64 rounding, and ``family().contains(W)`` /
+  ``family().defining_condition(params)`` certify it (tests: ``tests/test_train_dense_parametrize.py``);
+  LBEN's parameters include the layer's ``G``, ``U``: export the :class:`LBENLayer`;
+* ``from_params(params, dtype=, device=)`` (classmethod): the inverse of ``to_deqtheory``;
 * ``family()``: the deqtheory :class:`~deqtheory.parametrizations.Parametrization` with the current
   hyper-parameters.
 
@@ -35,7 +36,7 @@ CerDEQWeight(n, K)          Björck_K(V/(n‖V‖_max))/√n                    
 ==========================  ========================================================================  =========================
 
 The IBP margin ``m`` may change during training (wei2022 App. B warm-up,
-:func:`m_warmup` with :func:`smooth_eps_schedule`); ``export``/``family`` use the current ``m``.
+:func:`m_warmup` with :func:`smooth_eps_schedule`); ``to_deqtheory``/``family`` use the current ``m``.
 """
 from __future__ import annotations
 
@@ -197,17 +198,14 @@ def m_warmup(m: float, eps_current: float, eps_train: float, m_start: float = 0.
 # ----------------------------------------------------------------------------------------------
 
 class _WeightBase(nn.Module):
-    """Common helpers: ``export`` via the deqtheory params dataclass; ``from_params``."""
+    """Common helpers: ``params_type`` / ``fields`` (the deqtheory params dataclass and its free
+    fields, read by :func:`deqtheory_train.export.to_deqtheory`); ``from_params``."""
 
     params_type: type = dp.Params
-    _fields: tuple = ()
-
-    def export(self) -> Any:
-        """The deqtheory params dataclass (numpy float64 copies of the current parameters)."""
-        return self.params_type(**{k: to_numpy(getattr(self, k)) for k in self._fields})
+    fields: tuple = ()
 
     def _load(self, params: Any, dtype, device) -> None:
-        for k in self._fields:
+        for k in self.fields:
             setattr(self, k, _param(getattr(params, k), dtype, device))
 
     #: name of the field whose first dimension is the rank option of the constructor (None: no rank)
@@ -223,18 +221,14 @@ class _WeightBase(nn.Module):
 
     @classmethod
     def from_params(cls, params: Any, *hyper: Any, dtype=None, device=None, **hyper_kw: Any) -> "_WeightBase":
-        """The inverse of :meth:`export`: a module of size ``n`` (the last field's first dimension) with
+        """The inverse of ``to_deqtheory(module)``: a module of size ``n`` (the last field's first dimension) with
         the hyper-parameters ``hyper`` / ``hyper_kw`` (as the constructor: ``m``; ``L, eps``; ``m, gamma``;
         ``gamma``; ``n_iter``) holding ``params``. LBEN: loads ``log_psi, V, S`` (``G``, ``U`` belong to the layer)."""
-        n = getattr(params, cls._fields[-1]).shape[0]
+        n = getattr(params, cls.fields[-1]).shape[0]
         kw = {} if cls._rank_field is None else {"rank": getattr(params, cls._rank_field).shape[0]}
         obj = cls(n, *hyper, **hyper_kw, **kw, dtype=dtype, device=device)
         obj._load(params, **_dd(dtype, device))
         return obj
-
-    def numpy_weight(self) -> np.ndarray:
-        """deqtheory's forward on the exported parameters (the float64 oracle)."""
-        return self.family().forward(self.export())
 
 
 def _dd(dtype, device):
@@ -246,7 +240,7 @@ class MonDEQWeight(_WeightBase):
     Initialisation: deqtheory ``MonDEQ.sample`` with ``rng``/``scale``."""
 
     params_type = dp.MonDEQParams
-    _fields = ("A", "B")
+    fields = ("A", "B")
     _rank_field = "A"
 
     def __init__(self, n: int, m: float = 1.0, *, rank: Optional[int] = None, scale: float = 0.5,
@@ -266,7 +260,7 @@ class GMonDEQWeight(_WeightBase):
     r"""havens2023 (6): ``W = I − Φ(AᵀA + Bᵀ − B + mI)``; parameters ``A``, ``B``, ``log_phi`` (n,)."""
 
     params_type = dp.GMonDEQParams
-    _fields = ("A", "B", "log_phi")
+    fields = ("A", "B", "log_phi")
     _rank_field = "A"
 
     def __init__(self, n: int, m: float = 1.0, *, rank: Optional[int] = None, scale: float = 0.5,
@@ -291,10 +285,11 @@ class GMonDEQWeight(_WeightBase):
 class LBENWeight(_WeightBase):
     r"""havens2023 (7). Holds ``log_psi`` (n,), ``V`` (k, n), ``S`` (n, n); ``G`` (p, n) and ``U``
     (n, d) are the layer's output/input matrices and are **passed in**: ``module(G, U) -> W``;
-    ``export(G, U)`` returns the full :class:`deqtheory.parametrizations.LBENParams`."""
+    The full :class:`deqtheory.parametrizations.LBENParams` are exported with the layer
+    (``to_deqtheory(lben_layer).params``)."""
 
     params_type = dp.LBENParams
-    _fields = ("log_psi", "V", "S")
+    fields = ("log_psi", "V", "S")
     _rank_field = "V"
 
     def __init__(self, n: int, L: float = 1.0, eps: float = 0.1, *, rank: Optional[int] = None,
@@ -316,12 +311,6 @@ class LBENWeight(_WeightBase):
     def forward(self, G: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
         return lben_weight(self.log_psi, G, U, self.V, self.S, self.fam.L, self.fam.eps)
 
-    def export(self, G: torch.Tensor, U: torch.Tensor) -> dp.LBENParams:  # type: ignore[override]
-        return dp.LBENParams(log_psi=to_numpy(self.log_psi), G=to_numpy(G), U=to_numpy(U),
-                             V=to_numpy(self.V), S=to_numpy(self.S))
-
-    def numpy_weight(self, G: torch.Tensor, U: torch.Tensor) -> np.ndarray:  # type: ignore[override]
-        return self.fam.forward(self.export(G, U))
 
 
 
@@ -330,7 +319,7 @@ class IBPMonDEQWeight(_WeightBase):
     ``m`` is a settable attribute (warm-up, :func:`m_warmup`)."""
 
     params_type = dp.IBPMonDEQParams
-    _fields = ("M", "log_slack")
+    fields = ("M", "log_slack")
 
     def __init__(self, n: int, m: float = 0.1, *, scale: float = 1.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -360,7 +349,7 @@ class IBPMonDEQGammaWeight(IBPMonDEQWeight):
     margin ``m`` as :class:`IBPMonDEQWeight`."""
 
     params_type = dp.IBPMonDEQGammaParams
-    _fields = ("M", "log_slack", "beta")
+    fields = ("M", "log_slack", "beta")
 
     def __init__(self, n: int, m: float = 0.1, gamma: Optional[float] = 3.0, *, scale: float = 1.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -386,7 +375,7 @@ class NonEuclideanWeight(_WeightBase):
     r"""jafarpour2022 (12) **corrected**: ``W = [η]T[η]⁻¹ − diag(|T|𝟙) + γI``; parameters ``T``, ``log_eta``."""
 
     params_type = dp.NonEuclideanParams
-    _fields = ("T", "log_eta")
+    fields = ("T", "log_eta")
 
     def __init__(self, n: int, gamma: float = 0.0, *, scale: float = 1.0, eta_range: float = 1.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -414,7 +403,7 @@ class CerDEQWeight(_WeightBase):
     Default K = 30 (deqtheory's default; li2022's K = 5 orthogonalises only well-conditioned V)."""
 
     params_type = dp.CerDEQParams
-    _fields = ("V",)
+    fields = ("V",)
 
     def __init__(self, n: int, n_iter: int = 30, *, cond: float = 3.0,
                  rng: Optional[np.random.Generator] = None, dtype=None, device=None):
@@ -454,7 +443,8 @@ class FamilyParametrization(nn.Module):
     ``forward(*tensors)`` takes the free tensors in the order of the deqtheory params dataclass
     fields and returns ``W`` with the torch formula above; ``right_inverse(W)`` calls the deqtheory
     family's ``right_inverse`` (float64, may raise ``OutsideSetError``) and returns the tensors in
-    ``W``'s dtype/device. ``export(*tensors)`` gives the deqtheory params."""
+    ``W``'s dtype/device. The deqtheory params of the free tensors: ``fam.params_type(**dict(zip(fields,
+    numpy copies)))``."""
 
     def __init__(self, family: dp.Parametrization):
         super().__init__()
@@ -471,6 +461,3 @@ class FamilyParametrization(nn.Module):
         prm = self.fam.right_inverse(to_numpy(W))
         return tuple(torch.as_tensor(np.array(getattr(prm, k), dtype=np.float64, copy=True), dtype=W.dtype, device=W.device)
                      for k in self.fields)
-
-    def export(self, *tensors: torch.Tensor) -> Any:
-        return self.fam.params_type(**{k: to_numpy(t) for k, t in zip(self.fields, tensors)})

@@ -4,6 +4,7 @@ process) → outputs equal the torch model's to ≤ 1e-10 and the constants deqt
 equal those deqtheory_train.certify uses for the model."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -20,7 +21,9 @@ from deqtheory import explicit as ex
 from deqtheory import explicit_conv as ec
 from deqtheory_train import models as M
 from deqtheory_train.models import linf as ML
-from deqtheory_train.certify import ConvCertificationPlan, prepare
+from deqtheory_train.certify import ConvCertificationPlan, Perturbation, certify_batch, prepare
+from deqtheory_train.certify import deq as certify_deq_module
+from deqtheory_train.certify.layer_arrays import dense_arrays
 from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers import (AOLMLP, CerDEQLayer, CPLConv2d, CPLLinear, GMonDEQLayer, IBPMonDEQLayer,
                                     LBENLayer, LipMonDEQLayer, MonDEQLayer, NEMONLayer, SandwichMLP, SLLConv2d,
@@ -119,8 +122,8 @@ def test_dense_layer_bridge(kind, tmp_path, capsys):
     with torch.no_grad():
         y = layer.readout(layer(x))
     _close(_eval_file(tmp_path, p, x, tol=1e-13, capsys=capsys), y)
-    # deqtheory check: the file's DEQ arrays; the constants equal the certifier's (same theorems, W from
-    # deqtheory's float64 formula vs torch's: rounding-level differences only)
+    # deqtheory check: the file's DEQ arrays are the certifier's arrays, bit for bit (both are
+    # formats.TABLE[kind].arrays of the same object), so every constant is the very number `check` proves
     rc, rep = _cli_json(capsys, "check", p, "--no-sdp", "--compact")
     assert rc == 0 and rep["model"]["kind"] == kind
     a = fm.load_model(p)
@@ -128,16 +131,54 @@ def test_dense_layer_bridge(kind, tmp_path, capsys):
     plan.deq.point()
     plan.deq.l2()
     consts, prov = plan.info()
-    assert np.abs(a["W"] - layer.export_deq()["W"]).max() <= 1e-13
-    mono = bounds.monotone_margin(a["W"])
-    assert mono.margin == pytest.approx(prov["monotone"]["margin"], rel=1e-9, abs=1e-12)
+    assert np.array_equal(a["W"], plan.deq.Wn) and np.array_equal(a["U"], plan.deq.Un)
+    assert np.array_equal(a["b"], plan.deq.bn)
+    assert np.abs(a["W"] - layer.weight().detach().numpy()).max() <= 1e-13    # the torch W: rounding apart
+    assert prov["monotone"]["margin"] == rep["conditions"]["monotone"]["margin"]
+    assert prov["monotone"]["status"] == rep["conditions"]["monotone"]["status"]
+    if "mu_inf" in prov:
+        assert prov["mu_inf"]["margin"] == rep["conditions"]["mu_inf"]["margin"]
     Lz = bounds.pabbaraju_lipschitz(a["W"], a["U"])
     if math.isfinite(consts["L_x_to_z"]) and Lz.certified:
-        assert Lz.value == pytest.approx(prov["L_x_to_z"]["value"], rel=1e-9)
+        assert Lz.value == prov["L_x_to_z"]["value"]
     if kind == "lben":
         assert obj.L == consts["L_x_to_y"] == layer.L       # the prescribed L, proved on both sides
     if kind in ("mondeq", "lipmondeq", "gmondeq", "lben"):
         _convert_agrees(tmp_path, p, x, y, capsys)
+
+
+def _torch_arrays(layer):
+    """The arrays the certifier read before it certified the exported model: ``W`` and ``U`` as the torch
+    layer computes them (its own float64 formula), everything else as exported."""
+    e = dense_arrays(layer)
+    with torch.no_grad():
+        W, U = (t.detach().double().numpy().copy() for t in (layer.weight(), layer.input_matrix()))
+    return dataclasses.replace(e, W=W, U=U)
+
+
+@pytest.mark.parametrize("kind", sorted(DENSE))
+def test_certified_results_move_only_at_rounding_level(kind, monkeypatch):
+    """Certifying the exported W (deqtheory's formula) instead of the torch W changes the certified
+    results of a small batch at rounding level only: same certified / correct flags, radii and
+    margins equal to 1e-9 relative (ℓ2 and ℓ∞)."""
+    torch.manual_seed(0)
+    layer = DENSE[kind]()
+    x = torch.randn(8, 5, dtype=D)
+    _sgd(layer, x, out=lambda v: layer.readout(layer(v)))
+    _tight(layer)
+    with torch.no_grad():
+        y = layer.readout(layer(x)).argmax(1)
+    perts = (Perturbation("2", 0.01), Perturbation("inf", 0.002))
+    new = [certify_batch(prepare(layer), x, y, q) for q in perts]
+    monkeypatch.setattr(certify_deq_module, "dense_arrays", _torch_arrays)
+    old = [certify_batch(prepare(layer), x, y, q) for q in perts]
+    assert np.abs(_torch_arrays(layer).W - dense_arrays(layer).W).max() <= 1e-13
+    for rn, ro in zip(new, old):
+        assert torch.equal(rn.certified, ro.certified) and torch.equal(rn.correct, ro.correct)
+        for name in ("radius", "margins", "clean_margins"):
+            a, b = getattr(rn, name), getattr(ro, name)
+            assert torch.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True), (name, (a - b).abs().max())
+    assert new[0].certified.any() or new[1].certified.any()            # not vacuous
 
 
 def _convert_agrees(tmp_path, p, x, y, capsys, tol=1e-9):
@@ -239,11 +280,10 @@ def test_conv_deq_layers_bridge(tmp_path, capsys):
         assert rc == 0 and rep["model"]["kind"] == kind
         a = fm.load_model(p)
         if kind == "conv_mondeq":
-            W, U, b = cm.dense(N)
-            assert np.array_equal(a["W"], W) and np.array_equal(a["U"], U)
+            d = to_deqtheory(cm, N=N).dense()
+            assert np.array_equal(a["W"], d["W"]) and np.array_equal(a["U"], d["U"])
         else:
             assert a["identity_mask"].shape == (a["W"].shape[0],)
-    assert cm.export_deq(N)["kind"] == "conv_mondeq"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -267,6 +307,8 @@ def test_dense_classifier_bridge(name, tmp_path, capsys):
     model.eval()
     obj = to_deqtheory(model)
     assert isinstance(obj, pl.Pipeline) and isinstance(obj.stages[0], pl.Normalize)
+    if name in ML.FAMILIES:             # config key (nemon) → layer kind = file kind (noneuclidean), one table
+        assert fm.kind_of(obj.model_stage()) == model.layer.kind == ML.FAMILIES[name].kind
     p, k = _save(tmp_path, obj)
     assert k == "classifier"
     _tight(model)
@@ -284,16 +326,16 @@ def test_dense_classifier_bridge(name, tmp_path, capsys):
     assert np.array_equal(nrm.mean, np.asarray(NORM["mean"], np.float32).astype(float))      # as stored
     assert np.max(1.0 / nrm.std) <= plan.pre[0].lip2 <= np.max(1.0 / nrm.std) * (1 + 1e-14)
     a = fm.load_model(p)
-    mono = bounds.monotone_margin(a["W"])
-    assert mono.margin == pytest.approx(prov["monotone"]["margin"], rel=1e-9, abs=1e-12)
+    assert np.array_equal(a["W"], plan.deq.Wn) and np.array_equal(a["U"], plan.deq.Un)
+    assert prov["monotone"]["margin"] == rep["conditions"]["monotone"]["margin"]       # bit-equal
     Lz = bounds.pabbaraju_lipschitz(a["W"], a["U"])
     if Lz.certified and math.isfinite(consts["L_x_to_z"]) and "L_x_to_z_linf" not in prov:
-        assert Lz.value == pytest.approx(prov["L_x_to_z"]["value"], rel=1e-9)
+        assert Lz.value == prov["L_x_to_z"]["value"]
     if name in ML.FAMILIES:             # the ℓ∞ certifier's lifted system, proved again on the file's W
         plan.deq.lift(plan.interval)
         lift = (iv.ibp_lift if plan.interval == "ibp" else iv.metzler_lift)(a["W"])
         got = plan.info()[1][f"lift_{plan.interval}"]["monotone"]
-        assert bounds.monotone_margin(lift).margin == pytest.approx(got["margin"], rel=1e-9, abs=1e-12)
+        assert bounds.monotone_margin(lift).margin == got["margin"]
 
 
 @pytest.mark.parametrize("name", ["convsll", "convlben_from_sll", "convlben_dag_from_sll"])
@@ -317,8 +359,13 @@ def test_conv_classifier_bridge(name, tmp_path, capsys):
     _close(fm.evaluate(p, x.reshape(4, -1).numpy(), tol=1e-13)[0], y)          # flattened inputs too
     rc, rep = _cli_json(capsys, "check", p, "--no-sdp", "--compact")
     assert rc == 0
-    consts, _ = ConvCertificationPlan(model).info()
+    plan = ConvCertificationPlan(model)
+    consts, _ = plan.info()
     stage = obj.model_stage()
+    if plan.lben is not None:           # the conv LBEN the certifier certifies is the one exported, bit for bit
+        cert = to_deqtheory(plan.lben.layer)
+        for key in ("G_hat", "U_hat", "V_hat", "S_hat", "log_psi", "b", "b_y", "identity_mask"):
+            assert np.array_equal(getattr(cert, key), getattr(stage, key)), key
     L = stage.lipschitz_bound() if isinstance(stage, ec.ConvResidualStack) else stage.L
     assert L == consts["L_body"]
     nrm = obj.stages[0]
@@ -380,11 +427,11 @@ def test_kinds_dispatch_through_one_table():
 
 
 def test_save_model_accepts_materialized_arrays(tmp_path):
-    """A layer's export_deq() dict is written as the materialized DEQ (kind deq), its outputs unchanged."""
+    """The certifier's materialized arrays of a layer (a dict) are written as kind deq, outputs unchanged."""
     torch.manual_seed(6)
     layer = MonDEQLayer(3, 4, 2, dtype=D, **TIGHT)
     p = str(tmp_path / "d.npz")
-    assert fm.save_model(p, layer.export_deq()) == "deq"
+    assert fm.save_model(p, vars(dense_arrays(layer))) == "deq"
     x = torch.randn(3, 3, dtype=D)
     with torch.no_grad():
         _close(fm.evaluate(p, x.numpy())[0], layer.readout(layer(x)))

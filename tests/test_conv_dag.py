@@ -14,6 +14,7 @@ from deqtheory.circulant import conv_matrix
 from deqtheory.errors import DomainError, ShapeError
 from deqtheory.parametrizations.dag_lben import dag_lben, is_block_strictly_lower
 from deqtheory.parametrizations.lben import lben_lhs
+from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers.conv import ConvLBEN
 from deqtheory_train.layers.conv_dag import ConvDAGLBEN
 from deqtheory_train.layers.explicit import SLLConv2d
@@ -65,7 +66,7 @@ def test_lambda_W_U_match_the_numpy_reference(k, eps, L, seed):
     N = lay.N
     lam = _np(lay.lam())
     assert np.allclose(np.repeat(lam, N * N), ref.lam, rtol=1e-10, atol=0)
-    d = lay.to_lben().dense()
+    d = to_deqtheory(lay).dense()
     assert np.allclose(d["W"], ref.W, atol=1e-10 * max(1.0, np.abs(ref.W).max()))
     assert np.allclose(d["U"], ref.U, atol=1e-10 * max(1.0, np.abs(ref.U).max()))
     assert is_block_strictly_lower(d["W"], [b * N * N for b in lay.blocks], tol=1e-10)
@@ -97,7 +98,7 @@ def test_forward_is_the_exact_fixed_point_of_the_dense_model_and_readout_is_Gz()
 @pytest.mark.theorem("havens2023:dag.lben")
 def test_lmi_holds_with_the_gershgorin_multiplier_on_the_materialised_layer():
     lay = _layer(4, eps=0.05)
-    d = lay.to_lben().dense()
+    d = to_deqtheory(lay).dense()
     N = lay.N
     lam = np.repeat(_np(lay.lam()), N * N)
     lhs, err = lben_lhs(d["W"], lam, d["G"], d["U"], lay.L)
@@ -140,7 +141,7 @@ def test_from_sll_computes_the_sll_and_round_trips_through_eq7():
         dag = ConvDAGLBEN.from_sll(layers, N)
         y = dag.forward_readout(x)
         assert float((y - h).abs().max()) <= 1e-12 * max(1.0, float(h.abs().max()))
-        lb = dag.to_lben()
+        lb = dag.as_conv_lben()
         y2 = lb.readout(lb(x))
     assert lb.last_stats.converged and lb.solver_options["f_solver"] == "dag"
     assert float((y2 - y).abs().max()) <= 1e-12
@@ -259,14 +260,14 @@ def test_block_propagation_error_bound_is_sound():
     with torch.no_grad():                            # a fine-tuned DAG-LBEN, not just the conversion
         for p in (dag.G, dag.Ut, dag.V):
             p.add_(0.02 * torch.randn_like(p))
-    lb = dag.to_lben()
+    lb = dag.as_conv_lben()
     cert = _ConvLBENCert(lb)
     assert cert.block_gain is not None and cert.m_eff is not None
     mono = float(cert.fixed_point_error.__func__(type("C", (), {"m_eff": cert.m_eff, "W2": cert.W2,
                                                                  "block_gain": None})(), torch.ones(1)))
     one = torch.ones(1, dtype=DT)
     assert float(cert.fixed_point_error(one)) <= min(mono, cert.block_gain * (1 + 1e-5))
-    d = lb.dense()
+    d = to_deqtheory(lb).dense()
     W, U, b = d["W"], d["U"], d["b"]
     c = lb.channels
     ident = np.zeros(c * N * N, bool)

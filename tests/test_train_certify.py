@@ -15,8 +15,9 @@ from deqtheory import bounds as B
 from deqtheory.errors import DomainError
 from deqtheory_train.certify import (CertificationPlan, Perturbation, Readout, certified_accuracy, certify_batch,
                                      prepare)
+from deqtheory_train.certify.layer_arrays import dense_arrays
 from deqtheory_train.certify.deq import error_bound as _error_bound, residual_rho as _residual_rho
-from deqtheory_train.layers import (CerDEQLayer, IBPMonDEQLayer, LBENLayer, MonDEQLayer, NEMONLayer, SLLLinear)
+from deqtheory_train.layers import (CerDEQLayer, DenseDEQLayer, IBPMonDEQLayer, LBENLayer, MonDEQLayer, NEMONLayer, SLLLinear)
 from deqtheory_train.solvers import fixed_point
 
 torch.set_num_threads(1)
@@ -27,7 +28,7 @@ N_RANDOM = 100_000
 
 def _deq(model):
     mods = list(model) if isinstance(model, nn.Sequential) else [model]
-    return [m for m in mods if hasattr(m, "export_deq")][0]
+    return [m for m in mods if isinstance(m, DenseDEQLayer)][0]
 
 
 def _logits(model, x, grad=False):
@@ -292,10 +293,10 @@ def test_batched_error_bound_matches_deqtheory_oracle():
 def test_constants_and_factor_ordering():
     layer = _models()["ibp"]
     x, y = _labelled(layer, n=30)
-    e = layer.export_deq()
+    e = dense_arrays(layer)          # the exported model's arrays (what the certifier proves on)
     plans = {f: prepare(layer, factor=f) for f in ("folded", "sqrt2", "paper")}
     res = {f: certify_batch(p, x, y, Perturbation("2", 0.0)) for f, p in plans.items()}
-    Lz = B.pabbaraju_lipschitz(e["W"], e["U"]).value
+    Lz = B.pabbaraju_lipschitz(e.W, e.U).value
     assert res["folded"].constants["L_x_to_z"] == Lz
     assert bool((res["folded"].radius >= res["sqrt2"].radius).all())
     assert bool((res["sqrt2"].radius >= res["paper"].radius).all())

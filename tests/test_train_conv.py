@@ -19,7 +19,8 @@ from deqtheory.parametrizations import LBEN
 from deqtheory.parametrizations.lben import LBENParams
 from deqtheory_train import fft as T
 from deqtheory_train.layers.conv import ConvLBEN, ConvMonDEQ
-from deqtheory_train.layers.explicit import SLLConv2d, residual_stack_to_numpy
+from deqtheory_train.export import to_deqtheory
+from deqtheory_train.layers.explicit import SLLConv2d
 
 torch.set_num_threads(1)
 D64 = torch.float64
@@ -49,7 +50,8 @@ def test_conv_mondeq_matches_dense_deq(k, N, solver):
     x = torch.randn(3, 2, N, N, dtype=D64)
     z = mdl(x)
     assert mdl.last_info.forward.converged
-    W, U, b = mdl.dense(N)
+    d = to_deqtheory(mdl, N=N).dense()          # the exported model, materialized with conv_matrix
+    W, U, b = d["W"], d["U"], d["b"]
     # FFT blocks of W == the dense formula on conv_matrix; spatial matvec == FFT matvec
     assert np.abs(C.conv_matrix(T.freq_to_kernel(mdl.W_freq(N).detach()).numpy(), N) - W).max() < 1e-12
     zz = torch.randn(2, 3, N, N, dtype=D64)
@@ -65,7 +67,7 @@ def test_fft_resolvent_is_the_dense_resolvent(alpha):
     torch.manual_seed(1)
     N = 4
     mdl = _perturb(ConvMonDEQ(2, 3, 3, m=0.2, dtype=D64), 2)
-    W, _, _ = mdl.dense(N)
+    W = to_deqtheory(mdl, N=N).dense()["W"]
     n = W.shape[0]
     R = np.linalg.inv(np.eye(n) + alpha * (np.eye(n) - W))
     apply, apply_T = mdl.operator(N).resolvent(alpha)
@@ -82,10 +84,11 @@ def test_conv_lben_matches_dense_parametrization_and_deq(N, k, eps):
     == the dense DEQ's; LBEN.contains certifies (4) with Λ = Ψ⁻¹ (so y = Gz is L-Lipschitz)."""
     torch.manual_seed(N)
     lb = _perturb(ConvLBEN(2, 3, 2, N, kernel_size=k, L=2.0, eps=eps, dtype=D64, **TIGHT), N)
-    d = lb.dense()
-    assert set(lb.export_deq()) == {"W", "U", "b", "G", "b_y", "kind"}
-    W_ref = LBEN(L=2.0, eps=eps).forward(LBENParams(log_psi=np.log(d["psi"]), G=d["MG"], U=d["MU"],
-                                                    V=d["MV"], S=d["MS"]))
+    obj = to_deqtheory(lb)                       # the exported model (DFT blocks), materialized densely
+    d = {**obj.dense(), "psi": np.repeat(obj.psi, N * N)}
+    assert set(d) == {"W", "U", "b", "G", "b_y", "identity_mask", "psi"}
+    MG, MU, MV, MS = (C.conv_matrix(t.detach().numpy(), N) for t in (lb.G, lb.U, lb.V, lb.S))
+    W_ref = LBEN(L=2.0, eps=eps).forward(LBENParams(log_psi=np.log(d["psi"]), G=MG, U=MU, V=MV, S=MS))
     assert np.abs(d["W"] - W_ref).max() < 1e-11
     assert np.abs(C.conv_matrix(T.freq_to_kernel(lb.W_freq().detach()).numpy(), N) - W_ref).max() < 1e-11
     x = torch.randn(3, 2, N, N, dtype=D64)
@@ -118,8 +121,9 @@ def test_conv_sll_to_lben_is_exact(k, N, solver):
         ys = l(ys)
     assert (cl.readout(cl(x)) - ys).abs().max() < 1e-9
     assert cl.last_info.forward.converged
-    form = ex.sll_to_deq(residual_stack_to_numpy(layers, N))
-    d = cl.dense()
+    form = ex.sll_to_deq(to_deqtheory(layers, N=N).to_dense())
+    obj = to_deqtheory(cl)
+    d = {**obj.dense(), "psi": np.repeat(obj.psi, N * N)}
     for key, ref in (("W", form.W), ("G", form.G), ("U", form.U), ("b", form.b)):
         assert np.abs(d[key] - ref).max() < 1e-10, key
     assert np.abs(d["psi"] - 1.0 / form.lam).max() < 1e-10 * np.max(1.0 / form.lam)
@@ -210,7 +214,7 @@ def test_dag_forward_equals_sll_and_dense_fixed_point(N, bias):
         y_spatial = cl._conv(cl.G, z, cl.bias_y)
     assert st.method == "dag" and st.converged and st.iterations == len(cl.blocks) == 4
     assert cl.blocks == (2, 3, 3, 3)
-    d = cl.dense()
+    d = to_deqtheory(cl).dense()
     mask = np.repeat(np.arange(cl.channels) < cl.identity_channels, N * N)
     zref = np.zeros((3, cl.channels * N * N))
     for _ in range(len(cl.blocks) + 1):          # Picard iteration is exact after depth + 1 steps (W nilpotent)

@@ -12,6 +12,8 @@ import torch
 from deqtheory import bounds, linalg, sdp, spectrum
 from deqtheory import solvers as ds
 from deqtheory_train import layers as Ly
+from deqtheory_train.certify.layer_arrays import dense_arrays
+from deqtheory_train.export import to_deqtheory
 
 torch.set_num_threads(1)
 
@@ -35,6 +37,11 @@ LAYERS = {
 }
 
 
+def _export(layer):
+    """The exported model's DEQ arrays (``to_deqtheory`` → ``formats.TABLE[kind].arrays``) as a dict."""
+    return vars(dense_arrays(layer))
+
+
 def _make(name, dtype=torch.float64, **kw):
     layer = LAYERS[name](dtype=dtype, **{**TIGHT, **kw})
     with torch.no_grad():          # move away from the initialisation (zero bias etc.)
@@ -50,7 +57,7 @@ def test_forward_equals_deqtheory_solve_on_export(name):
     x = _x()
     z = layer(x)
     assert layer.last_stats.converged, layer.last_stats.message
-    e = layer.export_deq()
+    e = _export(layer)
     assert e["kind"] == layer.kind and e["W"].shape == (N, N) and e["U"].shape == (N, D)
     assert e["G"].shape == (P, N) and e["b"].shape == (N,) and e["b_y"].shape == (P,)
     ref = ds.solve(e["W"], e["U"], e["b"], x.numpy(), method="auto", tol=1e-13)
@@ -61,21 +68,25 @@ def test_forward_equals_deqtheory_solve_on_export(name):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_export_params_reproduce_exported_weight(name):
+def test_exported_weight_equals_torch_weight(name):
+    """The torch W (``layer.weight()``, what training runs) equals deqtheory's W on the exported
+    parameters (``family().forward(params)``, CerDEQ: ``diag(s) W_orth``) to float64 rounding."""
     layer = _make(name)
-    e = layer.export_deq()
-    Wf = layer.family().forward(layer.export_params())
+    e = _export(layer)
+    Wf = layer.family().forward(to_deqtheory(layer).params)
     if name == "cerdeq":        # effective W = diag(s) W_orth (BN replacement, li2022 §3.5)
         Wf = layer.bn_scale().detach().numpy()[:, None] * Wf
-    assert np.max(np.abs(Wf - e["W"])) <= 1e-12 * max(1.0, np.abs(e["W"]).max())
+    assert np.array_equal(Wf, e["W"])
+    Wt = layer.weight().detach().numpy()
+    assert np.max(np.abs(Wt - e["W"])) <= 1e-12 * max(1.0, np.abs(e["W"]).max())
 
 
 @pytest.mark.theorem("pabbaraju2021:thm1")
 def test_mondeq_certificates():
     layer = _make("mondeq")
-    e = layer.export_deq()
+    e = _export(layer)
     assert layer.family().contains(e["W"]).certified
-    assert layer.family().defining_condition(layer.export_params()).certified
+    assert layer.family().defining_condition(to_deqtheory(layer).params).certified
     nU, nG = np.linalg.norm(e["U"], 2), np.linalg.norm(e["G"], 2)
     Lb = bounds.pabbaraju_lipschitz(e["W"], e["U"], e["G"])
     assert Lb.certified and Lb.value <= nG * nU / layer.m * (1 + 1e-9)     # proved m ≥ parametrization m
@@ -89,7 +100,7 @@ def test_mondeq_certificates():
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_lipmondeq_input_norm_bound_is_exact(dtype):
     layer = _make("lipmondeq", dtype=dtype)
-    e = layer.export_deq()
+    e = _export(layer)
     assert layer.family().contains(e["W"]).certified
     assert linalg.norm2_upper_bound(e["U"]) <= layer.lip * layer.m       # proved ‖U‖₂ ≤ lip·m
     Lb = bounds.pabbaraju_lipschitz(e["W"], e["U"])
@@ -99,10 +110,10 @@ def test_lipmondeq_input_norm_bound_is_exact(dtype):
 @pytest.mark.theorem("havens2023:thm3.3")
 def test_gmondeq_certificates():
     layer = _make("gmondeq")
-    e = layer.export_deq()
+    e = _export(layer)
     phi = layer.W_param.phi.detach().numpy()
     assert layer.family().contains(e["W"], Gamma=1 / phi).certified
-    assert layer.family().defining_condition(layer.export_params()).certified
+    assert layer.family().defining_condition(to_deqtheory(layer).params).certified
     Lb = bounds.havens_gmondeq_lipschitz(e["W"], e["U"], phi, e["G"])
     assert Lb.certified and np.isfinite(Lb.value)
 
@@ -110,10 +121,10 @@ def test_gmondeq_certificates():
 @pytest.mark.theorem("havens2023:prop2.2")
 def test_lben_certificates():
     layer = _make("lben")
-    e = layer.export_deq()
+    e = _export(layer)
     lam = 1.0 / layer.W_param.psi.detach().numpy()
     assert layer.family().contains(e["W"], G=e["G"], U=e["U"], Lambda=lam).certified
-    assert layer.family().defining_condition(layer.export_params()).certified
+    assert layer.family().defining_condition(to_deqtheory(layer).params).certified
     cert = sdp.lipschitz_certificate(e["W"], e["U"], e["G"], layer.L, lam=lam)
     assert cert.certified, cert.message
 
@@ -121,11 +132,11 @@ def test_lben_certificates():
 @pytest.mark.theorem("wei2022:thm3.1")
 def test_ibp_certificates_and_m_warmup():
     layer = _make("ibp")
-    e = layer.export_deq()
+    e = _export(layer)
     assert layer.family().contains(e["W"]).certified
     assert linalg.check_ibp_wellposed(e["W"]).certified
     assert layer.warmup(0.0, 0.3) == pytest.approx(0.99)            # wei2022 App. B
-    e2 = layer.export_deq()
+    e2 = _export(layer)
     assert layer.family().m == pytest.approx(0.99) and layer.family().contains(e2["W"]).certified
     assert not np.allclose(e["W"], e2["W"])
     assert layer.warmup(0.3, 0.3) == pytest.approx(0.1)
@@ -136,18 +147,18 @@ def test_ibp_certificates_and_m_warmup():
 @pytest.mark.theorem("wei2022:thm3.3")
 def test_ibp_gamma_certificates():
     layer = _make("ibp_gamma")
-    e = layer.export_deq()
+    e = _export(layer)
     G = layer.W_param.Gamma.detach().numpy()
     assert G.max() / G.min() < 3.0
     assert layer.family().contains(e["W"], Lambda=G ** -2).certified
-    assert layer.family().defining_condition(layer.export_params()).certified
+    assert layer.family().defining_condition(to_deqtheory(layer).params).certified
 
 
 @pytest.mark.theorem("li2022:prop3.4")
 def test_cerdeq_certificates():
     layer = _make("cerdeq")
-    e = layer.export_deq()
-    Worth = layer.family().forward(layer.export_params())
+    e = _export(layer)
+    Worth = layer.family().forward(to_deqtheory(layer).params)
     assert layer.family().contains(Worth).certified                   # √n W_orth orthogonal
     s = layer.bn_scale().detach().numpy()
     assert np.all((s > 0) & (s < 1))
@@ -159,7 +170,7 @@ def test_cerdeq_certificates():
 @pytest.mark.theorem("jafarpour2022:eq12")
 def test_nemon_certificates():
     layer = _make("nemon")
-    e = layer.export_deq()
+    e = _export(layer)
     eta = layer.W_param.eta.detach().numpy()
     assert layer.family().contains(e["W"], eta=eta).certified
     assert linalg.check_mu_inf(e["W"] - 0.5 * np.eye(N), eta).certified   # μ ≤ γ = 0 < 1/2
@@ -204,7 +215,7 @@ def test_float32_layers_train_and_export(name):
         assert z.dtype == torch.float32 and layer.last_stats.converged
         layer.readout(z).pow(2).sum().backward()
         opt.step()
-    e = layer.export_deq()
+    e = _export(layer)
     assert e["W"].dtype == np.float64
     if name == "mondeq":
         assert layer.family().contains(e["W"]).certified

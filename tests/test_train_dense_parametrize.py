@@ -8,7 +8,9 @@ import torch
 from torch.nn.utils import parametrize as tparam
 
 from deqtheory import parametrizations as dp
+from deqtheory.errors import DomainError
 from deqtheory_train import parametrize as P
+from deqtheory_train.export import to_deqtheory
 
 torch.set_num_threads(1)
 
@@ -60,7 +62,7 @@ def test_torch_weight_equals_deqtheory_forward_and_is_certified(idx, perturbed):
         _perturb(mod, seed=idx)
     W = mod().detach().numpy()
     fam = mod.family()
-    prm = mod.export()
+    prm = to_deqtheory(mod)
     assert isinstance(prm, fam.params_type)
     assert _rel_close(W, fam.forward(prm), 1e-12), name
     cert = fam.contains(W, **_witness(mod, W))
@@ -78,7 +80,10 @@ def test_lben_weight_matches_and_lmi4_holds_with_lambda_psi_inverse(eps):
     G = torch.as_tensor(rng.standard_normal((3, N)))
     U = torch.as_tensor(rng.standard_normal((N, 4)))
     W = mod(G, U).detach().numpy()
-    prm = mod.export(G, U)
+    prm = dp.LBENParams(log_psi=mod.log_psi.detach().numpy(), G=G.numpy(), U=U.numpy(), V=mod.V.detach().numpy(),
+                        S=mod.S.detach().numpy())
+    with pytest.raises(DomainError, match="LBENLayer"):
+        to_deqtheory(mod)                       # its parameters include the layer's G, U
     assert _rel_close(W, mod.family().forward(prm))
     cert = mod.family().contains(W, G=G.numpy(), U=U.numpy(), Lambda=1.0 / mod.psi.detach().numpy())
     assert cert.certified, cert.message
@@ -98,7 +103,7 @@ def test_from_params_round_trip():
         prm = fam.sample(rng, 5)
         mod = cls.from_params(prm, **hp, dtype=torch.float64)
         assert _rel_close(mod().detach().numpy(), fam.forward(prm)), cls.__name__
-        back = mod.export()
+        back = to_deqtheory(mod)
         for k, v in prm.arrays().items():
             assert np.array_equal(getattr(back, k), v), (cls.__name__, k)
     lp = dp.LBEN(L=1.5, eps=0.2).sample(rng, 5)
@@ -125,7 +130,7 @@ def test_float32_matches_float64_oracle():
     for (name, m32), (_, m64) in zip(_modules(torch.float32), _modules(torch.float64)):
         W32 = m32()
         assert W32.dtype == torch.float32
-        ref = m64.family().forward(m32.export())      # float64 oracle on the float32 params
+        ref = m64.family().forward(to_deqtheory(m32))      # float64 oracle on the float32 params
         tol = 1e-5 if name != "cerdeq" else 1e-4
         assert np.max(np.abs(W32.detach().numpy().astype(np.float64) - ref)) <= tol * max(1, np.abs(ref).max()), name
 
@@ -147,12 +152,12 @@ def test_family_parametrization_with_torch_parametrize():
     W = lin.weight.detach().numpy()
     assert fam.contains(W).certified
     orig = lin.parametrizations.weight.original0, lin.parametrizations.weight.original1
-    prm = lin.parametrizations.weight[0].export(*orig)
+    adapter = lin.parametrizations.weight[0]
+    prm = fam.params_type(**{k: t.detach().numpy() for k, t in zip(adapter.fields, orig)})
     assert _rel_close(W, fam.forward(prm))
 
 
 def test_family_parametrization_rejects_lben():
-    from deqtheory.errors import DomainError
     with pytest.raises(DomainError):
         P.FamilyParametrization(dp.LBEN())
 
@@ -182,7 +187,6 @@ def test_m_warmup_and_smooth_eps_schedule():
 
 
 def test_bad_hyperparameters_raise():
-    from deqtheory.errors import DomainError
     with pytest.raises(DomainError):
         P.MonDEQWeight(3, m=-1.0)
     with pytest.raises(DomainError):

@@ -1,6 +1,6 @@
 """deqtheory_train.layers.explicit against the numpy references of deqtheory.explicit.
 
-Each torch layer (float64) is exported with ``to_numpy`` and must reproduce the reference's outputs
+Each torch layer (float64) is exported with ``deqtheory_train.export.to_deqtheory`` and must reproduce the reference's outputs
 to 1e-10; the Lipschitz property is checked with deqtheory's certificates (``tw_certificate``,
 ``norm2_upper``) on the exported arrays and with Jacobian spectral norms. Conv layers are checked
 against their dense materialization (``deqtheory.circulant.conv_matrix``) on small grids.
@@ -15,6 +15,7 @@ from deqtheory import circulant as C
 from deqtheory import explicit as ex
 from deqtheory.certificates import Status
 from deqtheory_train import fft as T
+from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers import explicit as L
 
 torch.set_num_threads(1)
@@ -46,7 +47,7 @@ def _jacobian_norm(f, x: torch.Tensor) -> float:
 def test_sll_linear_matches_reference_and_is_1_lipschitz(seed):
     torch.manual_seed(seed)
     layer = _randomize(L.SLLLinear(5, 7, dtype=D64), seed)
-    ref = layer.to_numpy()
+    ref = to_deqtheory(layer).layers[0]
     assert np.abs(layer.T().detach().numpy() - ex.sll_T(ref.W, np.exp(layer.log_q.detach().numpy()))).max() < 1e-12
     X = torch.randn(6, 5, dtype=D64)
     assert np.abs(layer(X).detach().numpy() - ref(X.numpy())).max() < 1e-10
@@ -65,8 +66,8 @@ def test_sll_linear_stays_valid_after_optimizer_steps():
         loss = (layer(X) - 2 * X.flip(1)).square().sum()
         loss.backward()
         opt.step()
-    _assert_tw_not_refuted(layer.to_numpy())
-    assert np.abs(layer(X).detach().numpy() - layer.to_numpy()(X.numpy())).max() < 1e-10
+    _assert_tw_not_refuted(to_deqtheory(layer).layers[0])
+    assert np.abs(layer(X).detach().numpy() - to_deqtheory(layer).layers[0](X.numpy())).max() < 1e-10
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -80,7 +81,7 @@ def test_cpl_linear_eval_matches_reference_and_power_iteration_underestimates(se
         assert s <= exact * (1 + 1e-12)
     assert abs(s - exact) < 1e-8 * exact
     layer.eval()
-    ref = layer.to_numpy()
+    ref = to_deqtheory(layer).layers[0]
     assert exact ** 2 <= ref.T[0] <= exact ** 2 * (1 + 1e-6)   # proved bound, never below the truth
     X = torch.randn(6, 5, dtype=D64)
     y = layer(X).detach().numpy()
@@ -99,7 +100,7 @@ def test_sll_conv_matches_dense_materialization_and_T_is_valid(k, N):
     eq. 9 T of the materialized W (equal when N ≥ 2k − 1); WᵀW ⪯ T proved (or tight); ‖J‖₂ ≤ 1."""
     torch.manual_seed(10 * k + N)
     layer = _randomize(L.SLLConv2d(2, 3, k, dtype=D64), k + N)
-    ref = layer.to_numpy(N)
+    ref = to_deqtheory(layer, N=N).layers[0].to_dense()
     x = torch.randn(4, 2, N, N, dtype=D64)
     y_ref = ref(x.reshape(4, -1).numpy()).reshape(4, 2, N, N)
     assert np.abs(layer(x).detach().numpy() - y_ref).max() < 1e-10
@@ -126,14 +127,14 @@ def test_cpl_conv_matches_dense_reference(k, N):
         assert s <= exact * (1 + 1e-12)
     layer.eval()
     assert abs(float(layer.sigma(N).detach()) - exact) < 1e-10
-    ref = layer.to_numpy(N)
+    ref = to_deqtheory(layer, N=N).layers[0].to_dense()
     assert exact ** 2 <= ref.T[0] <= exact ** 2 * (1 + 1e-6)   # proved bound, never below the truth
     y = layer(x).detach().numpy()
     same_T = ex.ResidualLayer(ref.W, np.full(ref.k, exact ** 2), ref.b)
     assert np.abs(y - same_T(x.reshape(3, -1).numpy()).reshape(3, 2, N, N)).max() < 1e-10
     assert np.abs(y - ref(x.reshape(3, -1).numpy()).reshape(3, 2, N, N)).max() < 1e-6
     _assert_tw_not_refuted(ref)
-    stack = L.residual_stack_to_numpy([layer, L.SLLConv2d(2, 2, k, dtype=D64)], N)
+    stack = to_deqtheory([layer, L.SLLConv2d(2, 2, k, dtype=D64)], N=N).to_dense()
     assert stack.depth == 2
 
 
@@ -141,7 +142,7 @@ def test_cpl_conv_matches_dense_reference(k, N):
 def test_aol_mlp_matches_reference_and_is_1_lipschitz():
     torch.manual_seed(4)
     net = _randomize(L.AOLMLP([5, 6, 4, 3], dtype=D64), 4)
-    ref = net.to_numpy()
+    ref = to_deqtheory(net)
     X = torch.randn(7, 5, dtype=D64)
     assert np.abs(net(X).detach().numpy() - ref(X.numpy())).max() < 1e-10
     for l, W_ref in zip(net.layers, ref.effective_weights):
@@ -157,7 +158,8 @@ def test_aol_conv_is_1_lipschitz_on_the_grid(k, N):
     materialized W̃ when N ≥ 2k − 1 (then AOLNet reproduces the layer)."""
     torch.manual_seed(k + 7 * N)
     layer = _randomize(L.AOLConv2d(2, 3, k, dtype=D64), N)
-    W, b = layer.dense(N)
+    b = layer.bias.detach().numpy()          # the materialized effective map on the N x N grid
+    W, b = C.conv_matrix(layer.effective_kernel().detach().numpy(), N), np.repeat(b, N * N)
     x = torch.randn(3, 2, N, N, dtype=D64)
     assert np.abs(layer(x).detach().numpy() - (x.reshape(3, -1).numpy() @ W.T + b).reshape(3, 3, N, N)).max() < 1e-10
     assert ex.norm2_upper(W) <= 1.0 + 1e-10
@@ -180,7 +182,7 @@ def test_aol_conv_is_1_lipschitz_on_the_grid(k, N):
 def test_sandwich_matches_reference_and_is_L_lipschitz(Lc):
     torch.manual_seed(5)
     net = _randomize(L.SandwichMLP(4, [5, 3], 2, L=Lc, dtype=D64), 5)
-    ref = net.to_numpy()
+    ref = to_deqtheory(net)
     AB, B_out = net.factors()
     A0, B0 = AB[0]
     assert np.abs(B_out.detach().numpy() - ref.B_out).max() < 1e-12
@@ -223,5 +225,5 @@ def test_conv_layers_accept_unbatched_and_check_grid():
     with pytest.raises(ShapeError):
         layer(torch.zeros(1, 2, 4, 4, dtype=D64))        # kernel 5 > grid 4
     with pytest.raises(DomainError):
-        L.residual_stack_to_numpy([layer])                # conv layer needs N
+        to_deqtheory([layer])                # conv layer needs N
     assert T.gram_kernel(layer.kernel).shape == (3, 3, 9, 9)

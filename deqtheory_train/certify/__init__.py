@@ -11,10 +11,12 @@ or any module with a ``certify_blocks()`` method returning that list.
 
 What is certified. ``certified[i]`` is True only if it is **proved** that every x′ in the
 perturbation set of x_i (ℓ2 ball, or ℓ∞ box intersected with ``Perturbation.domain``) is classified
-y_i by the *exact real-arithmetic* function defined by the stored parameters (the effective
-matrices ``layer.export_deq()`` — W as the parametrization computes it in the layer's dtype — and
-the stored weights of the other blocks), and x_i itself is classified y_i with a positive exact
-margin. Every constant comes from :mod:`deqtheory` (proved on the exported float64 arrays):
+y_i by the *exact real-arithmetic* function defined by the exported model — the DEQ arrays of
+``to_deqtheory(layer)`` materialized by ``deqtheory.formats.TABLE[kind].arrays`` (W by deqtheory's
+float64 formula on the stored parameters: exactly the W that ``deqtheory check`` computes from the
+file ``deqtheory-train export`` writes) and the stored weights of the other blocks — and x_i itself
+is classified y_i with a positive exact margin. Every constant comes from :mod:`deqtheory` (proved
+on those float64 arrays):
 
 * ℓ2 (pabbaraju2021 §5.3, havens2023 §2.3): certified iff, for all j ≠ y,
   ``m̲_j > K_yj · ε`` where ``m̲_j`` is a proved lower bound on the exact margin

@@ -24,7 +24,7 @@ from deqtheory.errors import DomainError
 from ..layers.dense import DenseDEQLayer
 from ..layers.explicit import CPLLinear, SLLLinear
 from .boxes import DT, INFLATE, TINY, UROUND, affine_box, as_f64, down, downf, gamma, to_numpy64, up, upf
-from .layer_arrays import sll_numpy
+from .layer_arrays import sll_layer
 
 __all__ = ["Readout", "Block", "pre_block", "model_blocks", "is_normalize", "normalize_block", "linear_block",
            "relu_block", "flatten_block", "lipschitz_product"]
@@ -119,10 +119,10 @@ def _sll_block(mod: SLLLinear) -> Block:
     T = (G.abs() @ q) / q
     S = ((W.abs().T @ W.abs()) @ q) / q
     dT = 2 * INFLATE * gamma(d + k + 3) * S + TINY
-    cert = sll_numpy(mod).tw_certificate()
+    cert = sll_layer(mod).tw_certificate()
     return Block("sll", _residual_box(W, b, T, dT), 1.0,
                   {"lipschitz": "1: havens2023 eq. 9 T (exact formula in W, q) dominates W^T W by Gershgorin",
-                   "tw_certificate": f"{cert.condition}: {cert.status.value} (margin {cert.margin:.3g}, float T)"})
+                   "tw_certificate": f"{cert.condition}: {cert.status.value} (margin {cert.margin:.3g}, exported T)"})
 
 
 def _cpl_block(mod: CPLLinear) -> Block:

@@ -22,7 +22,7 @@ body = SLLConv2d stack (explicit) or one ConvLBEN (identity activation on its fi
   eigvalsh is backward stable with |λ̃ − λ| ≤ 64·C·u·‖P‖_F. Every FFT-computed quantity that enters
   a claim (kernel spectra, Wz, Ux, Gz) carries an allowance derived from τ.
 * ConvDAGLBEN body (deqtheory_train.layers.conv_dag): certified as the eq. (7) ConvLBEN that
-  ``to_lben()`` materialises in float64 — every claim above is about that ConvLBEN (its kernels
+  ``as_conv_lben()`` materialises in float64 — every claim above is about that ConvLBEN (its kernels
   define the certified model; it equals the DAG-LBEN's function up to float64 rounding of the
   conversion) and is proved for it exactly as for any ConvLBEN.
 """
@@ -190,7 +190,7 @@ class _ConvLBENCert:
         if lay.solver_options.get("f_solver") == "dag":        # exact one-pass solve where W is nilpotent
             opts["f_solver"] = "dag"
             try:
-                lay._dag_plan()
+                lay.dag_plan()
             except DomainError:
                 opts["f_solver"] = "pr"
         opts.update(solver_options or {})

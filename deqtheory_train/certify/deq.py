@@ -19,7 +19,7 @@ from deqtheory.errors import DomainError
 
 from ..layers.dense import DenseDEQLayer
 from .boxes import INFLATE, TINY, UROUND, as_f64, downf, gamma, up, upf
-from .layer_arrays import deq_arrays, family_weight
+from .layer_arrays import dense_arrays
 
 __all__ = ["DEQConstants", "Lift", "error_bound", "residual_rho", "cert_info", "bound_info"]
 
@@ -56,24 +56,26 @@ class DEQConstants:
         if layer.solver_options.get("identity_mask") is not None:
             raise DomainError("certification: layers with an identity_mask are not supported (deqtheory bounds "
                               "assume sigma = ReLU on every coordinate)")
-        e = deq_arrays(layer)
+        e = dense_arrays(layer)          # the exported model: deqtheory's W, bit-equal to `deqtheory check`'s
         self.layer = layer
-        self.kind = e["kind"]
-        self.Wn, self.Un, self.bn = e["W"], e["U"], e["b"]
+        self.exported = e.obj          # to_deqtheory(layer): what `deqtheory-train export` writes
+        self.kind = e.kind
+        self.Wn, self.Un, self.bn = e.W, e.U, e.b
         self.n, self.d = self.Wn.shape[0], self.Un.shape[1]
         self.W, self.U, self.b = as_f64(self.Wn), as_f64(self.Un), as_f64(self.bn)
         self.absW = self.W.abs()
         self.Gn, self.byn = head
         self.head_is_readout = head_is_readout
         self.sdp = sdp
-        self.provenance: Dict[str, Any] = {"export": f"{type(layer).__name__}.export_deq() (kind {self.kind})"}
+        self.provenance: Dict[str, Any] = {"export": f"to_deqtheory({type(layer).__name__}) -> formats.TABLE"
+                                                     f"[{self.kind!r}].arrays (the exported model file's W, U, b)"}
         self.constants: Dict[str, Any] = {}
         #: the proofs behind the constants, by name (:data:`CERTIFICATE_TARGETS` says on which matrix)
         self.certificates: Dict[str, Any] = {}
         self._point: Optional[Dict[str, Any]] = None
         self._l2: Optional[Dict[str, Any]] = None
         self._lifts: Dict[str, Lift] = {}
-        self.phi = family_weight(layer)
+        self.phi = e.phi
 
     # -- error-bound conditions for the point fixed point ----------------------------------------
     def point(self) -> Dict[str, Any]:
@@ -126,7 +128,7 @@ class DEQConstants:
         self.provenance["L_x_to_y"] = {"value": Ly, "how": "norm2_upper_bound(G) * L_x_to_z"}
         if self.kind == "lben" and self.head_is_readout:
             from deqtheory.sdp import lipschitz_certificate
-            L = float(self.layer.L)
+            L = float(self.exported.L)
             c = lipschitz_certificate(self.Wn, self.Un, self.Gn, L, lam=1.0 / self.phi)
             self.provenance["L_x_to_y_lben"] = {**cert_info(c), "L": L,
                                                 "witness": "analytic Lambda = Psi^-1 (havens2023 eq. 7 / Prop 2.2)"}

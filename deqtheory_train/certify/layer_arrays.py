@@ -1,37 +1,63 @@
-r"""The one place where the certifiers read numpy arrays out of torch layers (``export_deq``,
-``export_params``, ``to_numpy``, ``to_lben``). When the torch → deqtheory bridge
-(``deqtheory_train.export``) lands, switching the certifiers to it is an edit of this file only."""
+r"""The one place where the certifiers read numpy arrays out of torch layers — always through the
+bridge :func:`deqtheory_train.export.to_deqtheory`, so that what is certified is exactly the exported
+model (the object :func:`deqtheory.formats.save_model` writes, hence the file ``deqtheory-train export``
+writes and ``deqtheory check`` re-proves).
+
+* dense DEQ layers: ``to_deqtheory(layer)`` → its family object → the materialized arrays
+  ``formats.TABLE[kind].arrays(obj)`` (``W`` = the family's float64 formula on the stored parameters,
+  as ``deqtheory check`` computes it from the file, bit for bit) and the family weight Φ / Ψ;
+* SLL layers: the :class:`deqtheory.explicit.ResidualLayer` of the file (for the Thm-3 certificate);
+* conv LBEN bodies: the eq. (7) :class:`~deqtheory_train.layers.conv.ConvLBEN` that the bridge exports."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import dataclasses
+from typing import Any, Optional
 
 import numpy as np
 from torch import nn
 
-__all__ = ["deq_arrays", "family_weight", "sll_numpy", "conv_body_as_lben"]
+from deqtheory import formats as _fm
+
+from ..export import to_deqtheory
+
+__all__ = ["DenseArrays", "dense_arrays", "sll_layer", "conv_body_as_lben"]
 
 
-def deq_arrays(layer: nn.Module) -> Dict[str, Any]:
-    """``{"kind", "W", "U", "b", ...}`` float64 arrays of a dense DEQ layer (W as its parametrization
-    computes it in the layer's dtype)."""
-    return layer.export_deq()
+@dataclasses.dataclass(frozen=True)
+class DenseArrays:
+    r"""The exported model of one dense DEQ layer: ``obj`` (``to_deqtheory(layer)``), its file ``kind``,
+    the materialized float64 ``W``, ``U`` (effective: CerDEQ's ``diag(s)U₀``), ``b``, ``G``, ``b_y`` (None
+    without a readout), and ``phi``: Φ with
+    sym(Φ⁻¹(I − W)) ≻ 0 by construction (G-MonDEQ Φ, havens2023 eq. 6; LBEN Ψ, eq. 7), else ``None``."""
+
+    obj: Any
+    kind: str
+    W: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    G: Optional[np.ndarray]
+    b_y: Optional[np.ndarray]
+    phi: Optional[np.ndarray]
 
 
-def family_weight(layer: nn.Module) -> Optional[np.ndarray]:
-    """Φ with sym(Φ⁻¹(I − W)) ≻ 0 by construction: G-MonDEQ Φ (havens2023 eq. 6), LBEN Ψ (eq. 7); else None."""
-    kind = getattr(layer, "kind", "")
-    if kind == "gmondeq":
-        return np.asarray(layer.export_params().phi, dtype=np.float64)
-    if kind == "lben":
-        return np.asarray(layer.export_params().psi, dtype=np.float64)
-    return None
+def dense_arrays(layer: nn.Module) -> DenseArrays:
+    """:class:`DenseArrays` of a dense DEQ layer, through the bridge and the formats table."""
+    obj = to_deqtheory(layer)
+    kind = _fm.kind_of(obj)
+    a = _fm.TABLE[kind].arrays(obj, "")
+    phi = {"gmondeq": "phi", "lben": "psi"}.get(kind)
+    own = lambda v: None if v is None else np.array(v, dtype=np.float64)  # noqa: E731 - writable copies
+    return DenseArrays(obj, kind, *(own(a[k]) for k in ("W", "U", "b", "G", "b_y")),
+                       None if phi is None else own(getattr(obj.params, phi)))
 
 
-def sll_numpy(mod: nn.Module) -> Any:
-    """The deqtheory (numpy) form of an SLL layer (for its Thm-3 certificate)."""
-    return mod.to_numpy()
+def sll_layer(mod: nn.Module) -> Any:
+    """The :class:`deqtheory.explicit.ResidualLayer` of an SLL layer, as exported (for its Thm-3 certificate)."""
+    return to_deqtheory(mod).layers[0]
 
 
 def conv_body_as_lben(body: nn.Module) -> nn.Module:
-    """A ConvDAGLBEN as the eq. (7) ConvLBEN it is certified as (float64 materialisation)."""
-    return body.to_lben()
+    """A ConvDAGLBEN as the eq. (7) ConvLBEN it is exported and certified as (float64,
+    :meth:`~deqtheory_train.layers.conv_dag.ConvDAGLBEN.as_conv_lben`); other bodies unchanged."""
+    from ..layers.conv_dag import ConvDAGLBEN
+    return body.as_conv_lben() if isinstance(body, ConvDAGLBEN) else body

@@ -53,10 +53,6 @@ from ..solvers import DEQInfo, LinearOperator, SolverStats, SolverStatus, deq_so
 __all__ = ["FreqConvOperator", "ConvMonDEQ", "ConvLBEN"]
 
 
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy().copy()
-
-
 def _fk(dtype, device):
     return {"dtype": dtype if dtype is not None else torch.get_default_dtype(), "device": device}
 
@@ -169,19 +165,6 @@ class ConvMonDEQ(nn.Module):
     @property
     def last_stats(self):
         return None if self.last_info is None else self.last_info.forward
-
-    def export_deq(self, N: int) -> Dict[str, Any]:
-        """``dict(W, U, b, G=None, b_y=None, kind)`` of the materialized layer on an ``N × N`` grid."""
-        W, U, b = self.dense(N)
-        return {"W": W, "U": U, "b": b, "G": None, "b_y": None, "kind": "conv_mondeq"}
-
-    def dense(self, N: int):
-        """``(W, U, b)`` of the materialized DEQ on an ``N × N`` grid (numpy float64), built from
-        :func:`deqtheory.circulant.conv_matrix` (independent of the FFT path):
-        ``to_deqtheory(self, N=N).dense()`` (:class:`deqtheory.formats.ConvMonDEQNet`)."""
-        from ..export import to_deqtheory
-        d = to_deqtheory(self, N=N).dense()
-        return d["W"], d["U"], d["b"]
 
 
 class ConvLBEN(nn.Module):
@@ -303,8 +286,10 @@ class ConvLBEN(nn.Module):
 
     # ------------------------------------------------------------------ block forward substitution
 
-    def _dag_plan(self):
-        """Half-spectrum blocks for :meth:`_dag_solve` (cached with the operator in eval mode).
+    def dag_plan(self):
+        """Half-spectrum blocks for :meth:`_dag_solve` (cached with the operator in eval mode); public
+        because the conv ℓ2 certifier (and :meth:`ConvDAGLBEN.from_lben`) call it to test that ``W`` is
+        nilpotent over :attr:`blocks` before choosing the one-pass ``"dag"`` solve.
 
         Checks that ``Ŵ`` is block strictly lower triangular over :attr:`blocks`: every entry of the
         diagonal and upper blocks must be ≤ ``dag_tol`` (solver option, default 1e-9) × max|Ŵ| —
@@ -362,7 +347,7 @@ class ConvLBEN(nn.Module):
         as for the iterative solvers. Returns ``(z, ẑ (half spectrum), SolverStats)``; no autograd."""
         import time
         t0 = time.perf_counter()
-        plan = self._dag_plan()
+        plan = self.dag_plan()
         N = self.N
         edges = plan["edges"]
         ein = "hwoi,bihw->bohw"
@@ -404,7 +389,7 @@ class ConvLBEN(nn.Module):
         ``"dag"`` forward without autograd, the spectrum ``ẑ`` of that very ``z`` is reused."""
         cache = getattr(self, "_zhat", None)
         if cache is not None and cache[0] is z and cache[1] == z._version and not torch.is_grad_enabled():
-            plan = self._dag_plan()
+            plan = self.dag_plan()
             yh = torch.einsum("hwoi,bihw->bohw", plan["G"], cache[2])
             return torch.fft.irfft2(yh, s=(self.N, self.N), dim=(-2, -1), norm="ortho") + self.bias_y[:, None, None]
         return self._conv(self.G, z, self.bias_y)
@@ -412,24 +397,6 @@ class ConvLBEN(nn.Module):
     @property
     def last_stats(self):
         return None if self.last_info is None else self.last_info.forward
-
-    def export_deq(self) -> Dict[str, Any]:
-        """``dict(W, U, b, G, b_y, kind)`` of the materialized layer (numpy float64, :meth:`dense`)."""
-        d = self.dense()
-        return {"W": d["W"], "U": d["U"], "b": d["b"], "G": d["G"], "b_y": d["b_y"], "kind": "conv_lben"}
-
-    def dense(self):
-        """Dense numpy float64 arrays ``dict(W, U, b, G, b_y, psi, MG, MU, MV, MS)`` on the grid
-        (each kernel materialized with :func:`deqtheory.circulant.conv_matrix`; ``W`` from the dense
-        eq. (7) formula, independent of the FFT path)."""
-        N, L = self.N, self.L
-        MG, MU, MV, MS = (_circ.conv_matrix(_np(t), N) for t in (self.G, self.U, self.V, self.S))
-        psi = np.repeat(np.exp(_np(self.log_psi)), N * N)
-        n = MS.shape[0]
-        X = MG.T @ MG / (2 * L) + MV.T @ MV + MS.T - MS + self.eps * np.eye(n)
-        W = np.eye(n) - psi[:, None] * X - (MU @ MU.T) / (2 * L * psi[None, :])
-        return {"W": W, "U": MU, "b": np.repeat(_np(self.bias), N * N), "G": MG,
-                "b_y": np.repeat(_np(self.bias_y), N * N), "psi": psi, "MG": MG, "MU": MU, "MV": MV, "MS": MS}
 
     # ------------------------------------------------------------------ SLL → LBEN (Thm 3.5, §4.1)
 

@@ -21,7 +21,7 @@ matrix: :math:`\Lambda_k \succeq P_{kk}`), and
 Then :math:`\Lambda(I - W) = \Lambda + 2\,\mathrm{lowblk}(P)` has symmetric part
 :math:`P + (\Lambda - \mathrm{blkdiag}\,P) \succeq \tfrac{1}{2L}(G^\top G + \Lambda UU^\top\Lambda) + \varepsilon I`:
 havens2023 (4)/(10) with witness Λ, so the layer is an LBEN (eq. 7 with Ψ = Λ⁻¹,
-``V' = [V; (Λ − blkdiag P)^{1/2}]``, ``S' = −lowblk(P)``; :meth:`ConvDAGLBEN.to_lben` builds it) and
+``V' = [V; (Λ − blkdiag P)^{1/2}]``, ``S' = −lowblk(P)``; :meth:`ConvDAGLBEN.as_conv_lben` builds it) and
 ``x ↦ Gz* + b_y`` is L-Lipschitz — for every value of the parameters.
 
 Why: the conv LBEN converted from a conv SLL (:meth:`ConvLBEN.from_sll`) has exactly this shape
@@ -34,7 +34,7 @@ feedback between layers); what it keeps over the SLL: full-grid kernels, dense s
 every earlier block, a learned metric Λ.
 
 Certification: :mod:`deqtheory_train.certify` certifies the eq. (7) :class:`ConvLBEN` that
-:meth:`to_lben` materialises in float64 (nilpotent, solved by its ``"dag"`` path with the residual
+:meth:`as_conv_lben` materialises in float64 (nilpotent, solved by its ``"dag"`` path with the residual
 recomputed from the full ``Ŵ``).
 """
 from __future__ import annotations
@@ -79,7 +79,7 @@ class ConvDAGLBEN(nn.Module):
     r"""Conv LBEN with block strictly lower triangular ``W`` by construction (module docstring).
 
     ``forward(x) -> z*`` (exact block forward substitution, autograd through it), ``readout(z) -> y``,
-    ``to_lben()`` → the equal eq. (7) :class:`~deqtheory_train.layers.conv.ConvLBEN`,
+    ``as_conv_lben()`` → the equal eq. (7) :class:`~deqtheory_train.layers.conv.ConvLBEN`,
     ``from_lben(lben)`` / ``from_sll(layers, N)`` → the DAG-LBEN of a nilpotent ConvLBEN / SLL stack.
     ``identity_channels`` leading channels use φ = identity (must lie inside block 0)."""
 
@@ -221,16 +221,21 @@ class ConvDAGLBEN(nn.Module):
     @property
     def last_stats(self):
         """``{"method": "dag", "iterations": number of blocks, "time"}`` of the last forward (exact
-        substitution: no residual to report; :meth:`to_lben`'s solve recomputes one with the full ``Ŵ``)."""
+        substitution: no residual to report; :meth:`as_conv_lben`'s solve recomputes one with the full ``Ŵ``)."""
         return self._stats
 
     # ------------------------------------------------------------------ conversions
 
-    def to_lben(self, **solver_kw: Any):
+    def as_conv_lben(self, **solver_kw: Any):
         r"""The equal eq. (7) :class:`ConvLBEN` in float64: ``Ψ = Λ⁻¹``, ``G``, ``U = Λ⁻¹Ũ``,
         ``V' = [V; D^{1/2}]`` with ``D = Λ − blkdiag(P)`` (per frequency, PSD by the Gershgorin bound;
         rounding-level negative eigenvalues clipped), ``S' = −lowblk(P)``, same ε, L, blocks, biases;
-        default solver ``"dag"`` (its ``W`` is nilpotent)."""
+        default solver ``"dag"`` (its ``W`` is nilpotent).
+
+        Why a torch → torch verb: a DAG-LBEN has no file kind of its own; the file stores it as this
+        eq. (7) ConvLBEN (``to_deqtheory(dag)`` exports ``to_deqtheory(dag.as_conv_lben())``), and the
+        per-frequency PSD square root of ``D`` that produces ``V'`` exists only here. It is the one way
+        to the eq. (7) parameters; the conv ℓ2 certifier certifies that very module."""
         from .conv import ConvLBEN
         N = self.N
         with torch.no_grad():
@@ -277,7 +282,7 @@ class ConvDAGLBEN(nn.Module):
         when ``Λ(I − W)`` has diagonal blocks ``Λ_k``), else :class:`DomainError`."""
         if getattr(lben, "blocks", None) is None:
             raise DomainError("lben: needs channel blocks (ConvLBEN(..., blocks=...) or ConvLBEN.from_sll)")
-        lben._dag_plan()      # raises DomainError unless W is block strictly lower triangular
+        lben.dag_plan()      # raises DomainError unless W is block strictly lower triangular
         N, c = lben.N, lben.channels
         dt, dev = lben.G.dtype, lben.G.device
         out = cls(lben.U.shape[1], c, lben.G.shape[0], N, blocks=lben.blocks, kernel_size=lben.V.shape[-1],

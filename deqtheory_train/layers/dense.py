@@ -8,14 +8,14 @@ Every layer has
 * ``forward(x) -> z`` (solve + implicit or phantom gradient, :func:`deqtheory_train.solvers.deq_solve`);
   ``last_info`` (:class:`~deqtheory_train.solvers.DEQInfo`) / ``last_stats`` hold the last solve's statistics;
 * ``readout(z) -> y = z Gᵀ + b_y`` (when ``p`` is given);
-* ``weight() -> W``, ``input_matrix() -> U`` (the *effective* matrices, as exported);
-* ``kind`` — the file kind of ``deqtheory_train.export.to_deqtheory(layer)`` (the bridge to a
-  :mod:`deqtheory.formats` model file, docs/train_layers.md);
-* ``export_deq() -> dict(W, U, b, G, b_y, kind)`` (numpy float64, the matrices as the layer computes
-  them; ``G``/``b_y`` None without a readout);
-* ``export_params()`` — the deqtheory params dataclass (``to_deqtheory(layer).params``); ``family()`` — the deqtheory parametrization
-  (so ``family().forward(export_params())`` is the exported ``W``, except for CerDEQ where the
-  BN-replacement scale multiplies it, see :class:`CerDEQLayer`).
+* ``weight() -> W``, ``input_matrix() -> U``: the *effective* matrices as torch tensors (what the
+  forward pass and training use);
+* ``kind`` — the file kind of ``deqtheory_train.export.to_deqtheory(layer)``, the one way to numpy:
+  a :class:`deqtheory.formats.FamilyNet` / :class:`~deqtheory.formats.LBENNet` with ``.params`` (the
+  deqtheory params dataclass), ``.W()`` (deqtheory's float64 ``W`` on those parameters: the model in
+  the file, and what :mod:`deqtheory_train.certify` certifies), ``G``/``b_y`` (None without a readout);
+* ``family()`` — the deqtheory parametrization (``family().forward(to_deqtheory(layer).params)`` is
+  the exported ``W``, except for CerDEQ where the BN-replacement scale multiplies it, see :class:`CerDEQLayer`).
 
 Solver options (``f_solver``, ``f_tol``, ``f_max_iter``, ``f_stop_mode``, ``b_solver``, ``b_tol``,
 ``b_max_iter``, ``b_stop_mode``, ``grad``, ``phantom_steps``, ``phantom_tau``, ``alpha``, ``memory``,
@@ -52,7 +52,7 @@ def _pos_int(name: str, k: Any) -> int:
 
 class DenseDEQLayer(nn.Module):
     """Base class: owns ``b``, the readout ``G``/``b_y`` and the solver options; subclasses define
-    :meth:`weight`, :meth:`input_matrix`, :meth:`export_params`, :meth:`family`."""
+    :meth:`weight`, :meth:`input_matrix`, :meth:`family` (and ``W_param``, read by the bridge)."""
 
     kind = "deq"
     default_solver = "pr"
@@ -103,11 +103,6 @@ class DenseDEQLayer(nn.Module):
         """Monotonicity margin of the families that have one (MonDEQ, G-MonDEQ, IBP-MonDEQ)."""
         return self.W_param.m
 
-    def export_params(self) -> Any:
-        """The deqtheory params dataclass: ``deqtheory_train.export.to_deqtheory(self).params``."""
-        from ..export import to_deqtheory
-        return to_deqtheory(self).params
-
     # -- common --------------------------------------------------------------------------
     @property
     def last_stats(self) -> Optional[SolverStats]:
@@ -128,12 +123,6 @@ class DenseDEQLayer(nn.Module):
         if self.G is None:
             raise DomainError("readout: this layer was built without p (no G, b_y)")
         return z @ self.G.T + self.b_y
-
-    def export_deq(self) -> Dict[str, Any]:
-        """``dict(W, U, b, G, b_y, kind)``: numpy float64 copies of the effective matrices as the layer
-        computes them (:func:`deqtheory_train.export.deq_arrays`; the model file: ``to_deqtheory``)."""
-        from ..export import deq_arrays
-        return deq_arrays(self)
 
 
 class MonDEQLayer(DenseDEQLayer):
@@ -300,7 +289,7 @@ class CerDEQLayer(DenseDEQLayer):
     Prop 3.5 as corrected in the theorem catalogue (``li2022:prop3.5``: the printed σ = √π/√(2n_u)
     gives d·E|U| = √d, and bound (8) fails even with the corrected σ, so it is an initialization
     scale, not a guarantee).
-    ``export_params()`` returns the :class:`~deqtheory.parametrizations.CerDEQParams` of ``W_orth``;
+    ``to_deqtheory(layer).params`` are the :class:`~deqtheory.parametrizations.CerDEQParams` of ``W_orth``;
     ``bn_scale()`` the scale s."""
 
     kind = "cerdeq"

@@ -49,20 +49,18 @@ same Gershgorin/aliasing argument ⇒ :math:`\|M_{KD}\|_2 \le 1` on every grid `
 :math:`x \mapsto \sqrt2 A^\top\Phi\sigma(\sqrt2\Phi^{-1}Bx + b)`; the output layer
 :math:`y = \sqrt L B_{\rm out}x + b_{\rm out}` takes ``B_out`` from a Cayley transform too (‖B_out‖₂ ≤ 1).
 
-Each module has ``to_numpy(...)`` returning the :mod:`deqtheory.explicit` reference object (float64)
-built from its parameters (the reference recomputes ``T``, ``D``, the Cayley factors itself).
+Export: :func:`deqtheory_train.export.to_deqtheory` gives the :mod:`deqtheory.explicit` /
+:mod:`deqtheory.explicit_conv` reference object (float64) built from the parameters (the reference
+recomputes ``T``, ``D``, the Cayley factors itself); a layer list becomes one residual stack.
 """
 from __future__ import annotations
 
 import math
 from typing import Optional, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
-from deqtheory import circulant as _circ
-from deqtheory import explicit as _ex
 from deqtheory.errors import DomainError, ShapeError
 
 from .. import fft as _fft
@@ -70,12 +68,8 @@ from .. import fft as _fft
 __all__ = [
     "sll_T_dense", "sll_T_conv", "aol_scaling_dense", "aol_scaling_conv", "cayley", "safe_inv",
     "SLLLinear", "CPLLinear", "SLLConv2d", "CPLConv2d", "AOLLinear", "AOLConv2d", "AOLMLP",
-    "SandwichMLP", "residual_stack_to_numpy",
+    "SandwichMLP",
 ]
-
-
-def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy().copy()
 
 
 def safe_inv(t: torch.Tensor) -> torch.Tensor:
@@ -156,10 +150,6 @@ class SLLLinear(nn.Module):
         h = torch.relu(x @ self.weight + self.bias)
         return x - 2.0 * (h * safe_inv(self.T())) @ self.weight.T
 
-    def to_numpy(self) -> _ex.ResidualLayer:
-        """The :class:`deqtheory.explicit.ResidualLayer` (``W``, the layer's ``T``, ``b``): ``to_deqtheory(self).layers[0]``."""
-        return _bridge(self).layers[0]
-
 
 class CPLLinear(nn.Module):
     r"""Dense CPL layer :math:`x - 2W\sigma(W^\top x + b)/\|W\|_2^2`.
@@ -203,10 +193,6 @@ class CPLLinear(nn.Module):
         h = torch.relu(x @ self.weight + self.bias)
         return x - 2.0 * (h @ self.weight.T) / self.sigma() ** 2
 
-    def to_numpy(self) -> _ex.ResidualLayer:
-        """:func:`deqtheory.explicit.cpl_layer` (proved ``T ≥ ‖W‖₂²``): ``to_deqtheory(self).layers[0]``."""
-        return _bridge(self).layers[0]
-
 
 class SLLConv2d(nn.Module):
     r"""Circular-conv SLL layer :math:`x - 2M_K^\top T^{-1}\sigma(M_Kx + b)` (T per hidden channel,
@@ -229,17 +215,6 @@ class SLLConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.relu(_fft.conv2d_circular(self.kernel, x, self.bias))
         return x - 2.0 * _fft.conv2d_circular_adjoint(self.kernel, h * safe_inv(self.T())[:, None, None])
-
-    def dense(self, N: int):
-        """``(W, T, b)`` of the materialized layer on an ``N × N`` grid (numpy float64):
-        ``W = conv_matrix(K, N).T`` (c N², h N²), ``T``, ``b`` repeated over pixels (channel-major)."""
-        l = self.to_numpy(N)
-        return l.W, l.T, l.b
-
-    def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """The dense :class:`deqtheory.explicit.ResidualLayer` on an ``N × N`` grid (validates WᵀW ⪯ T):
-        ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
-        return _bridge(self, N).layers[0].to_dense()
 
 
 class CPLConv2d(nn.Module):
@@ -283,23 +258,6 @@ class CPLConv2d(nn.Module):
         N = x.shape[-1]
         h = torch.relu(_fft.conv2d_circular(self.kernel, x, self.bias))
         return x - 2.0 * _fft.conv2d_circular_adjoint(self.kernel, h) / self.sigma(N) ** 2
-
-    def to_numpy(self, N: int) -> _ex.ResidualLayer:
-        """The dense materialization of :func:`deqtheory.explicit_conv.conv_cpl_layer` (``T`` ≥ ‖M_K‖₂² on
-        this grid): ``to_deqtheory(self, N=N).layers[0].to_dense()``."""
-        return _bridge(self, N).layers[0].to_dense()
-
-
-def residual_stack_to_numpy(layers: Sequence[nn.Module], N: Optional[int] = None) -> _ex.ResidualStack:
-    """Dense :class:`deqtheory.explicit.ResidualStack` of SLL/CPL layers (conv layers need the grid ``N``,
-    materialized densely): ``to_deqtheory(layers, N=N)`` (``.to_dense()`` for conv stacks)."""
-    st = _bridge(list(layers), N)
-    return st.to_dense() if hasattr(st, "to_dense") else st
-
-
-def _bridge(module, N: Optional[int] = None):
-    from ..export import to_deqtheory
-    return to_deqtheory(module, N=N)
 
 
 # ------------------------------------------------------------------------------------ AOL
@@ -346,11 +304,6 @@ class AOLConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _fft.conv2d_circular(self.effective_kernel(), x, self.bias)
 
-    def dense(self, N: int):
-        """``(W, b)``: the materialized effective map on an ``N × N`` grid (numpy float64)."""
-        b = np.zeros(self.weight.shape[0]) if self.bias is None else _np(self.bias)
-        return _circ.conv_matrix(_np(self.effective_kernel()), N), np.repeat(b, N * N)
-
 
 class AOLMLP(nn.Module):
     r"""AOL network (havens2023 App. D.1): :math:`x_{j+1} = \sigma(\tilde W_jD_jx_j + b_j)`,
@@ -370,10 +323,6 @@ class AOLMLP(nn.Module):
         for l in self.layers[:-1]:
             x = torch.relu(l(x))
         return self.layers[-1](x)
-
-    def to_numpy(self) -> _ex.AOLNet:
-        """:class:`deqtheory.explicit.AOLNet` with the same free weights (D recomputed in numpy): ``to_deqtheory(self)``."""
-        return _bridge(self)
 
 
 # ------------------------------------------------------------------------------------ Sandwich
@@ -425,7 +374,3 @@ class SandwichMLP(nn.Module):
             x = s2 * (h * phi) @ A
         return math.sqrt(self.L) * (x @ B_out.T) + self.b_out
 
-    def to_numpy(self) -> _ex.SandwichNet:
-        """:class:`deqtheory.explicit.SandwichNet` whose ``A, B, B_out`` come from the *numpy*
-        :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters: ``to_deqtheory(self)``."""
-        return _bridge(self)

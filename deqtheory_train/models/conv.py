@@ -9,7 +9,7 @@ r"""Convolutional ℓ2 model builders (havens2023 §4.1, Table 1 rows (2), (3)):
 * ``convlben_dag_from_sll`` — as ``convlben_from_sll``, but the body is a
   :class:`~deqtheory_train.layers.conv_dag.ConvDAGLBEN` (:meth:`ConvDAGLBEN.from_sll`): an LBEN
   whose ``W`` stays block strictly lower triangular while it is fine-tuned, so each step is one
-  exact forward substitution with autograd; certified as its eq. (7) ``ConvLBEN`` (``to_lben``).
+  exact forward substitution with autograd; certified as its eq. (7) ``ConvLBEN`` (``as_conv_lben``).
 
 All are :class:`ConvClassifier` s, certified by the ``conv_l2`` certifier (ℓ2 only). ``init_from`` is
 read whenever the model is built, also when a ``model.npz`` of the fine-tuned run is loaded for

@@ -16,10 +16,11 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from torch import nn
 
-from deqtheory import convert
+from deqtheory import formats
 
 from ..certify.blocks import Readout
 from ..errors import ConfigError
+from ..export import to_deqtheory
 from ..layers.dense import LBENLayer, LipMonDEQLayer
 from .common import SOLVER_KW, normalize_or_identity, solver_kw, source_model
 
@@ -61,9 +62,7 @@ def lben_from_lipmondeq_model(src: nn.Module, **solver: Any) -> DenseDEQClassifi
     layer = src[2] if isinstance(src, nn.Sequential) and len(src) > 2 else None
     if not isinstance(layer, LipMonDEQLayer):
         raise ConfigError(f"init_from: expected a lipmondeq model, got {type(src).__name__}")
-    e = layer.export_deq()
-    pr = layer.export_params()
-    conv = convert.mondeq_to_lben(pr.A, pr.B, layer.m, e["U"], e["G"], e["b"], e["b_y"])
+    conv = formats.to_lben("lipmondeq", to_deqtheory(layer))    # Thm 3.2 on the exported model
     opts = {k: v for k, v in layer.solver_options.items() if k in SOLVER_KW}
     opts.update(solver_kw(solver))
     lben = LBENLayer.from_conversion(conv, dtype=layer.b.dtype, **opts)

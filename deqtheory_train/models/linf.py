@@ -45,7 +45,11 @@ from .common import relu_stack
 
 __all__ = ["LinfDEQClassifier", "FAMILIES", "linf_builder"]
 
-FAMILIES = ("ibp_mondeq", "cerdeq", "nemon", "mondeq")
+#: The one table of the ℓ∞ builder's families: config key (``family=``, registry ``<key>_linf``) → the
+#: dense DEQ layer class, whose ``kind`` is the layer and file kind (``nemon`` → ``noneuclidean``;
+#: ``ibp_mondeq`` with ``gamma_variant`` → ``ibp_mondeq_gamma``).
+FAMILIES: Dict[str, type] = {"ibp_mondeq": IBPMonDEQLayer, "cerdeq": CerDEQLayer, "nemon": NEMONLayer,
+                             "mondeq": MonDEQLayer}
 
 
 class LinfDEQClassifier(nn.Module):
@@ -80,7 +84,7 @@ class LinfDEQClassifier(nn.Module):
                  solver: Optional[Mapping[str, Any]] = None) -> None:
         super().__init__()
         if family not in FAMILIES:
-            raise ValueError(f"family: expected one of {FAMILIES}, got {family!r}")
+            raise ValueError(f"family: expected one of {tuple(FAMILIES)}, got {family!r}")
         if init not in ("ibp", "default"):
             raise ValueError(f"init: expected 'ibp' or 'default', got {init!r}")
         self.family = family
@@ -99,27 +103,19 @@ class LinfDEQClassifier(nn.Module):
         opts = dict(solver or {})
         p = int(num_classes)
         kw: Dict[str, Any] = {"seed": int(seed), **opts}
-        if family == "ibp_mondeq":
-            if layer_scale is not None:
-                kw["scale"] = layer_scale
-            self.layer = IBPMonDEQLayer(d_deq, int(width), p, m=m, gamma_variant=gamma_variant, gamma=gamma, **kw)
-        elif family == "cerdeq":
-            self.layer = CerDEQLayer(d_deq, int(width), p, n_iter=n_iter, s_max=s_max, s_init=s_init, **kw)
-        elif family == "nemon":
-            if layer_scale is not None:
-                kw["scale"] = layer_scale
-            self.layer = NEMONLayer(d_deq, int(width), p, gamma=nemon_gamma, **kw)
-        else:
-            if layer_scale is not None:
-                kw["scale"] = layer_scale
-            self.layer = MonDEQLayer(d_deq, int(width), p, m=m, **kw)
+        hyper = {"ibp_mondeq": dict(m=m, gamma_variant=gamma_variant, gamma=gamma),
+                 "cerdeq": dict(n_iter=n_iter, s_max=s_max, s_init=s_init),
+                 "nemon": dict(gamma=nemon_gamma), "mondeq": dict(m=m)}[family]
+        if layer_scale is not None and family != "cerdeq":
+            kw["scale"] = layer_scale
+        self.layer = FAMILIES[family](d_deq, int(width), p, **hyper, **kw)
         if init == "ibp":
             with torch.no_grad():
                 Upar = self.layer.U0 if family == "cerdeq" else getattr(self.layer, "U", None)
                 if isinstance(Upar, nn.Parameter):
                     std = (math.sqrt(math.pi / 2) / d_deq) if family == "cerdeq" else math.sqrt(2 * math.pi) / d_deq
                     Upar.normal_(0.0, std, generator=g)
-        self.interval = interval or ("metzler" if family == "nemon" else "ibp")
+        self.interval = interval or ("metzler" if self.layer.kind == "noneuclidean" else "ibp")
         if self.interval not in ("ibp", "metzler"):
             raise ValueError(f"interval: expected 'ibp' or 'metzler', got {self.interval!r}")
         ls = {"f_solver": "alpha_avg" if self.interval == "metzler" else "pr", "f_tol": 1e-4, "f_max_iter": 300,
@@ -218,6 +214,6 @@ def linf_builder(family: str) -> Any:
     """The registry builder of ``family``: ``LinfDEQClassifier(input_shape, num_classes, family=family, **kw)``
     (a :func:`functools.partial`, so config keywords are checked against the class's signature)."""
     if family not in FAMILIES:
-        raise ValueError(f"family: expected one of {FAMILIES}, got {family!r}")
+        raise ValueError(f"family: expected one of {tuple(FAMILIES)}, got {family!r}")
     return functools.partial(LinfDEQClassifier, family=family)
 
