@@ -710,7 +710,7 @@ def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
     (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):
         model = model[1]
-    if isinstance(model, Mapping):            # materialized DEQ arrays (e.g. a layer's export_deq()) → deq
+    if isinstance(model, Mapping):            # materialized DEQ arrays (e.g. from export.to_deqtheory → formats.TABLE[kind].arrays) → deq
         from .model import DEQ
 
         if "W" not in model:

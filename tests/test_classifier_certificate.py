@@ -254,13 +254,12 @@ def test_recheck_never_imports_torch(runs):
 
 
 def test_deqtheory_train_certify_witness_command(tmp_path, capsys):
-    """deqtheory-train run → certify --witness → the numpy re-check (Linear + ReLU pre-stages). float64: a
-    float32 layer's W (as torch computes it) differs from the file's W (recomputed in float64) by ~1e-8, enough
-    to void the stored monotonicity witness until the certifier proves on the exported arrays."""
+    """deqtheory-train run → certify --witness → the numpy re-check (Linear + ReLU pre-stages), on the config's
+    own float32 model: the certifier proves on the exported (file) arrays, so the stored witnesses re-verify."""
     from deqtheory_train import cli
     from deqtheory_train import experiment as X
     cfg = X.load_config("ibpmondeq_mnist_tiny")
-    cfg["dtype"] = "float64"
+    assert cfg.get("dtype", "float32") == "float32"
     (tmp_path / "c.json").write_text(json.dumps(cfg))
     out = tmp_path / "r"
     assert cli.main(["run", str(tmp_path / "c.json"), "--out", str(out), "--no-progress", "--max-steps", "6"]) == 0
