@@ -145,8 +145,13 @@ class LBENNet:
     blocks: Optional[np.ndarray] = None
     source: str = ""
 
+    @property
+    def family(self) -> LBEN:
+        """The :class:`~deqtheory.parametrizations.LBEN` family (L, ε) of the stored parameters."""
+        return LBEN(L=self.L, eps=self.eps)
+
     def W(self) -> np.ndarray:
-        return LBEN(L=self.L, eps=self.eps).forward(self.params)
+        return self.family.forward(self.params)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

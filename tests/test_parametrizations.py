@@ -54,6 +54,24 @@ def test_contract(family):
         p.right_inverse(Wout)
 
 
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_metric_is_a_monotonicity_weight(family):
+    """``metric(params)`` is None or a positive diagonal Φ with sym(Φ⁻¹(I − W)) ≻ 0 (proved by
+    bounds.monotone_margin with that weight) — the claim the certifiers rely on when they use it."""
+    from deqtheory.bounds import monotone_margin
+
+    p = FAMILIES[family]()
+    rng = np.random.default_rng(zlib.crc32(b"metric" + family.encode()))
+    expected = {"gmondeq", "lben"}
+    for n in (1, 4):
+        prm = p.sample(rng, n)
+        phi = p.metric(prm)
+        assert (phi is not None) == (family in expected), family
+        if phi is not None:
+            assert phi.shape == (n,) and np.all(phi > 0)
+            assert monotone_margin(p.forward(prm), phi).certified, family
+
+
 @pytest.mark.parametrize("make", [
     lambda: MonDEQ(m=0.0), lambda: MonDEQ(m=-1.0), lambda: GMonDEQ(m=0.0),
     lambda: LBEN(L=0.0), lambda: LBEN(L=-1.0), lambda: LBEN(eps=-0.1),

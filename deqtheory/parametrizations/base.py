@@ -216,6 +216,12 @@ class Parametrization(abc.ABC):
         """Extra arrays the set depends on (passed to ``contains``/``right_inverse``)."""
         return {}
 
+    def metric(self, params: Params) -> Optional[np.ndarray]:
+        r"""The family's diagonal metric Φ ≻ 0 with :math:`\mathrm{sym}(\Phi^{-1}(I - W)) \succ 0` by
+        construction (G-MonDEQ Φ, havens2023 eq. 6; LBEN Ψ, eq. 7), or ``None`` when the family has none.
+        Certifiers use it for the Λ-monotone error and Lipschitz bounds (they re-prove the condition)."""
+        return None
+
     # -- helpers --------------------------------------------------------------------------
     def _validate(self, params: Any) -> int:
         """Type and shapes of ``params`` from its ``SHAPES`` (the first entry is the square

@@ -84,6 +84,10 @@ class GMonDEQ(Parametrization):
         n = self._validate(params)
         return np.eye(n) - params.phi[:, None] * self._inner(params)
 
+    def metric(self, params: GMonDEQParams) -> np.ndarray:
+        """Φ (sym(Φ⁻¹(I − W)) ≻ 0 by construction)."""
+        return params.phi
+
     def forward_error_bound(self, params: GMonDEQParams) -> float:
         r"""With :math:`X = A^\top A + B^\top - B + mI` and Φ the computed diagonal:
         :math:`\|\Phi\|(\gamma_{k+1}\||A|^\top|A|\|_F + u\||B|+|B^\top|\|_F + 2\gamma_3\|\,|A^\top A|+|B^\top-B|+mI\|_F)

@@ -104,6 +104,10 @@ class LBEN(Parametrization):
         _, _, _, _, _, _, Y, PX = self._parts(params)
         return (np.eye(n) - PX) - Y
 
+    def metric(self, params: LBENParams) -> np.ndarray:
+        """Ψ (sym(Ψ⁻¹(I − W)) ≻ 0 by construction)."""
+        return params.psi
+
     def forward_error_bound(self, params: LBENParams) -> float:
         r"""First-order bound on :math:`\|\mathrm{fl}(W)-W\|_2` summing the product bounds
         (:func:`~deqtheory.verified.product_error_bound`) of GᵀG, VᵀV, UUᵀ, one rounding per

@@ -27,8 +27,8 @@ __all__ = ["DenseArrays", "dense_arrays", "sll_layer", "conv_body_as_lben"]
 class DenseArrays:
     r"""The exported model of one dense DEQ layer: ``obj`` (``to_deqtheory(layer)``), its file ``kind``,
     the materialized float64 ``W``, ``U`` (effective: CerDEQ's ``diag(s)U₀``), ``b``, ``G``, ``b_y`` (None
-    without a readout), and ``phi``: Φ with
-    sym(Φ⁻¹(I − W)) ≻ 0 by construction (G-MonDEQ Φ, havens2023 eq. 6; LBEN Ψ, eq. 7), else ``None``."""
+    without a readout), and ``phi``: the family's metric Φ with sym(Φ⁻¹(I − W)) ≻ 0 by construction
+    (``Parametrization.metric``: G-MonDEQ Φ, havens2023 eq. 6; LBEN Ψ, eq. 7), else ``None``."""
 
     obj: Any
     kind: str
@@ -45,10 +45,10 @@ def dense_arrays(layer: nn.Module) -> DenseArrays:
     obj = to_deqtheory(layer)
     kind = _fm.kind_of(obj)
     a = _fm.TABLE[kind].arrays(obj, "")
-    phi = {"gmondeq": "phi", "lben": "psi"}.get(kind)
     own = lambda v: None if v is None else np.array(v, dtype=np.float64)  # noqa: E731 - writable copies
+    family = getattr(obj, "family", None)          # FamilyNet / LBENNet; a plain DEQ has no family
     return DenseArrays(obj, kind, *(own(a[k]) for k in ("W", "U", "b", "G", "b_y")),
-                       None if phi is None else own(getattr(obj.params, phi)))
+                       None if family is None else own(family.metric(obj.params)))
 
 
 def sll_layer(mod: nn.Module) -> Any:
