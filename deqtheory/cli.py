@@ -117,8 +117,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(f"{args.model} ({info['kind']}): status {info['status']}, method {info['method']}, "
               f"residual {info['residual']:.3g} (tol {info['tol']:.3g}) -> {args.output} {tuple(info['shape'])}")
-    ok = info["status"] in ("converged", "explicit")
-    return 0 if ok else 1
+    return 0 if info["ok"] else 1
 
 
 def _cmd_theorems(args: argparse.Namespace) -> int:

@@ -59,6 +59,7 @@ from .certificates import Certificate, Status, register_verifier
 from .errors import DomainError, DTypeError, ShapeError
 from .linalg import psd_factor
 from .model import DEQ
+from .solvers import SolverStatus
 from .parametrizations.lben import LBEN, LBENParams, lben_lhs
 from .verified import UNIT_ROUNDOFF, verified_pd
 
@@ -610,7 +611,7 @@ class ConvLBEN:
             raise DomainError(f"method: expected 'dag' or 'pr', got {method!r}")
         res = self.residual(Z, V, Wh)
         r = float(np.max(res)) if res.size else 0.0
-        status = "converged" if r <= tol else "max_iterations"
+        status = SolverStatus.CONVERGED if r <= tol else SolverStatus.MAX_ITERATIONS
         return ConvSolveResult(z=Z[0] if one else Z, residual=r, tol=float(tol), status=status, iterations=it,
                                method=method, time=time.perf_counter() - t0)
 
@@ -630,19 +631,20 @@ class ConvLBEN:
 @dataclasses.dataclass(frozen=True)
 class ConvSolveResult:
     """Result of :meth:`ConvLBEN.solve`: ``z``, ``residual`` (ℓ2, max over batch, full W), ``tol``,
-    ``status`` (``"converged"`` / ``"max_iterations"``), ``iterations``, ``method``, ``time``."""
+    ``status`` (:class:`~deqtheory.solvers.SolverStatus` ``CONVERGED`` / ``MAX_ITERATIONS``), ``iterations``,
+    ``method``, ``time``."""
 
     z: np.ndarray
     residual: float
     tol: float
-    status: str
+    status: SolverStatus
     iterations: int
     method: str
     time: float
 
     @property
     def converged(self) -> bool:
-        return self.status == "converged"
+        return self.status is SolverStatus.CONVERGED
 
 
 def _real_embed(H: np.ndarray) -> np.ndarray:

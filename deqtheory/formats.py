@@ -34,6 +34,7 @@ from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, 
 from .io import load_npz, save_npz
 from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
+from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
@@ -516,12 +517,18 @@ def _a_pipeline(m: "_pl.Pipeline", path: str) -> Dict[str, Any]:
     return TABLE[kind_of(st)].arrays(st, path)
 
 
-def _info(status: str, residual: float = 0.0, tol: float = 0.0, method: str = "explicit") -> Dict[str, Any]:
-    return {"status": status, "residual": float(residual), "tol": float(tol), "method": method}
+def _info(status: Optional[SolverStatus] = None, residual: float = 0.0, tol: float = 0.0,
+          method: str = "explicit") -> Dict[str, Any]:
+    """The JSON-ready record of one evaluation: ``status`` the solver's status value (``"explicit"`` for
+    a direct evaluation, ``status=None``), ``ok`` whether the output may be used (explicit, or the
+    fixed point converged), the residual, the tolerance and the method."""
+    return {"status": "explicit" if status is None else status.value,
+            "ok": status is None or status is SolverStatus.CONVERGED,
+            "residual": float(residual), "tol": float(tol), "method": method}
 
 
 def _e_explicit(m: Any, X: np.ndarray, tol: Optional[float]) -> Tuple[np.ndarray, Dict[str, Any]]:
-    return np.asarray(m(X)), _info("explicit")
+    return np.asarray(m(X)), _info()
 
 
 def _images(c_in: int, N: int, run: Callable[[np.ndarray], Tuple[np.ndarray, Dict[str, Any]]]):
@@ -534,7 +541,7 @@ def _images(c_in: int, N: int, run: Callable[[np.ndarray], Tuple[np.ndarray, Dic
 
 
 def _e_conv_residual(m: Any, X: np.ndarray, tol: Optional[float]):
-    return _images(m.c, m.N, lambda Xi: (m(Xi), _info("explicit")))(X)
+    return _images(m.c, m.N, lambda Xi: (m(Xi), _info()))(X)
 
 
 def _e_conv_lben(m: Any, X: np.ndarray, tol: Optional[float]):
@@ -578,12 +585,12 @@ def _e_deq(metric: Callable[[Any], Optional[np.ndarray]] = lambda m: None):
 
 
 def _e_pipeline(m: "_pl.Pipeline", X: np.ndarray, tol: Optional[float]):
-    info = _info("explicit")
+    info = _info()
     if m.input_shape is not None and X.ndim == 2 and X.shape[1] == int(np.prod(m.input_shape)):
         X = X.reshape((X.shape[0],) + tuple(m.input_shape))
     for st in m.stages:
         X, i = TABLE[kind_of(st)].evaluate(st, X, tol)
-        if i["status"] != "explicit":
+        if i["method"] != "explicit":          # the model stage's solve speaks for the pipeline
             info = i
     return X, info
 
@@ -605,12 +612,12 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
         res = solvers.fixed_point_residual(W, U, a["b"], r.z, X, identity_mask=mask)
         rmax = float(np.max(res))
         if rmax <= r.tol:
-            return r.z, rmax, r.tol, "converged", "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
+            return r.z, rmax, r.tol, SolverStatus.CONVERGED, "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
     if lam is not None:
         r = solvers.solve(W, U, a["b"], X, method="pr", tol=tol, Lambda=lam, max_iter=200_000, identity_mask=mask)
     else:
         r = solvers.solve(W, U, a["b"], X, method="auto", tol=tol, max_iter=200_000, identity_mask=mask)
-    return r.z, r.residual, r.tol, r.status.value, r.method
+    return r.z, r.residual, r.tol, r.status, r.method
 
 
 # ----------------------------------------------------------------------------------------------
@@ -682,7 +689,7 @@ def _table() -> Dict[str, KindSpec]:
         KindSpec("conv_lben", _cv.ConvLBEN, _w_conv_lben, _r_conv_lben, _a_conv_lben, _e_conv_lben),
         KindSpec("conv_mondeq", ConvMonDEQNet, _w_conv_mondeq, _r_conv_mondeq, _a_conv_mondeq, _e_conv_mondeq),
         KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),
-        *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info("explicit")), stage=True)
+        *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info()), stage=True)
           for k, cls in _pl.STAGES.items()],
     ]
     return {s.kind: s for s in specs}
@@ -778,7 +785,8 @@ def evaluate(path_or_model: Any, X: Any, *, tol: Optional[float] = None) -> Tupl
     residual ``tol`` (default ``1e-12·max(1, max‖Ux + b‖)``), then ``y = Gz + b_y`` (LBEN, G-MonDEQ:
     Peaceman–Rachford in their Λ-metric). Conv kinds take images ``(B, c, N, N)`` (or flattened
     ``(B, c N²)``, answered flattened). A ``classifier`` runs its stages in order. Returns ``(Y, info)``
-    with ``info`` = ``{"kind", "status", "residual", "tol", "method"}``."""
+    with ``info`` = ``{"kind", "status", "ok", "residual", "tol", "method"}`` (``status``: a
+    :class:`~deqtheory.solvers.SolverStatus` value or ``"explicit"``; ``ok``: the output may be used)."""
     kind, obj = read_model(path_or_model) if not isinstance(path_or_model, tuple) else path_or_model
     X = np.asarray(X, dtype=float)
     if not np.all(np.isfinite(X)):
