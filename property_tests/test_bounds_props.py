@@ -15,6 +15,7 @@ from deqtheory.bounds import (certify_l2_lipschitz, certify_linf_lipschitz, el_g
                               fixed_point_error_bound, havens_gmondeq_lipschitz, jafarpour_linf_lipschitz,
                               pabbaraju_lipschitz, pabbaraju_perturbation, residual_bound, solve_relu_fixed_point)
 from deqtheory.testing import scaled
+from deqtheory.testing.oracles import unique_fixed_point
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 REL = 1e-9      # relative slack for float evaluation of empirical quantities (solves at residual <= 1e-12)
@@ -211,20 +212,6 @@ def test_pabbaraju_thm2_never_exceeded(seed):
 
 # ---------------------------------------------------------------- fixed-point error bound
 
-def _pattern(M, v):
-    n = len(v)
-    for bits in itertools.product([False, True], repeat=n):
-        S = np.array(bits)
-        z = np.zeros(n)
-        if S.any():
-            z[S] = np.linalg.solve(np.eye(S.sum()) - M[np.ix_(S, S)], v[S])
-        pre = M @ z + v
-        t = 1e-11 * (1 + np.abs(pre).max())
-        if np.all(z[S] >= -t) and np.all(pre[~S] <= t):
-            return z
-    raise AssertionError("no pattern")
-
-
 @settings(max_examples=scaled(25))
 @given(SEEDS, st.sampled_from(["2", "inf"]), st.floats(min_value=-12, max_value=0, allow_nan=False))
 def test_fixed_point_error_bound_sound(seed, norm, logscale):
@@ -235,7 +222,7 @@ def test_fixed_point_error_bound_sound(seed, norm, logscale):
     n = int(rng.integers(1, 7))
     W = mondeq(rng, n, rng.uniform(0.05, 1.0)) if norm == "2" else mu_model(rng, n, rng.uniform(-1, 0.9))
     v = rng.standard_normal(n) * 3
-    zs = _pattern(W, v)
+    zs = unique_fixed_point(W, v)
     cands = [zs + 10 ** logscale * rng.standard_normal(n), np.maximum(zs + 10 ** logscale * rng.standard_normal(n), 0)]
     z = np.zeros(n)
     alpha = 1 / (1 - min(np.min(np.diag(W)), 0)) if norm == "inf" else 0.5 * np.linalg.eigvalsh(np.eye(n) - 0.5 * (W + W.T))[0] / np.linalg.norm(np.eye(n) - W, 2) ** 2

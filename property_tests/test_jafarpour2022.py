@@ -592,6 +592,21 @@ def test_remark642_embedded_cost_two_passes(seed):
 
 # ------------------------------------------------------------------------------------------ eq. (8)
 
+def _ce_ascent(W, U, b, C, c, label, x0, xb, iters):
+    """Sign-gradient ascent of the cross-entropy ℒ(Cz*(x) + c, label) over the box ``xb`` from x0
+    (step half the box width, gradient through the implicit Jacobian); returns the iterates."""
+    x, pts = x0.copy(), []
+    for _ in range(iters):
+        z = fixed_point(W, U, b, x)
+        lg = C @ z + c
+        pr = np.exp(lg - lg.max())
+        pr /= pr.sum()
+        g = (pr - np.eye(len(lg))[label]) @ C @ jac(W, U, b, x, z)
+        x = np.clip(x + 0.5 * xb.width * np.sign(g), xb.lower, xb.upper)
+        pts.append(x.copy())
+    return pts
+
+
 @pytest.mark.theorem("jafarpour2022:eq8")
 @settings(max_examples=scaled(30))
 @given(SEEDS)
@@ -633,17 +648,9 @@ def test_eq8_lipschitz_penalty_bounds_robust_loss_on_model(seed):
     eps = 10 ** rng.uniform(-2, 0)
     base = ce(C @ fixed_point(W, U, b, xh) + c, yh)
     rhs = base + 2 * eps * L
+    xb = Box.ball(xh, eps)
     worst = base
-    for x in box_points(rng, Box.ball(xh, eps), 10):
-        worst = max(worst, ce(C @ fixed_point(W, U, b, x) + c, yh))
-    x = xh.copy()
-    for _ in range(10):
-        z = fixed_point(W, U, b, x)
-        lg = C @ z + c
-        pr = np.exp(lg - lg.max())
-        pr /= pr.sum()
-        g = (pr - np.eye(len(lg))[yh]) @ C @ jac(W, U, b, x, z)
-        x = np.clip(x + 0.5 * eps * np.sign(g), xh - eps, xh + eps)
+    for x in box_points(rng, xb, 10) + _ce_ascent(W, U, b, C, c, yh, xh, xb, 10):
         worst = max(worst, ce(C @ fixed_point(W, U, b, x) + c, yh))
     assert worst <= rhs * (1 + 1e-12) + 1e-12
 
@@ -719,17 +726,7 @@ def test_eq11_inclusion_loss_upper_bounds_loss_in_box(seed, kappa):
     nominal = ce(C @ fixed_point(W, U, b, xh) + c, yh)
     obj = (1 - kappa) * nominal + kappa * ub
     assert nominal <= obj + 1e-12 and obj <= ub + 1e-12
-    pts = box_points(rng, xb, 10)
-    x = xh.copy()
-    for _ in range(8):
-        z = fixed_point(W, U, b, x)
-        lg = C @ z + c
-        pr = np.exp(lg - lg.max())
-        pr /= pr.sum()
-        g = (pr - np.eye(len(lg))[yh]) @ C @ jac(W, U, b, x, z)
-        x = np.clip(x + 0.5 * xb.width * np.sign(g), xb.lower, xb.upper)
-        pts.append(x.copy())
-    for xp in pts:
+    for xp in box_points(rng, xb, 10) + _ce_ascent(W, U, b, C, c, yh, xh, xb, 8):
         f = C @ fixed_point(W, U, b, xp) + c
         assert ce(f, yh) == pytest.approx(ce(-(T @ f), yh), rel=1e-12, abs=1e-12)
         assert ce(f, yh) <= ub + 1e-9 * (1 + abs(ub))

@@ -98,10 +98,25 @@ def rngs() -> SearchStrategy:
     return seeds().map(rng_from_seed)
 
 
-def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[int] = None) -> SearchStrategy:
-    """int → ``st.just``; (lo, hi) → ``st.integers``; a strategy is used as given."""
+def _scalar_or_range(name: str, value: Any, convert: Callable[[Any], Any],
+                     make_range: Callable[[Any, Any], SearchStrategy]) -> SearchStrategy:
+    """The shared argument convention: a strategy is used as given; a pair ``(lo, hi)`` becomes
+    ``make_range(lo, hi)`` after both ends pass ``convert`` (which validates, raising ``DomainError``);
+    any other value is ``st.just(convert(value))``."""
     if isinstance(value, SearchStrategy):
         return value
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
+        lo, hi = convert(value[0]), convert(value[1])
+        if lo > hi:
+            raise DomainError(f"{name}: empty range ({lo}, {hi})")
+        return st.just(lo) if lo == hi else make_range(lo, hi)
+    return st.just(convert(value))
+
+
+def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[int] = None) -> SearchStrategy:
+    """int → ``st.just``; (lo, hi) → ``st.integers``; a strategy is used as given."""
 
     def _check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, Integral):
@@ -112,14 +127,7 @@ def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[i
             raise DomainError(f"{name}: must be >= {min_value}{hi}, got {v}")
         return v
 
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
-        lo, hi = _check(value[0]), _check(value[1])
-        if lo > hi:
-            raise DomainError(f"{name}: empty range ({lo}, {hi})")
-        return st.integers(min_value=lo, max_value=hi)
-    return st.just(_check(value))
+    return _scalar_or_range(name, value, _check, lambda lo, hi: st.integers(min_value=lo, max_value=hi))
 
 
 def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: str) -> SearchStrategy:
@@ -127,8 +135,6 @@ def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: st
 
     ``check`` is the family's domain test (applied to fixed values and to both range ends; the
     domains used here are intervals, so the whole range is then valid)."""
-    if isinstance(value, SearchStrategy):
-        return value
 
     def _val(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, Real):
@@ -138,16 +144,8 @@ def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: st
             raise DomainError(f"{name}: must be {domain}, got {x}")
         return x
 
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
-        lo, hi = _val(value[0]), _val(value[1])
-        if lo > hi:
-            raise DomainError(f"{name}: empty range ({lo}, {hi})")
-        if lo == hi:
-            return st.just(lo)
-        return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
-    return st.just(_val(value))
+    return _scalar_or_range(name, value, _val, lambda lo, hi: st.floats(min_value=lo, max_value=hi,
+                                                                         allow_nan=False, allow_infinity=False))
 
 
 def _opt_float_arg(name: str, value: Any, check: Callable[[float], bool], domain: str) -> SearchStrategy:
