@@ -461,14 +461,14 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                           'feeds back), which is where li2022:prop3.5 breaks at small n. Mutants (factor 1, '
                           'factor ¼) are rejected. Tests: '
                           'property_tests/test_li2022.py::test_eq26_half_width_identity_exact_for_symmetric_centres_only, '
-                          '::test_eq26_catches_wrong_factor.',
+                          '::test_li2022_checks_catch_mutants.',
                  'status': 'holds-as-corrected'},
  'li2022:eq32': {'corrected': '',
                  'notes': 'Random A ∈ ℝ^{m×n} (m ≤ 6, n ≤ 8, scales 1e-2..1e2) never exceed it; a single ±1 '
                           'row attains it (ratio 1). √m (rows) in place of √n and √n/2 are rejected '
                           '(mutation demonstration). Tests: '
                           'property_tests/test_li2022.py::test_eq32_linf_at_most_sqrt_n_l2_and_tight, '
-                          '::test_eq32_catches_sqrt_m_and_halved_constant.',
+                          '::test_li2022_checks_catch_mutants.',
                  'status': 'holds'},
  'li2022:eq5': {'corrected': '[z̄*; z̲*] = σ([[W₊, W₋],[W₋, W₊]][z̄*; z̲*] + [U₊x̄ + U₋x̲ + b; U₋x̄ + U₊x̲ + '
                              'b]) (lower row as in App. A after eq. 10); (4) likewise, with z^{(k)} on the '
@@ -552,7 +552,7 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                         'rejected. It is the adjoint DEQ that needs more (li2022:prop3.1, '
                                         'prop3.2). Tests: '
                                         'property_tests/test_li2022.py::test_sec32_relu_layer_contracts_with_factor_norm_w, '
-                                        '::test_sec32_catches_halved_factor.',
+                                        '::test_li2022_checks_catch_mutants.',
                                'status': 'holds'},
  'li2022:sec3.3.ineq': {'corrected': '',
                         'notes': 'Not re-tested by helper I; existing '

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["assert_caught", "scaled_output"]
+__all__ = ["assert_caught", "count_caught", "scaled_output"]
 
 
 def assert_caught(check: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
@@ -23,6 +23,18 @@ def assert_caught(check: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     except AssertionError as exc:  # the check rejected the mutant: what we want
         return str(exc)
     raise AssertionError(f"mutant survived: {getattr(check, '__name__', check)!s} passed against a mutated formula")
+
+
+def count_caught(check: Callable[..., Any], seeds: Any, **kwargs: Any) -> int:
+    """How many of ``check(seed, **kwargs)`` (wired to a mutant) raise ``AssertionError``: for mutants
+    that only some instances expose (e.g. √m in place of √n is harmless when m = n)."""
+    caught = 0
+    for seed in seeds:
+        try:
+            check(seed, **kwargs)
+        except AssertionError:
+            caught += 1
+    return caught
 
 
 def scaled_output(fn: Callable[..., float], factor: float) -> Callable[..., float]:
