@@ -467,7 +467,7 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                  'notes': 'Random A ∈ ℝ^{m×n} (m ≤ 6, n ≤ 8, scales 1e-2..1e2) never exceed it; a single ±1 '
                           'row attains it (ratio 1). √m (rows) in place of √n and √n/2 are rejected '
                           '(mutation demonstration). Tests: '
-                          'property_tests/test_li2022.py::test_eq32_linf_at_most_sqrt_n_l2_and_tight, '
+                          'property_tests/test_li2022.py::test_li2022_bounds_hold_and_are_attained, '
                           '::test_li2022_checks_catch_mutants.',
                  'status': 'holds'},
  'li2022:eq5': {'corrected': '[z̄*; z̲*] = σ([[W₊, W₋],[W₋, W₊]][z̄*; z̲*] + [U₊x̄ + U₋x̲ + b; U₋x̄ + U₊x̲ + '
@@ -551,7 +551,7 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                         'Picard iteration converges (residual ≤ 1e-9). The factor ½‖W‖₂ is '
                                         'rejected. It is the adjoint DEQ that needs more (li2022:prop3.1, '
                                         'prop3.2). Tests: '
-                                        'property_tests/test_li2022.py::test_sec32_relu_layer_contracts_with_factor_norm_w, '
+                                        'property_tests/test_li2022.py::test_li2022_bounds_hold_and_are_attained, '
                                         '::test_li2022_checks_catch_mutants.',
                                'status': 'holds'},
  'li2022:sec3.3.ineq': {'corrected': '',
