@@ -638,18 +638,26 @@ def _widths(draw: Callable[[SearchStrategy], Any], depth_s: SearchStrategy, widt
     return tuple(draw(width_s) for _ in range(draw(depth_s)))
 
 
-def _residual_stacks(kind: str, d: Any, depth: Any, width: Any, scale: Any) -> SearchStrategy:
+def _explicit_nets(build: Callable[..., Any], d: Any, depth: Any, width: Any,
+                   **extra: SearchStrategy) -> SearchStrategy:
+    """The shared recipe of the explicit-network strategies: draw the input size, ``depth`` hidden
+    widths and the ``extra`` hyper-parameters (in this order), then a seed, and return
+    ``build(rng, d, widths, **extra)``. Arguments are validated here, when the strategy is created."""
     d_s, dep_s, w_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width)
-    sc_s = _float_arg("scale", scale, *_POS)
 
     @st.composite
     def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
         dd = draw(d_s)
         ws = _widths(draw, dep_s, w_s)
-        sc = draw(sc_s)
-        return _explicit.random_sll_stack(rng_from_seed(draw(seeds())), dd, ws, kind=kind, scale=sc)
+        kw = {k: draw(v) for k, v in extra.items()}
+        return build(rng_from_seed(draw(seeds())), dd, ws, **kw)
 
     return _draw()
+
+
+def _residual_stacks(kind: str, d: Any, depth: Any, width: Any, scale: Any) -> SearchStrategy:
+    return _explicit_nets(lambda rng, dd, ws, scale: _explicit.random_sll_stack(rng, dd, ws, kind=kind, scale=scale),
+                          d, depth, width, scale=_float_arg("scale", scale, *_POS))
 
 
 def sll_stacks(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -673,16 +681,8 @@ def aol_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), widt
     r"""AOL networks (havens2023 eq. (8), App. D.1; :func:`deqtheory.explicit.random_aol_net`) with
     ``depth`` hidden layers. **Guarantee:** every effective weight W̃D has ‖W̃D‖₂ ≤ 1, so the net
     is 1-Lipschitz (``net.lipschitz_bound() == 1``)."""
-    d_s, dep_s, w_s, p_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width), _int_arg("p", p)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        pp = draw(p_s)
-        return _explicit.random_aol_net(rng_from_seed(draw(seeds())), (dd, *ws, pp))
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, p: _explicit.random_aol_net(rng, (dd, *ws, p)),
+                          d, depth, width, p=_int_arg("p", p))
 
 
 def sandwich_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -690,18 +690,8 @@ def sandwich_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3),
     r"""Sandwich networks (havens2023 §2.4, App. D.2; :func:`deqtheory.explicit.random_sandwich_net`)
     with Cayley–Stiefel layers. **Guarantee:** ``A_nA_nᵀ + B_nB_nᵀ ⪯ I`` (= I up to rounding),
     ``‖B_out‖₂ ≤ 1``, Φ_n > 0 (validated by the constructor), so the net is L-Lipschitz."""
-    d_s, dep_s, w_s, p_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width), _int_arg("p", p)
-    L_s = _float_arg("L", L, *_POS)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        pp = draw(p_s)
-        LL = draw(L_s)
-        return _explicit.random_sandwich_net(rng_from_seed(draw(seeds())), dd, ws, pp, L=LL)
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, p, L: _explicit.random_sandwich_net(rng, dd, ws, p, L=L),
+                          d, depth, width, p=_int_arg("p", p), L=_float_arg("L", L, *_POS))
 
 
 def relu_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -710,14 +700,5 @@ def relu_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), wid
     :func:`deqtheory.explicit.random_relu_net`), Gaussian weights·scale. **Guarantee:** finite
     weights; ``net.lipschitz_bound()`` is a proved upper bound ∏‖A_i‖₂ (used for wei2022 Prop 3.7
     embeddings via :func:`deqtheory.explicit.relu_net_to_ibp_deq`)."""
-    d_s, dep_s, w_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width)
-    sc_s = _float_arg("scale", scale, *_POS)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        sc = draw(sc_s)
-        return _explicit.random_relu_net(rng_from_seed(draw(seeds())), (dd, *ws), scale=sc)
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, scale: _explicit.random_relu_net(rng, (dd, *ws), scale=scale),
+                          d, depth, width, scale=_float_arg("scale", scale, *_POS))
