@@ -1794,4 +1794,127 @@ ENTRIES = [
         ),
         "owner": "catalogue",
     },
+    # =====================================================================================
+    # issue 16: claims numbered or used by a proof that had no entry
+    # =====================================================================================
+    {
+        "id": "li2022:eq26",
+        "paper": "li2022",
+        "label": "eq26",
+        "title": "ReLU half-width identity (used by the Prop 3.5 proof)",
+        "statement": (
+            "App. (proof of Prop 3.5), quoting Shi et al. (2021): for the bounds ḡ, g̲ of a linear layer, "
+            "E[σ(ḡ) − σ(g̲)] = ½E[ḡ − g̲] (26), σ the ReLU; applied to every iteration of the adjoint DEQ in (27)–(30)."
+        ),
+        "suspect": "Exact only when the pre-activation centre (ḡ + g̲)/2 is symmetric about 0; Prop 3.5 breaks where it does not.",
+        "checkable": "algebra",
+        "check_idea": (
+            "Antithetic identity σ(c + r) − σ(c − r) + σ(−c + r) − σ(−c − r) = 2r: exact for symmetric centres; "
+            "shifted centres move the ratio towards 0 or 1."
+        ),
+        "owner": "catalogue",
+    },
+    {
+        "id": "li2022:eq32",
+        "paper": "li2022",
+        "label": "eq32",
+        "title": "‖A‖∞ ≤ √n‖A‖₂ (used by the Prop 3.5 proof)",
+        "statement": "Σ_{j}|A_ij| ≤ max_i Σ_j |A_ij| = ‖A‖∞ ≤ √n‖A‖₂ (32), A ∈ ℝ^{m×n}.",
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "Random A of every shape; a single ±1 row attains it; √m in place of √n fails.",
+        "owner": "catalogue",
+    },
+    {
+        "id": "li2022:sec3.2.contractive",
+        "paper": "li2022",
+        "label": "sec3.2.contractive",
+        "title": "The DEQ layer (1) is contractive if ‖W‖₂ < 1",
+        "statement": (
+            "§3.2: 'The convergence of a DEQ layer can be ensured by constraining its weight matrix's spectral norm "
+            "since a DEQ layer like Eqn (1) is contractive if ‖W‖₂ < 1.'"
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "Pairs z₁, z₂: ‖F(z₁) − F(z₂)‖ ≤ ‖W‖₂‖z₁ − z₂‖, attained along the top singular vector with all units active.",
+        "owner": "catalogue",
+    },
+    {
+        "id": "li2022:sec3.7.item1",
+        "paper": "li2022",
+        "label": "sec3.7.item1",
+        "title": "CerDEQ's orthogonalisation suits IBP-MonDEQ's convergence condition",
+        "statement": (
+            "§3.7 item 1: 'Our orthogonalization and normalization can suit their [IBP-MonDEQ's, wei2022 Thm 3.1] "
+            "convergence condition but their parameterization can not make the weights to be orthogonal.'"
+        ),
+        "suspect": "With W = O/√n only I − |W| ⪰ 0 follows (the same boundary problem as li2022:sec3.3.scaling).",
+        "checkable": "algebra",
+        "check_idea": "λ_max(sym|O/√n|) ≤ 1 for random orthogonal O; O = H₄/2 attains 1 and is not certified; 0.99·W is.",
+        "owner": "catalogue",
+    },
+    {
+        "id": "pabbaraju2021:appE",
+        "paper": "pabbaraju2021",
+        "label": "appE",
+        "title": "Generalisation bound of the unrolled monDEQ",
+        "statement": (
+            "App. E: unroll d forward–backward steps with layer weights W_u = [[I − α(I − W), αU], [0, I]] (no bias) "
+            "and output [W_o, 0]; with perturbations ΔA, ΔB, ΔU, ΔW_o ~ N(0, σ²I) bounded by ω = σ√(2h ln 16h) with "
+            "probability ≥ ½: ‖ΔW‖₂ ≤ ‖ΔA‖₂² + 2‖ΔA‖₂‖A‖₂ + 2‖ΔB‖₂ and ‖ΔW_u‖₂ ≤ α(‖ΔA‖² + 2‖ΔA‖‖A‖ + 2‖ΔB‖ + ‖ΔU‖), "
+            "then (Neyshabur et al. 2018, Lemma 2) |f_{W_u+ΔW_u} − f_{W_u}| ≤ eBβ̃^{d−1}((d − 1)‖ΔW_u‖ + ‖ΔW_o‖) and, "
+            "with Lemma 1, L₀(f) ≤ L_γ(f) + O(√((B²β^{2d−2}((d − 1)α(dβ + 2β + 3) + 1)² h ln h Σ‖W‖_F² + ln(dM/δ))/(γ²M)))."
+        ),
+        "suspect": "Its ‖ΔW‖ bound keeps the 2‖ΔB‖ term that the Thm 3 proof (App. C) drops.",
+        "checkable": "statistical",
+        "check_idea": "The two perturbation steps on random draws and on witnesses that attain them; the Thm 3 step as a mutant.",
+        "owner": "catalogue",
+    },
+    {
+        "id": "pabbaraju2021:sec3.2",
+        "paper": "pabbaraju2021",
+        "label": "sec3.2",
+        "title": "Perturbing A and B keeps the monotonicity parameter m",
+        "statement": (
+            "§3.2, after Thm 2: the bound 'can also be adapted to perturbations on A and B in the typical monDEQ "
+            "parameterization, which leads to a perturbed network that will necessarily still have the same "
+            "monotonicity parameter m as the original'."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": "sym(I − W̃) = mI + ÃᵀÃ ⪰ mI for any (Ã, B̃); equality when Ã is rank deficient.",
+        "owner": "catalogue",
+    },
+    {
+        "id": "jafarpour2022:eq2",
+        "paper": "jafarpour2022",
+        "label": "eq2",
+        "title": "Lip∞ is the supremum of ‖Df‖∞ over differentiable points",
+        "statement": (
+            "§4: with Ω = {x ∈ ℝʳ | ∂f/∂x exists} (ℝʳ \\ Ω has measure zero by Rademacher's theorem), "
+            "Lip∞(f) = sup_{x∈Ω} ‖Df(x)‖∞ (2)."
+        ),
+        "suspect": "",
+        "checkable": "model",
+        "check_idea": (
+            "(≥) difference quotient on a proved constant-pattern cube equals ‖Df(x)‖∞; (≤) every difference quotient "
+            "≤ max over all activation patterns of ‖Df‖∞."
+        ),
+        "owner": "catalogue",
+    },
+    {
+        "id": "jafarpour2022:eq3",
+        "paper": "jafarpour2022",
+        "label": "eq3",
+        "title": "The tight inclusion function is the coordinatewise min/max",
+        "statement": (
+            "§4: if F = [F̲; F̄] is the tight inclusion function of f (contained in every other inclusion function), "
+            "then for every i, F̲_i(x̲, x̄) = min_{z∈[x̲,x̄]} f_i(z), F̄_i(x̲, x̄) = max_{z∈[x̲,x̄]} f_i(z) (3) "
+            "(the proof prints i ∈ {1, …, n}; it is i ∈ {1, …, q}). Used in Thm 4.1's statement and proof."
+        ),
+        "suspect": "Index range n for q (typo).",
+        "checkable": "model",
+        "check_idea": "On a DEQ cube with a proved constant activation pattern: vertex min/max contains f and lies in the Thm 6.3 box.",
+        "owner": "catalogue",
+    },
 ]

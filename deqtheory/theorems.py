@@ -145,14 +145,23 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(summary: Optional[Mapping[str, Any]] = None) -> str:
+def _docs_json(name: str) -> Optional[Dict[str, Any]]:
+    root = repo_root()
+    p = (root / "docs" / name) if root else None
+    if p is not None and p.exists():
+        return json.loads(p.read_text(encoding="utf-8"))
+    return None
+
+
+def to_markdown(summary: Optional[Mapping[str, Any]] = None,
+                mutations: Optional[Mapping[str, Any]] = None) -> str:
     """The docs/theorems.md page. ``summary`` (from docs/theorems_thorough.json) adds the
-    thorough-profile run (examples per entry, time)."""
+    thorough-profile run (examples per entry, time); ``mutations`` (from
+    docs/theorems_mutations.json, :mod:`deqtheory.testing.mutation`) adds the mutation table."""
     if summary is None:
-        root = repo_root()
-        p = (root / "docs" / "theorems_thorough.json") if root else None
-        if p is not None and p.exists():
-            summary = json.loads(p.read_text(encoding="utf-8"))
+        summary = _docs_json("theorems_thorough.json")
+    if mutations is None:
+        mutations = _docs_json("theorems_mutations.json")
     rows = catalogue()
     counts = defaultdict(int)
     for t in rows:
@@ -185,6 +194,21 @@ def to_markdown(summary: Optional[Mapping[str, Any]] = None) -> str:
         for tid, r in sorted(summary.get("entries", {}).items()):
             out.append(f"| `{tid}` | {r.get('tests', 0)} | {r.get('examples', 0)} | {r.get('result', '')} | "
                        f"{r.get('time_s', 0):.1f} |")
+        out.append("")
+    if mutations:
+        rows_m = mutations.get("mutants", {})
+        caught = sum(1 for r in rows_m.values() if r.get("caught"))
+        out.append("\n## Mutation table\n")
+        out.append("Each test-only mutant corrupts one library function's result (the library is not edited; "
+                   "`deqtheory.testing.mutation`) and the catalogue's tests are run against it "
+                   f"(stopping after {mutations.get('maxfail', '?')} failures). Command: "
+                   f"`{mutations.get('command', '')}`; finished {mutations.get('finished', '')}; "
+                   f"{caught} of {len(rows_m)} mutants caught.\n")
+        out.append("| mutant | function | corruption | caught | failing tests (first) |\n|---|---|---|---|---|")
+        for name, r in rows_m.items():
+            fails = "<br>".join(f"`{x}`" for x in r.get("failing", [])) or "—"
+            out.append(f"| `{name}` | `{r.get('target', '')}` | {_md_escape(r.get('description', ''))} | "
+                       f"{'yes' if r.get('caught') else '**no**'} | {fails} |")
         out.append("")
     for paper in PAPERS:
         prs = [t for t in rows if t.paper == paper]

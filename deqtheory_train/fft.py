@@ -72,6 +72,17 @@ def _check_kernel(K: torch.Tensor, N: Optional[int] = None) -> None:
         raise ShapeError(f"K: kernel of shape {tuple(K.shape)} is larger than the {N}x{N} grid (taps would alias)")
 
 
+def _place_origin(K0: torch.Tensor, N: int, origin: str) -> torch.Tensor:
+    """A full-support kernel with its origin at index 0 (``"zero"``) as is, or rolled to
+    ``(N − 1)//2`` (``"center"``, the layout of :mod:`deqtheory.circulant`)."""
+    if origin == "zero":
+        return K0
+    if origin == "center":
+        o = (N - 1) // 2
+        return torch.roll(K0, shifts=(o, o), dims=(-2, -1))
+    raise DomainError(f"origin: expected 'zero' or 'center', got {origin!r}")
+
+
 def embed_kernel(K: torch.Tensor, N: int, *, origin: str = "zero") -> torch.Tensor:
     r"""Full-support ``(c_out, c_in, N, N)`` kernel of the same circular convolution.
 
@@ -86,12 +97,7 @@ def embed_kernel(K: torch.Tensor, N: int, *, origin: str = "zero") -> torch.Tens
     K0[:, :, :kh, :kw] = K
     # tap (a, b) sits at offset (a − oh, b − ow): roll it there (k ≤ N: no aliasing)
     K0 = torch.roll(K0, shifts=(-oh, -ow), dims=(-2, -1))
-    if origin == "zero":
-        return K0
-    if origin == "center":
-        o = (N - 1) // 2
-        return torch.roll(K0, shifts=(o, o), dims=(-2, -1))
-    raise DomainError(f"origin: expected 'zero' or 'center', got {origin!r}")
+    return _place_origin(K0, N, origin)
 
 
 def conv2d_circular(K: torch.Tensor, x: torch.Tensor, bias: Optional[torch.Tensor] = None, *,
@@ -171,13 +177,7 @@ def freq_to_kernel(A: torch.Tensor, *, origin: str = "center", check: bool = Tru
         if imag > t:
             raise DomainError(f"A: shape {tuple(A.shape)} is not the spectrum of a real kernel "
                               f"(imaginary residue {imag:.3e} > tol {t:.3e})")
-    K0 = K0.real.contiguous()
-    if origin == "zero":
-        return K0
-    if origin == "center":
-        o = (N - 1) // 2
-        return torch.roll(K0, shifts=(o, o), dims=(-2, -1))
-    raise DomainError(f"origin: expected 'zero' or 'center', got {origin!r}")
+    return _place_origin(K0.real.contiguous(), N, origin)
 
 
 def fft_apply_hat(A: torch.Tensor, xhat: torch.Tensor) -> torch.Tensor:

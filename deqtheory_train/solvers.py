@@ -295,19 +295,9 @@ def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Te
                 u = 2 * zh - uh
                 z = phi(u)
             Fz = F(z)
-            qa, qr = _quantities(z, Fz, vn)
-            q = (qa, qr)[pick]
-            hist.append(q)
-            if not math.isfinite(q):
-                status = SolverStatus.NONFINITE
-                break
-            if q < best[0]:
-                best = (q, z, Fz)
-            if q <= tol:
-                status = SolverStatus.CONVERGED
-                break
-            if q > divergence_factor * max(hist[0], tol):
-                status = SolverStatus.DIVERGED
+            best, stop = _record(z, Fz, vn, pick, tol, divergence_factor, hist, best)
+            if stop is not None:
+                status = stop
                 break
     zb = best[1]
     qa, qr = _quantities(zb, F(zb), vn)
@@ -318,6 +308,23 @@ def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Te
         status = SolverStatus.MAX_ITERATIONS
     return zb, SolverStats(method, status, it, qa, qr, float(tol), stop_mode,
                            math.nan if alpha is None else float(alpha), tuple(hist), time.perf_counter() - t0)
+
+
+def _record(z, Fz, vn, pick, tol, dfac, hist, best):
+    """One iterate's bookkeeping, shared by every method: append its stopping quantity q to ``hist``,
+    keep (q, z, F(z)) if it is the best so far; return ``(best, status)`` with status NONFINITE (q not
+    finite), CONVERGED (q ≤ tol), DIVERGED (q > dfac·max(q₀, tol)) or None (go on)."""
+    q = _quantities(z, Fz, vn)[pick]
+    hist.append(q)
+    if not math.isfinite(q):
+        return best, SolverStatus.NONFINITE
+    if q < best[0]:
+        best = (q, z, Fz)
+    if q <= tol:
+        return best, SolverStatus.CONVERGED
+    if q > dfac * max(hist[0], tol):
+        return best, SolverStatus.DIVERGED
+    return best, None
 
 
 def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=1e-10):
@@ -354,19 +361,9 @@ def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=
         Fz = F(z)
         X[:, slot] = xn
         FX[:, slot] = Fz.reshape(bsz, -1)
-        qa, qr = _quantities(z, Fz, vn)
-        q = (qa, qr)[pick]
-        hist.append(q)
-        if not math.isfinite(q):
-            status = SolverStatus.NONFINITE
-            break
-        if q < best[0]:
-            best = (q, z, Fz)
-        if q <= tol:
-            status = SolverStatus.CONVERGED
-            break
-        if q > dfac * max(hist[0], tol):
-            status = SolverStatus.DIVERGED
+        best, stop = _record(z, Fz, vn, pick, tol, dfac, hist, best)
+        if stop is not None:
+            status = stop
             break
     return best[1], status, it, hist, best
 

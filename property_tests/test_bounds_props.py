@@ -5,7 +5,8 @@ on ||f(x') - f(x)|| — and must never be exceeded. Certificates are checked for
 sampling/attacking inputs in the certified ball."""
 from __future__ import annotations
 
-import itertools
+import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -13,8 +14,10 @@ from hypothesis import given, settings, strategies as st
 
 from deqtheory.bounds import (certify_l2_lipschitz, certify_linf_lipschitz, el_ghaoui_linf_lipschitz,
                               fixed_point_error_bound, havens_gmondeq_lipschitz, jafarpour_linf_lipschitz,
-                              pabbaraju_lipschitz, pabbaraju_perturbation, residual_bound, solve_relu_fixed_point)
+                              l2_certified_radius, pabbaraju_lipschitz, pabbaraju_perturbation, residual_bound,
+                              solve_relu_fixed_point)
 from deqtheory.testing import scaled
+from deqtheory.testing.oracles import unique_fixed_point
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 REL = 1e-9      # relative slack for float evaluation of empirical quantities (solves at residual <= 1e-12)
@@ -211,20 +214,6 @@ def test_pabbaraju_thm2_never_exceeded(seed):
 
 # ---------------------------------------------------------------- fixed-point error bound
 
-def _pattern(M, v):
-    n = len(v)
-    for bits in itertools.product([False, True], repeat=n):
-        S = np.array(bits)
-        z = np.zeros(n)
-        if S.any():
-            z[S] = np.linalg.solve(np.eye(S.sum()) - M[np.ix_(S, S)], v[S])
-        pre = M @ z + v
-        t = 1e-11 * (1 + np.abs(pre).max())
-        if np.all(z[S] >= -t) and np.all(pre[~S] <= t):
-            return z
-    raise AssertionError("no pattern")
-
-
 @settings(max_examples=scaled(25))
 @given(SEEDS, st.sampled_from(["2", "inf"]), st.floats(min_value=-12, max_value=0, allow_nan=False))
 def test_fixed_point_error_bound_sound(seed, norm, logscale):
@@ -235,7 +224,7 @@ def test_fixed_point_error_bound_sound(seed, norm, logscale):
     n = int(rng.integers(1, 7))
     W = mondeq(rng, n, rng.uniform(0.05, 1.0)) if norm == "2" else mu_model(rng, n, rng.uniform(-1, 0.9))
     v = rng.standard_normal(n) * 3
-    zs = _pattern(W, v)
+    zs = unique_fixed_point(W, v)
     cands = [zs + 10 ** logscale * rng.standard_normal(n), np.maximum(zs + 10 ** logscale * rng.standard_normal(n), 0)]
     z = np.zeros(n)
     alpha = 1 / (1 - min(np.min(np.diag(W)), 0)) if norm == "inf" else 0.5 * np.linalg.eigvalsh(np.eye(n) - 0.5 * (W + W.T))[0] / np.linalg.norm(np.eye(n) - W, 2) ** 2
@@ -324,3 +313,94 @@ def test_linf_lipschitz_certificate_sound(seed, form):
             g = (net.G[c] - net.G[j]) @ net.jac(xp, out=False)
             xp = np.clip(xp - 0.3 * eps * np.sign(g), x - eps, x + eps)
             assert _predict(net, xp) == c
+
+
+# ---------------------------------------------------------------- tight witnesses for the error bound and the radius
+
+def check_error_bound_tight(seed, norm, bound=fixed_point_error_bound):
+    """The fixed-point error bound on its equality family: W = (1 − m)I (sym(I − W) = mI, μ∞(W) = 1 − m),
+    v > 0 so every unit is active near z*, z̃ = z* + e: the residual is r = m·e exactly, so
+    ‖z̃ − z*‖ = ‖r‖/m, which is what pabbaraju2021 Thm 1 with U = I (ℓ2: ‖r‖ + ‖Wr‖/m = ‖r‖/m) and
+    jafarpour2022 Thm 5.1 (ℓ∞: ‖r‖∞/(1 − μ)) give. Returns actual/bound (≈ 1)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    m = rng.uniform(0.05, 0.95)
+    W = (1 - m) * np.eye(n)
+    v = np.abs(rng.standard_normal(n)) + 1.0
+    zs = v / m
+    e = rng.standard_normal(n) * 10 ** rng.uniform(-6, -2)
+    zt = zs + e
+    r, delta = residual_bound(W, v, zt)
+    eb = bound(W, r, norm, residual_err=delta)
+    assert eb.certified
+    err = np.abs(zt - zs)
+    assert np.all(err <= np.asarray(eb.componentwise) * (1 + 1e-9))
+    actual = np.linalg.norm(err) if norm == "2" else err.max()
+    assert actual <= eb.value * (1 + 1e-9), (actual, eb.value)
+    return actual / eb.value
+
+
+@pytest.mark.theorem("pabbaraju2021:thm1", "jafarpour2022:thm5.1")
+@settings(max_examples=scaled(15))
+@given(SEEDS, st.sampled_from(["2", "inf"]))
+def test_fixed_point_error_bound_attained(seed, norm):
+    """fixed_point_error_bound is attained (ratio ≥ 0.99) on the scalar monotone family, in both norms."""
+    assert check_error_bound_tight(seed, norm) >= 0.99
+
+
+def check_l2_radius_tight(seed, radius=l2_certified_radius):
+    """pabbaraju2021 §5.3 (and its √2 form): a DEQ with W = (1 − m)I, U = u·Q (Q orthogonal), G = [g; −g] is
+    affine near x (all units active) with y₀ − y₁ = 2g·U(x)/m, and the proved L = ‖G‖‖U‖/m equals its exact
+    Lipschitz constant √2·u‖g‖/m. The certified radius margin/(√2L) then equals the exact distance to the
+    decision boundary: moving by 0.999·radius along the worst direction keeps the class, by 1.001·radius
+    flips it. Returns the exact radius / certified radius (≈ 1)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    m, u = rng.uniform(0.1, 1.0), rng.uniform(0.2, 2.0)
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    g = rng.standard_normal(n)
+    W, U, G = (1 - m) * np.eye(n), u * Q, np.vstack([g, -g])
+    x = rng.standard_normal(n) * 0.1
+    b = np.full(n, 10.0 * u)                     # Ux + b > 0 on the whole segment below: all active
+    L = pabbaraju_lipschitz(W, U, G)
+    assert L.certified and L.value == pytest.approx(math.sqrt(2) * u * np.linalg.norm(g) / m, rel=1e-9)
+
+    def logits(xx):
+        return G @ ((U @ xx + b) / m)
+
+    y = logits(x)
+    c = int(np.argmax(y))
+    margin = float(y[c] - y[1 - c])
+    r = radius(margin, L.value)
+    worst = -(G[c] - G[1 - c]) @ U
+    worst /= np.linalg.norm(worst)
+    true_r = margin / (np.linalg.norm((G[c] - G[1 - c]) @ U) / m)
+    assert r <= true_r * (1 + 1e-12), (r, true_r)
+    inside = logits(x + 0.999 * r * worst)
+    assert inside[c] > inside[1 - c]
+    return true_r / r
+
+
+@pytest.mark.theorem("pabbaraju2021:sec5.3")
+@settings(max_examples=scaled(15))
+@given(SEEDS)
+def test_l2_certified_radius_is_exact_on_tight_family(seed):
+    """The √2 certified radius equals the exact robust radius (ratio ≤ 1.001) on a DEQ whose proved L is exact;
+    the printed form margin/(2L) is sound and smaller by 1/√2."""
+    assert check_l2_radius_tight(seed) <= 1.001
+    assert check_l2_radius_tight(seed, radius=lambda mg, L: l2_certified_radius(mg, L, "paper")) == \
+        pytest.approx(math.sqrt(2), rel=1e-6)
+
+
+@pytest.mark.theorem("pabbaraju2021:sec5.3", "pabbaraju2021:thm1")
+def test_error_bound_and_radius_catch_mutants():
+    """Mutation demonstration: the error bound × 0.5 and the certified radius × 2 are rejected."""
+    from deqtheory.testing.mutants import assert_caught
+
+    def half_bound(*a, **k):
+        eb = fixed_point_error_bound(*a, **k)
+        return dataclasses.replace(eb, value=eb.value * 0.5, componentwise=np.asarray(eb.componentwise) * 0.5)
+
+    for seed in (0, 1, 2):
+        assert_caught(check_error_bound_tight, seed, "2", bound=half_bound)
+        assert_caught(check_l2_radius_tight, seed, radius=lambda mg, L: 2 * l2_certified_radius(mg, L))

@@ -150,13 +150,32 @@ def test_sandwich_embedding_lmi_and_lipschitz(seed, d, ws, p_out, L):
     assert max(_jac_norms(form, rng)) <= L * (1 + 1e-9)
 
 
+def check_prop37(net, W, B, b, last, rng):
+    """wei2022 Prop 3.7's conclusion for a candidate DEQ (W, B, b) of the net, independently of how the
+    embedding is evaluated: W is nilpotent (Wᴸ = 0: so the fixed point exists and is unique), the block
+    forward-substitution point z solves z = ReLU(Wz + Bx + b) with the **full** W (residual ≤ 1e-12 relative)
+    — so an embedding with anything in the blocks that forward substitution does not read is rejected —
+    and its last block equals the explicit net."""
+    n = W.shape[0]
+    assert np.max(np.abs(np.linalg.matrix_power(W, n))) == 0.0
+    X = rng.normal(size=(4, B.shape[1]))
+    for x in X:
+        z = np.zeros(n)
+        for _ in range(n + 1):                       # Picard iteration reaches the fixed point of a nilpotent W
+            z = np.maximum(W @ z + B @ x + b, 0.0)
+        r = np.max(np.abs(z - np.maximum(W @ z + B @ x + b, 0.0)))
+        assert r <= 1e-12 * (1 + np.max(np.abs(z))), r
+        assert _rel(z[last[0]:last[1]][None, :], net(x[None, :])) <= 1e-12
+
+
 @pytest.mark.theorem("wei2022:prop3.7")
 @settings(max_examples=scaled(20))
 @given(seed=seeds, ds=st.lists(st.integers(min_value=1, max_value=4), min_size=2, max_size=5),
        scale=st.floats(min_value=0.1, max_value=5.0, allow_nan=False, allow_infinity=False))
 def test_prop37_embedding_props(seed, ds, scale):
     """Prop 3.7: W = M = ΓD^{-1/2}MD^{-1/2}Γ⁻¹ (rounding), D_ii > (|M|1 + |M|ᵀ1)_i/2, Λ = Γ⁻² gives
-    Λ − Λ|W| ≻ 0 (verified), and the last block of z* equals the explicit net."""
+    Λ − Λ|W| ≻ 0 (verified), and the last block of z* equals the explicit net — z* checked against the full W
+    (Picard iteration and residual, not the block forward substitution that reads only the lower blocks)."""
     rng = np.random.default_rng(seed)
     net = ex.random_relu_net(rng, ds, scale=scale)
     emb = ex.relu_net_to_ibp_deq(net)
@@ -173,3 +192,53 @@ def test_prop37_embedding_props(seed, ds, scale):
     _, Z = ex.deqform_forward(emb.form, X, return_z=True)
     s, e = emb.form.blocks[-1]
     assert _rel(Z[:, s:e], net(X)) <= 1e-12
+    check_prop37(net, emb.form.W, emb.form.U, emb.form.b, (s, e), rng)
+
+
+@pytest.mark.theorem("wei2022:prop3.7")
+def test_prop37_catches_transposed_blocks():
+    """Mutation demonstration: an embedding whose W also carries the transposed blocks (W + Wᵀ, a transpose
+    confused in the assembly — invisible to block forward substitution) is rejected by the full-W check."""
+    from deqtheory.testing.mutants import assert_caught
+
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        net = ex.random_relu_net(rng, [3, 3, 2], scale=1.0)
+        form = ex.relu_net_to_ibp_deq(net).form
+        s, e = form.blocks[-1]
+        check_prop37(net, form.W, form.U, form.b, (s, e), np.random.default_rng(seed))
+        assert_caught(check_prop37, net, form.W + form.W.T, form.U, form.b, (s, e), np.random.default_rng(seed))
+
+@pytest.mark.theorem("havens2023:sec2.4.sandwich")
+@settings(max_examples=scaled(15))
+@given(seed=seeds, d=st.integers(1, 4), ws=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       p_out=st.integers(1, 5), L=st.floats(0.25, 4.0))
+def test_sandwich_case_split_printed_hypotheses(seed, d, ws, p_out, L):
+    """havens2023 §2.4 with the case split on the output width p and c_N = dim x_N. p ≥ c_N: the printed
+    hypotheses hold (B_NᵀB_N = I, A_nA_nᵀ + B_nB_nᵀ = I, Φ_n > 0) and the net is L-Lipschitz; p < c_N:
+    B_NᵀB_N = I is unsatisfiable (rank B_N ≤ p), and ‖B_N‖₂ = 1 (the generalisation the proof uses) still
+    gives L. Checked on pairs and on Jacobians with an adversarial search (random starts, then steps along
+    the top singular direction); the best ratio ‖J‖₂/L is recorded with hypothesis.target."""
+    from hypothesis import target
+
+    rng = np.random.default_rng(seed)
+    net = ex.random_sandwich_net(rng, d, ws, p_out, L=L)
+    cN = net.B_out.shape[1]
+    for An, Bn in zip(net.A, net.B):
+        assert np.allclose(An @ An.T + Bn @ Bn.T, np.eye(An.shape[0]), atol=1e-12)
+    if p_out >= cN:
+        assert np.allclose(net.B_out.T @ net.B_out, np.eye(cN), atol=1e-12)
+    else:
+        assert np.linalg.matrix_rank(net.B_out) <= p_out < cN
+        assert np.linalg.norm(net.B_out, 2) <= 1 + 1e-12
+    assert np.all(_pair_ratios(net, rng, d) <= L * (1 + 1e-9))
+    form = ex.sandwich_to_deq(net)
+    best = 0.0
+    for x in rng.normal(size=(4, d)) * 2:
+        for _ in range(4):
+            J = ex.deqform_jacobian(form, x)
+            _, s, Vt = np.linalg.svd(J)
+            assert s[0] <= L * (1 + 1e-9)
+            best = max(best, float(s[0]) / L)
+            x = x + 0.5 * Vt[0] * rng.choice([-1.0, 1.0])
+    target(best, label="sandwich max ||J||/L")

@@ -69,6 +69,17 @@ def assert_contained(box, W, V):
     assert viol == 0
 
 
+def _assert_x_box_contains_samples(rng, W, d, *, radius_hi, k):
+    """Random U (n, d), b and an ℓ∞ x-ball of radius ≤ ``radius_hi``: the "ibp" interval bounds of
+    eq. (3.6) / (5) are certified and contain z*(Ux + b) for k sampled x (corners included)."""
+    n = W.shape[0]
+    U, b = rng.standard_normal((n, d)), rng.standard_normal(n)
+    xb = Box.ball(rng.standard_normal(d), rng.uniform(0, radius_hi))
+    ib = interval_bounds(W, U, b, xb, "ibp")
+    assert ib.certified
+    assert_contained(ib.box, W, [U @ x + b for x in sample_box_points(rng, xb, k)])
+
+
 # ---------------------------------------------------------------- wei2022 / li2022
 
 @pytest.mark.theorem("wei2022:prop3.2")
@@ -88,12 +99,7 @@ def test_prop32_ibp_box_contains_all_fixed_points(seed):
     ib = ibp_box(W, vb, conditions=("monotone",))
     assert ib.certified
     assert_contained(ib.box, W, sample_box_points(rng, vb, 20))
-    d = int(rng.integers(1, 4))
-    U, b = rng.standard_normal((n, d)), rng.standard_normal(n)
-    xb = Box.ball(rng.standard_normal(d), rng.uniform(0, 0.5))
-    ix = interval_bounds(W, U, b, xb, "ibp")
-    assert ix.certified
-    assert_contained(ix.box, W, [U @ x + b for x in sample_box_points(rng, xb, 10)])
+    _assert_x_box_contains_samples(rng, W, int(rng.integers(1, 4)), radius_hi=0.5, k=10)
 
 
 @pytest.mark.theorem("li2022:prop3.1")
@@ -111,11 +117,7 @@ def test_li_prop31_adjoint_deq_bounds(seed):
     ac = adjoint_contraction(W)
     assert ac.certificate.certified and ac.value < 1
     assert ac.value >= np.linalg.norm(ibp_lift(W), 2) * (1 - 1e-12)
-    U, b = rng.standard_normal((n, d)), rng.standard_normal(n)
-    xb = Box.ball(rng.standard_normal(d), rng.uniform(0, 1))
-    ib = interval_bounds(W, U, b, xb, "ibp")
-    assert ib.certified
-    assert_contained(ib.box, W, [U @ x + b for x in sample_box_points(rng, xb, 15)])
+    _assert_x_box_contains_samples(rng, W, d, radius_hi=1.0, k=15)
 
 
 @pytest.mark.theorem("li2022:prop3.1")

@@ -264,31 +264,198 @@ def test_thm41_linear_maps_exact(seed, cube):
         assert width == pytest.approx(lip * np.max(w), rel=1e-9)
 
 
-@pytest.mark.theorem("jafarpour2022:thm4.1")
-@settings(max_examples=scaled(8))
-@given(SEEDS)
-def test_thm41_deq_one_dimensional_input(seed):
-    """Thm 4.1 on a DEQ with r = 1 (f piecewise linear on the segment): the tight inclusion width estimated on
-    a 400-point grid (an under-estimate) never exceeds the local Lipschitz constant estimated on the same
-    segment (max of |f′|∞ at the grid points and of the difference quotients) times |x̄ − x̲|; and the Thm 6.1
-    Lipschitz box [f(x) ± ξ] contains the (Metzler) inclusion estimate of the reachable set's samples."""
+def _affine_pattern_box(W, U, b, x, r):
+    """A cube x ± r' (r' ≤ r, quartered until it holds) on which the activation pattern of the DEQ is
+    constant: interval arithmetic on the pre-activation Wz + Ux + b over the library's certified
+    (Metzler) z-box, each coordinate one-signed by ≥ 1e-9. On it f(x) = Cz*(x) + c is affine with the
+    exact Jacobian J = C(I − DW)⁻¹DU. Returns (r', D)."""
+    for _ in range(40):
+        xb = Box.ball(x, r)
+        ib = interval_bounds(W, U, b, xb, "metzler")
+        assert ib.certified
+        zl, zu = ib.box.lower, ib.box.upper
+        lo = linalg.pos(W) @ zl + linalg.neg(W) @ zu + linalg.pos(U) @ xb.lower + linalg.neg(U) @ xb.upper + b
+        hi = linalg.pos(W) @ zu + linalg.neg(W) @ zl + linalg.pos(U) @ xb.upper + linalg.neg(U) @ xb.lower + b
+        if np.all((lo > 1e-9) | (hi < -1e-9)):
+            return r, (lo > 1e-9).astype(float)
+        r /= 4
+    raise AssertionError("no box with a constant activation pattern (a pre-activation is 0 at x)")
+
+
+def lip_inf_of_jacobian(J):
+    """Lip∞ of an affine map with Jacobian J (eq. 2 on a box where f is affine): ‖J‖∞ = max row ℓ1 norm."""
+    return float(np.abs(J).sum(axis=1).max())
+
+
+def check_thm41_tight(seed, lip=lip_inf_of_jacobian):
+    """Thm 4.1 with both sides exact, on a nonlinear DEQ: on a cube x ± r with one activation pattern,
+    the tight inclusion width of output i is f_i(x + r s_i) − f_i(x − r s_i), s_i = sign(J_i) (every
+    f_i(x ± r s_i) solved independently as a fixed point), and Lip∞ over the cube = ``lip(J)``.
+    Asserts ‖F̄ − F̲‖∞ ≤ lip·‖x̄ − x̲‖∞ and returns the ratio (1 for cubes: the theorem is tight)."""
     rng = np.random.default_rng(seed)
-    W, eta, U, b, C, c = model(rng, d=1)
-    lo = rng.standard_normal(1)
-    w = rng.uniform(0.05, 2.0)
-    grid = lo + np.linspace(0, w, 150)[:, None]
-    F, Jn = [], []
-    for x in grid:
-        z = fixed_point(W, U, b, x)
-        F.append(C @ z + c)
-        Jn.append(np.abs(C @ jac(W, U, b, x, z)).sum(1).max())
+    W, eta, U, b, C, c = model(rng)
+    x = rng.standard_normal(U.shape[1])
+    r, D = _affine_pattern_box(W, U, b, x, 10 ** rng.uniform(-2, -0.5))
+    J = C @ np.linalg.solve(np.eye(W.shape[0]) - D[:, None] * W, D[:, None] * U)
+    width = 0.0
+    for i in range(C.shape[0]):
+        s = np.where(J[i] >= 0, 1.0, -1.0)
+        hi = C[i] @ fixed_point(W, U, b, x + r * s)
+        lo = C[i] @ fixed_point(W, U, b, x - r * s)
+        width = max(width, hi - lo)
+    rhs = lip(J) * 2 * r
+    assert width <= rhs * (1 + 1e-7) + 1e-12, (width, rhs)
+    return width / rhs if rhs > 0 else 1.0
+
+
+@pytest.mark.theorem("jafarpour2022:thm4.1", "jafarpour2022:eq2")
+@settings(max_examples=scaled(10))
+@given(SEEDS)
+def test_thm41_tight_on_affine_pieces_of_a_deq(seed):
+    """Thm 4.1 on a nonlinear DEQ, falsifiably: on a cube where the activation pattern is constant (proved by
+    interval arithmetic), the exact tight inclusion width equals Lip∞·‖x̄ − x̲‖∞ (ratio ≥ 0.999 every draw), so
+    a bound smaller by any factor is caught (test_thm41_catches_halved_lipschitz)."""
+    assert check_thm41_tight(seed) >= 0.999
+
+
+@pytest.mark.theorem("jafarpour2022:thm4.1")
+def test_thm41_catches_halved_lipschitz():
+    """Mutation demonstration: the check above rejects Lip∞ × 0.5 and the signed row sum max_i Σ_j J_ij
+    (the absolute value dropped) on fixed seeds."""
+    from deqtheory.testing.mutants import assert_caught, scaled_output
+
+    for seed in (0, 1, 2):
+        assert_caught(check_thm41_tight, seed, lip=scaled_output(lip_inf_of_jacobian, 0.5))
+    caught = 0
+    for seed in range(6):
+        try:
+            check_thm41_tight(seed, lip=lambda J: float(np.max(J.sum(axis=1))))
+        except AssertionError:
+            caught += 1
+    assert caught >= 1
+
+
+@pytest.mark.theorem("jafarpour2022:thm4.1")
+@settings(max_examples=scaled(6))
+@given(SEEDS)
+def test_thm41_deq_large_boxes_against_thm61(seed):
+    """Thm 4.1 on boxes crossing activation boundaries (r = 1): an inner estimate of the tight width (samples,
+    vertices, sign-gradient ascent/descent per output) never exceeds the proved Thm 6.1 bound ξ·‖x̄ − x̲‖∞
+    (an upper bound on Lip∞ ≥ the box's Lip). Falsifiable: a model whose true width exceeded ξ·width fails."""
+    rng = np.random.default_rng(seed)
+    W, eta, U, b, C, c = model(rng)
+    d = U.shape[1]
+    xb = Box.ball(rng.standard_normal(d), 10 ** rng.uniform(-1.5, 0))
+    L = jafarpour_linf_lipschitz(W, U, C).details["printed"]
+    F = [C @ fixed_point(W, U, b, x) + c for x in box_points(rng, xb, 12)]
+    for i in range(C.shape[0]):
+        for sgn in (1.0, -1.0):
+            x = np.array(xb.center, dtype=float)
+            for _ in range(4):
+                z = fixed_point(W, U, b, x)
+                x = np.clip(x + sgn * xb.width * np.sign(C[i] @ jac(W, U, b, x, z)), xb.lower, xb.upper)
+                F.append(C @ fixed_point(W, U, b, x) + c)
     F = np.array(F)
     width = np.max(F.max(0) - F.min(0))
-    quot = np.max(np.abs(np.diff(F, axis=0)).max(1)) / (w / 149)
-    lip = max(max(Jn), quot)
-    assert width <= lip * w * (1 + 1e-9) + 1e-12
-    L = jafarpour_linf_lipschitz(W, U, C).details["printed"]
-    assert lip <= L * (1 + 1e-9)
+    assert width <= L * np.max(xb.width) * (1 + 1e-9) + 1e-12
+
+
+def _all_pattern_lip_inf(W, U, C):
+    """max over all 2ⁿ diagonal patterns D ∈ {0,1}ⁿ of ‖C(I − DW)⁻¹DU‖∞: an upper bound of sup_{x∈Ω}‖Df(x)‖∞
+    (every differentiable point has one of these Jacobians)."""
+    n = W.shape[0]
+    best = 0.0
+    for bits in itertools.product([0.0, 1.0], repeat=n):
+        D = np.array(bits)
+        J = C @ np.linalg.solve(np.eye(n) - D[:, None] * W, D[:, None] * U)
+        best = max(best, lip_inf_of_jacobian(J))
+    return best
+
+
+@pytest.mark.theorem("jafarpour2022:eq2")
+@settings(max_examples=scaled(8))
+@given(SEEDS)
+def test_eq2_lipschitz_is_sup_of_jacobian_norm(seed):
+    """(2) Lip∞(f) = sup_{x∈Ω}‖Df(x)‖∞ on a DEQ (n ≤ 6), both directions:
+    (≥) at a random x (a differentiable point: its activation pattern is constant on a proved cube x ± r) the
+    difference quotient ‖f(x + rs) − f(x − rs)‖∞/(2r), s = sign of the maximising row of Df(x), equals
+    ‖Df(x)‖∞ (ratio ≥ 0.999), so Lip∞ ≥ ‖Df(x)‖∞ is attained;
+    (≤) every difference quotient of far-apart pairs (crossing activation boundaries) is ≤ the maximum of
+    ‖Df‖∞ over all activation patterns (a sound upper bound of the sup over Ω)."""
+    rng = np.random.default_rng(seed)
+    W, eta, U, b, C, c = model(rng, n=int(rng.integers(1, 7)))
+    d = U.shape[1]
+    x = rng.standard_normal(d)
+    r, D = _affine_pattern_box(W, U, b, x, 0.1)
+    J = C @ np.linalg.solve(np.eye(W.shape[0]) - D[:, None] * W, D[:, None] * U)
+    i = int(np.argmax(np.abs(J).sum(axis=1)))
+    s = np.where(J[i] >= 0, 1.0, -1.0)
+    q = np.max(np.abs(C @ (fixed_point(W, U, b, x + r * s) - fixed_point(W, U, b, x - r * s)))) / (2 * r)
+    assert q == pytest.approx(lip_inf_of_jacobian(J), rel=1e-6, abs=1e-12)
+    sup = _all_pattern_lip_inf(W, U, C)
+    for _ in range(8):
+        x1, x2 = 2 * rng.standard_normal(d), 2 * rng.standard_normal(d)
+        dy = C @ (fixed_point(W, U, b, x1) - fixed_point(W, U, b, x2))
+        assert np.max(np.abs(dy)) <= sup * np.max(np.abs(x1 - x2)) * (1 + 1e-9) + 1e-12
+
+
+@pytest.mark.theorem("jafarpour2022:eq2")
+def test_eq2_catches_l2_norm_in_place_of_linf():
+    """Mutation demonstration: with ‖Df‖₂ in place of ‖Df‖∞ in (2) the tight check of Thm 4.1 fails on some seed."""
+    caught = 0
+    for seed in range(6):
+        try:
+            check_thm41_tight(seed, lip=lambda J: float(np.linalg.norm(J, 2)))
+        except AssertionError:
+            caught += 1
+    assert caught >= 1
+
+
+def tight_inclusion_on_pattern_cube(W, U, b, C, c, x, r, D, flip=1.0):
+    """(3) on a cube where f is affine: F̲_i = min f_i = f_i(x − r s_i), F̄_i = max f_i = f_i(x + r s_i),
+    s_i = sign(J_i) (``flip = −1`` is the sign-flipped mutant)."""
+    J = C @ np.linalg.solve(np.eye(W.shape[0]) - D[:, None] * W, D[:, None] * U)
+    lo, hi = np.empty(C.shape[0]), np.empty(C.shape[0])
+    for i in range(C.shape[0]):
+        s = flip * np.where(J[i] >= 0, 1.0, -1.0)
+        lo[i] = C[i] @ fixed_point(W, U, b, x - r * s) + c[i]
+        hi[i] = C[i] @ fixed_point(W, U, b, x + r * s) + c[i]
+    return lo, hi
+
+
+def check_eq3(seed, flip=1.0):
+    """(3): the coordinatewise min/max box is an inclusion function (contains f at samples and vertices of the
+    cube) and is contained in another inclusion function (the library's embedded-network box, Thm 6.3)."""
+    rng = np.random.default_rng(seed)
+    W, eta, U, b, C, c = model(rng)
+    x = rng.standard_normal(U.shape[1])
+    r, D = _affine_pattern_box(W, U, b, x, 10 ** rng.uniform(-2, -0.5))
+    lo, hi = tight_inclusion_on_pattern_cube(W, U, b, C, c, x, r, D, flip)
+    xb = Box.ball(x, r)
+    tol = 1e-9 * (1 + np.abs(hi).max() + np.abs(lo).max())
+    for xp in box_points(rng, xb, 12):
+        y = C @ fixed_point(W, U, b, xp) + c
+        assert np.all(lo - tol <= y) and np.all(y <= hi + tol)
+    ob = output_box(C, c, interval_bounds(W, U, b, xb, "metzler").box)
+    assert np.all(ob.lower <= lo + tol) and np.all(hi - tol <= ob.upper)
+
+
+@pytest.mark.theorem("jafarpour2022:eq3")
+@settings(max_examples=scaled(8))
+@given(SEEDS)
+def test_eq3_tight_inclusion_is_coordinatewise_min_max(seed):
+    """(3) on a DEQ cube with a proved constant activation pattern: [min f_i, max f_i] (attained at vertices,
+    so no smaller box is an inclusion) contains f everywhere sampled and lies inside the Thm 6.3 box."""
+    check_eq3(seed)
+
+
+@pytest.mark.theorem("jafarpour2022:eq3")
+def test_eq3_catches_sign_flip():
+    """Mutation demonstration: the vertex choice with the sign of J flipped (min and max swapped) is rejected."""
+    from deqtheory.testing.mutants import assert_caught
+
+    for seed in (0, 1, 2):
+        assert_caught(check_eq3, seed, flip=-1.0)
 
 
 # ------------------------------------------------------------------------------------------ Thm 5.1
@@ -592,6 +759,21 @@ def test_remark642_embedded_cost_two_passes(seed):
 
 # ------------------------------------------------------------------------------------------ eq. (8)
 
+def _ce_ascent(W, U, b, C, c, label, x0, xb, iters):
+    """Sign-gradient ascent of the cross-entropy ℒ(Cz*(x) + c, label) over the box ``xb`` from x0
+    (step half the box width, gradient through the implicit Jacobian); returns the iterates."""
+    x, pts = x0.copy(), []
+    for _ in range(iters):
+        z = fixed_point(W, U, b, x)
+        lg = C @ z + c
+        pr = np.exp(lg - lg.max())
+        pr /= pr.sum()
+        g = (pr - np.eye(len(lg))[label]) @ C @ jac(W, U, b, x, z)
+        x = np.clip(x + 0.5 * xb.width * np.sign(g), xb.lower, xb.upper)
+        pts.append(x.copy())
+    return pts
+
+
 @pytest.mark.theorem("jafarpour2022:eq8")
 @settings(max_examples=scaled(30))
 @given(SEEDS)
@@ -633,17 +815,9 @@ def test_eq8_lipschitz_penalty_bounds_robust_loss_on_model(seed):
     eps = 10 ** rng.uniform(-2, 0)
     base = ce(C @ fixed_point(W, U, b, xh) + c, yh)
     rhs = base + 2 * eps * L
+    xb = Box.ball(xh, eps)
     worst = base
-    for x in box_points(rng, Box.ball(xh, eps), 10):
-        worst = max(worst, ce(C @ fixed_point(W, U, b, x) + c, yh))
-    x = xh.copy()
-    for _ in range(10):
-        z = fixed_point(W, U, b, x)
-        lg = C @ z + c
-        pr = np.exp(lg - lg.max())
-        pr /= pr.sum()
-        g = (pr - np.eye(len(lg))[yh]) @ C @ jac(W, U, b, x, z)
-        x = np.clip(x + 0.5 * eps * np.sign(g), xh - eps, xh + eps)
+    for x in box_points(rng, xb, 10) + _ce_ascent(W, U, b, C, c, yh, xh, xb, 10):
         worst = max(worst, ce(C @ fixed_point(W, U, b, x) + c, yh))
     assert worst <= rhs * (1 + 1e-12) + 1e-12
 
@@ -719,17 +893,7 @@ def test_eq11_inclusion_loss_upper_bounds_loss_in_box(seed, kappa):
     nominal = ce(C @ fixed_point(W, U, b, xh) + c, yh)
     obj = (1 - kappa) * nominal + kappa * ub
     assert nominal <= obj + 1e-12 and obj <= ub + 1e-12
-    pts = box_points(rng, xb, 10)
-    x = xh.copy()
-    for _ in range(8):
-        z = fixed_point(W, U, b, x)
-        lg = C @ z + c
-        pr = np.exp(lg - lg.max())
-        pr /= pr.sum()
-        g = (pr - np.eye(len(lg))[yh]) @ C @ jac(W, U, b, x, z)
-        x = np.clip(x + 0.5 * xb.width * np.sign(g), xb.lower, xb.upper)
-        pts.append(x.copy())
-    for xp in pts:
+    for xp in box_points(rng, xb, 10) + _ce_ascent(W, U, b, C, c, yh, xh, xb, 8):
         f = C @ fixed_point(W, U, b, xp) + c
         assert ce(f, yh) == pytest.approx(ce(-(T @ f), yh), rel=1e-12, abs=1e-12)
         assert ce(f, yh) <= ub + 1e-9 * (1 + abs(ub))

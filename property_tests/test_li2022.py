@@ -298,6 +298,37 @@ def test_prop35_bound_8_fails_even_with_corrected_sigma():
         assert np.all(ib.upper_approx - ib.lower_approx <= K @ np.abs(U) @ np.full(nu, 2 * eps) * (1 + 1e-9))
 
 
+@pytest.mark.theorem("li2022:prop3.5")
+def test_prop35_where_8_fails_and_where_it_holds():
+    """li2022 Prop 3.5, eq. (8) with the corrected σ = √π/(√2 n_u) (right side n_u E|U|/(2 − √n‖W‖₂) = 1 for
+    W = O/√n, O Haar-orthogonal, n_u = 4, ε = 1): the Monte Carlo gain (fresh O per draw, 5-SE bounds) is
+    above 1 at n = 2 (lower bound > 1: (8) fails) and below 1 at n = 16 (upper bound < 1: (8) holds
+    empirically at realistic widths, where the proof's symmetric-centre heuristic (26) is nearly right)."""
+    rng = np.random.default_rng(16)
+    nu, eps = 4, 1.0
+    sigma = math.sqrt(math.pi) / (math.sqrt(2) * nu)
+
+    def gain(n, T):
+        r = np.empty(T)
+        for t in range(T):
+            W = np.linalg.qr(rng.standard_normal((n, n)))[0] / math.sqrt(n)
+            r[t] = _one_gain(rng, W, nu, sigma, eps)
+        return float(r.mean()), float(r.std(ddof=1) / math.sqrt(T))
+
+    g2, se2 = gain(2, 300)
+    g16, se16 = gain(16, 120)
+    assert g2 - 5 * se2 > 1.0, (g2, se2)
+    assert g16 + 5 * se16 < 1.0, (g16, se16)
+
+
+def _one_gain(rng, W, nu, sigma, eps):
+    n = W.shape[0]
+    U = rng.standard_normal((n, nu)) * sigma
+    ib = interval_bounds(W, U, np.zeros(n), Box.ball(rng.standard_normal(nu), eps), "ibp")
+    assert ib.certified
+    return float(np.mean(ib.upper_approx - ib.lower_approx) / (2 * eps))
+
+
 # ------------------------------------------------------------------------------------- sec3.6.loss
 
 @pytest.mark.theorem("li2022:sec3.6.loss")
@@ -330,3 +361,145 @@ def test_sec36_certified_loss_upper_bounds_worst_case_loss(seed, n, d, p, lam_n)
     Ln = ce(x)
     assert Lc >= worst - 1e-9 and Lc >= Ln - 1e-9
     assert (Lc + lam_n * Ln) / (1 + lam_n) >= (worst + lam_n * Ln) / (1 + lam_n) - 1e-9
+
+
+# ------------------------------------------------------------------------------------------ eq. (26)
+
+def relu_half_width_gap(c, r):
+    """σ(c + r) − σ(c − r) for pre-activation centre c and radius r ≥ 0 (ḡ = c + r, g̲ = c − r)."""
+    return np.maximum(c + r, 0.0) - np.maximum(c - r, 0.0)
+
+
+def check_eq26(seed, factor=0.5):
+    """(26) E[σ(ḡ) − σ(g̲)] = factor·E[ḡ − g̲] (printed factor ½), with the centre c symmetric about 0:
+    exact by the antithetic identity σ(c + r) − σ(c − r) + σ(−c + r) − σ(−c − r) = 2r, so the mean over the
+    symmetrised sample {c, −c} equals r = ½(ḡ − g̲) to rounding for any r, any symmetric law of c. With a
+    shifted centre (mean μ ≠ 0) the identity fails: 0 ≤ σ(ḡ) − σ(g̲) ≤ ḡ − g̲ only, and the mean ratio moves
+    towards 1 (μ > 0) or 0 (μ < 0). Returns the shifted-centre ratios (low, high)."""
+    rng = np.random.default_rng(seed)
+    k = 2000
+    c = rng.standard_normal(k) * rng.uniform(0.1, 3.0)
+    r = np.abs(rng.standard_normal(k)) * rng.uniform(0.1, 3.0)
+    cs, rs = np.concatenate([c, -c]), np.concatenate([r, r])
+    lhs = relu_half_width_gap(cs, rs).mean()
+    assert lhs == pytest.approx(factor * (2 * rs).mean(), rel=1e-12), (lhs, (2 * rs).mean())
+    gap = relu_half_width_gap(c, r)
+    assert np.all(gap >= 0) and np.all(gap <= 2 * r + 1e-15 * (np.abs(c) + r))
+    mu = 3.0 * np.std(c) + 3.0 * np.mean(r)
+    hi = relu_half_width_gap(c + mu, r).mean() / (2 * r).mean()
+    lo = relu_half_width_gap(c - mu, r).mean() / (2 * r).mean()
+    assert hi > 0.75 and lo < 0.25                      # far from ½: (26) needs the symmetric centre
+    return lo, hi
+
+
+@pytest.mark.theorem("li2022:eq26")
+@settings(max_examples=scaled(10))
+@given(SEEDS)
+def test_eq26_half_width_identity_exact_for_symmetric_centres_only(seed):
+    """li2022 (26): exact (antithetic identity, rel 1e-12) when the pre-activation centre is symmetric about 0;
+    for shifted centres the ratio is > 0.75 or < 0.25, so (26) is not an identity of ReLU interval widths."""
+    check_eq26(seed)
+
+
+# ------------------------------------------------------------------------------------------ eq. (32)
+
+def check_eq32(seed, const=lambda m, n: math.sqrt(n)):
+    """(32) Σ_j|A_ij| ≤ ‖A‖∞ ≤ √n‖A‖₂ for A ∈ ℝ^{m×n} (n columns): random A never exceeds it, and
+    A with a single non-zero row of ±1 attains it (‖A‖∞ = n = √n·√n). ``const(m, n)`` is the
+    factor under test. Returns the attained ratio."""
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, 7)), int(rng.integers(1, 9))
+    A = rng.standard_normal((m, n)) * 10 ** rng.uniform(-2, 2)
+    rows = np.abs(A).sum(axis=1)
+    ninf = float(rows.max())
+    assert np.all(rows <= ninf)
+    assert ninf <= const(m, n) * np.linalg.norm(A, 2) * (1 + 1e-12)
+    T = np.zeros((m, n))
+    T[int(rng.integers(0, m))] = rng.choice([-1.0, 1.0], n)   # one sign row: ‖T‖∞ = n, ‖T‖₂ = √n
+    ratio = float(np.abs(T).sum(axis=1).max() / (const(m, n) * np.linalg.norm(T, 2)))
+    assert ratio <= 1 + 1e-12, ratio
+    return ratio
+
+
+# ------------------------------------------------------------------------------------------ §3.2: contractive if ‖W‖₂ < 1
+
+def check_sec32_contractive(seed, lip=lambda W: np.linalg.norm(W, 2)):
+    """§3.2: F(z) = ReLU(Wz + Ux + b) has ‖F(z₁) − F(z₂)‖₂ ≤ ‖W‖₂‖z₁ − z₂‖₂ (ReLU is 1-Lipschitz), so it is a
+    contraction when ‖W‖₂ < 1 and the iteration converges to the unique fixed point. Random pairs never exceed
+    ``lip(W)``, and the constant is attained: with every unit active at z₁, z₂ = z₁ + t·v₁ (v₁ the top right
+    singular vector, t small) gives ratio ‖W‖₂. Returns the attained ratio / lip."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(1, 8)), int(rng.integers(1, 4))
+    A = rng.standard_normal((n, n))
+    W = A / np.linalg.norm(A, 2) * rng.uniform(0.1, 0.99)
+    U, x = rng.standard_normal((n, d)), rng.standard_normal(d)
+    b = -(U @ x) + 10.0                                 # Wz + Ux + b > 0 for ‖z‖ ≤ 9/‖W‖: all active
+    F = lambda z: np.maximum(W @ z + U @ x + b, 0.0)
+    c = lip(W)
+    for _ in range(6):
+        z1, z2 = 5 * rng.standard_normal(n), 5 * rng.standard_normal(n)
+        assert np.linalg.norm(F(z1) - F(z2)) <= c * np.linalg.norm(z1 - z2) * (1 + 1e-12) + 1e-12
+    v1 = np.linalg.svd(W)[2][0]
+    z1 = rng.uniform(-1, 1, n)
+    z2 = z1 + 0.5 * v1
+    ratio = float(np.linalg.norm(F(z1) - F(z2)) / (0.5 * c))
+    assert ratio <= 1 + 1e-9, ratio
+    z = np.zeros(n)
+    for _ in range(3000):
+        z = F(z)
+    assert np.linalg.norm(z - F(z)) <= 1e-9 * (1 + np.linalg.norm(z))
+    return ratio
+
+
+@pytest.mark.theorem("li2022:eq32", "li2022:sec3.2.contractive")
+@pytest.mark.parametrize("check", [check_eq32, check_sec32_contractive], ids=["eq32", "sec32-contractive"])
+@settings(max_examples=scaled(20))
+@given(SEEDS)
+def test_li2022_bounds_hold_and_are_attained(check, seed):
+    """li2022 (32) ‖A‖∞ ≤ √n‖A‖₂ (random A of every shape; attained by a single ±1 row) and §3.2 (ReLU layer
+    contracts with factor ‖W‖₂ < 1; attained along the top singular vector with all units active): each check
+    asserts the inequality on random draws and returns the attained ratio, here ≥ 1 − 1e-9."""
+    assert check(seed) >= 1 - 1e-9
+
+
+@pytest.mark.theorem("li2022:eq26", "li2022:eq32", "li2022:sec3.2.contractive")
+@pytest.mark.parametrize("check, mutant, need", [
+    (check_eq26, {"factor": 1.0}, 3),                                      # (26) without the halving
+    (check_eq26, {"factor": 0.25}, 3),
+    (check_eq32, {"const": lambda m, n: 0.5 * math.sqrt(n)}, 3),           # constant halved
+    (check_eq32, {"const": lambda m, n: math.sqrt(m)}, 1),                 # rows for columns (harmless if m ≥ n)
+    (check_sec32_contractive, {"lip": lambda W: 0.5 * np.linalg.norm(W, 2)}, 3),
+], ids=["eq26-factor1", "eq26-factor1/4", "eq32-halved", "eq32-sqrt-m", "sec32-halved"])
+def test_li2022_checks_catch_mutants(check, mutant, need):
+    """Mutation demonstration for the tight checks above: each mutant is rejected on at least ``need`` of
+    the seeds 0, 1, 2 (all of them, except √m in place of √n, which only shows when m < n)."""
+    from deqtheory.testing.mutants import count_caught
+
+    assert count_caught(check, range(3), **mutant) >= need
+
+
+# ------------------------------------------------------------------------------------------ §3.7 item 1
+
+@pytest.mark.theorem("li2022:sec3.7.item1")
+@settings(max_examples=scaled(15))
+@given(SEEDS, st.integers(min_value=1, max_value=8))
+def test_sec37_orthogonal_over_sqrt_n_meets_ibp_mondeq_condition_only_non_strictly(seed, n):
+    """li2022 §3.7 item 1 vs wei2022 Thm 3.1 (I − Ŵ ≻ 0 ⇔ λ_max(sym|W|) < 1): W = O/√n (O orthogonal) gives
+    λ_max(sym|W|) ≤ ‖|W|‖₂ ≤ ‖W‖_F = 1, i.e. only I − |W| ⪰ 0; the Hadamard case O = H₄/2 attains 1 and the
+    library's check_ibp_wellposed does not certify it, while 0.99·W is certified. So the orthogonalisation
+    'suits' IBP-MonDEQ's condition only after an extra factor c < 1."""
+    from deqtheory.linalg import check_ibp_wellposed
+
+    rng = np.random.default_rng(seed)
+    O = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    W = O / math.sqrt(n)
+    lam = float(np.linalg.eigvalsh(0.5 * (np.abs(W) + np.abs(W).T))[-1])
+    assert lam <= 1 + 1e-12
+    c = check_ibp_wellposed(0.99 * W)
+    assert c.certified
+    H = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=float) / 2
+    Wh = H / 2                                           # O/√n with O = H₄/2 orthogonal, n = 4
+    assert np.allclose(Wh @ Wh.T * 4, np.eye(4))
+    assert float(np.linalg.eigvalsh(np.abs(Wh))[-1]) == pytest.approx(1.0, abs=1e-15)
+    assert not check_ibp_wellposed(Wh).certified
+    assert check_ibp_wellposed(0.99 * Wh).certified

@@ -73,6 +73,17 @@ def exactly_singular_integer(draw):
     return A, -s * scale
 
 
+def _assert_margin_sound(c, lam) -> None:
+    """The soundness claim shared by every PD-type check: a finite margin never exceeds the exact
+    λ (``lam``, a 60-digit oracle); CERTIFIED ⇒ λ > 0; REFUTED ⇒ λ < 0."""
+    if np.isfinite(c.margin):
+        assert mp.mpf(c.margin) <= lam
+    if c.certified:
+        assert lam > 0
+    if c.status is Status.REFUTED:
+        assert lam < 0
+
+
 @given(exactly_singular_integer())
 @settings(max_examples=scaled(40))
 def test_verified_pd_never_certifies_singular_or_indefinite(case):
@@ -98,13 +109,7 @@ def test_verified_pd_sound_near_singular(seed, n, j, sign):
     C = rng.standard_normal((k, n))
     A = C.T @ C + sign * 2.0 ** j * np.eye(n) + 1e-3 * rng.standard_normal((n, n))
     lam = _mp_lambda_min_sym(A)
-    c = verified_pd(A)
-    if np.isfinite(c.margin):
-        assert mp.mpf(c.margin) <= lam
-    if c.certified:
-        assert lam > 0
-    if c.status is Status.REFUTED:
-        assert lam < 0
+    _assert_margin_sound(verified_pd(A), lam)
 
 
 @given(seeds, st.integers(min_value=2, max_value=6))
@@ -295,12 +300,7 @@ def test_check_monotone_sound(W):
     REFUTED ⇒ exact λ_min < 0 (60-digit oracle); re-verification from the witness agrees."""
     lam = _mp_lambda_min_sym(np.eye(W.shape[0]) - W)
     c = L.check_monotone(W)
-    if np.isfinite(c.margin):
-        assert mp.mpf(c.margin) <= lam
-    if c.certified:
-        assert lam > 0
-    if c.status is Status.REFUTED:
-        assert lam < 0
+    _assert_margin_sound(c, lam)
     assert c.verify(W=W).status is c.status
 
 
@@ -314,12 +314,7 @@ def test_check_ibp_wellposed_sound(seed, n, t):
     W *= t / np.max(np.linalg.eigvalsh(0.5 * (np.abs(W) + np.abs(W).T)))
     lam = _mp_lambda_min_sym(np.eye(n) - np.abs(W))
     c = L.check_ibp_wellposed(W)
-    if np.isfinite(c.margin):
-        assert mp.mpf(c.margin) <= lam
-    if c.certified:
-        assert lam > 0
-    if c.status is Status.REFUTED:
-        assert lam < 0
+    _assert_margin_sound(c, lam)
     assert c.verify(W=W).status is c.status
 
 

@@ -432,3 +432,168 @@ def test_lemma1_premise_with_proof_sigma(seed):
                   for x, f in zip(X, F))
         hits += dev < gam / 4
     assert hits / draws >= 0.5
+
+
+# ------------------------------------------------------------------------------------------ Thm 2: tight witness
+
+def _thm2_library_bound(W, U, b, W2, U2, b2, x):
+    from deqtheory.bounds import pabbaraju_perturbation
+
+    r = pabbaraju_perturbation(W, U, b, W2, U2, b2, x)
+    assert r.certified
+    return float(r.value)
+
+
+def check_thm2_tight(seed, bound=_thm2_library_bound):
+    """Thm 2 on its equality family: W = (1 − m)I, W̃ = (1 − m̃)I (m̃ < m), Ux + b = v > 0 and the input
+    perturbation δ = (Ũ − U)x + (b̃ − b) = t·v with (Ũ − U)x ∥ (b̃ − b) ∥ v. Every unit is active, z = v/m,
+    z̃ = (1 + t)v/m̃, so ‖z̃ − z‖ = ‖v‖(m − m̃)/(m m̃) + t‖v‖/m̃: each step of the proof is an equality and the
+    bound is attained. Also a random MonDEQ pair (never exceeded). Returns the best ratio actual/bound."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+    m = rng.uniform(0.1, 1.0)
+    m2 = m * rng.uniform(0.3, 0.95)
+    U, x = rng.standard_normal((n, d)), rng.standard_normal(d)
+    v = np.abs(rng.standard_normal(n)) + 0.1
+    b = v - U @ x
+    t = rng.uniform(0.0, 0.5)
+    s = rng.uniform(0, 1)                               # split of δ = t v between U and b
+    xx = float(x @ x)
+    U2 = U + np.outer(s * t * v, x) / xx if xx > 0 else U.copy()
+    b2 = b + (t * v - (U2 - U) @ x)
+    W, W2 = (1 - m) * np.eye(n), (1 - m2) * np.eye(n)
+    z = solvers.solve(W, U, b, x, tol=1e-13, max_iter=100000).z
+    z2 = solvers.solve(W2, U2, b2, x, tol=1e-13, max_iter=100000).z
+    actual = float(np.linalg.norm(np.asarray(z) - np.asarray(z2)))
+    bd = bound(W, U, b, W2, U2, b2, x)
+    assert actual <= bd * (1 + 1e-9) + 1e-12, (actual, bd)
+    best = actual / bd
+    # a random pair (arbitrary MonDEQs), never exceeded
+    Wr, _, _ = mondeq_W(rng, n)
+    Wr2 = Wr + 0.05 * rng.standard_normal((n, n)) * m
+    if monotone_margin(Wr2).certified:
+        zr = np.asarray(solvers.solve(Wr, U, b, x, tol=1e-13, max_iter=100000).z)
+        zr2 = np.asarray(solvers.solve(Wr2, U2, b2, x, tol=1e-13, max_iter=100000).z)
+        bd = bound(Wr, U, b, Wr2, U2, b2, x)
+        assert np.linalg.norm(zr - zr2) <= bd * (1 + 1e-9) + 1e-12
+    return best
+
+
+@pytest.mark.theorem("pabbaraju2021:thm2")
+@settings(max_examples=scaled(12))
+@given(SEEDS)
+def test_thm2_attained_on_scalar_monotone_family(seed):
+    """pabbaraju2021 Thm 2 with a tight witness: actual/bound ≥ 0.999 on the equality family (and never above 1
+    there or on a random MonDEQ pair), so a bound with a smaller constant fails."""
+    assert check_thm2_tight(seed) >= 0.999
+
+
+@pytest.mark.theorem("pabbaraju2021:thm2")
+def test_thm2_catches_mutants():
+    """Mutation demonstration: the bound × 0.5 and the bound with m·m̃ replaced by m² (the roles of the two
+    monotonicity parameters swapped) are both rejected by the tight check."""
+    from deqtheory.bounds import monotone_margin as mm
+    from deqtheory.testing.mutants import assert_caught, scaled_output
+
+    def swapped(W, U, b, W2, U2, b2, x):
+        m, m2 = mm(W).margin, mm(W2).margin
+        dW = np.linalg.norm(W - W2, 2)
+        return dW * np.linalg.norm(U @ x + b) / (m * m) + (np.linalg.norm((U - U2) @ x) + np.linalg.norm(b - b2)) / m
+
+    for seed in (0, 1, 2):
+        assert_caught(check_thm2_tight, seed, bound=scaled_output(_thm2_library_bound, 0.5))
+        assert_caught(check_thm2_tight, seed, bound=swapped)
+
+
+# ------------------------------------------------------------------------------------------ §3.2: perturbing A, B keeps m
+
+@pytest.mark.theorem("pabbaraju2021:sec3.2")
+@settings(max_examples=scaled(20))
+@given(SEEDS, st.booleans())
+def test_sec32_perturbing_A_and_B_keeps_m(seed, singular):
+    """§3.2: W̃ = (1 − m)I − ÃᵀÃ + B̃ − B̃ᵀ for any perturbation (Ã, B̃) = (A + ΔA, B + ΔB) still has
+    I − W̃ ⪰ mI (sym(I − W̃) = mI + ÃᵀÃ), and m is exactly the monotonicity parameter when Ã is rank deficient
+    (ratio λ_min/m = 1 up to rounding): the perturbed network keeps the parameter m, so Thm 2 applies with
+    m̃ = m. The proved margin (monotone_margin) is ≥ m(1 − 1e-9) − rounding."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    m = rng.uniform(0.05, 1.0)
+    k = int(rng.integers(1, n + 1)) if not singular else max(n - 1, 0)
+    A, B = rng.standard_normal((k, n)), rng.standard_normal((n, n))
+    dA = rng.standard_normal((k, n)) * 10 ** rng.uniform(-3, 0)
+    dB = rng.standard_normal((n, n)) * 10 ** rng.uniform(-3, 1)
+    At, Bt = A + dA, B + dB
+    Wt = (1 - m) * np.eye(n) - At.T @ At + Bt - Bt.T
+    lam = float(np.linalg.eigvalsh(np.eye(n) - 0.5 * (Wt + Wt.T))[0])
+    tol = 1e-10 * (1 + np.linalg.norm(At) ** 2 + np.linalg.norm(Bt))
+    assert lam >= m - tol
+    c = monotone_margin(Wt)
+    assert c.certified and c.margin >= m - tol
+    if singular:                                   # rank(Ã) ≤ n − 1 < n: λ_min(sym(I − W̃)) = m exactly
+        assert lam == pytest.approx(m, abs=tol)
+
+
+# ------------------------------------------------------------------------------------------ App. E: unrolled monDEQ
+
+def delta_W_bound(A, dA, dB):
+    """App. E: ‖ΔW‖₂ ≤ ‖ΔA‖₂² + 2‖ΔA‖₂‖A‖₂ + 2‖ΔB‖₂ for W = (1 − m)I − AᵀA + B − Bᵀ."""
+    nA, ndA, ndB = (np.linalg.norm(M, 2) if M.size else 0.0 for M in (A, dA, dB))
+    return ndA ** 2 + 2 * ndA * nA + 2 * ndB
+
+
+def check_appE(seed, bound=delta_W_bound):
+    """App. E's two perturbation steps, with witnesses that make each tight:
+    (i) ‖ΔW‖₂ ≤ ‖ΔA‖² + 2‖ΔA‖‖A‖ + 2‖ΔB‖ (the 2‖ΔB‖ term that the Thm 3 proof drops): random (never exceeded),
+        ΔA = tA, ΔB = 0 (equality: ΔW = −(2t + t²)AᵀA), and ΔA = 0, ΔB = S skew (ΔW = 2S, equality);
+    (ii) the unrolled layer W_u = [[I − α(I − W), αU], [0, I]]: ‖ΔW_u‖₂ ≤ α(‖ΔW‖ bound + ‖ΔU‖₂).
+    Returns the best ratio ‖ΔW‖/bound over the tight witnesses."""
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(2, 7)), int(rng.integers(1, 4))
+    m, alpha = rng.uniform(0.05, 1.0), rng.uniform(0.05, 1.0)
+    A, B, U = rng.standard_normal((n, n)), rng.standard_normal((n, n)), rng.standard_normal((n, d))
+
+    def W_of(A, B):
+        return (1 - m) * np.eye(n) - A.T @ A + B - B.T
+
+    def Wu_of(A, B, U):
+        top = np.hstack([np.eye(n) - alpha * (np.eye(n) - W_of(A, B)), alpha * U])
+        return np.vstack([top, np.hstack([np.zeros((d, n)), np.eye(d)])])
+
+    best = 0.0
+    t = rng.uniform(0.01, 1.0)
+    S = rng.standard_normal((n, n))
+    S = S - S.T
+    cases = [(rng.standard_normal((n, n)) * 10 ** rng.uniform(-3, 0), rng.standard_normal((n, n)) * 10 ** rng.uniform(-3, 0), False),
+             (t * A, np.zeros((n, n)), True), (np.zeros((n, n)), S, True)]
+    for dA, dB, tight in cases:
+        dW = np.linalg.norm(W_of(A + dA, B + dB) - W_of(A, B), 2)
+        bd = bound(A, dA, dB)
+        assert dW <= bd * (1 + 1e-9) + 1e-12, (dW, bd)
+        if tight:
+            best = max(best, dW / bd)
+        dU = rng.standard_normal((n, d)) * 10 ** rng.uniform(-3, 0)
+        dWu = np.linalg.norm(Wu_of(A + dA, B + dB, U + dU) - Wu_of(A, B, U), 2)
+        assert dWu <= alpha * (bd + np.linalg.norm(dU, 2)) * (1 + 1e-9) + 1e-12
+    return best
+
+
+@pytest.mark.theorem("pabbaraju2021:appE")
+@settings(max_examples=scaled(20))
+@given(SEEDS)
+def test_appE_delta_W_bound_keeps_2_delta_B_and_is_tight(seed):
+    """App. E perturbation steps hold on random draws and are attained (ratio ≥ 0.999) by ΔA = tA and ΔB skew."""
+    assert check_appE(seed) >= 0.999
+
+
+@pytest.mark.theorem("pabbaraju2021:appE", "pabbaraju2021:thm3")
+def test_appE_catches_the_thm3_proof_step_and_halved_constant():
+    """Mutation demonstration: the Thm 3 proof's step ‖ΔW‖ ≤ 2‖A‖‖ΔA‖ + ‖ΔA‖² (2‖ΔB‖ dropped) and the App. E
+    bound × 0.5 are both rejected."""
+    from deqtheory.testing.mutants import assert_caught, scaled_output
+
+    def thm3_step(A, dA, dB):
+        return np.linalg.norm(dA, 2) ** 2 + 2 * np.linalg.norm(dA, 2) * np.linalg.norm(A, 2)
+
+    for seed in (0, 1, 2):
+        assert_caught(check_appE, seed, bound=thm3_step)
+        assert_caught(check_appE, seed, bound=scaled_output(delta_W_bound, 0.5))

@@ -5,6 +5,8 @@ G-MonDEQ (eq. 6) weights, Gaussian U, G, b. No filtering.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,6 +16,7 @@ from deqtheory.linalg import check_monotone
 from deqtheory.sdp import lipschitz_certificate, min_lipschitz, sdp_wellposed
 from deqtheory.solvers import solve
 from deqtheory.testing import scaled
+from deqtheory.testing.oracles import enumerate_fixed_points
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -190,3 +193,180 @@ def test_refutation_consistent_with_min_l(seed, n, f):
     assert below.verify(W=W, U=U, G=G).status is Status.REFUTED
     above = lipschitz_certificate(W, U, G, 1.001 * Ls, strict=False)
     assert above.certified and above.status is not Status.REFUTED
+
+
+# ------------------------------------------------------------------------------------------ Prop 2.1, falsifiably
+
+def _principal_minors_positive(A):
+    """All 2ⁿ − 1 principal minors of A are > 0 (A is a P-matrix), checked by enumeration (n ≤ 7)."""
+    n = A.shape[0]
+    for k in range(1, n + 1):
+        for S in itertools.combinations(range(n), k):
+            if not np.linalg.det(A[np.ix_(S, S)]) > 1e-12:
+                return False
+    return True
+
+
+def _library_eq3(W):
+    """(3) by the library: (Γ diagonal, proved margin ε) when the SDP certificate re-verifies, else None."""
+    c = sdp_wellposed(W)
+    if c.certified and c.verify(W=W).certified:
+        return np.asarray(c.witness["gamma"], dtype=float), float(c.margin)
+    return None
+
+
+def check_prop21(seed, hypothesis=_library_eq3):
+    """Prop 2.1 on W that are *not* built to satisfy (3): W = t·N/√n, N Gaussian, t ∈ [0.3, 2.5] (about half
+    satisfy (3)). When ``hypothesis(W)`` holds: (well-posed) I − W is a P-matrix — every principal minor > 0,
+    which is exactly "z = ReLU(Wz + v) has a unique solution for every v" (Samelson–Thrall–Wesler) — and
+    enumerating the 2ⁿ activation patterns finds exactly one fixed point for random v; (finite Lipschitz bound)
+    I − DW is nonsingular for every D ∈ {0,1}ⁿ and max_D ‖G(I − DW)⁻¹DU‖₂ (which bounds every Jacobian) is
+    finite and ≤ the bound 2‖G‖‖ΓU‖/ε that (3) itself gives (:func:`_gamma_lipschitz`). Returns whether the
+    hypothesis held."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    W = rng.uniform(0.3, 2.5) * rng.standard_normal((n, n)) / np.sqrt(n)
+    found = hypothesis(W)
+    if found is None:
+        return False
+    gamma, margin = found
+    assert _principal_minors_positive(np.eye(n) - W), "I − W is not a P-matrix: some v has ≠ 1 fixed point"
+    for _ in range(2):
+        v = 2 * rng.standard_normal(n)
+        assert len(enumerate_fixed_points(W, v)) == 1
+    d, p = 2, 2
+    U, G = rng.standard_normal((n, d)), rng.standard_normal((p, n))
+    worst = 0.0
+    for bits in itertools.product([0.0, 1.0], repeat=n):
+        D = np.array(bits)
+        worst = max(worst, float(np.linalg.norm(G @ np.linalg.solve(np.eye(n) - D[:, None] * W, D[:, None] * U), 2)))
+    assert np.isfinite(worst)
+    assert worst <= _gamma_lipschitz(W, U, G, gamma, margin) * (1 + 1e-9)
+    return True
+
+
+def _gamma_lipschitz(W, U, G, gamma, margin):
+    """The finite bound that (3) gives: with Γ = diag(γ), 2Γ − ΓW − WᵀΓ ⪰ εI (ε = proved margin) and any
+    D ∈ [0,1]ⁿ diagonal, Δz = D(WΔz + UΔx) satisfies Δzᵀ Γ(WΔz + UΔx − Δz) = Σ γ_i d_i(1 − d_i)p_i² ≥ 0,
+    so (ε/2)‖Δz‖² ≤ ΔzᵀΓ(I − W)Δz ≤ ‖Δz‖‖ΓU‖‖Δx‖ and ‖Δy‖ ≤ 2‖G‖₂‖ΓU‖₂/ε·‖Δx‖."""
+    return 2 * np.linalg.norm(G, 2) * np.linalg.norm(gamma[:, None] * U, 2) / margin
+
+
+@pytest.mark.theorem("havens2023:prop2.1")
+@settings(max_examples=scaled(10))
+@given(seed=seeds)
+def test_prop21_wellposed_by_pattern_enumeration_and_finite_lipschitz(seed):
+    """Prop 2.1 on generic W certified by the SDP for (3): unique fixed points (P-matrix test and activation-
+    pattern enumeration, not a solver) and a finite Lipschitz bound over all activation patterns."""
+    check_prop21(seed)
+
+
+@pytest.mark.theorem("havens2023:prop2.1")
+def test_prop21_catches_sign_flipped_hypothesis():
+    """Mutation demonstration: with (3)'s sign flipped (2Γ + ΓW + WᵀΓ ≻ 0, Γ = I) the check finds a W accepted by
+    the mutant whose I − W is not a P-matrix (some input has several fixed points or none)."""
+    from deqtheory.testing.mutants import assert_caught
+
+    assert any(check_prop21(s) for s in range(10)), "the real hypothesis (3) held for no draw: check is vacuous"
+
+    def flipped(W):
+        lam = float(np.linalg.eigvalsh(2 * np.eye(W.shape[0]) + W + W.T)[0])
+        return (np.ones(W.shape[0]), lam) if lam > 0 else None
+
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(2, 7))
+        W = rng.uniform(0.3, 2.5) * rng.standard_normal((n, n)) / np.sqrt(n)
+        if flipped(W) is not None and not _principal_minors_positive(np.eye(n) - W):
+            assert_caught(check_prop21, seed, hypothesis=flipped)
+            return
+    raise AssertionError("no seed in 0..39 separates the mutant")
+
+
+# ------------------------------------------------------------------------------------------ Thm 3.1, non-strict case
+
+def lmi10(W, U, G, lam, L):
+    """The matrix of havens2023 (10): 2Λ − ΛW − WᵀΛ − (1/L)GᵀG − (1/L)ΛUUᵀΛ, Λ = diag(lam)."""
+    Lm = np.diag(lam)
+    return 2 * Lm - Lm @ W - W.T @ Lm - (G.T @ G) / L - (Lm @ U @ U.T @ Lm) / L
+
+
+def _thm31_family(seed):
+    """W = (1 − m)I, U = u·Q, G = g·P (Q, P signed permutations; m, u, g powers of two), Λ = (g/u)I,
+    L = gu/m: (10) is exactly 0 in floating point. Returns (rng, W, U, G, L, lam)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    m, u, g = (2.0 ** -int(rng.integers(0, 5)), 2.0 ** int(rng.integers(-3, 4)), 2.0 ** int(rng.integers(-3, 4)))
+    Q = np.eye(n)[rng.permutation(n)] * rng.choice([-1.0, 1.0], n)
+    P = np.eye(n)[rng.permutation(n)] * rng.choice([-1.0, 1.0], n)
+    return rng, (1 - m) * np.eye(n), u * Q, g * P, g * u / m, np.full(n, g / u)
+
+
+def check_thm31_nonstrict(seed, lmi=lmi10):
+    """Thm 3.1 at the boundary it adds over Prop 2.2: W = (1 − m)I (well posed: monotone), U = u·Q, G = g·P
+    with Q, P signed permutations and m, u, g powers of two, so everything is exact in floating point. With
+    Λ = (g/u)I and L = gu/m the matrix (10) is exactly 0 — PSD but not PD (only the non-strict theorem
+    applies) — and the true Lipschitz constant is L: at inputs where every unit is active y is affine with
+    Jacobian GU/m, ‖GU/m‖₂ = L, and pairs of such inputs attain ‖Δy‖ = L‖Δx‖ (fixed points solved
+    independently). Asserts λ_min(lmi) ≥ 0 ⇒ every measured ratio ≤ L; returns the best ratio."""
+    rng, W, U, G, L, lam = _thm31_family(seed)
+    n, u = W.shape[0], float(np.abs(U).max())
+    M = lmi(W, U, G, lam, L)
+    assert float(np.linalg.eigvalsh(0.5 * (M + M.T))[0]) >= 0.0      # (10) holds (non-strictly)
+    b = np.full(n, 4.0 * u)                                         # Ux + b > 0 for ‖x‖∞ ≤ 1: all active
+    x1 = rng.uniform(-1, 1, n)
+    x2 = np.clip(x1 + rng.standard_normal(n) * 0.5, -1, 1)
+    y1, y2 = (G @ _fixed_point(W, U, b, x) for x in (x1, x2))
+    ratio = float(np.linalg.norm(y1 - y2) / np.linalg.norm(x1 - x2))
+    assert ratio <= L * (1 + 1e-9), (ratio, L)
+    J = _jacobian(W, U, G, b, x1)
+    assert float(np.linalg.norm(J, 2)) <= L * (1 + 1e-9)
+    return ratio / L
+
+
+@pytest.mark.theorem("havens2023:thm3.1")
+@settings(max_examples=scaled(12))
+@given(seed=seeds)
+def test_thm31_nonstrict_lmi_is_tight(seed):
+    """Thm 3.1 exactly at the non-strict boundary: (10) = 0 (PSD, not PD) and the Lipschitz constant L is
+    attained (ratio ≥ 0.999), so any smaller constant fails."""
+    _, W, U, G, L, lam = _thm31_family(seed)
+    assert np.all(lmi10(W, U, G, lam, L) == 0.0)     # singular: Prop 2.2's strict (4) does not hold here
+    assert check_thm31_nonstrict(seed) >= 0.999
+
+
+@pytest.mark.theorem("havens2023:thm3.1")
+def test_thm31_catches_lmi_mutants():
+    """Mutation demonstration: the smallest L at which (10) is PSD (same Λ) is exactly the attained constant L*
+    for the real (10); with the (1/L)GᵀG term halved, or the (1/L)ΛUUᵀΛ term dropped, the mutant LMI certifies
+    an L < L* that the tight family violates — the check rejects both."""
+    from deqtheory.testing.mutants import assert_caught
+
+    def halved_G(W, U, G, lam, L):
+        return lmi10(W, U, G, lam, L) + 0.5 * (G.T @ G) / L
+
+    def dropped_U(W, U, G, lam, L):
+        Lm = np.diag(lam)
+        return lmi10(W, U, G, lam, L) + (Lm @ U @ U.T @ Lm) / L
+
+    for seed in (0, 1, 2):
+        assert _thm31_claim_at(seed, lmi10) == pytest.approx(1.0, rel=1e-6)   # the real (10) is tight
+        assert_caught(_thm31_claim_at, seed, halved_G)
+        assert_caught(_thm31_claim_at, seed, dropped_U)
+
+
+def _thm31_claim_at(seed, lmi):
+    """The smallest L (bisection over [L*/8, 2L*], Λ = (g/u)I) at which ``lmi`` is PSD on the tight family of
+    :func:`check_thm31_nonstrict`, checked against the attained ratio L*: a correct (10) gives exactly L*, a
+    mutant that certifies a smaller L fails."""
+    _, W, U, G, Lstar, lam = _thm31_family(seed)
+    lo, hi = Lstar / 8, 2 * Lstar
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        M = lmi(W, U, G, lam, mid)
+        if np.linalg.eigvalsh(0.5 * (M + M.T))[0] >= -1e-12 * (1 + np.abs(M).max()):
+            hi = mid
+        else:
+            lo = mid
+    assert hi >= Lstar * (1 - 1e-6), (hi, Lstar)      # the attained Lipschitz ratio is L* (check_thm31_nonstrict)
+    return hi / Lstar

@@ -17,20 +17,7 @@ from deqtheory.bounds import (adjoint_contraction, certify_l2_lipschitz, certify
                               norm_inf_upper, pabbaraju_lipschitz, pabbaraju_perturbation, residual_bound,
                               solve_relu_fixed_point)
 from deqtheory.certificates import Status
-
-
-def pattern_fixed_point(M, v):
-    n = len(v)
-    for bits in itertools.product([False, True], repeat=n):
-        S = np.array(bits)
-        z = np.zeros(n)
-        if S.any():
-            z[S] = np.linalg.solve(np.eye(S.sum()) - M[np.ix_(S, S)], v[S])
-        pre = M @ z + v
-        tol = 1e-11 * (1 + np.abs(pre).max())
-        if np.all(z[S] >= -tol) and np.all(pre[~S] <= tol):
-            return z
-    raise AssertionError("no consistent pattern")
+from deqtheory.testing.oracles import unique_fixed_point
 
 
 def mondeq_W(rng, n, m):
@@ -155,7 +142,7 @@ def test_certify_l2_forms_are_ordered(rng):
     W, U, b = mondeq_W(rng, n, 1.0), rng.standard_normal((n, d)), rng.standard_normal(n)
     G, b_y = rng.standard_normal((p, n)), rng.standard_normal(p)
     x = rng.standard_normal(d)
-    z = pattern_fixed_point(W, U @ x + b)
+    z = unique_fixed_point(W, U @ x + b)
     c = int(np.argmax(G @ z + b_y))
     ms = {f: certify_l2_lipschitz(W, U, b, G, b_y, x, c, 0.05, form=f).margin for f in ("folded", "sqrt2", "paper")}
     assert ms["folded"] >= ms["sqrt2"] >= ms["paper"]
@@ -176,7 +163,7 @@ def test_certify_linf_lipschitz_forms(rng):
     U, b = rng.standard_normal((n, d)), rng.standard_normal(n)
     G, b_y = rng.standard_normal((p, n)), rng.standard_normal(p)
     x = rng.standard_normal(d)
-    z = pattern_fixed_point(W, U @ x + b)
+    z = unique_fixed_point(W, U @ x + b)
     c = int(np.argmax(G @ z + b_y))
     a = certify_linf_lipschitz(W, U, b, G, b_y, x, c, 0.01, form="printed")
     f = certify_linf_lipschitz(W, U, b, G, b_y, x, c, 0.01, form="folded")
@@ -234,7 +221,7 @@ def test_fixed_point_error_bound_vs_pattern_oracle(rng):
     for k in range(10):
         W = mondeq_W(rng, n, 0.2) if k % 2 else 0.4 * rng.standard_normal((n, n)) / np.sqrt(n) - 0.3 * np.eye(n)
         v = rng.standard_normal(n)
-        zs = pattern_fixed_point(W, v)
+        zs = unique_fixed_point(W, v)
         for scale in (1e-2, 1e-6, 1e-10):
             zt = zs + scale * rng.standard_normal(n)
             r, delta = residual_bound(W, v, zt)
@@ -255,7 +242,7 @@ def test_fixed_point_error_bound_contraction_option(rng):
     W = 0.6 * A / np.linalg.norm(A, 2)                            # ||W||_2 = 0.6
     c = float(np.linalg.norm(W, 2)) * (1 + 1e-12)
     v = rng.standard_normal(n)
-    zs = pattern_fixed_point(W, v)
+    zs = unique_fixed_point(W, v)
     zt = zs + 1e-4 * rng.standard_normal(n)
     r, delta = residual_bound(W, v, zt)
     e = fixed_point_error_bound(W, r, "2", residual_err=delta, contraction=c)
@@ -270,14 +257,14 @@ def test_solver_matches_pattern_oracle(rng):
         v = rng.standard_normal(n)
         s = solve_relu_fixed_point(W, v)
         assert s.converged and s.residual_norm <= 1e-12
-        np.testing.assert_allclose(s.z, pattern_fixed_point(W, v), atol=1e-10)
+        np.testing.assert_allclose(s.z, unique_fixed_point(W, v), atol=1e-10)
     # Lambda-monotone (not monotone) W: solved after the Lambda^(1/2) rescaling
     phi = np.array([0.05, 1.0, 3.0, 0.5])
     A = rng.standard_normal((4, 4))
     Wg = np.eye(4) - phi[:, None] * (A.T @ A + 0.2 * np.eye(4))
     v = rng.standard_normal(4)
     s = solve_relu_fixed_point(Wg, v, lam=1 / phi)
-    np.testing.assert_allclose(s.z, pattern_fixed_point(Wg, v), atol=1e-9)
+    np.testing.assert_allclose(s.z, unique_fixed_point(Wg, v), atol=1e-9)
 
 
 def test_bad_input_bounds():

@@ -300,3 +300,32 @@ def test_bad_arguments_raise_domain_error_eagerly(make):
     """Invalid fixed values / ranges raise DomainError when the strategy is created."""
     with pytest.raises(DomainError):
         make()
+
+
+# ---------------------------------------------------------------------------------------------- oracles, mutants
+
+def test_unique_fixed_point_oracle():
+    """unique_fixed_point returns the fixed point of a monotone W and refuses a W with two fixed points
+    (W = [[0, 2], [2, 0]], v = (−1, −1): (0, 0) and (1, 1))."""
+    from deqtheory.testing.oracles import unique_fixed_point
+
+    W = np.array([[0.2, -0.5], [0.5, 0.1]])
+    v = np.array([1.0, -0.3])
+    z = unique_fixed_point(W, v)
+    np.testing.assert_allclose(z, np.maximum(W @ z + v, 0), atol=1e-14)
+    with pytest.raises(AssertionError, match="exactly one"):
+        unique_fixed_point(np.array([[0.0, 2.0], [2.0, 0.0]]), np.array([-1.0, -1.0]))
+
+
+def test_mutant_helpers():
+    """assert_caught returns the failing check's message and raises when the check passes; scaled_output
+    scales a scalar bound."""
+    from deqtheory.testing.mutants import assert_caught, scaled_output
+
+    def check(bound):
+        assert 2.0 <= bound(1.0), "bound below the witness"
+
+    assert "below the witness" in assert_caught(check, scaled_output(lambda x: 2 * x, 0.5))
+    with pytest.raises(AssertionError, match="mutant survived"):
+        assert_caught(check, lambda x: 2 * x)
+    assert scaled_output(lambda x: 3.0 * x, 0.5)(2.0) == 3.0

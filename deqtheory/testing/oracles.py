@@ -6,7 +6,7 @@ from typing import Any, List
 
 import numpy as np
 
-__all__ = ["enumerate_fixed_points"]
+__all__ = ["enumerate_fixed_points", "unique_fixed_point"]
 
 
 def enumerate_fixed_points(W: Any, v: Any, tol: float = 1e-10) -> List[np.ndarray]:
@@ -37,3 +37,13 @@ def enumerate_fixed_points(W: Any, v: Any, tol: float = 1e-10) -> List[np.ndarra
                 if not any(np.allclose(z, s, atol=1e-8) for s in sols):
                     sols.append(z)
     return sols
+
+
+def unique_fixed_point(W: Any, v: Any, tol: float = 1e-11) -> np.ndarray:
+    """The fixed point of z = ReLU(Wz + v) for a well-posed W (monotone, μ∞ < 1, ...), by
+    :func:`enumerate_fixed_points`; raises ``AssertionError`` unless exactly one pattern solution exists
+    (so a test built on it also checks uniqueness)."""
+    sols = enumerate_fixed_points(W, v, tol=tol)
+    if len(sols) != 1:
+        raise AssertionError(f"expected exactly one fixed point, found {len(sols)}")
+    return sols[0]

@@ -98,10 +98,25 @@ def rngs() -> SearchStrategy:
     return seeds().map(rng_from_seed)
 
 
-def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[int] = None) -> SearchStrategy:
-    """int → ``st.just``; (lo, hi) → ``st.integers``; a strategy is used as given."""
+def _scalar_or_range(name: str, value: Any, convert: Callable[[Any], Any],
+                     make_range: Callable[[Any, Any], SearchStrategy]) -> SearchStrategy:
+    """The shared argument convention: a strategy is used as given; a pair ``(lo, hi)`` becomes
+    ``make_range(lo, hi)`` after both ends pass ``convert`` (which validates, raising ``DomainError``);
+    any other value is ``st.just(convert(value))``."""
     if isinstance(value, SearchStrategy):
         return value
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
+        lo, hi = convert(value[0]), convert(value[1])
+        if lo > hi:
+            raise DomainError(f"{name}: empty range ({lo}, {hi})")
+        return st.just(lo) if lo == hi else make_range(lo, hi)
+    return st.just(convert(value))
+
+
+def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[int] = None) -> SearchStrategy:
+    """int → ``st.just``; (lo, hi) → ``st.integers``; a strategy is used as given."""
 
     def _check(v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, Integral):
@@ -112,14 +127,7 @@ def _int_arg(name: str, value: Any, *, min_value: int = 1, max_value: Optional[i
             raise DomainError(f"{name}: must be >= {min_value}{hi}, got {v}")
         return v
 
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
-        lo, hi = _check(value[0]), _check(value[1])
-        if lo > hi:
-            raise DomainError(f"{name}: empty range ({lo}, {hi})")
-        return st.integers(min_value=lo, max_value=hi)
-    return st.just(_check(value))
+    return _scalar_or_range(name, value, _check, lambda lo, hi: st.integers(min_value=lo, max_value=hi))
 
 
 def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: str) -> SearchStrategy:
@@ -127,8 +135,6 @@ def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: st
 
     ``check`` is the family's domain test (applied to fixed values and to both range ends; the
     domains used here are intervals, so the whole range is then valid)."""
-    if isinstance(value, SearchStrategy):
-        return value
 
     def _val(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, Real):
@@ -138,16 +144,8 @@ def _float_arg(name: str, value: Any, check: Callable[[float], bool], domain: st
             raise DomainError(f"{name}: must be {domain}, got {x}")
         return x
 
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise DomainError(f"{name}: a range must be a pair (lo, hi), got {value!r}")
-        lo, hi = _val(value[0]), _val(value[1])
-        if lo > hi:
-            raise DomainError(f"{name}: empty range ({lo}, {hi})")
-        if lo == hi:
-            return st.just(lo)
-        return st.floats(min_value=lo, max_value=hi, allow_nan=False, allow_infinity=False)
-    return st.just(_val(value))
+    return _scalar_or_range(name, value, _val, lambda lo, hi: st.floats(min_value=lo, max_value=hi,
+                                                                         allow_nan=False, allow_infinity=False))
 
 
 def _opt_float_arg(name: str, value: Any, check: Callable[[float], bool], domain: str) -> SearchStrategy:
@@ -640,18 +638,26 @@ def _widths(draw: Callable[[SearchStrategy], Any], depth_s: SearchStrategy, widt
     return tuple(draw(width_s) for _ in range(draw(depth_s)))
 
 
-def _residual_stacks(kind: str, d: Any, depth: Any, width: Any, scale: Any) -> SearchStrategy:
+def _explicit_nets(build: Callable[..., Any], d: Any, depth: Any, width: Any,
+                   **extra: SearchStrategy) -> SearchStrategy:
+    """The shared recipe of the explicit-network strategies: draw the input size, ``depth`` hidden
+    widths and the ``extra`` hyper-parameters (in this order), then a seed, and return
+    ``build(rng, d, widths, **extra)``. Arguments are validated here, when the strategy is created."""
     d_s, dep_s, w_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width)
-    sc_s = _float_arg("scale", scale, *_POS)
 
     @st.composite
     def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
         dd = draw(d_s)
         ws = _widths(draw, dep_s, w_s)
-        sc = draw(sc_s)
-        return _explicit.random_sll_stack(rng_from_seed(draw(seeds())), dd, ws, kind=kind, scale=sc)
+        kw = {k: draw(v) for k, v in extra.items()}
+        return build(rng_from_seed(draw(seeds())), dd, ws, **kw)
 
     return _draw()
+
+
+def _residual_stacks(kind: str, d: Any, depth: Any, width: Any, scale: Any) -> SearchStrategy:
+    return _explicit_nets(lambda rng, dd, ws, scale: _explicit.random_sll_stack(rng, dd, ws, kind=kind, scale=scale),
+                          d, depth, width, scale=_float_arg("scale", scale, *_POS))
 
 
 def sll_stacks(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -675,16 +681,8 @@ def aol_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), widt
     r"""AOL networks (havens2023 eq. (8), App. D.1; :func:`deqtheory.explicit.random_aol_net`) with
     ``depth`` hidden layers. **Guarantee:** every effective weight W̃D has ‖W̃D‖₂ ≤ 1, so the net
     is 1-Lipschitz (``net.lipschitz_bound() == 1``)."""
-    d_s, dep_s, w_s, p_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width), _int_arg("p", p)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        pp = draw(p_s)
-        return _explicit.random_aol_net(rng_from_seed(draw(seeds())), (dd, *ws, pp))
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, p: _explicit.random_aol_net(rng, (dd, *ws, p)),
+                          d, depth, width, p=_int_arg("p", p))
 
 
 def sandwich_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -692,18 +690,8 @@ def sandwich_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3),
     r"""Sandwich networks (havens2023 §2.4, App. D.2; :func:`deqtheory.explicit.random_sandwich_net`)
     with Cayley–Stiefel layers. **Guarantee:** ``A_nA_nᵀ + B_nB_nᵀ ⪯ I`` (= I up to rounding),
     ``‖B_out‖₂ ≤ 1``, Φ_n > 0 (validated by the constructor), so the net is L-Lipschitz."""
-    d_s, dep_s, w_s, p_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width), _int_arg("p", p)
-    L_s = _float_arg("L", L, *_POS)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        pp = draw(p_s)
-        LL = draw(L_s)
-        return _explicit.random_sandwich_net(rng_from_seed(draw(seeds())), dd, ws, pp, L=LL)
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, p, L: _explicit.random_sandwich_net(rng, dd, ws, p, L=L),
+                          d, depth, width, p=_int_arg("p", p), L=_float_arg("L", L, *_POS))
 
 
 def relu_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), width: Any = st.integers(1, 6),
@@ -712,14 +700,5 @@ def relu_nets(d: Any = st.integers(1, 6), *, depth: Any = st.integers(1, 3), wid
     :func:`deqtheory.explicit.random_relu_net`), Gaussian weights·scale. **Guarantee:** finite
     weights; ``net.lipschitz_bound()`` is a proved upper bound ∏‖A_i‖₂ (used for wei2022 Prop 3.7
     embeddings via :func:`deqtheory.explicit.relu_net_to_ibp_deq`)."""
-    d_s, dep_s, w_s = _int_arg("d", d), _int_arg("depth", depth), _int_arg("width", width)
-    sc_s = _float_arg("scale", scale, *_POS)
-
-    @st.composite
-    def _draw(draw: Callable[[SearchStrategy], Any]) -> Any:
-        dd = draw(d_s)
-        ws = _widths(draw, dep_s, w_s)
-        sc = draw(sc_s)
-        return _explicit.random_relu_net(rng_from_seed(draw(seeds())), (dd, *ws), scale=sc)
-
-    return _draw()
+    return _explicit_nets(lambda rng, dd, ws, scale: _explicit.random_relu_net(rng, (dd, *ws), scale=scale),
+                          d, depth, width, scale=_float_arg("scale", scale, *_POS))
