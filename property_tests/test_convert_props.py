@@ -40,7 +40,7 @@ def _solve(conv, X):
 
     z, res, tol, status, _ = _solve_dense(conv.deq_arrays(), X, 1e-12, conv.certificate.witness["lam"])
     r = solvers.fixed_point_residual(conv.W, conv.U, conv.b, z, X, identity_mask=conv.identity_mask)
-    assert status == "converged" and float(np.max(r)) <= 1e-12
+    assert status is solvers.SolverStatus.CONVERGED and float(np.max(r)) <= 1e-12
     return z @ conv.G.T + conv.b_y
 
 
