@@ -136,6 +136,10 @@ def test_dense_layer_bridge(kind, tmp_path, capsys):
     assert np.abs(a["W"] - layer.weight().detach().numpy()).max() <= 1e-13    # the torch W: rounding apart
     assert prov["monotone"]["margin"] == rep["conditions"]["monotone"]["margin"]
     assert prov["monotone"]["status"] == rep["conditions"]["monotone"]["status"]
+    # the certifier names its proofs by the rows of the one table of conditions that `check` reports
+    from deqtheory.conditions import CONDITIONS
+    assert prov["monotone"]["condition"] == "monotone"
+    assert prov["monotone"]["catalogue"] == list(CONDITIONS["monotone"].catalogue)
     if "mu_inf" in prov:
         assert prov["mu_inf"]["margin"] == rep["conditions"]["mu_inf"]["margin"]
     Lz = bounds.pabbaraju_lipschitz(a["W"], a["U"])

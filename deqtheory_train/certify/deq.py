@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from deqtheory import conditions as _conditions
 from deqtheory import bounds as _bounds
 from deqtheory import intervals as _iv
 from deqtheory.errors import DomainError
@@ -25,7 +26,11 @@ __all__ = ["DEQConstants", "Lift", "error_bound", "residual_rho", "cert_info", "
 
 
 def cert_info(c: Any) -> Dict[str, Any]:
-    return {"condition": c.condition, "status": c.status.value, "margin": float(c.margin), "message": c.message}
+    """Provenance of one proved constant: its condition (a row of :data:`deqtheory.conditions.CONDITIONS`,
+    whose claim and catalogue entries are recorded with it), status, margin and message."""
+    row = _conditions.condition(c.condition)
+    return {"condition": row.name, "claim": row.claim, "catalogue": list(row.catalogue),
+            "status": c.status.value, "margin": float(c.margin), "message": c.message}
 
 
 def bound_info(r: Any) -> Dict[str, Any]:
