@@ -300,17 +300,6 @@ def _pre_box(stages: Sequence[Any], lo: np.ndarray, hi: np.ndarray) -> _iv.Box:
     return _iv.Box(lo.reshape(-1), hi.reshape(-1))
 
 
-def _pre_lipschitz(stages: Sequence[Any]) -> float:
-    """Proved ℓ2 Lipschitz constant of the pre-stages (Normalize max 1/σ, Linear ‖W‖₂, others 1)."""
-    L = 1.0
-    for st in stages:
-        if isinstance(st, _pl.Normalize):
-            L = _upf(L * _upf(float(np.max(1.0 / st.std))))
-        elif isinstance(st, _pl.Linear):
-            L = _upf(L * _bounds.norm2_upper(st.W))
-    return L
-
-
 @dataclasses.dataclass
 class _Model:
     kind: str
@@ -472,7 +461,7 @@ def _l2_factors(model: _Model, certs: Mapping[str, Certificate], phi: Optional[n
     with np.errstate(invalid="ignore"):
         pair = np.where(np.isfinite(Lz), cn * Lz, math.inf)
     glob = math.sqrt(2.0) * (1 + 2 * _U) * Ly
-    K = np.minimum(pair, glob) * _pre_lipschitz(model.pre) * (1 + 8 * _U)
+    K = np.minimum(pair, glob) * _pl.stages_lipschitz(model.pre, "2") * (1 + 8 * _U)
     return np.nextafter(np.where(np.isnan(K), math.inf, K), np.inf)
 
 

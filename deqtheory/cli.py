@@ -16,13 +16,16 @@ __all__ = ["main", "build_parser"]
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .formats import load_model
-    from .report import check_deq, deq_from_arrays
+    from .formats import deq_arrays, kind_of, read_model
+    from .report import ClassifierSection, check_deq, deq_from_arrays
 
-    arrays = load_model(args.model)
+    kind, obj = read_model(args.model)                       # the file is read once
+    arrays = deq_arrays(kind, obj, args.model)
     model = deq_from_arrays(arrays, source=args.model)
-    report = check_deq(model, path=args.model, kind=str(arrays["kind"]),
+    report = check_deq(model, path=args.model, kind=kind,
                        options={"backend": args.backend, "sdp": not args.no_sdp})
+    if kind == "classifier":
+        report = report.with_classifier(ClassifierSection.of(obj, kind_of))
     if args.save_certificate:
         cert = report.lipschitz.l2_sdp if report.lipschitz is not None else None
         if cert is None:

@@ -36,7 +36,7 @@ from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
 from .solvers import SolverStatus
 
-__all__ = ["KINDS", "TABLE", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
+__all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
@@ -752,7 +752,9 @@ def read_model(path: "str | os.PathLike[str]") -> Tuple[str, Any]:
         raise type(exc)(f"{p}: {exc}") from None
 
 
-def _deq_arrays(kind: str, obj: Any, path: str = "") -> Dict[str, Any]:
+def deq_arrays(kind: str, obj: Any, path: str = "") -> Dict[str, Any]:
+    """The DEQ arrays ``{"kind", "W", "U", "b", "G", "b_y", "identity_mask"}`` of a model object read by
+    :func:`read_model` (see :func:`load_model`; ``path`` only names the file in messages)."""
     arrays = TABLE[kind].arrays
     if arrays is None:  # pragma: no cover - stage kinds are never files
         raise DomainError(f"{path}: kind {kind!r} has no DEQ materialization")
@@ -765,7 +767,7 @@ def load_model(path: "str | os.PathLike[str]") -> Dict[str, Any]:
     App. D); LBEN files are materialized with eq. (7); convolutional kinds densely (state dimension
     ≤ :data:`MAX_DENSE_N`); a ``classifier`` by its model stage (``kind`` stays ``"classifier"``)."""
     kind, obj = read_model(path)
-    return _deq_arrays(kind, obj, os.fspath(path))
+    return deq_arrays(kind, obj, os.fspath(path))
 
 
 def to_lben(kind: str, obj: Any) -> Any:

@@ -25,7 +25,7 @@ import numpy as np
 from ._validate import as_array, as_matrix, as_vector
 from .errors import DomainError, DTypeError, ShapeError
 
-__all__ = ["Normalize", "Flatten", "ChannelPad", "Linear", "ReLU", "Pipeline", "STAGES"]
+__all__ = ["Normalize", "Flatten", "ChannelPad", "Linear", "ReLU", "Pipeline", "STAGES", "stages_lipschitz"]
 
 
 def _fields(obj: Any) -> Dict[str, Any]:
@@ -156,7 +156,38 @@ class Pipeline:
             raise ShapeError(f"stages: a classifier needs a model stage, got {[type(s).__name__ for s in self.stages]}")
         return models[-1]
 
+    def stage_lipschitz(self, norm: str = "2") -> Tuple[float, float]:
+        r"""Proved upper bounds ``(before, after)`` on the Lipschitz constants (:func:`stages_lipschitz`)
+        of the stages before and after :meth:`model_stage`: the classifier is Lipschitz with
+        ``before · L_model · after`` for any proved ``L_model`` of the model stage (rounded up)."""
+        k = self.stages.index(self.model_stage())
+        return stages_lipschitz(self.stages[:k], norm), stages_lipschitz(self.stages[k + 1:], norm)
+
     def __call__(self, X: Any, **kw: Any) -> np.ndarray:
         from .formats import evaluate
 
         return evaluate(("classifier", self), X, **kw)[0]
+
+
+def stages_lipschitz(stages: Any, norm: str = "2") -> float:
+    r"""A proved upper bound on the ℓ2 (``norm="2"``) or ℓ∞ (``"inf"``) Lipschitz constant of the
+    composition of ``stages``: Normalize ``max 1/σ`` (the map is ``diag(1/σ)`` on the stored σ; the
+    constant is rounded up), Linear ``‖W‖`` (:func:`deqtheory.linalg.norm2_upper_bound` /
+    :func:`deqtheory.bounds.norm_inf_upper`), Flatten, ChannelPad (zero channels) and ReLU 1; ``inf``
+    for a model stage (its constant is not closed-form here). Products are rounded up."""
+    from .bounds import norm_inf_upper
+    from .linalg import norm2_upper_bound
+    from .verified import UNIT_ROUNDOFF
+
+    if norm not in ("2", "inf"):
+        raise DomainError(f"norm: expected '2' or 'inf', got {norm!r}")
+    up = lambda x: float(np.nextafter(x * (1.0 + 2.0 * UNIT_ROUNDOFF), np.inf))  # noqa: E731
+    L = 1.0
+    for st in stages:
+        if isinstance(st, Normalize):
+            L = up(L * up(float(np.max(1.0 / st.std))))
+        elif isinstance(st, Linear):
+            L = up(L * (norm2_upper_bound(st.W) if norm == "2" else norm_inf_upper(st.W)))
+        elif not isinstance(st, (Flatten, ChannelPad, ReLU)):
+            return float("inf")
+    return L

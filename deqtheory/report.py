@@ -37,7 +37,7 @@ from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
 from .errors import DTypeError
 
-__all__ = ["CheckReport", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
+__all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
            "CONDITIONS", "validate_deq_arrays"]
 
 
@@ -147,6 +147,36 @@ class LipschitzSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClassifierSection:
+    r"""For a ``classifier`` file (:class:`deqtheory.pipeline.Pipeline`): the conditions and the
+    Lipschitz section above are those of the **model stage**; ``before`` / ``after`` are proved
+    Lipschitz constants of the stages around it (norm → constant, ``"2"`` and ``"inf"``), so the whole
+    classifier x ↦ logits is Lipschitz with ``before · L · after`` (``classifier_L``, rounded up)."""
+
+    stages: Tuple[str, ...]
+    model_stage: int
+    before: Mapping[str, float]
+    after: Mapping[str, float]
+
+    @classmethod
+    def of(cls, pipeline: Any, kind_of: Callable[[Any], str]) -> "ClassifierSection":
+        st = pipeline.stages
+        k = st.index(pipeline.model_stage())
+        pairs = {nm: pipeline.stage_lipschitz(nm) for nm in ("2", "inf")}
+        return cls(tuple(kind_of(s) for s in st), k, {nm: p[0] for nm, p in pairs.items()},
+                   {nm: p[1] for nm, p in pairs.items()})
+
+    def classifier_L(self, L: float, norm: str) -> float:
+        """A proved bound for the whole classifier from a proved bound ``L`` of the model stage."""
+        v = self.before[norm] * float(L) * self.after[norm]
+        return float(np.nextafter(v * (1.0 + 4.0 * 2.0 ** -53), np.inf)) if np.isfinite(v) else float("inf")
+
+    def to_dict(self) -> Dict[str, Any]:
+        return to_jsonable({"stages": list(self.stages), "model_stage": self.model_stage,
+                            "lipschitz_before": dict(self.before), "lipschitz_after": dict(self.after)})
+
+
+@dataclasses.dataclass(frozen=True)
 class CheckReport:
     """All certificates for one model: ``model`` (path, kind, n, d, p, masked coordinates),
     ``conditions`` (name → :class:`~deqtheory.certificates.Certificate`, names from
@@ -157,6 +187,23 @@ class CheckReport:
     conditions: Mapping[str, Certificate]
     lipschitz: Optional[LipschitzSection] = None
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    classifier: Optional[ClassifierSection] = None
+
+    def with_classifier(self, section: ClassifierSection) -> "CheckReport":
+        """This report, about the model stage of a classifier file described by ``section``."""
+        return dataclasses.replace(self, classifier=section)
+
+    def _classifier_rows(self) -> List[Tuple[str, Status, float, str]]:
+        out: List[Tuple[str, Status, float, str]] = []
+        if self.classifier is None or self.lipschitz is None:
+            return out
+        for name, st, _, L, _ in self.lipschitz.rows():
+            norm = "inf" if name == "linf" else "2"
+            if st is Status.CERTIFIED and np.isfinite(L):
+                out.append((name, st, self.classifier.classifier_L(L, norm),
+                            f"= {_fmt(self.classifier.before[norm])} (stages before) x {_fmt(L)} (model stage) "
+                            f"x {_fmt(self.classifier.after[norm])} (stages after)"))
+        return out
 
     def to_dict(self) -> Dict[str, Any]:
         d: Dict[str, Any] = {
@@ -165,6 +212,9 @@ class CheckReport:
         }
         if self.lipschitz is not None:
             d["lipschitz"] = self.lipschitz.to_dict()
+        if self.classifier is not None:
+            d["classifier"] = self.classifier.to_dict() | {
+                "lipschitz": {name: {"L": L, "status": st.value} for name, st, L, _ in self._classifier_rows()}}
         d["timings_s"] = to_jsonable(dict(self.timings))
         return d
 
@@ -182,6 +232,12 @@ class CheckReport:
             lines.append("  [lipschitz]")
             for k, st, margin, L, detail in self.lipschitz.rows():
                 lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(margin):>12}  L = {_fmt(L)}  {detail}")
+        if self.classifier is not None:
+            c = self.classifier
+            lines.append(f"  [classifier] stages {' -> '.join(c.stages)}: the rows above are about stage "
+                         f"{c.model_stage} ({c.stages[c.model_stage]}); the whole classifier x -> logits:")
+            for k, st, L, detail in self._classifier_rows():
+                lines.append(f"  {k:<{w}}  {st.value:<13} {'':>12}  L = {_fmt(L)}  {detail}")
         return "\n".join(lines)
 
 

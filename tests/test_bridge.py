@@ -321,6 +321,27 @@ def test_dense_classifier_bridge(name, tmp_path, capsys):
     _close(_eval_file(tmp_path, p, x, tol=1e-13, capsys=capsys), y)
     rc, rep = _cli_json(capsys, "check", p, "--no-sdp", "--compact")
     assert rc == 0 and rep["model"]["kind"] == "classifier"
+    # the classifier section: the report is about the model stage; the whole classifier's constant is
+    # (stages before) x (model stage) x (stages after), Normalize contributing max 1/σ of the stored σ
+    cls = rep["classifier"]
+    assert cls["stages"][cls["model_stage"]] == fm.kind_of(obj.model_stage()) and cls["stages"][0] == "normalize"
+    inv = float(np.max(1.0 / obj.stages[0].std))
+    pre_lin = [s for s in obj.stages[:cls["model_stage"]] if isinstance(s, pl.Linear)]
+    if not pre_lin:
+        assert inv <= cls["lipschitz_before"]["2"] <= inv * (1 + 1e-14)
+    if name in ("lipmondeq", "lben_from_lipmondeq"):
+        assert "l2_analytic" in cls["lipschitz"]
+    for nm, row in cls["lipschitz"].items():
+        norm = "inf" if nm == "linf" else "2"
+        L_stage = rep["lipschitz"][nm]["L"]
+        want = cls["lipschitz_before"][norm] * L_stage * cls["lipschitz_after"][norm]
+        assert want <= row["L"] <= want * (1 + 1e-14)
+        X = torch.rand(12, 2, N, N, dtype=D).numpy()           # a sound bound holds on every pair
+        Y, _ = fm.evaluate(p, X, tol=1e-13)
+        dX = (X[:6] - X[6:]).reshape(6, -1)
+        dY = Y[:6] - Y[6:]
+        o = np.inf if norm == "inf" else 2
+        assert np.all(np.linalg.norm(dY, ord=o, axis=1) <= row["L"] * np.linalg.norm(dX, ord=o, axis=1))
     # the constants the certifier uses, recomputed by deqtheory on the file
     plan = prepare(model)
     plan.deq.point()
