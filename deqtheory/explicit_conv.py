@@ -38,6 +38,27 @@ kernel's support in the spatial domain, so structurally zero taps stay exactly z
 inflated by a relative ``1e-10`` so that :math:`\mathcal K^\top\mathcal K \preceq T` survives rounding
 (not a proof; the LBEN conversion certifies its own Lipschitz bound).
 
+**Conv AOL** (Prach & Lampert 2022; havens2023 App. D.1 for the dense eq. 8): the affine map
+:math:`x \mapsto \mathcal M_{\tilde KD}\,x + b` with the free kernel :math:`\tilde K` ``(c_out, c_in, s, s)``
+and the per-input-channel scaling (:func:`conv_aol_scaling`)
+
+.. math:: D_a = \Big(\sum_b\sum_\delta |P[a, b, \delta]|\Big)^{-1/2}, \qquad
+          P[a, b, \delta] = \sum_o\sum_t \tilde K[o, a, t + \delta]\,\tilde K[o, b, t]
+
+(0 where the sum is 0), ``P`` the *non-circular* Gram kernel of :math:`\mathcal M_{\tilde K}^\top
+\mathcal M_{\tilde K}` (offsets :math:`|\delta| < s`, taps outside the kernel are 0) — the formula of
+``deqtheory_train.layers.explicit.aol_scaling_conv``. **Claim:** :math:`\|\mathcal M_{\tilde KD}\|_2
+\le 1` on every grid ``N ≥ s`` (exact arithmetic). *Proof.* :math:`G = \mathcal M_{\tilde K}^\top
+\mathcal M_{\tilde K}` is the circular convolution with the Gram kernel folded mod N, so the entries
+of the row :math:`(a, u)` of ``G`` are sums of disjoint groups of the taps :math:`P[a, b, \cdot]`; by the
+triangle inequality its absolute row sum is :math:`r_{(a,u)} \le s_a := \sum_{b,\delta}|P[a,b,\delta]|`.
+Where :math:`s_a = 0` the input channel ``a`` of :math:`\tilde K` is zero, so dropping those columns
+changes nothing. On the rest, :math:`D^{-2} - G` has diagonal :math:`s_a - G_{ii} \ge r_i - G_{ii} \ge
+\sum_{j\ne i}|G_{ij}|`: it is diagonally dominant with a nonnegative diagonal, hence PSD, i.e.
+:math:`G \preceq D^{-2}`, i.e. :math:`(\mathcal M_{\tilde K}D)^\top\mathcal M_{\tilde K}D \preceq I`. ∎
+(In floating point ``D`` carries a relative error of a few ulps: the computed map is 1-Lipschitz up to
+rounding, which is what :class:`ConvAOLLayer` claims and the tests check on the dense matrix.)
+
 Batches: ``X`` is ``(B, c, N, N)`` or one image ``(c, N, N)``; float64; σ = ReLU.
 """
 from __future__ import annotations
@@ -55,7 +76,8 @@ from .model import dimension
 from .verified import UNIT_ROUNDOFF
 
 __all__ = ["conv_gram_kernel", "conv_sll_T", "conv_cpl_T", "ConvResidualLayer", "conv_sll_layer",
-           "conv_cpl_layer", "ConvResidualStack", "random_conv_sll_stack", "kernel_taps"]
+           "conv_cpl_layer", "ConvResidualStack", "random_conv_sll_stack", "kernel_taps", "conv_aol_gram",
+           "conv_aol_scaling", "ConvAOLLayer"]
 
 _U = UNIT_ROUNDOFF
 
@@ -242,3 +264,93 @@ def random_conv_sll_stack(rng: np.random.Generator, c: int, widths: Sequence[int
         else:
             raise DomainError(f"kind: expected 'sll' or 'cpl', got {kind!r}")
     return ConvResidualStack(tuple(layers))
+
+
+# ------------------------------------------------------------------------------------ AOL
+
+
+def conv_aol_gram(K_tilde: Any) -> np.ndarray:
+    r"""Non-circular Gram kernel of :math:`\mathcal M_{\tilde K}^\top\mathcal M_{\tilde K}`:
+    ``P`` ``(c_in, c_in, 2s_h − 1, 2s_w − 1)`` (origin ``s − 1``), :math:`P[a, b, \delta + s - 1] =
+    \sum_o\sum_t \tilde K[o, a, t + \delta]\tilde K[o, b, t]` (taps outside the kernel are 0; the
+    ``F.conv2d(K̃ᵀ, K̃ᵀ, padding=s−1)`` of ``deqtheory_train.fft.gram_kernel(side="in")``)."""
+    K = as_array("K_tilde", K_tilde, ndim=4)
+    kh, kw = K.shape[2:]
+    P = np.zeros((K.shape[1], K.shape[1], 2 * kh - 1, 2 * kw - 1))
+    for dh in range(1 - kh, kh):
+        th = slice(max(0, -dh), min(kh, kh - dh))
+        sh = slice(th.start + dh, th.stop + dh)
+        for dw in range(1 - kw, kw):
+            tw = slice(max(0, -dw), min(kw, kw - dw))
+            sw = slice(tw.start + dw, tw.stop + dw)
+            P[:, :, dh + kh - 1, dw + kw - 1] = np.einsum("oaij,obij->ab", K[:, :, sh, sw], K[:, :, th, tw])
+    return P
+
+
+def conv_aol_scaling(K_tilde: Any) -> np.ndarray:
+    r"""Conv AOL scaling (module docstring): :math:`D_a = (\sum_b\sum_\delta|P[a,b,\delta]|)^{-1/2}`
+    per input channel, 0 where the sum is 0 (``P`` = :func:`conv_aol_gram`); ``(c_in,)``. The conv
+    counterpart of :func:`deqtheory.explicit.aol_scaling`; valid on every grid ``N ≥ s``."""
+    s = np.abs(conv_aol_gram(K_tilde)).sum(axis=(1, 2, 3))
+    out = np.zeros_like(s)
+    pos = s > 0
+    out[pos] = 1.0 / np.sqrt(s[pos])
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvAOLLayer:
+    r"""Circular-conv AOL layer :math:`x \mapsto \mathcal M_{\tilde KD}x + b` on ``N × N`` images
+    (module docstring; no activation). ``K`` = the free kernel :math:`\tilde K` ``(c_out, c_in, s, s)``,
+    ``b`` ``(c_out,)`` (None → 0), ``N`` the grid. Prescribed Lipschitz constant 1 (proved in the module
+    docstring, up to rounding of ``D``)."""
+
+    K: np.ndarray
+    b: Optional[np.ndarray]
+    N: int
+
+    def __post_init__(self) -> None:
+        N = int(self.N)
+        if N < 1:
+            raise DomainError(f"N: grid size must be >= 1, got {self.N}")
+        K = _kernel("K", self.K, N)
+        b = np.zeros(K.shape[0]) if self.b is None else as_vector("b", self.b, n=K.shape[0])
+        object.__setattr__(self, "K", K)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "N", N)
+
+    c_out = dimension("K", 0, "Output channels.")
+    c_in = dimension("K", 1, "Input channels.")
+
+    @property
+    def D(self) -> np.ndarray:
+        """The AOL scaling :func:`conv_aol_scaling` ``(c_in,)``."""
+        return conv_aol_scaling(self.K)
+
+    @property
+    def effective_kernel(self) -> np.ndarray:
+        r""":math:`\tilde KD` (input channel ``a`` scaled by ``D_a``)."""
+        return self.K * self.D[None, :, None, None]
+
+    def lipschitz_bound(self) -> float:
+        """The prescribed constant, 1."""
+        return 1.0
+
+    def __call__(self, X: Any) -> np.ndarray:
+        Xb, one = _images("X", X, self.c_in, self.N)
+        Y = _circ.conv2d_circular(self.effective_kernel, Xb) + self.b[:, None, None]
+        return Y[0] if one else Y
+
+    def to_dense(self) -> Tuple[np.ndarray, np.ndarray]:
+        r"""``(M, b)``: :math:`M = \mathcal M_{\tilde KD}` ``(c_out N², c_in N²)`` (channel-major) and the
+        bias repeated over pixels, so that ``y.ravel() = M x.ravel() + b`` per image."""
+        return _circ.conv_matrix(self.effective_kernel, self.N), np.repeat(self.b, self.N * self.N)
+
+    def to_deq(self) -> "_ex.DEQForm":
+        r"""The exact DEQ embedding of the affine map: :math:`W = 0`, :math:`U = M`, ``b``, every
+        coordinate linear (``identity_mask`` all True), :math:`G = I`, :math:`b_y = 0` — so
+        :math:`z = Mx + b = y`."""
+        M, b = self.to_dense()
+        n = M.shape[0]
+        return _ex.DEQForm(np.zeros((n, n)), M, b, np.eye(n), np.zeros(n), np.ones(n, dtype=bool), ((0, n),),
+                           source="conv_aol")

@@ -10,7 +10,7 @@ Every kind is dispatched through **one table** (:data:`TABLE`: kind → :class:`
 object type, writer, reader, materializer, evaluator and LBEN conversion). Kinds (keys:
 docs/formats.md): ``deq``, the dense families ``mondeq``, ``lipmondeq``, ``gmondeq``, ``lben``,
 ``ibp_mondeq``, ``ibp_mondeq_gamma``, ``noneuclidean``, ``cerdeq``; the explicit nets ``sll``, ``cpl``,
-``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_lben``, ``conv_mondeq``; and
+``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_aol``, ``conv_lben``, ``conv_mondeq``; and
 ``classifier`` (:class:`deqtheory.pipeline.Pipeline`: pre-stages, one model stage, head). Layer lists
 are stored with indexed keys (``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as
 ``<name>_re`` / ``<name>_im``; the stages of a classifier under ``s<i>/`` with their own ``kind``.
@@ -400,6 +400,14 @@ def _r_conv_residual(f: _File) -> Any:
                                        zip(f.indexed("K", d), f.indexed("T", d), f.indexed("b", d, optional=True))))
 
 
+def _w_conv_aol(m: Any) -> Dict[str, Any]:
+    return {"K": m.K, "b": m.b, "N": np.asarray(m.N)}
+
+
+def _r_conv_aol(f: _File) -> Any:
+    return _ec.ConvAOLLayer(f.req("K"), f.opt("b"), f.scalar("N", integer=True))
+
+
 def _w_conv_lben(m: Any) -> Dict[str, Any]:
     out = dict(N=np.asarray(m.N), channels=np.asarray(m.channels, dtype=np.int64), log_psi=m.log_psi, b=m.b,
                b_y=m.b_y, identity_mask=np.asarray(m.identity_mask, bool), L=_f(m.L), eps=_f(m.eps))
@@ -502,6 +510,11 @@ def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     return _form_arrays(_ex.sll_to_deq(m.to_dense()))
 
 
+def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
+    _dense_guard(m.c_out * m.N ** 2, path)
+    return _form_arrays(m.to_deq())
+
+
 def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.C * m.N ** 2, path)
     return m.dense()
@@ -542,6 +555,10 @@ def _images(c_in: int, N: int, run: Callable[[np.ndarray], Tuple[np.ndarray, Dic
 
 def _e_conv_residual(m: Any, X: np.ndarray, tol: Optional[float]):
     return _images(m.c, m.N, lambda Xi: (m(Xi), _info()))(X)
+
+
+def _e_conv_aol(m: Any, X: np.ndarray, tol: Optional[float]):
+    return _images(m.c_in, m.N, lambda Xi: (m(Xi), _info()))(X)
 
 
 def _e_conv_lben(m: Any, X: np.ndarray, tol: Optional[float]):
@@ -686,6 +703,7 @@ def _table() -> Dict[str, KindSpec]:
         *[KindSpec("conv_" + k, _ec.ConvResidualStack, _w_conv_residual, _r_conv_residual, _a_conv_residual,
                    _e_conv_residual, _cv.conv_sll_to_lben, (lambda m, k=k: _residual_kind(m) == k))
           for k in ("sll", "cpl")],
+        KindSpec("conv_aol", _ec.ConvAOLLayer, _w_conv_aol, _r_conv_aol, _a_conv_aol, _e_conv_aol),
         KindSpec("conv_lben", _cv.ConvLBEN, _w_conv_lben, _r_conv_lben, _a_conv_lben, _e_conv_lben),
         KindSpec("conv_mondeq", ConvMonDEQNet, _w_conv_mondeq, _r_conv_mondeq, _a_conv_mondeq, _e_conv_mondeq),
         KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),

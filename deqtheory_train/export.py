@@ -13,6 +13,7 @@ ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats
 ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
+AOLConv2d (needs ``N``)                                :class:`deqtheory.explicit_conv.ConvAOLLayer`  ``conv_aol``
 AOLMLP / SandwichMLP                                   ``AOLNet`` / ``SandwichNet``                ``aol`` / ``sandwich``
 parametrize.*Weight (all but LBENWeight)               the family's params dataclass               (a component)
 nn.Sequential, DenseDEQClassifier, LinfDEQClassifier,  :class:`deqtheory.pipeline.Pipeline`        ``classifier``
@@ -148,6 +149,14 @@ def _aol(net: nn.Module) -> Any:
                       to_numpy(ls[-1].weight), to_numpy(ls[-1].bias))
 
 
+def _conv_aol(mod: nn.Module, N: Optional[int]) -> Any:
+    """:class:`deqtheory.explicit_conv.ConvAOLLayer` of the free kernel K̃ (D is recomputed by the numpy
+    :func:`deqtheory.explicit_conv.conv_aol_scaling`, the same formula as the torch layer's)."""
+    if N is None:
+        raise DomainError("N: AOLConv2d works on any grid; pass the grid size N")
+    return _ec.ConvAOLLayer(to_numpy(mod.weight), to_numpy(mod.bias), int(N))
+
+
 def _sandwich(net: nn.Module) -> Any:
     """:class:`deqtheory.explicit.SandwichNet` whose ``A, B, B_out`` are the *numpy*
     :func:`deqtheory.explicit.cayley_stiefel` of the same free parameters."""
@@ -248,12 +257,13 @@ def _conv_classifier(model: nn.Module) -> Any:
 
 def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
     """The :mod:`deqtheory` object of a torch layer, layer list or classifier (module docstring table);
-    ``N``: the grid of convolutional modules that work on any grid (ConvMonDEQ, SLLConv2d, CPLConv2d).
+    ``N``: the grid of convolutional modules that work on any grid (ConvMonDEQ, SLLConv2d, CPLConv2d,
+    AOLConv2d).
     Every array is a float64 copy; ``formats.save_model(path, to_deqtheory(module))`` writes it."""
     from .layers.conv import ConvLBEN, ConvMonDEQ
     from .layers.conv_dag import ConvDAGLBEN
     from .layers.dense import DenseDEQLayer
-    from .layers.explicit import AOLMLP, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
+    from .layers.explicit import AOLMLP, AOLConv2d, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
     from .parametrize import LBENWeight, _WeightBase
 
     m = getattr(module, "module", module)       # DDP / DataParallel
@@ -269,6 +279,8 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
         return _residual_stack(list(m), N)
     if isinstance(m, AOLMLP):
         return _aol(m)
+    if isinstance(m, AOLConv2d):
+        return _conv_aol(m, N)
     if isinstance(m, SandwichMLP):
         return _sandwich(m)
     if isinstance(m, ConvMonDEQ):

@@ -19,15 +19,16 @@ from deqtheory import bounds, cli, formats as fm, intervals as iv, pipeline as p
 from deqtheory import convert as cv
 from deqtheory import explicit as ex
 from deqtheory import explicit_conv as ec
+from deqtheory.errors import DomainError
 from deqtheory_train import models as M
 from deqtheory_train.models import linf as ML
 from deqtheory_train.certify import ConvCertificationPlan, Perturbation, certify_batch, prepare
 from deqtheory_train.certify import deq as certify_deq_module
 from deqtheory_train.certify.layer_arrays import dense_arrays
 from deqtheory_train.export import to_deqtheory
-from deqtheory_train.layers import (AOLMLP, CerDEQLayer, CPLConv2d, CPLLinear, GMonDEQLayer, IBPMonDEQLayer,
-                                    LBENLayer, LipMonDEQLayer, MonDEQLayer, NEMONLayer, SandwichMLP, SLLConv2d,
-                                    SLLLinear)
+from deqtheory_train.layers import (AOLMLP, AOLConv2d, CerDEQLayer, CPLConv2d, CPLLinear, GMonDEQLayer,
+                                    IBPMonDEQLayer, LBENLayer, LipMonDEQLayer, MonDEQLayer, NEMONLayer, SandwichMLP,
+                                    SLLConv2d, SLLLinear)
 from deqtheory_train.layers.conv import ConvLBEN, ConvMonDEQ
 from deqtheory_train.layers.conv_dag import ConvDAGLBEN
 
@@ -214,6 +215,7 @@ EXPLICIT = {
     "sandwich": (lambda: SandwichMLP(4, [5, 3], 2, L=2.0, dtype=D), (4,), None),
     "conv_sll": (lambda: [SLLConv2d(2, 3, 3, dtype=D), SLLConv2d(2, 4, 3, dtype=D)], (2, N, N), N),
     "conv_cpl": (lambda: [CPLConv2d(2, 3, 3, dtype=D)], (2, N, N), N),
+    "conv_aol": (lambda: AOLConv2d(2, 3, 3, dtype=D), (2, N, N), N),
 }
 
 
@@ -234,8 +236,41 @@ def test_explicit_bridge(kind, tmp_path, capsys):
     _close(_eval_file(tmp_path, p, x, capsys=capsys), y, tol=1e-10 if "cpl" not in kind else 1e-9)
     rc, rep = _cli_json(capsys, "check", p, "--no-sdp", "--compact")
     assert rc == 0
+    if kind == "conv_aol":      # its linear DEQ embedding: the proved ℓ2 constant ‖U‖₂ is AOL's ≤ 1
+        l2 = rep["lipschitz"]["l2_analytic"]
+        assert l2["status"] == "certified" and 0.3 <= l2["L"] <= 1.0
     if kind in ("sll", "conv_sll", "aol"):
         _convert_agrees(tmp_path, p, x, y, capsys)
+
+
+def test_conv_aol_bridge_scaling_and_norm():
+    """The exported conv AOL layer recomputes the torch layer's D (same formula, numpy) and its effective
+    kernel; the materialized check arrays are the linear DEQ (W = 0, identity activations) of a map
+    with ‖M_{K̃D}‖₂ ≤ 1; N is required and `deqtheory convert` refuses the kind with a clear message."""
+    from deqtheory_train.layers.explicit import aol_scaling_conv
+
+    torch.manual_seed(3)
+    mod = AOLConv2d(2, 3, 3, dtype=D)
+    _sgd(mod, torch.randn(4, 2, N, N, dtype=D))
+    layer = to_deqtheory(mod, N=N)
+    assert isinstance(layer, ec.ConvAOLLayer) and (layer.c_in, layer.c_out, layer.N) == (2, 3, N)
+    with torch.no_grad():
+        Dt = aol_scaling_conv(mod.weight).numpy()
+        Kt = mod.effective_kernel().numpy()
+    assert np.max(np.abs(layer.D - Dt)) <= 1e-14 * np.max(Dt)
+    assert np.max(np.abs(layer.effective_kernel - Kt)) <= 1e-14 * np.max(np.abs(Kt))
+    a = fm.deq_arrays("conv_aol", layer)
+    assert not np.any(a["W"]) and np.all(a["identity_mask"]) and a["U"].shape == (3 * N * N, 2 * N * N)
+    assert np.linalg.norm(a["U"], 2) <= 1.0 + 1e-12
+    X = np.random.default_rng(0).normal(size=(3, 2, N, N))
+    Y, info = fm.evaluate(("conv_aol", layer), X)
+    Yf, _ = fm.evaluate(("conv_aol", layer), X.reshape(3, -1))          # flattened rows in, flattened out
+    assert info["status"] == "explicit" and np.array_equal(Yf, Y.reshape(3, -1))
+    assert np.max(np.abs(Yf - (X.reshape(3, -1) @ a["U"].T + a["b"]))) <= 1e-13
+    with pytest.raises(DomainError, match="grid size N"):
+        to_deqtheory(mod)
+    with pytest.raises(DomainError, match="no LBEN conversion from 'conv_aol'"):
+        fm.to_lben("conv_aol", layer)
 
 
 def test_conv_sll_bridge_reaches_conv_sll_to_lben():

@@ -288,6 +288,8 @@ class AOLConv2d(nn.Module):
     r"""Circular-conv AOL :math:`x \mapsto M_{\tilde KD}x + b` (:func:`aol_scaling_conv`), ‖·‖₂ ≤ 1 on
     every grid ``N ≥ k``. ``weight`` (c_out, c_in, k, k)."""
 
+    kind = "conv_aol"     # the file kind of deqtheory_train.export.to_deqtheory(module, N=...)
+
     def __init__(self, c_in: int, c_out: int, kernel_size: int = 3, *, bias: bool = True, dtype=None,
                  device=None) -> None:
         super().__init__()
