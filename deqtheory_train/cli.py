@@ -72,7 +72,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.cmd == "export":
             from deqtheory.errors import DEQInputError
 
-            from .export import export_file, format_summary
+            from .experiment.export_file import export_file, format_summary
             try:
                 summary = export_file(args.source, args.output)
             except DEQInputError as exc:

@@ -42,9 +42,7 @@ Classifiers: ``Normalize`` → :class:`deqtheory.pipeline.Normalize`, ``Flatten`
 """
 from __future__ import annotations
 
-import json
-import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -58,7 +56,7 @@ from deqtheory import formats as _fm
 from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
-__all__ = ["to_deqtheory", "export_file", "format_summary", "to_numpy"]
+__all__ = ["to_deqtheory", "to_numpy"]
 
 
 def to_numpy(t: Optional[torch.Tensor]) -> Optional[np.ndarray]:
@@ -294,51 +292,3 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
     if isinstance(m, nn.Sequential):
         return _pl.Pipeline(tuple(_stages(_flat(list(m)), N)))
     raise DomainError(f"module: no deqtheory export for {type(m).__name__}")
-
-
-def export_file(source: "str | os.PathLike[str]", output: "str | os.PathLike[str]") -> Dict[str, Any]:
-    """``deqtheory-train export``: load a training model file (``RUN_DIR`` or ``RUN/model.npz`` /
-    ``checkpoint.npz``), :func:`to_deqtheory`, write ``output`` with :func:`deqtheory.formats.save_model`.
-    Returns a summary ``{"source", "output", "kind", "stages": [{"kind", "shapes"}], "notes", "next"}``,
-    ``next`` = the deqtheory commands that apply to the file (``check`` when its DEQ stage can be
-    materialized densely, ``convert`` when it has an LBEN conversion, ``eval``)."""
-    from .experiment import load_model_file
-
-    src = os.fspath(source)
-    if os.path.isdir(src):
-        src = os.path.join(src, "model.npz")
-    model, _ = load_model_file(src)
-    obj = to_deqtheory(model)
-    kind = _fm.save_model(output, obj)
-    stages = obj.stages if isinstance(obj, _pl.Pipeline) else (obj,)
-    summ = []
-    for st in stages:
-        arrays = _fm.TABLE[_fm.kind_of(st)].write(st)
-        summ.append({"kind": _fm.kind_of(st),
-                     "shapes": {k: list(np.shape(v)) for k, v in arrays.items() if v is not None and np.ndim(v) > 0}})
-    out = os.fspath(output)
-    nxt = []
-    try:
-        _fm.load_model(out)                 # materializable: deqtheory check proves its conditions
-        nxt.append(f"deqtheory check {out}")
-    except DomainError as exc:
-        summ.append({"note": f"deqtheory check: {exc}"})
-    stage = obj.model_stage() if isinstance(obj, _pl.Pipeline) else obj
-    if _fm.TABLE[_fm.kind_of(stage)].lben is not None:
-        nxt.append(f"deqtheory convert {out} -o {out[:-4] if out.endswith('.npz') else out}_lben.npz")
-    nxt.append(f"deqtheory eval {out} X.npy -o Y.npy")
-    return {"source": src, "output": out, "kind": kind, "stages": [s for s in summ if "kind" in s],
-            "notes": [s["note"] for s in summ if "note" in s], "next": nxt}
-
-
-def format_summary(s: Dict[str, Any], as_json: bool = False) -> str:
-    """The text (or JSON) that ``deqtheory-train export`` prints."""
-    if as_json:
-        return json.dumps(s, indent=2)
-    lines = [f"{s['source']} -> {s['output']} (kind {s['kind']})"]
-    for i, st in enumerate(s["stages"]):
-        shp = ", ".join(f"{k} {tuple(v)}" for k, v in st["shapes"].items())
-        lines.append(f"  stage {i}: {st['kind']}" + (f" [{shp}]" if shp else ""))
-    lines += [f"  note: {n}" for n in s["notes"]]
-    lines += [f"next: {c}" for c in s["next"]]
-    return "\n".join(lines)
