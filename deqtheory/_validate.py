@@ -10,9 +10,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .errors import DomainError, DTypeError, EmptyArrayError, NonFiniteError, ShapeError
+from .errors import DomainError, DTypeError, EmptyArrayError, InexactValueError, NonFiniteError, ShapeError
 
-__all__ = ["as_array", "as_matrix", "as_square", "as_vector", "as_scalar", "as_positive_diagonal"]
+__all__ = ["as_exact_float64", "as_array", "as_matrix", "as_square", "as_vector", "as_scalar", "as_positive_diagonal"]
 
 
 def _describe(a: Any) -> str:
@@ -20,9 +20,41 @@ def _describe(a: Any) -> str:
     return f"shape {tuple(shape)}" if shape is not None else f"type {type(a).__name__}"
 
 
+def as_exact_float64(name: str, arr: np.ndarray) -> np.ndarray:
+    r"""``arr`` as a new float64 array, only when the cast is exact: :math:`\mathrm{fl}_{64}(a_i) = a_i`
+    for every entry (compared by casting back to the stored dtype). Bool, float16/32/64 and
+    (u)int8–32 are exact by construction; int64/uint64 beyond :math:`2^{53}` and ``longdouble``
+    entries that round (or overflow / underflow) raise :class:`InexactValueError` naming the array,
+    its dtype and the first offending index. NaN/Inf are left to the finiteness check."""
+    dt = arr.dtype
+    exact_kind = dt.kind == "b" or (dt.kind in "iu" and dt.itemsize <= 4) or (dt.kind == "f" and dt.itemsize <= 8)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        out = arr.astype(np.float64, copy=True)
+        if exact_kind or arr.size == 0:
+            return out
+        if dt.kind in "iu":
+            lo, hi = (0.0, 2.0 ** (8 * dt.itemsize)) if dt.kind == "u" else \
+                (-(2.0 ** (8 * dt.itemsize - 1)), 2.0 ** (8 * dt.itemsize - 1))
+            inrange = (out >= lo) & (out < hi)
+            back = np.where(inrange, out, 0.0).astype(dt)
+            bad = ~inrange | (back != arr)
+        else:  # longdouble / float128 (and any wider real float)
+            back = out.astype(dt)
+            bad = (back != arr) & ~(np.isnan(arr) & np.isnan(out))
+    if np.any(bad):
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        val = str(arr[idx]) if dt.kind in "iu" else np.format_float_scientific(arr[idx], unique=True)
+        raise InexactValueError(
+            f"{name}: dtype {dt} entry {idx} = {val} is not exactly representable in float64 "
+            f"(it would be rounded to {float(out[idx])!r}; {int(np.count_nonzero(bad))} such entr"
+            f"{'y' if np.count_nonzero(bad) == 1 else 'ies'} in {_describe(arr)}); store the model as float64")
+    return out
+
+
 def as_array(name: str, a: Any, *, ndim: Optional[int] = None, check_finite: bool = True,
              allow_empty: bool = False) -> np.ndarray:
-    """Convert ``a`` to a float64 array, checking dtype, dimensions, emptiness and finiteness."""
+    """Convert ``a`` to a float64 array, checking dtype, dimensions, emptiness, exactness of the cast
+    (:func:`as_exact_float64`: the array analysed is the array stored) and finiteness."""
     if a is None:
         raise DTypeError(f"{name}: expected an array, got None")
     try:
@@ -35,7 +67,7 @@ def as_array(name: str, a: Any, *, ndim: Optional[int] = None, check_finite: boo
         raise ShapeError(f"{name}: expected a {ndim}-d array, got {_describe(arr)}")
     if not allow_empty and arr.size == 0:
         raise EmptyArrayError(f"{name}: array is empty ({_describe(arr)})")
-    arr = arr.astype(np.float64, copy=True)
+    arr = as_exact_float64(name, arr)
     if check_finite and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise NonFiniteError(f"{name}: {bad} non-finite entr{'y' if bad == 1 else 'ies'} (NaN/Inf) in {_describe(arr)}")

@@ -21,6 +21,7 @@ __all__ = [
     "ShapeError",
     "NonFiniteError",
     "DTypeError",
+    "InexactValueError",
     "EmptyArrayError",
     "DomainError",
     "ModelFileError",
@@ -44,6 +45,11 @@ class NonFiniteError(DEQInputError):
 
 class DTypeError(DEQInputError):
     """An array has a dtype that is not real floating point / integer / bool."""
+
+
+class InexactValueError(DTypeError):
+    """An array's stored values are not exactly representable in float64 (an integer beyond 2**53, a
+    ``longdouble`` entry that rounds): analysing the rounded array would certify a different model."""
 
 
 class EmptyArrayError(DEQInputError):
