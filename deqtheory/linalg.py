@@ -655,12 +655,27 @@ def _verify_ibp(cert: Certificate, *, W: Any) -> Certificate:
     return cert.replace(status=c.status, margin=c.margin, message="re-verified from witness shift: " + c.message)
 
 
+def one_minus_down(b: float) -> float:
+    r"""The largest float :math:`\le 1 - b` that this computation can prove: :math:`\mathrm{fl}(1-b)` when
+    the subtraction is exact, else the next float below it (error-free TwoSum, Knuth: the rounding
+    error of :math:`s = \mathrm{fl}(1 + (-b))` is :math:`r = (1 - (s - b')) + (-b - b')`,
+    :math:`b' = s - 1`, exactly; :math:`r < 0` means :math:`s > 1 - b`). A margin ``1 - bound`` is
+    thus never rounded up (e.g. ``b = 1e-320`` gives ``1 - 2**-53``, not ``1.0``)."""
+    if not math.isfinite(b):
+        return -math.inf if b > 0 or math.isnan(b) else math.inf
+    s = 1.0 - b
+    bb = s - 1.0
+    r = (1.0 - (s - bb)) + (-b - bb)
+    return float(np.nextafter(s, -np.inf)) if r < 0 else float(s)
+
+
 def _cw_certificate(condition: str, N: np.ndarray, v_up: Optional[np.ndarray], v_low: Optional[np.ndarray],
                     label: str, stats: dict, up_key: str, refute_label: Optional[str] = None) -> Certificate:
     """Shared logic of check_pf_abs / check_mu_inf: upper CW bound < 1 ⇒ CERTIFIED;
-    lower bound ≥ 1 ⇒ REFUTED; else INCONCLUSIVE. margin = 1 - upper bound."""
+    lower bound ≥ 1 ⇒ REFUTED; else INCONCLUSIVE. margin = 1 - upper bound, rounded down
+    (:func:`one_minus_down`)."""
     ub = _cw_bounds(N, v_up)[0] if v_up is not None else math.inf
-    margin = float(1.0 - ub) if math.isfinite(ub) else -math.inf
+    margin = one_minus_down(ub)
     tol = {"unit_roundoff": _U, "gamma_n1": gamma(N.shape[0] + 1)}
     if ub < 1.0:
         return Certificate(condition, Status.CERTIFIED, margin=margin, witness={up_key: v_up}, tolerance=tol,
