@@ -98,19 +98,12 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     """``deqtheory eval MODEL.npz X.npy -o Y.npy``: evaluate any model file; DEQs report residual/status."""
-    import os
-
     import numpy as np
 
-    from .errors import ModelFileError
     from .formats import evaluate
+    from .io import load_npy
 
-    if not os.path.exists(args.inputs):
-        raise ModelFileError(f"{args.inputs}: no such file")
-    try:
-        X = np.load(args.inputs, allow_pickle=False)
-    except ValueError as exc:
-        raise ModelFileError(f"{args.inputs}: not a readable .npy array without pickle ({exc})") from None
+    X = load_npy(args.inputs)
     Y, info = evaluate(args.model, X, tol=args.tol)
     np.save(args.output, Y)
     info = {**info, "output": args.output, "shape": list(np.shape(Y))}

@@ -31,7 +31,7 @@ from . import parametrizations as _dp
 from . import pipeline as _pl
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
 from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, ShapeError
-from .io import load_npz, save_npz
+from .io import MAX_ARRAY_ELEMENTS, load_npz, save_npz
 from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
 from .solvers import SolverStatus
@@ -255,6 +255,22 @@ class _File:
             return int(f)
         return f
 
+    def grid_n(self) -> int:
+        """The grid size ``N`` of a conv kind, refused (before any layer is built) when a per-frequency
+        array :math:`c_{out} c_{in} N^2` (channels from the file's 4-d kernels / ``channels``) would
+        exceed :data:`deqtheory.io.MAX_ARRAY_ELEMENTS` elements."""
+        N = self.scalar("N", integer=True)
+        ch = [int(np.prod(np.shape(v)[:2])) for k, v in self.data.items()
+              if k.startswith(self.prefix) and np.ndim(v) == 4]
+        if self.has("channels"):
+            c = [int(x) for x in np.asarray(self.req("channels")).reshape(-1)]
+            ch.append(max(c) ** 2 if c else 1)
+        per = max(ch + [1]) * N * N
+        if per > MAX_ARRAY_ELEMENTS:
+            raise DomainError(f"{self.path}:{self.prefix}N: grid N = {N} needs arrays of {per} elements, above the "
+                              f"limit of {MAX_ARRAY_ELEMENTS} (io.MAX_ARRAY_ELEMENTS); refused before allocating")
+        return N
+
     def opt_scalar(self, key: str) -> Optional[float]:
         return self.scalar(key) if self.has(key) else None
 
@@ -395,7 +411,7 @@ def _w_conv_residual(m: Any) -> Dict[str, Any]:
 
 
 def _r_conv_residual(f: _File) -> Any:
-    d, N = f.scalar("depth", integer=True), f.scalar("N", integer=True)
+    d, N = f.scalar("depth", integer=True), f.grid_n()
     return _ec.ConvResidualStack(tuple(_ec.ConvResidualLayer(K, T, b, N, kind=f.kind[5:]) for K, T, b in
                                        zip(f.indexed("K", d), f.indexed("T", d), f.indexed("b", d, optional=True))))
 
@@ -405,7 +421,7 @@ def _w_conv_aol(m: Any) -> Dict[str, Any]:
 
 
 def _r_conv_aol(f: _File) -> Any:
-    return _ec.ConvAOLLayer(f.req("K"), f.opt("b"), f.scalar("N", integer=True))
+    return _ec.ConvAOLLayer(f.req("K"), f.opt("b"), f.grid_n())
 
 
 def _w_conv_lben(m: Any) -> Dict[str, Any]:
@@ -422,7 +438,7 @@ def _w_conv_lben(m: Any) -> Dict[str, Any]:
 
 def _r_conv_lben(f: _File) -> Any:
     ks = f.opt("kernel_sizes")
-    m = _cv.ConvLBEN(N=f.scalar("N", integer=True), channels=tuple(int(c) for c in np.asarray(f.req("channels")).reshape(-1)),
+    m = _cv.ConvLBEN(N=f.grid_n(), channels=tuple(int(c) for c in np.asarray(f.req("channels")).reshape(-1)),
                      log_psi=f.req("log_psi"), V_hat=f.cplx("V_hat"), S_hat=f.cplx("S_hat"), G_hat=f.cplx("G_hat"),
                      U_hat=f.cplx("U_hat"), b=f.req("b"), b_y=f.req("b_y"), identity_mask=f.mask(),
                      L=f.scalar("L"), eps=f.scalar("eps"), support=f.mask("support"),
@@ -443,7 +459,7 @@ def _w_conv_mondeq(m: ConvMonDEQNet) -> Dict[str, Any]:
 
 
 def _r_conv_mondeq(f: _File) -> ConvMonDEQNet:
-    return ConvMonDEQNet(f.req("A"), f.req("B"), f.req("U"), f.req("b"), f.scalar("m"), f.scalar("N", integer=True))
+    return ConvMonDEQNet(f.req("A"), f.req("B"), f.req("U"), f.req("b"), f.scalar("m"), f.grid_n())
 
 
 def _w_pipeline(m: "_pl.Pipeline") -> Dict[str, Any]:

@@ -9,6 +9,7 @@ import os
 import pathlib
 import tempfile
 import zipfile
+import zlib
 from typing import Any, BinaryIO, Callable, Dict, Iterable, Mapping, Optional
 
 import numpy as np
@@ -16,17 +17,83 @@ import numpy as np
 from ._validate import as_array
 from .errors import DEQInputError, ModelFileError
 
-__all__ = ["load_npz", "save_npz", "load_deq_arrays", "atomic_write", "DEQ_KEYS"]
+__all__ = ["load_npz", "load_npy", "save_npz", "load_deq_arrays", "atomic_write", "check_npy_header",
+           "DEQ_KEYS", "MAX_ARRAY_ELEMENTS"]
 
 DEQ_KEYS = ("W", "U", "b", "G", "b_y")
+
+#: Largest number of elements one stored array may declare (2**30, i.e. 8 GiB as float64). Every
+#: ``.npy`` header — each member of an ``.npz`` and an ``eval`` input — is checked against it
+#: *before* any data is read, so a crafted header declaring a huge shape cannot allocate memory.
+MAX_ARRAY_ELEMENTS = 2 ** 30
+
+
+def check_npy_header(fh: BinaryIO, name: str, *, limit: Optional[int] = None) -> tuple:
+    """Read and check the ``.npy`` header at the start of ``fh`` (format 1.0/2.0/3.0) without reading data.
+
+    Returns ``(shape, dtype)``. Raises :class:`ModelFileError` naming ``name`` for an unreadable
+    header, an object dtype (a pickle), or a shape with more than ``limit`` (default
+    :data:`MAX_ARRAY_ELEMENTS`) elements — counted in exact integers, so no overflow."""
+    from numpy.lib import format as npf
+
+    limit = MAX_ARRAY_ELEMENTS if limit is None else limit
+    try:
+        version = npf.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = npf.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = npf.read_array_header_2_0(fh)
+        else:  # pragma: no cover - read_magic accepts only known majors
+            raise ValueError(f"unsupported .npy format version {version}")
+    except (ValueError, EOFError, OSError, SyntaxError, TypeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{name}: unreadable .npy header ({exc})") from None
+    if dtype.hasobject:
+        raise ModelFileError(f"{name}: object array (dtype {dtype}) cannot be read without pickle")
+    count = 1
+    for d in shape:
+        count *= int(d)
+    if count > limit:
+        raise ModelFileError(f"{name}: header declares shape {tuple(shape)} ({count} elements of {dtype}), "
+                             f"above the limit of {limit} elements per array (io.MAX_ARRAY_ELEMENTS)")
+    return tuple(shape), dtype
+
+
+def _check_npz_headers(p: str) -> None:
+    """:func:`check_npy_header` on every ``.npy`` member of the archive ``p`` (before ``np.load``)."""
+    with zipfile.ZipFile(p) as zf:
+        for info in zf.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with zf.open(info) as fh:
+                check_npy_header(fh, f"{p}:{key}")
+
+
+def load_npy(path: "str | os.PathLike[str]") -> np.ndarray:
+    """Read one ``.npy`` array with ``allow_pickle=False`` after checking its header
+    (:func:`check_npy_header`); :class:`ModelFileError` naming the file for a missing, unreadable,
+    oversized or truncated file. The array is returned as stored (dtype checks are the caller's)."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise ModelFileError(f"{p}: no such file")
+    if os.path.isdir(p):
+        raise ModelFileError(f"{p}: is a directory, expected an .npy file")
+    try:
+        with open(p, "rb") as fh:
+            check_npy_header(fh, p)
+        return np.load(p, allow_pickle=False)
+    except ModelFileError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        raise ModelFileError(f"{p}: not a readable .npy array without pickle ({exc})") from None
 
 
 def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
              check_finite: bool = True) -> Dict[str, Any]:
     """Read every array of an ``.npz`` file into a dict (numeric arrays as float64, strings as str).
 
-    Raises :class:`ModelFileError` naming the file when it is missing, not an npz archive,
-    truncated / corrupt, holds object arrays (pickles), or lacks a ``required`` array; numeric
+    Every member's ``.npy`` header is checked first (:func:`check_npy_header`: shape at most
+    :data:`MAX_ARRAY_ELEMENTS` elements, no object dtype), so nothing is allocated for a crafted
+    header. Raises :class:`ModelFileError` naming the file when it is missing, not an npz archive,
+    truncated / corrupt, declares an oversized array, holds object arrays (pickles), or lacks a ``required`` array; numeric
     arrays go through the usual validators (so NaN/Inf, complex or empty arrays raise typed errors
     that name ``file:array``).
     """
@@ -39,6 +106,7 @@ def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
         raise ModelFileError(f"{p}: not an .npz archive (not a zip file)")
     out: Dict[str, Any] = {}
     try:
+        _check_npz_headers(p)
         with np.load(p, allow_pickle=False) as data:
             names = list(data.files)
             for key in names:
@@ -52,7 +120,7 @@ def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
                     out[key] = as_array(f"{p}:{key}", arr, check_finite=check_finite)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, KeyError) as exc:
         raise ModelFileError(f"{p}: truncated or corrupt .npz archive ({type(exc).__name__}: {exc})") from None
     except ValueError as exc:
         if isinstance(exc, DEQInputError):
