@@ -41,6 +41,32 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_against_model(cert, path: str, problem: dict):
+    """``cert.verify`` with the model arrays its verifier accepts (``W``, ``U``, ``G``). A verifier
+    that needs other arguments (``m``, ``Phi``, …: parametric conditions) and a witness lacking an
+    entry its verifier reads are bad input (:class:`DEQInputError`), not tracebacks."""
+    import inspect
+
+    from .certificates import verifier_for
+    from .errors import ModelFileError
+
+    fn = verifier_for(cert.condition)
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    if not any(q.kind is q.VAR_KEYWORD for q in params):
+        names = {q.name for q in params}
+        missing = [q.name for q in params if q.default is q.empty and q.name not in problem
+                   and q.kind in (q.KEYWORD_ONLY, q.POSITIONAL_OR_KEYWORD)]
+        if missing:
+            raise DEQInputError(f"{path}: condition {cert.condition!r} is verified against {missing}, which a "
+                                f"model file does not provide; re-check it in Python with cert.verify(...)")
+        problem = {k: v for k, v in problem.items() if k in names}
+    try:
+        return cert.verify(**problem)
+    except KeyError as exc:
+        raise ModelFileError(f"{path}: certificate witness lacks entry {exc.args[0]!r} needed by the "
+                             f"{cert.condition!r} verifier") from None
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     """Re-check a certificate file: exit 0 iff it verifies as CERTIFIED for this model.
 
@@ -52,7 +78,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     model = deq_from_arrays(load_model(args.model), source=args.model)
     cert = load_certificate(args.certificate)
-    checked = cert.verify(W=model.W, U=model.U, G=model.G)
+    checked = _verify_against_model(cert, args.certificate, {"W": model.W, "U": model.U, "G": model.G})
     if args.json:
         json.dump({"model": args.model, "certificate": args.certificate, "verified": checked.certified,
                    "result": checked.to_dict(arrays=False)}, sys.stdout, indent=2)
@@ -100,12 +126,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     """``deqtheory eval MODEL.npz X.npy -o Y.npy``: evaluate any model file; DEQs report residual/status."""
     import numpy as np
 
+    from ._validate import as_array
     from .formats import evaluate
-    from .io import load_npy
+    from .io import atomic_write, load_npy
 
-    X = load_npy(args.inputs)
+    X = as_array(args.inputs, load_npy(args.inputs))  # real, exact in float64, finite, non-empty
     Y, info = evaluate(args.model, X, tol=args.tol)
-    np.save(args.output, Y)
+    atomic_write(args.output, lambda fh: np.save(fh, Y), suffix=".npy")  # creates missing directories
     info = {**info, "output": args.output, "shape": list(np.shape(Y))}
     if args.json:
         json.dump(info, sys.stdout, indent=2)

@@ -34,7 +34,7 @@ import numpy as np
 
 from ._validate import as_matrix, as_positive_diagonal, as_positive_weights, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
-from .errors import DEQLinAlgError, DomainError, IllConditionedWarning
+from .errors import DEQLinAlgError, DomainError, IllConditionedWarning, NonFiniteError
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma, pd_as_condition, verified_pd, verified_pd_at_shift
 
 __all__ = [
@@ -505,6 +505,29 @@ def psd_factor(A: Any, *, tol: Optional[float] = None, on_indefinite: str = "rai
 # Checks returning certificates
 # ----------------------------------------------------------------------------------------------
 
+#: Entries at or above this magnitude put the rounding-error analysis of a PD proof near overflow
+#: (squares and norms of ~1e154 overflow binary64); a NonFiniteError / LinAlgError raised there is
+#: reported as INCONCLUSIVE instead of propagating (issue 15 item 7).
+_OVERFLOW_SCALE = 1e100
+
+
+def _pd_guarded(pd: Any, B: np.ndarray, *args: Any, **kw: Any) -> Certificate:
+    """``pd(B, ...)`` (:func:`verified_pd` or :func:`verified_pd_at_shift`), or an INCONCLUSIVE ``"pd"``
+    certificate (margin ``-inf``, nothing claimed) when ``B``'s entries are so large that the
+    floating-point proof overflows. Errors on matrices of ordinary scale propagate unchanged."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return pd(B, *args, **kw)
+    except (NonFiniteError, np.linalg.LinAlgError) as exc:
+        big = float(np.max(np.abs(B))) if B.size else 0.0
+        if not big >= _OVERFLOW_SCALE:
+            raise
+        return Certificate("pd", Status.INCONCLUSIVE, margin=-math.inf, witness={},
+                           stats={"lambda_min_estimate": math.nan, "max_abs_entry": big},
+                           message=f"floating-point proof overflowed (max |entry| = {big:.3g}; "
+                                   f"{type(exc).__name__}); nothing is claimed")
+
+
 def _shifted_identity_minus(W: np.ndarray, c: float) -> Tuple[np.ndarray, float]:
     r"""``B = fl(c I - W)`` and a bound on :math:`\|B - (cI - W)\|_2`: only the diagonal is rounded,
     each by at most :math:`u|B_{ii}|`, so the error is a diagonal matrix of norm
@@ -558,7 +581,7 @@ def check_monotone(W: Any, m: Optional[float] = None, *, phi: Any = None) -> Cer
     ph = None if phi is None else as_positive_diagonal("phi", phi, n=W.shape[0])
     B, err = _monotone_matrix(W, m_eff, ph)
     name = "(1-m)I - W" if ph is None else "Phi^-1 (I - W) - mI"
-    c = verified_pd(B, abs_err=err, name=name)
+    c = _pd_guarded(verified_pd, B, abs_err=err, name=name)
     witness = {"m": m_eff, **dict(c.witness)}
     if ph is not None:
         witness["phi"] = ph
@@ -596,7 +619,7 @@ def _verify_monotone(cert: Certificate, *, W: Any, phi: Any = None, **_: Any) ->
         st = Status.REFUTED if ok else Status.INCONCLUSIVE
         return cert.replace(status=st, residuals={"vBv_upper_bound": ub},
                             message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
-    c = verified_pd_at_shift(B, float(cert.witness.get("shift", 0.0)), abs_err=err, name="(1-m)I - W")
+    c = _pd_guarded(verified_pd_at_shift, B, float(cert.witness.get("shift", 0.0)), abs_err=err, name="(1-m)I - W")
     return cert.replace(condition="monotone", status=c.status, margin=c.margin,
                         message="re-verified from witness shift: " + c.message)
 
@@ -636,7 +659,7 @@ def check_ibp_wellposed(W: Any) -> Certificate:
     REFUTED with witness ``v`` (:math:`v^\top(I-|W|)v<0` proved)."""
     W = as_square("W", W)
     B, err = _ibp_matrix(W)
-    c = verified_pd(B, abs_err=err, name="I - |W|")
+    c = _pd_guarded(verified_pd, B, abs_err=err, name="I - |W|")
     est = c.stats.get('lambda_min_estimate', float('nan'))
     return pd_as_condition(c, "ibp_wellposed", certified=f"proved lambda_min(sym(I - |W|)) >= {c.margin:.6g}",
                            refuted="refuted: witness v with v^T (I - |W|) v < 0",
@@ -651,7 +674,7 @@ def _verify_ibp(cert: Certificate, *, W: Any) -> Certificate:
         ok, ub = _refute_quadratic(B, np.asarray(cert.witness["v"], dtype=np.float64), err)
         return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE,
                             residuals={"vBv_upper_bound": ub})
-    c = verified_pd_at_shift(B, float(cert.witness.get("shift", 0.0)), abs_err=err, name="I - |W|")
+    c = _pd_guarded(verified_pd_at_shift, B, float(cert.witness.get("shift", 0.0)), abs_err=err, name="I - |W|")
     return cert.replace(status=c.status, margin=c.margin, message="re-verified from witness shift: " + c.message)
 
 

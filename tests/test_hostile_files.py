@@ -164,3 +164,144 @@ def test_conv_model_with_huge_grid_is_refused_before_allocating(tmp_path):
         fm.read_model(big)
     assert "cbig.npz:N" in str(info.value) and "100000" in str(info.value)
     _assert_one_line_exit_2(_cli("check", big, "--no-sdp"), "cbig.npz:N", "MAX_ARRAY_ELEMENTS")
+
+
+# ---------------------------------------------------------------- item 7: one-line errors, never tracebacks
+def _model(tmp_path, scale=0.1):
+    p = tmp_path / "m.npz"
+    np.savez(p, W=np.random.default_rng(0).standard_normal((3, 3)) * scale, U=np.eye(3), G=np.eye(3))
+    return p
+
+
+def _cert_with_meta(tmp_path, name, edit):
+    import json
+
+    from deqtheory.linalg import check_pf_abs
+    from deqtheory.sdp import save_certificate
+
+    p = tmp_path / name
+    save_certificate(p, check_pf_abs(np.zeros((3, 3))))
+    d = dict(np.load(p))
+    d["meta"] = np.asarray(json.dumps(edit(json.loads(str(d["meta"])))))
+    np.savez(p, **d)
+    return p
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda m: {**m, "condition": "nosuch"}, "nosuch"),
+    (lambda m: [1, 2], "JSON object"),
+    (lambda m: "text", "JSON object"),
+    (lambda m: {**m, "condition": 3}, "condition"),
+    (lambda m: {**m, "witness_scalars": [1]}, "witness_scalars"),
+    (lambda m: {k: v for k, v in m.items() if k != "condition"}, "condition"),
+], ids=["unknown condition", "meta list", "meta string", "condition not str", "scalars list", "no condition"])
+def test_verify_malformed_certificate_exits_2(tmp_path, edit, needle):
+    c = _cert_with_meta(tmp_path, "c.npz", edit)
+    _assert_one_line_exit_2(_cli("verify", _model(tmp_path), c), "c.npz", needle)
+
+
+def test_verify_condition_needing_other_arguments_exits_2(tmp_path):
+    """A verifier that needs arguments a model file does not hold is bad input, not a TypeError."""
+    from deqtheory.certificates import Certificate, Status, register_verifier, _VERIFIERS
+    from deqtheory.cli import _verify_against_model
+
+    cert = Certificate("pd", Status.CERTIFIED, margin=1.0)
+    old = _VERIFIERS.get("pd")
+    try:
+        register_verifier("pd")(lambda c, *, A, Phi: c)
+        with pytest.raises(errors.DEQInputError) as info:
+            _verify_against_model(cert, "c.npz", {"W": np.eye(2), "U": None, "G": None})
+        assert "c.npz" in str(info.value) and "A" in str(info.value) and "Phi" in str(info.value)
+        register_verifier("pd")(lambda c, *, W: c.replace(message="ok"))  # extra U, G are not passed
+        assert _verify_against_model(cert, "c.npz", {"W": np.eye(2), "U": None, "G": None}).message == "ok"
+        register_verifier("pd")(lambda c, *, W: c.witness["L"])
+        with pytest.raises(errors.ModelFileError) as info:
+            _verify_against_model(cert, "c.npz", {"W": np.eye(2)})
+        assert "'L'" in str(info.value)
+    finally:
+        _VERIFIERS["pd"] = old
+
+
+def test_verify_sdp_certificate_without_L_is_not_certified(tmp_path):
+    import json
+
+    m = _model(tmp_path)
+    c = tmp_path / "sdp.npz"
+    r = _cli("check", m, "--save-certificate", c)
+    assert r.returncode == 0, r.stderr
+    d = dict(np.load(c))
+    meta = json.loads(str(d["meta"]))
+    meta["witness_scalars"].pop("L")
+    d["meta"] = np.asarray(json.dumps(meta))
+    np.savez(c, **d)
+    r = _cli("verify", m, c)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, (r.stdout, r.stderr)
+    assert ": inconclusive," in r.stdout
+
+
+def test_save_certificate_and_eval_output_create_missing_directories(tmp_path):
+    m = _model(tmp_path)
+    c = tmp_path / "no" / "such" / "dir" / "c.npz"
+    r = _cli("check", m, "--save-certificate", c)
+    assert r.returncode == 0 and c.exists(), r.stderr
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((2, 3)))
+    y = tmp_path / "missing" / "y.npy"
+    r = _cli("eval", m, x, "-o", y)
+    assert r.returncode == 0 and np.load(y).shape == (2, 3), r.stderr
+
+
+@pytest.mark.parametrize("X, needle", [
+    (np.array([["a", "b", "c"]]), "<U1"),
+    (np.ones((2, 3)) * (1 + 1j), "complex"),
+    (np.ones((2, 3)) * (1 + 0j), "complex"),
+    (np.array([[1.0, np.nan, 0.0]]), "NaN"),
+    (np.array([[2 ** 53 + 1, 0, 0]], dtype=np.int64), "int64"),
+], ids=["strings", "complex", "complex zero imag", "nan", "inexact int"])
+def test_eval_refuses_non_real_inputs(tmp_path, X, needle):
+    m = _model(tmp_path)
+    x = tmp_path / "x.npy"
+    np.save(x, X)
+    y = tmp_path / "y.npy"
+    _assert_one_line_exit_2(_cli("eval", m, x, "-o", y), "x.npy", needle)
+    assert not y.exists()
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("b", np.zeros(5), "(5,)"), ("G", np.eye(4), "(4, 4)"), ("b_y", np.zeros(2), "(2,)"),
+    ("B", np.zeros((3, 4)), "(3, 4)"), ("m", np.zeros(2), "(2,)"), ("U", np.ones(3), "(3,)"),
+])
+@pytest.mark.parametrize("command", ["check", "eval", "convert"])
+def test_mondeq_file_with_inconsistent_shapes_exits_2(tmp_path, key, value, needle, command):
+    d = dict(kind=np.asarray("mondeq"), A=np.eye(3), B=np.eye(3), U=np.ones((3, 2)), b=np.zeros(3),
+             m=np.asarray(0.5), G=np.eye(3), b_y=np.zeros(3))
+    d[key] = value
+    p = tmp_path / "mon.npz"
+    np.savez(p, **d)
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((2, 2)))
+    extra = {"check": ["--no-sdp"], "eval": [x, "-o", tmp_path / "y.npy"], "convert": ["-o", tmp_path / "o.npz"]}[command]
+    _assert_one_line_exit_2(_cli(command, p, *extra), "mon.npz", key, needle)
+
+
+@pytest.mark.parametrize("scale", [1e154, 1e160, 1e300])
+def test_huge_entries_give_inconclusive_not_exceptions(scale):
+    from deqtheory.linalg import check_ibp_wellposed, check_monotone
+
+    W = np.random.default_rng(1).standard_normal((3, 3)) * scale
+    for check in (check_monotone, check_ibp_wellposed):
+        c = check(W)
+        assert not c.certified and c.status.value in ("inconclusive", "refuted")
+        assert c.margin <= 0
+        assert c.verify(W=W).status is not None and not c.verify(W=W).certified
+
+
+def test_check_cli_on_huge_entries_exits_0_with_statuses(tmp_path):
+    p = _model(tmp_path, scale=1e154)
+    r = _cli("check", p, "--no-sdp", "--json")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    import json
+
+    conds = json.loads(r.stdout)["conditions"]
+    for name in ("monotone", "ibp_wellposed"):
+        assert conds[name]["status"] in ("inconclusive", "refuted"), conds[name]

@@ -18,7 +18,7 @@ from typing import Any, Dict
 
 import numpy as np
 
-from ..certificates import Certificate, Status, to_jsonable
+from ..certificates import Certificate, Status, to_jsonable, verifier_for
 from ..errors import ModelFileError
 from ..io import load_npz, save_npz
 
@@ -54,25 +54,39 @@ def _num(v: Any) -> Any:
 
 
 def load_certificate(path: "str | os.PathLike[str]") -> Certificate:
-    """Read a certificate written by :func:`save_certificate` (raises ModelFileError if malformed)."""
+    """Read a certificate written by :func:`save_certificate`. Raises :class:`ModelFileError` naming the
+    file if it is malformed: ``meta`` not a JSON object, unknown format / status, or a condition
+    that has no registered verifier."""
     data = load_npz(path, required=("meta",))
     p = os.fspath(path)
     try:
         meta = json.loads(data["meta"])
+        if not isinstance(meta, dict):
+            raise ModelFileError(f"{p}:meta: expected a JSON object, got a JSON {type(meta).__name__}")
         if meta.get("format") != FORMAT:
             raise ModelFileError(f"{p}: unknown certificate format {meta.get('format')!r}")
         status = Status(meta["status"])
+        condition = meta["condition"]
+        if not isinstance(condition, str):
+            raise ModelFileError(f"{p}:meta: condition must be a string, got {condition!r}")
+        try:
+            verifier_for(condition)
+        except KeyError as exc:
+            raise ModelFileError(f"{p}: {exc.args[0]}") from None
+        for key in ("witness_scalars", "tolerance", "residuals", "stats"):
+            if not isinstance(meta.get(key, {}), dict):
+                raise ModelFileError(f"{p}:meta: {key} must be a JSON object, got {type(meta[key]).__name__}")
         witness: Dict[str, Any] = {k: _num(v) for k, v in meta.get("witness_scalars", {}).items()}
         for k, v in data.items():
             if k.startswith("witness."):
                 witness[k[len("witness."):]] = np.asarray(v, dtype=np.float64)
         margin = _num(meta.get("margin", math.nan))
-        return Certificate(meta["condition"], status, margin=float(margin), witness=witness,
+        return Certificate(condition, status, margin=float(margin), witness=witness,
                            tolerance={k: _num(v) for k, v in meta.get("tolerance", {}).items()},
                            residuals={k: _num(v) for k, v in meta.get("residuals", {}).items()},
                            stats={k: _num(v) for k, v in meta.get("stats", {}).items()},
                            message=str(meta.get("message", "")))
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
         if isinstance(exc, ModelFileError):
             raise
         raise ModelFileError(f"{p}: malformed certificate metadata ({type(exc).__name__}: {exc})") from None
