@@ -52,6 +52,8 @@ import math
 import os
 import sys
 import tempfile
+import zipfile
+import zlib
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -63,7 +65,7 @@ from . import pipeline as _pl
 from .certificates import Certificate, MessageEnum, Status, to_jsonable
 from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
-from .io import atomic_write
+from .io import atomic_write, check_npz_headers
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "ClaimStatus", "Certification", "EpsResult", "RecheckReport",
@@ -177,9 +179,12 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
     """Read a file of :func:`save_certification` (``ModelFileError`` if it is not one; shapes checked)."""
     p = os.fspath(path)
     try:
+        check_npz_headers(p)                  # sizes from the headers first: nothing huge is allocated
         with np.load(p, allow_pickle=False) as z:
             f = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
+    except ModelFileError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
         raise ModelFileError(f"{p}: not a readable .npz ({exc})") from None
     if "__meta__" not in f:
         raise ModelFileError(f"{p}: no __meta__ entry: not a certification file")

@@ -18,7 +18,7 @@ from ._validate import as_array
 from .errors import DEQInputError, ModelFileError
 
 __all__ = ["load_npz", "load_npy", "save_npz", "load_deq_arrays", "atomic_write", "check_npy_header",
-           "DEQ_KEYS", "MAX_ARRAY_ELEMENTS"]
+           "DEQ_KEYS", "MAX_ARRAY_ELEMENTS", "check_npz_headers"]
 
 DEQ_KEYS = ("W", "U", "b", "G", "b_y")
 
@@ -58,7 +58,7 @@ def check_npy_header(fh: BinaryIO, name: str, *, limit: Optional[int] = None) ->
     return tuple(shape), dtype
 
 
-def _check_npz_headers(p: str) -> None:
+def check_npz_headers(p: str) -> None:
     """:func:`check_npy_header` on every ``.npy`` member of the archive ``p`` (before ``np.load``)."""
     with zipfile.ZipFile(p) as zf:
         for info in zf.infolist():
@@ -106,7 +106,7 @@ def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
         raise ModelFileError(f"{p}: not an .npz archive (not a zip file)")
     out: Dict[str, Any] = {}
     try:
-        _check_npz_headers(p)
+        check_npz_headers(p)
         with np.load(p, allow_pickle=False) as data:
             names = list(data.files)
             for key in names:

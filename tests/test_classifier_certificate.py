@@ -280,3 +280,21 @@ def test_deqtheory_train_certify_witness_command(tmp_path, capsys):
     assert cli.main(["certify", str(out / "checkpoint.npz"), "--norm", "2", "--eps", "0.1", "--max-samples", "4",
                      "--certifier", "mlp", "--witness", str(tmp_path / "no.npz")]) == 2
     assert not (tmp_path / "no.npz").exists()
+
+
+def test_load_certification_checks_array_headers_before_reading(tmp_path):
+    """A crafted certification file whose .npy header declares a huge array is refused from the header
+    (deqtheory.io.check_npz_headers), before anything is allocated."""
+    import io as _io
+    import zipfile
+
+    from numpy.lib import format as npf
+    from deqtheory.errors import ModelFileError
+
+    hdr = _io.BytesIO()
+    npf.write_array_header_1_0(hdr, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 12,)})
+    p = tmp_path / "huge.npz"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("X.npy", hdr.getvalue())
+    with pytest.raises(ModelFileError, match="limit"):
+        CC.load_certification(p)
