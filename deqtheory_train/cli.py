@@ -19,13 +19,55 @@ import argparse
 import json
 import pathlib
 import sys
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
-__all__ = ["main"]
+__all__ = ["main", "parse_radius"]
+
+
+def parse_radius(text: str) -> float:
+    r"""A perturbation radius ε from the command line: a decimal (``0.1``, ``1e-2``) or a fraction
+    (``36/255``), finite and ≥ 0 (ε = 0 is the clean-accuracy column).
+
+    The text is read exactly as a rational q (:class:`fractions.Fraction`) and rounded **up** to the
+    smallest float64 ε ≥ q, so the ball certified, ‖δ‖ ≤ ε, contains the ball asked for: a certificate
+    at ε is a certificate at q. ``nan``, ``inf`` and negative values are argparse errors (exit 2)."""
+    import math
+    from fractions import Fraction
+
+    t = text.strip()
+    try:
+        q = Fraction(t)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number or fraction like 36/255") from None
+    if q < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative: a radius is >= 0")
+    try:
+        e = float(q)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite") from None
+    if not math.isfinite(e):
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite")
+    if Fraction(e) < q:
+        e = math.nextafter(e, math.inf)
+    return e
+
+
+def _known_certifier(name: str) -> str:
+    from .registry import CERTIFIERS
+    if name not in CERTIFIERS:
+        raise argparse.ArgumentTypeError(f"unknown certifier {name!r}; known: {', '.join(sorted(CERTIFIERS))}")
+    return name
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2): ``deqtheory-train certify: error: …``."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train a config (resumable)")
     r.add_argument("config")
@@ -39,8 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
     c.add_argument("checkpoint")
     c.add_argument("--norm", required=True, choices=["2", "inf"])
-    c.add_argument("--eps", required=True, type=float, nargs="+")
-    c.add_argument("--certifier", default=None, help="registered certifier (default: the model's)")
+    c.add_argument("--eps", required=True, type=parse_radius, nargs="+", metavar="E",
+                   help="radii, decimals or fractions (36/255), finite and >= 0; each is rounded up to a float64 "
+                        "so the certified ball contains the one asked for")
+    c.add_argument("--certifier", default=None, type=_known_certifier,
+                   help="registered certifier (default: the model's; deqtheory-train list names them)")
     c.add_argument("--max-samples", type=int, default=None)
     c.add_argument("--split", default=None, help="dataset split (default: the config's test split)")
     c.add_argument("--json", default=None, help="write the result table as JSON")
