@@ -4,7 +4,7 @@
 
     deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--no-progress]
                                [--threads N] [--device DEV]
-    deqtheory-train certify CHECKPOINT --norm 2|inf --eps E [E ...] [--certifier NAME]
+    deqtheory-train certify CHECKPOINT --eps E [E ...] [--norm 2|inf] [--certifier NAME] [--split S]
                                [--max-samples N] [--json OUT] [--plot PNG] [--witness CERT.npz]
     deqtheory-train list
     deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json]   # then: deqtheory check model.npz
@@ -80,14 +80,18 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
     c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
     c.add_argument("checkpoint")
-    c.add_argument("--norm", required=True, choices=["2", "inf"])
+    c.add_argument("--norm", default=None, choices=["2", "inf"],
+                   help="threat model l2 or linf (default: the norm of the model file's config)")
     c.add_argument("--eps", required=True, type=parse_radius, nargs="+", metavar="E",
                    help="radii, decimals or fractions (36/255), finite and >= 0; each is rounded up to a float64 "
                         "so the certified ball contains the one asked for")
     c.add_argument("--certifier", default=None, type=_known_certifier,
                    help="registered certifier (default: the model's; deqtheory-train list names them)")
-    c.add_argument("--max-samples", type=int, default=None)
-    c.add_argument("--split", default=None, help="dataset split (default: the config's test split)")
+    c.add_argument("--max-samples", type=int, default=None,
+                   help="certify only the first N examples of the split (default: all of them)")
+    c.add_argument("--split", default=None,
+                   help="dataset split, used whole (default: the config's test split, restricted to the config's "
+                        "data.test_subset when it sets one; the output says which)")
     c.add_argument("--json", default=None, help="write the result table as JSON")
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
     c.add_argument("--witness", default=None,
@@ -144,18 +148,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             model, meta = X.load_model_file(args.checkpoint)
             cfg = X.validate_config(meta["config"])
             dc = cfg["data"]
+            # the config's certification norm when it configures a certification, else its training norm
+            norm = args.norm or (cfg["certify"]["norm"] if cfg["certify"]["eps"] else cfg["norm"])
             split = args.split or dc["test_split"]
             ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
+            n_split = len(ds)
             if args.split is None:
                 ds = ds.subset(dc["test_subset"])
             try:
-                res = X.certify_model(model, ds, certifier=args.certifier, norm=args.norm, eps=args.eps,
+                res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
                                       max_samples=args.max_samples, witness_path=args.witness)
             except ValueError as exc:
                 sys.stderr.write(f"deqtheory-train certify: {exc}\n")
                 return 2
             res["checkpoint"] = str(args.checkpoint)
             res["split"] = split
+            res["split_size"] = n_split
+            res["data"] = X.describe_sample(dc["dataset"], split, res["n"], n_split,
+                                            dc["test_subset"] if args.split is None else None, args.max_samples)
             sys.stdout.write(X.format_table(res) + "\n")
             X.write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
                                      pathlib.Path(args.plot) if args.plot else None, cfg)

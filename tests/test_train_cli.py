@@ -55,3 +55,42 @@ def test_unknown_certifier_lists_the_known_ones_in_one_line():
     err = done.stderr.decode()
     assert done.returncode == 2 and err.count("\n") == 1, err
     assert "nosuch" in err and "deq_ibp" in err and "mlp" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------------------------
+# Honest certify output (item 10)
+# ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 1-epoch TINY run whose config certifies l∞ on its first 100 test examples (data.test_subset)."""
+    d = tmp_path_factory.mktemp("trained")
+    cfg = copy.deepcopy(TINY)
+    cfg["epochs"] = 1
+    cfg["data"]["test_subset"] = 100
+    cfg["certify"] = {"norm": "inf", "eps": [0.01], "at_end": True}
+    X.run_experiment(cfg, d / "r", progress=False)
+    return d / "r"
+
+
+def test_certify_states_n_and_the_config_subset_and_defaults_norm_to_the_config(trained, capsys, tmp_path):
+    capsys.readouterr()
+    js = tmp_path / "c.json"
+    assert cli.main(["certify", str(trained / "model.npz"), "--eps", "36/255", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "norm linf" in out and "n=100" in out                         # the config's norm, without --norm
+    assert "the first 100 of 240 examples" in out and "data.test_subset = 100" in out and "--split" in out
+    res = json.loads(js.read_text())
+    assert res["n"] == 100 and res["split"] == "test" and res["split_size"] == 240 and res["norm"] == "inf"
+    assert res["eps"] == [cli.parse_radius("36/255")]
+    # --split: the whole split, and the output says so
+    assert cli.main(["certify", str(trained / "model.npz"), "--eps", "0.01", "--split", "test", "--norm", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "n=240" in out and "all 240 examples" in out and "norm l2" in out
+    # --max-samples is named as the reason
+    assert cli.main(["certify", str(trained / "model.npz"), "--eps", "0.01", "--split", "test",
+                     "--max-samples", "30"]) == 0
+    assert "the first 30 of 240 examples, by --max-samples 30" in capsys.readouterr().out
+    # the run's own certify.json says it too
+    at_end = json.loads((trained / "certify.json").read_text())
+    assert at_end["n"] == 100 and at_end["split_size"] == 240 and "data.test_subset = 100" in at_end["data"]

@@ -20,7 +20,7 @@ from .. import data as D
 from .. import train as T
 from ..errors import CheckpointError, ConfigError
 from ..registry import get_loss
-from .certification import certify_model, write_certify_outputs
+from .certification import certify_model, describe_sample, write_certify_outputs
 from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rng_state,
                          save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
 from .config import config_fingerprint, validate_config
@@ -44,11 +44,12 @@ def _write_json(path: pathlib.Path, obj: Any) -> None:
     atomic_write(path, lambda fh: fh.write(text))
 
 
-def _load_data(cfg: Mapping[str, Any]) -> Tuple[D.ArrayDataset, D.ArrayDataset]:
+def _load_data(cfg: Mapping[str, Any]) -> Tuple[D.ArrayDataset, D.ArrayDataset, int]:
+    """(training subset, test subset, size of the whole test split)."""
     dc = cfg["data"]
     tr = D.load_dataset(dc["dataset"], dc["train_split"], **dc["kwargs"]).subset(dc["train_subset"])
-    te = D.load_dataset(dc["dataset"], dc["test_split"], **dc["kwargs"]).subset(dc["test_subset"])
-    return tr, te
+    te_all = D.load_dataset(dc["dataset"], dc["test_split"], **dc["kwargs"])
+    return tr, te_all.subset(dc["test_subset"]), len(te_all)
 
 
 def _plot_curves(out: pathlib.Path, cfg: Mapping[str, Any]) -> None:
@@ -92,7 +93,7 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
         raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it or choose another --out")
 
     _seed_all(cfg["seed"])
-    train_ds, test_ds = _load_data(cfg)
+    train_ds, test_ds, n_test_split = _load_data(cfg)
     model = build_model_from_config(cfg, train_ds.input_shape, train_ds.num_classes)
     model.to(device=dev, dtype=dtype)
     opt = T.build_optimizer(model.parameters(), cfg["optimizer"]["name"], lr=cfg["optimizer"]["lr"],
@@ -232,6 +233,9 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
             if ce["at_end"] and ce["eps"]:
                 res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
                                     max_samples=ce["max_samples"], **ce["kwargs"])
+                res["split"], res["split_size"] = cfg["data"]["test_split"], n_test_split
+                res["data"] = describe_sample(cfg["data"]["dataset"], res["split"], res["n"], n_test_split,
+                                              cfg["data"]["test_subset"], ce["max_samples"])
                 write_certify_outputs(res, out / "certify.json", out / "certify.png", cfg)
                 summary["certified_accuracy"] = res["certified_accuracy"]
                 log.write({"kind": "certify", "step": gstep, **{k: res[k] for k in ("norm", "eps", "certified_accuracy", "clean_accuracy")}})
