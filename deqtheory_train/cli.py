@@ -11,7 +11,10 @@
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
 
 CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
-0 success, 2 usage/config/checkpoint error, 3 dataset not installed.
+0 success (also a run stopped by --max-steps), 2 usage/config/checkpoint error, 3 dataset not
+installed, 130 / 143 a run stopped by SIGINT (Ctrl-C) / SIGTERM: it finished the current step, wrote
+its checkpoint and printed the ``--resume`` command (128 + signal number, the shell convention; a
+second Ctrl-C aborts at once).
 """
 from __future__ import annotations
 
@@ -72,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train a config (resumable)")
     r.add_argument("config")
     r.add_argument("--out", default=None, help="output directory (default runs/<config name>)")
-    r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz (an error if there is none)")
     r.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
-    r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimizer steps")
+    r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) once N optimizer steps have run in total, counting those before "
+                        "--resume")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
@@ -143,6 +147,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                                        progress=False if args.no_progress else None, device=args.device)
             if T.dist_info().is_main:
                 sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+                if summary.get("signal"):
+                    import shlex
+                    import signal as _signal
+                    cmd = ["deqtheory-train", "run", args.config, "--out", out, "--resume"]
+                    if args.epochs is not None:
+                        cmd += ["--epochs", str(args.epochs)]
+                    sys.stderr.write(f"deqtheory-train: {_signal.Signals(summary['signal']).name} at step "
+                                     f"{summary['global_step']}: checkpoint written to "
+                                     f"{pathlib.Path(out) / 'checkpoint.npz'}; continue with:\n  "
+                                     f"{shlex.join(cmd)}\n")
+            if summary.get("signal"):
+                return 128 + int(summary["signal"])
             return 0
         if args.cmd == "certify":
             model, meta = X.load_model_file(args.checkpoint)

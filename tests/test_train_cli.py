@@ -9,8 +9,10 @@ import os
 import pathlib
 import subprocess
 import sys
+import time
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch
 
@@ -94,3 +96,86 @@ def test_certify_states_n_and_the_config_subset_and_defaults_norm_to_the_config(
     # the run's own certify.json says it too
     at_end = json.loads((trained / "certify.json").read_text())
     assert at_end["n"] == 100 and at_end["split_size"] == 240 and "data.test_subset = 100" in at_end["data"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Long-run safety (item 9)
+# ----------------------------------------------------------------------------------------------
+
+def _start_hanging(tmp_path, cfg, hang_after, name):
+    import signal  # noqa: F401
+    cfg_path = tmp_path / f"{name}.json"
+    cfg_path.write_text(json.dumps(cfg))
+    out = tmp_path / name
+    cmd = [sys.executable, "-m", "deqtheory_train.cli", "run", str(cfg_path), "--out", str(out), "--no-progress",
+           "--threads", "1"]
+    env = _env()
+    env[X.HANG_ENV] = str(hang_after)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while not (out / "HANG").exists():
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode())
+        assert time.time() - t0 < 90
+        time.sleep(0.05)
+    return proc, cmd, out
+
+
+@pytest.mark.parametrize("signame,code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_sigint_and_sigterm_checkpoint_print_the_resume_command_and_resume_exactly(tmp_path, signame, code):
+    """A run interrupted at step 22 (last periodic checkpoint at 20) writes a checkpoint at step 22,
+    prints the --resume command (no traceback), exits 128 + signal; resuming gives bitwise the
+    uninterrupted run's weights."""
+    import signal
+    ref = X.run_experiment(TINY, tmp_path / "ref", progress=False)
+    proc, cmd, out = _start_hanging(tmp_path, TINY, 22, "int")
+    try:
+        proc.send_signal(getattr(signal, signame))
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = stderr.decode()
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "--resume" in err and str(out) in err and signame in err
+    assert json.loads(stdout.decode().strip().splitlines()[-1])["status"] == "interrupted"
+    _, meta = X.load_checkpoint(out / "checkpoint.npz")
+    assert (meta["epoch"], meta["step_in_epoch"], meta["global_step"]) == (1, 7, 22)
+    done = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout.decode().strip().splitlines()[-1])["test_acc"] == ref["test_acc"]
+    w_ref = X.load_checkpoint(tmp_path / "ref" / "model.npz")[0]
+    w = X.load_checkpoint(out / "model.npz")[0]
+    assert all(np.array_equal(w[k], w_ref[k]) for k in w_ref if k.startswith("model/"))
+
+
+def test_time_based_checkpoints_without_step_checkpoints(tmp_path):
+    """checkpoint.every_steps = 0 but checkpoint.every_minutes elapsed ⇒ a mid-epoch checkpoint; a
+    SIGKILL then loses at most the steps since it."""
+    import signal
+    cfg = copy.deepcopy(TINY)
+    cfg["checkpoint"] = {"every_steps": 0, "every_minutes": 1e-9}
+    proc, _, out = _start_hanging(tmp_path, cfg, 5, "timed")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    _, meta = X.load_checkpoint(out / "checkpoint.npz")
+    assert meta["global_step"] == 5 and meta["epoch"] == 0
+    assert X.validate_config(TINY)["checkpoint"]["every_minutes"] == 10   # the default
+    with pytest.raises(X.ConfigError, match="every_minutes"):
+        X.validate_config({**TINY, "checkpoint": {"every_minutes": -1}})
+
+
+def test_resume_without_checkpoint_is_an_error_and_max_steps_counts_total_steps(tmp_path, capsys):
+    with pytest.raises(X.CheckpointError, match="does not exist"):
+        X.run_experiment(TINY, tmp_path / "none", resume=True, progress=False)
+    (tmp_path / "c.json").write_text(json.dumps(TINY))
+    assert cli.main(["run", str(tmp_path / "c.json"), "--out", str(tmp_path / "none2"), "--resume"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    s = X.run_experiment(TINY, tmp_path / "r", max_steps=3, progress=False)
+    assert s["status"] == "stopped" and s["global_step"] == 3
+    before = (tmp_path / "r" / "checkpoint.npz").read_bytes()
+    s = X.run_experiment(TINY, tmp_path / "r", resume=True, max_steps=3, progress=False)
+    assert s["status"] == "stopped" and s["global_step"] == 3
+    assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == before
+    s = X.run_experiment(TINY, tmp_path / "r", resume=True, max_steps=5, progress=False)
+    assert s["global_step"] == 5
