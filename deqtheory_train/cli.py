@@ -2,7 +2,7 @@
 
 ::
 
-    deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--no-progress]
+    deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--progress|--no-progress]
                                [--threads N] [--device DEV]
     deqtheory-train certify CHECKPOINT --eps E [E ...] [--norm 2|inf] [--certifier NAME] [--split S]
                                [--max-samples N] [--json OUT] [--plot PNG] [--witness CERT.npz]
@@ -79,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
     r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) once N optimizer steps have run in total, counting those before "
                         "--resume")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars on stderr (default: the config's log.progress; when that is null, "
+                        "on exactly when stderr is a terminal)")
     r.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
     c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
@@ -144,7 +146,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             cfg = X.load_config(args.config)
             out = args.out or str(pathlib.Path("runs") / cfg["name"])
             summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
-                                       progress=False if args.no_progress else None, device=args.device)
+                                       progress=args.progress, device=args.device)
             if T.dist_info().is_main:
                 sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
                 if summary.get("signal"):

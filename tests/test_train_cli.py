@@ -179,3 +179,62 @@ def test_resume_without_checkpoint_is_an_error_and_max_steps_counts_total_steps(
     assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == before
     s = X.run_experiment(TINY, tmp_path / "r", resume=True, max_steps=5, progress=False)
     assert s["global_step"] == 5
+
+
+# ----------------------------------------------------------------------------------------------
+# Progress bars (item 8)
+# ----------------------------------------------------------------------------------------------
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+def test_progress_is_on_for_a_terminal_unless_told_otherwise():
+    from deqtheory_train.experiment.run import progress_enabled
+    assert progress_enabled(None, None, _Stream(True)) and not progress_enabled(None, None, _Stream(False))
+    assert not progress_enabled(False, None, _Stream(True)) and progress_enabled(True, False, _Stream(False))
+    assert not progress_enabled(None, False, _Stream(True)) and progress_enabled(None, True, _Stream(False))
+    # no bundled config silences an interactive run: log.progress is null (auto) in all of them
+    for name in X.bundled_configs():
+        assert X.load_config(name)["log"]["progress"] is None, name
+    assert X.validate_config({**TINY, "log": {"every_steps": 1}})["log"]["progress"] is None
+    with pytest.raises(X.ConfigError, match="log.progress"):
+        X.validate_config({**TINY, "log": {"progress": "yes"}})
+    p = cli._parser()
+    assert p.parse_args(["run", "c"]).progress is None
+    assert p.parse_args(["run", "c", "--progress"]).progress is True
+    assert p.parse_args(["run", "c", "--no-progress"]).progress is False
+
+
+def test_progress_bar_drawn_on_a_pty(tmp_path):
+    """Through a pseudo-terminal, with no flag and the config's log.progress = null, tqdm draws."""
+    import pty
+    cfg = copy.deepcopy(TINY)
+    cfg["epochs"] = 1
+    cfg["log"]["progress"] = None
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    import fcntl
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # a 100-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "deqtheory_train.cli", "run", str(tmp_path / "c.json"),
+                             "--out", str(tmp_path / "r"), "--threads", "1"], env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 4096)
+        except OSError:
+            break
+        if not b:
+            break
+        chunks.append(b)
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    assert b"epoch 1/1" in b"".join(chunks)

@@ -26,7 +26,7 @@ from .checkpoint import (build_model_from_config, load_checkpoint, load_model_ar
 from .config import config_fingerprint, validate_config
 from .metrics import MetricsLog, read_metrics, truncate_metrics
 
-__all__ = ["RunStatus", "run_experiment", "HANG_ENV"]
+__all__ = ["RunStatus", "run_experiment", "progress_enabled", "HANG_ENV"]
 
 HANG_ENV = "DEQTHEORY_TRAIN_TEST_HANG_AFTER_STEP"   # fault injection for the kill/resume test
 
@@ -72,6 +72,23 @@ class _StopSignals:
         for s, h in self._old.items():
             signal.signal(s, h)
         self._old = {}
+
+
+def progress_enabled(option: Optional[bool], configured: Optional[bool], stream: Any = None) -> bool:
+    """Whether to draw progress bars: the ``--progress/--no-progress`` option if given, else the
+    config's ``log.progress`` if it is true/false, else (``null``, the default and every bundled
+    config's value) whether ``stream`` (default ``sys.stderr``, where tqdm draws) is a terminal —
+    bars for an interactive run, none in a log file or a scheduler's output."""
+    import sys
+    if option is not None:
+        return bool(option)
+    if configured is not None:
+        return bool(configured)
+    s = sys.stderr if stream is None else stream
+    try:
+        return bool(s.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _write_json(path: pathlib.Path, obj: Any) -> None:
@@ -182,7 +199,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
     if info.is_main:
         _write_json(out / "config.json", cfg)
     log = MetricsLog(out / "metrics.jsonl", info.is_main)
-    show = cfg["log"]["progress"] if progress is None else progress
+    show = progress_enabled(progress, cfg["log"]["progress"])
     hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
 
     last_ckpt = [time.monotonic()]
