@@ -55,6 +55,19 @@ def parse_radius(text: str) -> float:
     return e
 
 
+def _int_at_least(lo: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be >= {lo}")
+        return v
+    parse.__name__ = f"int>={lo}"
+    return parse
+
+
 def _known_certifier(name: str) -> str:
     from .registry import CERTIFIERS
     if name not in CERTIFIERS:
@@ -71,21 +84,23 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    from deqtheory import __version__
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__} (deqtheory {__version__})")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train a config (resumable)")
-    r.add_argument("config")
+    r.add_argument("config", help="a JSON/TOML config file or a bundled config's name (deqtheory-train list)")
     r.add_argument("--out", default=None, help="output directory (default runs/<config name>)")
     r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz (an error if there is none)")
-    r.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
-    r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) once N optimizer steps have run in total, counting those before "
+    r.add_argument("--epochs", type=_int_at_least(1), default=None, help="override the config's epochs")
+    r.add_argument("--max-steps", type=_int_at_least(0), default=None, help="stop (with a checkpoint) once N optimizer steps have run in total, counting those before "
                         "--resume")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bars on stderr (default: the config's log.progress; when that is null, "
                         "on exactly when stderr is a terminal)")
-    r.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    r.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
     r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
     c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
-    c.add_argument("checkpoint")
+    c.add_argument("checkpoint", help="RUN/model.npz or RUN/checkpoint.npz of deqtheory-train run")
     c.add_argument("--norm", default=None, choices=["2", "inf"],
                    help="threat model l2 or linf (default: the norm of the model file's config)")
     c.add_argument("--eps", required=True, type=parse_radius, nargs="+", metavar="E",
@@ -93,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                         "so the certified ball contains the one asked for")
     c.add_argument("--certifier", default=None, type=_known_certifier,
                    help="registered certifier (default: the model's; deqtheory-train list names them)")
-    c.add_argument("--max-samples", type=int, default=None,
+    c.add_argument("--max-samples", type=_int_at_least(1), default=None,
                    help="certify only the first N examples of the split (default: all of them)")
     c.add_argument("--split", default=None,
                    help="dataset split, used whole (default: the config's test split, restricted to the config's "
@@ -103,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--witness", default=None,
                    help="write the proofs (constants' certificates, fixed points, the exported model) to CERT.npz; "
                         "re-check without torch: deqtheory verify-certification CERT.npz (dense DEQ certifiers)")
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
     e.add_argument("source", help="RUN_DIR or RUN/model.npz (or checkpoint.npz)")
@@ -143,6 +158,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
             return 0
         if args.cmd == "run":
+            if args.device:
+                try:
+                    dev = torch.device(args.device)
+                except RuntimeError as exc:
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: {exc}\n")
+                    return 2
+                if dev.type == "cuda" and not torch.cuda.is_available():
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: this torch "
+                                     f"({torch.__version__}) has no usable CUDA device; use --device cpu\n")
+                    return 2
+                if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: only "
+                                     f"{torch.cuda.device_count()} CUDA device(s)\n")
+                    return 2
             cfg = X.load_config(args.config)
             out = args.out or str(pathlib.Path("runs") / cfg["name"])
             summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,

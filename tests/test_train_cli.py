@@ -266,3 +266,36 @@ def test_make_test_changes_nothing_outside_the_checkout_and_demo_is_repeatable()
     from deqtheory_train import data as D
     with pytest.raises(D.DatasetUnavailableError, match="make data-fashion-mnist"):
         D.load_fashion_mnist("test", root=ROOT / "no-such-dir")
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI conventions (items 7 and 13)
+# ----------------------------------------------------------------------------------------------
+
+def test_version_and_help_on_every_flag(capsys):
+    import argparse
+    from deqtheory import __version__
+    with pytest.raises(SystemExit) as ei:
+        cli.main(["--version"])
+    assert ei.value.code == 0 and __version__ in capsys.readouterr().out
+    missing = []
+
+    def walk(p, path):
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for n, sp in a.choices.items():
+                    walk(sp, path + [n])
+            elif not a.help:
+                missing.append((path, a.option_strings or a.dest))
+    walk(cli._parser(), [])
+    assert missing == []
+
+
+@pytest.mark.parametrize("args", [["--threads", "0"], ["--max-steps", "-1"], ["--epochs", "0"], ["--epochs", "x"],
+                                  ["--device", "nonsense"]]
+                         + ([["--device", "cuda"]] if not torch.cuda.is_available() else [["--device", "cuda:999"]]))
+def test_bad_run_arguments_are_one_line_errors(args, tmp_path):
+    done = _cli("run", "synthetic_mlp", "--out", str(tmp_path / "r"), *args)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "r").exists()
