@@ -128,7 +128,8 @@ def describe_sample(dataset: str, split: str, n: int, split_size: int, test_subs
     if max_samples is not None and max_samples < split_size:
         why.append(f"--max-samples {max_samples}")
     reason = " and ".join(why) or "the split is smaller"
-    full = " (--split " + split + " certifies the whole split)" if test_subset is not None else ""
+    limited = max_samples is not None and max_samples < split_size
+    full = f" (--split {split} certifies the whole split)" if test_subset is not None and not limited else ""
     return f"{dataset} {split} split: the first {n} of {split_size} examples, by {reason}{full}"
 
 

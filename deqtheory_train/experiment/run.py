@@ -41,6 +41,9 @@ class RunStatus(MessageEnum):
                                   "--resume continues it")
 
 
+_SIGTERM = 15   # signal.SIGTERM on every POSIX system
+
+
 class _StopSignals:
     """While active, SIGINT and SIGTERM only set :attr:`signum` (the run loop checkpoints and stops
     after the current step); a second signal gets the previous handler (Ctrl-C twice: the usual
@@ -262,7 +265,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
                     time.sleep(0.05)
                 sig = sig or stop.signum
             if sig and step_in_epoch < spe:
-                signum = int(stop.signum or sig)
+                signum = int(stop.signum) or _SIGTERM   # a rank that got no signal itself stops as if SIGTERMed
                 checkpoint(epoch, step_in_epoch)
                 stopped = True
                 break
@@ -290,7 +293,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
         if max_steps is not None and gstep >= max_steps:
             stopped = epoch < cfg["epochs"]
         if (sig or stop.signum) and epoch < cfg["epochs"]:   # a signal in the epoch's last step or evaluation
-            signum, stopped = int(stop.signum or sig), True
+            signum, stopped = int(stop.signum) or _SIGTERM, True
         pe = cfg["log"]["plot_every_epochs"]
         if info.is_main and pe and epoch % pe == 0:
             _plot_curves(out, cfg)
