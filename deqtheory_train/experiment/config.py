@@ -17,8 +17,8 @@ defaults, validation and the bundled configs. ::
       "loss":      {"name": "ibp", "kwargs": {}},
       "eps_schedule":   {"end_value": 0.1, "start_epoch": 1, "ramp_epochs": 79, "shape": "smooth"},
       "kappa_schedule": {"start_value": 1.0, "end_value": 0.5, "start_epoch": 1, "ramp_epochs": 79},
-      "checkpoint": {"every_steps": 500},  # plus one at every epoch end
-      "log": {"every_steps": 50, "progress": true, "plot_every_epochs": 1},
+      "checkpoint": {"every_steps": 500, "every_minutes": 10},  # plus one at every epoch end
+      "log": {"every_steps": 50, "progress": null, "plot_every_epochs": 1},  # progress: null = auto
       "eval": {"every_epochs": 1},
       "certify": {"certifier": null, "norm": "2", "eps": [0.1, 0.3], "max_samples": null, "at_end": true},
       "paper": [{"label": "havens2023 Table 1", "norm": "2", "eps": [1.58], "certified_accuracy": [0.0]}],
@@ -67,8 +67,8 @@ _DEFAULTS: Dict[str, Any] = {
     "loss": {"name": "ce", "kwargs": {}},
     "eps_schedule": {"start_value": 0.0, "end_value": 0.0, "start_epoch": 0.0, "ramp_epochs": 0.0, "shape": "linear"},
     "kappa_schedule": {"start_value": 1.0, "end_value": 1.0, "start_epoch": 0.0, "ramp_epochs": 0.0, "shape": "linear"},
-    "checkpoint": {"every_steps": 0},
-    "log": {"every_steps": 50, "progress": True, "plot_every_epochs": 1},
+    "checkpoint": {"every_steps": 0, "every_minutes": 10.0},
+    "log": {"every_steps": 50, "progress": None, "plot_every_epochs": 1},
     "eval": {"every_epochs": 1},
     "certify": {"certifier": None, "norm": "2", "eps": [], "max_samples": None, "at_end": False, "kwargs": {}},
     "paper": [],
@@ -136,7 +136,11 @@ def validate_config(cfg: Mapping[str, Any]) -> Dict[str, Any]:
         _req(r["start_epoch"] >= 0 and r["ramp_epochs"] >= 0, f"{k}: start_epoch, ramp_epochs >= 0")
     _req(c["eps_schedule"]["start_value"] >= 0 and c["eps_schedule"]["end_value"] >= 0, "eps_schedule: values >= 0")
     _req(isinstance(c["checkpoint"]["every_steps"], int) and c["checkpoint"]["every_steps"] >= 0, "checkpoint.every_steps: int >= 0")
+    _req(_num(c["checkpoint"]["every_minutes"]) and c["checkpoint"]["every_minutes"] >= 0,
+         "checkpoint.every_minutes: number >= 0 (0: no time-based checkpoints)")
     _req(isinstance(c["log"]["every_steps"], int) and c["log"]["every_steps"] >= 0, "log.every_steps: int >= 0")
+    _req(c["log"]["progress"] is None or isinstance(c["log"]["progress"], bool),
+         "log.progress: null (bars when stderr is a terminal) | true | false")
     _req(isinstance(c["log"]["plot_every_epochs"], int) and c["log"]["plot_every_epochs"] >= 0,
          "log.plot_every_epochs: int >= 0 (0: only at the end)")
     _req(isinstance(c["eval"]["every_epochs"], int) and c["eval"]["every_epochs"] >= 1, "eval.every_epochs: int >= 1")
@@ -210,5 +214,10 @@ def load_config(path_or_name: "str | os.PathLike[str]") -> Dict[str, Any]:
 
 
 def config_fingerprint(cfg: Mapping[str, Any]) -> str:
+    """Hash of the parts of a config that a resumed run must share with its checkpoint (not
+    ``epochs``/``notes``/``paper``/``log``/``certify`` nor ``checkpoint.every_minutes``, which
+    change nothing in the trained weights; leaving the latter out keeps older checkpoints' hashes)."""
     c = {k: v for k, v in cfg.items() if k not in ("epochs", "notes", "paper", "log", "certify")}
+    if isinstance(c.get("checkpoint"), Mapping):
+        c["checkpoint"] = {k: v for k, v in c["checkpoint"].items() if k != "every_minutes"}
     return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]

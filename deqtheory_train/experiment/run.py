@@ -20,13 +20,13 @@ from .. import data as D
 from .. import train as T
 from ..errors import CheckpointError, ConfigError
 from ..registry import get_loss
-from .certification import certify_model, write_certify_outputs
+from .certification import certify_model, describe_sample, write_certify_outputs
 from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rng_state,
                          save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
 from .config import config_fingerprint, validate_config
 from .metrics import MetricsLog, read_metrics, truncate_metrics
 
-__all__ = ["RunStatus", "run_experiment", "HANG_ENV"]
+__all__ = ["RunStatus", "run_experiment", "progress_enabled", "HANG_ENV"]
 
 HANG_ENV = "DEQTHEORY_TRAIN_TEST_HANG_AFTER_STEP"   # fault injection for the kill/resume test
 
@@ -37,6 +37,61 @@ class RunStatus(MessageEnum):
 
     FINISHED = ("finished", "all epochs ran; the model, the final test metrics (and certification) are written")
     STOPPED = ("stopped", "stopped early at max_steps; a checkpoint is written, --resume continues it")
+    INTERRUPTED = ("interrupted", "stopped by SIGINT/SIGTERM after the current step; a checkpoint is written, "
+                                  "--resume continues it")
+
+
+_SIGTERM = 15   # signal.SIGTERM on every POSIX system
+
+
+class _StopSignals:
+    """While active, SIGINT and SIGTERM only set :attr:`signum` (the run loop checkpoints and stops
+    after the current step); a second signal gets the previous handler (Ctrl-C twice: the usual
+    KeyboardInterrupt). Installed only in the main thread; the old handlers come back on exit."""
+
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._old: Dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        import signal
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+    def __enter__(self) -> "_StopSignals":
+        import signal
+        import threading
+        if threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                s = getattr(signal, name)
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+        for s, h in self._old.items():
+            signal.signal(s, h)
+        self._old = {}
+
+
+def progress_enabled(option: Optional[bool], configured: Optional[bool], stream: Any = None) -> bool:
+    """Whether to draw progress bars: the ``--progress/--no-progress`` option if given, else the
+    config's ``log.progress`` if it is true/false, else (``null``, the default and every bundled
+    config's value) whether ``stream`` (default ``sys.stderr``, where tqdm draws) is a terminal —
+    bars for an interactive run, none in a log file or a scheduler's output."""
+    import sys
+    if option is not None:
+        return bool(option)
+    if configured is not None:
+        return bool(configured)
+    s = sys.stderr if stream is None else stream
+    try:
+        return bool(s.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _write_json(path: pathlib.Path, obj: Any) -> None:
@@ -44,11 +99,12 @@ def _write_json(path: pathlib.Path, obj: Any) -> None:
     atomic_write(path, lambda fh: fh.write(text))
 
 
-def _load_data(cfg: Mapping[str, Any]) -> Tuple[D.ArrayDataset, D.ArrayDataset]:
+def _load_data(cfg: Mapping[str, Any]) -> Tuple[D.ArrayDataset, D.ArrayDataset, int]:
+    """(training subset, test subset, size of the whole test split)."""
     dc = cfg["data"]
     tr = D.load_dataset(dc["dataset"], dc["train_split"], **dc["kwargs"]).subset(dc["train_subset"])
-    te = D.load_dataset(dc["dataset"], dc["test_split"], **dc["kwargs"]).subset(dc["test_subset"])
-    return tr, te
+    te_all = D.load_dataset(dc["dataset"], dc["test_split"], **dc["kwargs"])
+    return tr, te_all.subset(dc["test_subset"]), len(te_all)
 
 
 def _plot_curves(out: pathlib.Path, cfg: Mapping[str, Any]) -> None:
@@ -72,8 +128,19 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
     ``resume``: continue from ``out_dir/checkpoint.npz`` exactly (model, Adam moments, RNG states,
     epoch/step counters, epoch accumulators; data order is a function of (seed, epoch)); the config
     must match the checkpoint's except for ``epochs``/``log``/``certify``/``paper``/``notes``.
-    ``max_steps``: stop (with a checkpoint) after this many optimizer steps in total.
+    ``max_steps``: stop (with a checkpoint) once ``max_steps`` optimizer steps have run in total,
+    counting those before a resume (resuming at step 3 with ``max_steps=3`` runs none).
+    Checkpoints: every ``checkpoint.every_steps`` steps, every ``checkpoint.every_minutes`` of
+    wall time (default 10), at every epoch end, and on SIGINT/SIGTERM — the run then finishes the
+    current step, checkpoints and returns with status ``interrupted`` and ``summary["signal"]``.
     Returns the summary dict (final test metrics, steps, status)."""
+    with _StopSignals() as stop:
+        return _run(cfg, out_dir, resume=resume, epochs=epochs, max_steps=max_steps, progress=progress,
+                    device=device, stop=stop)
+
+
+def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: bool, epochs: Optional[int],
+         max_steps: Optional[int], progress: Optional[bool], device: Optional[str], stop: _StopSignals) -> Dict[str, Any]:
     cfg = validate_config(cfg)
     if epochs is not None:
         if epochs < 1:
@@ -90,9 +157,11 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
         out.mkdir(parents=True, exist_ok=True)
     if ckpt_path.exists() and not resume:
         raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it or choose another --out")
+    if resume and not ckpt_path.exists():
+        raise CheckpointError(f"--resume: {ckpt_path} does not exist (run without --resume to start fresh)")
 
     _seed_all(cfg["seed"])
-    train_ds, test_ds = _load_data(cfg)
+    train_ds, test_ds, n_test_split = _load_data(cfg)
     model = build_model_from_config(cfg, train_ds.input_shape, train_ds.num_classes)
     model.to(device=dev, dtype=dtype)
     opt = T.build_optimizer(model.parameters(), cfg["optimizer"]["name"], lr=cfg["optimizer"]["lr"],
@@ -114,7 +183,7 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
 
     epoch, step_in_epoch, gstep = 0, 0, 0
     acc = {"loss_sum": 0.0, "correct": 0.0, "count": 0.0}
-    if resume and ckpt_path.exists():
+    if resume:
         arrays, meta = load_checkpoint(ckpt_path)
         if meta.get("fingerprint") != config_fingerprint(cfg):
             raise CheckpointError(f"{ckpt_path}: written by a different config (only epochs/log/certify/"
@@ -133,8 +202,11 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
     if info.is_main:
         _write_json(out / "config.json", cfg)
     log = MetricsLog(out / "metrics.jsonl", info.is_main)
-    show = cfg["log"]["progress"] if progress is None else progress
+    show = progress_enabled(progress, cfg["log"]["progress"])
     hang_after = int(os.environ.get(HANG_ENV, "0") or 0)
+
+    last_ckpt = [time.monotonic()]
+    ck_seconds = 60.0 * float(cfg["checkpoint"]["every_minutes"])
 
     def checkpoint(ep: int, sie: int) -> None:
         if not info.is_main:
@@ -146,10 +218,12 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
                 "input_shape": list(train_ds.input_shape), "num_classes": train_ds.num_classes,
                 "world_size": info.world_size, "torch": torch.__version__}
         save_checkpoint(ckpt_path, arrays, meta)
+        last_ckpt[0] = time.monotonic()
 
     from tqdm import tqdm
     t0 = time.time()
-    stopped = False
+    stopped = max_steps is not None and gstep >= max_steps and epoch < cfg["epochs"]
+    signum = sig = 0
     last_eval: Dict[str, float] = {}
     while epoch < cfg["epochs"] and not stopped:
         perm = D.epoch_permutation(len(train_ds), cfg["seed"], epoch)
@@ -163,7 +237,8 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
             xb = torch.from_numpy(train_ds.x[idx]).to(device=dev, dtype=dtype)
             yb = torch.from_numpy(train_ds.y[idx]).to(dev)
             st = T.train_step(model, opt, loss_fn, cfg["loss"]["kwargs"], xb, yb, ctx, grad_clip=cfg["grad_clip"])
-            ls, cor, cnt = T.all_reduce_sum([st["loss_sum"], st["correct"], st["count"]], info, dev)
+            # the stop flag travels with the sums so that every DDP rank stops after the same step
+            ls, cor, cnt, sig = T.all_reduce_sum([st["loss_sum"], st["correct"], st["count"], stop.signum], info, dev)
             acc = {"loss_sum": acc["loss_sum"] + ls, "correct": acc["correct"] + cor, "count": acc["count"] + cnt}
             gstep += 1
             step_in_epoch = i + 1
@@ -181,12 +256,19 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
                 rec.update({k: st[k] for k in ("fp_iters", "fp_residual", "bw_iters", "grad_norm") if k in st})
                 log.write(rec)
             ck = cfg["checkpoint"]["every_steps"]
-            if (ck and gstep % ck == 0 and step_in_epoch < spe) or (max_steps is not None and gstep >= max_steps):
+            timed = ck_seconds > 0 and time.monotonic() - last_ckpt[0] >= ck_seconds
+            if (((ck and gstep % ck == 0) or timed) and step_in_epoch < spe) or (max_steps is not None and gstep >= max_steps):
                 checkpoint(epoch, step_in_epoch)
             if hang_after and gstep == hang_after and info.is_main:
                 (out / "HANG").write_text(str(gstep))
-                while True:             # fault injection: wait to be killed (tests only)
+                while not stop.signum:  # fault injection: wait to be killed or interrupted (tests only)
                     time.sleep(0.05)
+                sig = sig or stop.signum
+            if sig and step_in_epoch < spe:
+                signum = int(stop.signum) or _SIGTERM   # a rank that got no signal itself stops as if SIGTERMed
+                checkpoint(epoch, step_in_epoch)
+                stopped = True
+                break
             if max_steps is not None and gstep >= max_steps and step_in_epoch < spe:
                 stopped = True
                 break
@@ -210,15 +292,19 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
         checkpoint(epoch, 0)
         if max_steps is not None and gstep >= max_steps:
             stopped = epoch < cfg["epochs"]
+        if (sig or stop.signum) and epoch < cfg["epochs"]:   # a signal in the epoch's last step or evaluation
+            signum, stopped = int(stop.signum) or _SIGTERM, True
         pe = cfg["log"]["plot_every_epochs"]
         if info.is_main and pe and epoch % pe == 0:
             _plot_curves(out, cfg)
 
     if info.is_main and (out / "metrics.jsonl").exists():
         _plot_curves(out, cfg)
-    status = RunStatus.STOPPED if stopped else RunStatus.FINISHED
+    status = RunStatus.INTERRUPTED if signum else RunStatus.STOPPED if stopped else RunStatus.FINISHED
     summary: Dict[str, Any] = {"name": cfg["name"], "status": status.value,
                                "epoch": epoch, "global_step": gstep, "world_size": info.world_size}
+    if signum:
+        summary["signal"] = signum
     if not stopped:
         if not last_eval:
             last_eval = T.evaluate(base, test_ds.x, test_ds.y, batch_size=cfg["data"]["eval_batch_size"],
@@ -232,6 +318,9 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
             if ce["at_end"] and ce["eps"]:
                 res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
                                     max_samples=ce["max_samples"], **ce["kwargs"])
+                res["split"], res["split_size"] = cfg["data"]["test_split"], n_test_split
+                res["data"] = describe_sample(cfg["data"]["dataset"], res["split"], res["n"], n_test_split,
+                                              cfg["data"]["test_subset"], ce["max_samples"])
                 write_certify_outputs(res, out / "certify.json", out / "certify.png", cfg)
                 summary["certified_accuracy"] = res["certified_accuracy"]
                 log.write({"kind": "certify", "step": gstep, **{k: res[k] for k in ("norm", "eps", "certified_accuracy", "clean_accuracy")}})
