@@ -41,7 +41,7 @@ from .certificates import Certificate, Status, register_verifier
 from .conditions import canonical
 from .errors import DomainError
 from .linalg import norm2_upper_bound
-from .verified import INFLATE, UNIT_ROUNDOFF, gamma
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
 
 __all__ = [
     "BoundResult", "FixedPointErrorBound", "FixedPointSolution",
@@ -55,12 +55,7 @@ __all__ = [
 _U = UNIT_ROUNDOFF
 
 
-def _up(x: float) -> float:
-    """Round a non-negative float result of a few operations upward: ``x(1+8u)`` then one ulp
-    (covers the rounding of the last few multiplications/divisions that produced ``x``)."""
-    if not math.isfinite(x):
-        return math.inf
-    return float(np.nextafter(x * (1.0 + 8 * _U), np.inf))
+_up = round_up      # the library's one scalar round-up (deqtheory.verified.round_up)
 
 
 def _down(x: float) -> float:

@@ -64,9 +64,10 @@ from . import intervals as _iv
 from . import pipeline as _pl
 from .certificates import Certificate, MessageEnum, Status, to_jsonable
 from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
+from .model import DEQ
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write, check_npz_headers
-from .verified import INFLATE, UNIT_ROUNDOFF, gamma
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
 
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "ClaimStatus", "Certification", "EpsResult", "RecheckReport",
            "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
@@ -212,12 +213,7 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
 # ----------------------------------------------------------------------------------------------
 
 #: model-stage kinds whose certification the numpy re-check redoes (dense DEQ families)
-DENSE_KINDS = ("deq", "mondeq", "lipmondeq", "gmondeq", "lben", "ibp_mondeq", "ibp_mondeq_gamma", "noneuclidean",
-               "cerdeq")
 
-
-def _upf(x: float) -> float:
-    return float(np.nextafter(x * (1 + 2 * _U), np.inf)) if math.isfinite(x) else math.inf
 
 
 @dataclasses.dataclass
@@ -327,7 +323,7 @@ def _split(kind: str, obj: Any, path: str) -> _Model:
     ms = obj.model_stage() if isinstance(obj, _pl.Pipeline) else obj
     k = next(i for i, s in enumerate(stages) if s is ms)
     mk = _fm.kind_of(ms)
-    if mk not in DENSE_KINDS:
+    if not isinstance(ms, (DEQ, _fm.FamilyNet, _fm.LBENNet)):          # a dense DEQ stage (any family)
         return _needs_torch(mk, f"model stage of kind {mk!r}: its certifier (torch: the conv plan's per-frequency FFT "
                            f"bounds, or an explicit net's) hands out no numpy-checkable witness; every claim needs torch")
     pre, post = stages[:k], stages[k + 1:]
@@ -454,7 +450,7 @@ def _l2_factors(model: _Model, certs: Mapping[str, Certificate], phi: Optional[n
         r2 = _bounds.havens_gmondeq_lipschitz(model.W, model.U, phi)
         if r2.certified:
             Lz = min(Lz, r2.value)
-    Ly = _upf(_bounds.norm2_upper(model.G) * Lz) if math.isfinite(Lz) else math.inf
+    Ly = round_up(_bounds.norm2_upper(model.G) * Lz) if math.isfinite(Lz) else math.inf
     for name in ("L_x_to_y_lben", "L_x_to_y_sdp"):
         c = certs.get(name)
         if c is not None and "L" in c.witness:

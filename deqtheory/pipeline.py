@@ -177,11 +177,10 @@ def stages_lipschitz(stages: Any, norm: str = "2") -> float:
     for a model stage (its constant is not closed-form here). Products are rounded up."""
     from .bounds import norm_inf_upper
     from .linalg import norm2_upper_bound
-    from .verified import UNIT_ROUNDOFF
+    from .verified import round_up as up
 
     if norm not in ("2", "inf"):
         raise DomainError(f"norm: expected '2' or 'inf', got {norm!r}")
-    up = lambda x: float(np.nextafter(x * (1.0 + 2.0 * UNIT_ROUNDOFF), np.inf))  # noqa: E731
     L = 1.0
     for st in stages:
         if isinstance(st, Normalize):

@@ -33,6 +33,7 @@ import numpy as np
 
 from ._validate import as_matrix, as_square, as_vector
 from .certificates import Certificate, Status, to_jsonable
+from .verified import round_up
 from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
 from .errors import DTypeError
@@ -168,8 +169,7 @@ class ClassifierSection:
 
     def classifier_L(self, L: float, norm: str) -> float:
         """A proved bound for the whole classifier from a proved bound ``L`` of the model stage."""
-        v = self.before[norm] * float(L) * self.after[norm]
-        return float(np.nextafter(v * (1.0 + 4.0 * 2.0 ** -53), np.inf)) if np.isfinite(v) else float("inf")
+        return round_up(self.before[norm] * float(L) * self.after[norm])
 
     def to_dict(self) -> Dict[str, Any]:
         return to_jsonable({"stages": list(self.stages), "model_stage": self.model_stage,

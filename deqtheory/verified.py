@@ -42,7 +42,7 @@ import scipy.linalg
 from ._validate import as_square, as_scalar
 from .certificates import Certificate, Status, register_verifier
 
-__all__ = ["UNIT_ROUNDOFF", "INFLATE", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
+__all__ = ["UNIT_ROUNDOFF", "INFLATE", "round_up", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
            "sum_error_bound", "verified_lambda_min", "pd_as_condition"]
 
 UNIT_ROUNDOFF = 2.0 ** -53
@@ -53,6 +53,15 @@ _ETA = 2.0 ** -1074
 #: Both packages import it from here (docs/certificates.md).
 INFLATE = 1.0 + 1e-6
 _INFLATE = INFLATE
+
+
+def round_up(x: float) -> float:
+    """A float ≥ the exact value of a non-negative scalar computed with a few roundings: ``x(1+8u)``,
+    then one ulp up (``inf`` stays ``inf``). The one scalar round-up of the library; use it for every
+    reported bound that is a short product or quotient of proved quantities."""
+    if not math.isfinite(x):
+        return math.inf
+    return float(np.nextafter(x * (1.0 + 8 * UNIT_ROUNDOFF), np.inf))
 
 
 def gamma(k: int) -> float:
