@@ -56,6 +56,13 @@ from deqtheory import formats as _fm
 from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
+from .layers.conv import ConvLBEN, ConvMonDEQ
+from .layers.conv_dag import ConvDAGLBEN
+from .layers.dense import CerDEQLayer, DenseDEQLayer, LBENLayer, LipMonDEQLayer
+from .layers.explicit import (AOLMLP, AOLConv2d, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear, sll_T_conv,
+                              sll_T_dense)
+from .parametrize import LBENWeight, _WeightBase
+
 __all__ = ["to_deqtheory", "to_numpy"]
 
 
@@ -76,7 +83,6 @@ def _params(w: nn.Module, **layer_tensors: torch.Tensor) -> Any:
 
 
 def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
-    from .layers.dense import CerDEQLayer, LBENLayer, LipMonDEQLayer
 
     G, b_y = (to_numpy(layer.G), to_numpy(layer.b_y)) if readout else (None, None)
     mask = layer.solver_options.get("identity_mask")
@@ -104,7 +110,6 @@ def _dense_layer(layer: nn.Module, readout: bool = True) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
-    from .layers.explicit import CPLLinear, SLLConv2d, SLLLinear, sll_T_conv, sll_T_dense
 
     with torch.no_grad():
         # SLL: T of eq. 9 evaluated in float64 on the stored parameters, q = exp(log_q) at its computed
@@ -126,7 +131,6 @@ def _residual_layer(mod: nn.Module, N: Optional[int]) -> Any:
 
 
 def _residual_stack(layers: Sequence[nn.Module], N: Optional[int]) -> Any:
-    from .layers.explicit import CPLConv2d, CPLLinear, SLLConv2d, SLLLinear
 
     out = []
     for i, l in enumerate(layers):
@@ -176,7 +180,6 @@ def _conv_mondeq(mod: nn.Module, N: Optional[int]) -> Any:
 
 
 def _conv_lben(mod: nn.Module) -> Any:
-    from .layers.conv_dag import ConvDAGLBEN
 
     if isinstance(mod, ConvDAGLBEN):
         mod = mod.as_conv_lben()        # the eq. (7) ConvLBEN that deqtheory_train.certify certifies
@@ -197,8 +200,6 @@ def _is_normalize(m: nn.Module) -> bool:
 
 
 def _stages(mods: List[nn.Module], N: Optional[int]) -> List[Any]:
-    from .layers.dense import DenseDEQLayer
-    from .layers.explicit import CPLConv2d, CPLLinear, SLLConv2d, SLLLinear
 
     residual = (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)
     out: List[Any] = []
@@ -258,11 +259,6 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
     ``N``: the grid of convolutional modules that work on any grid (ConvMonDEQ, SLLConv2d, CPLConv2d,
     AOLConv2d).
     Every array is a float64 copy; ``formats.save_model(path, to_deqtheory(module))`` writes it."""
-    from .layers.conv import ConvLBEN, ConvMonDEQ
-    from .layers.conv_dag import ConvDAGLBEN
-    from .layers.dense import DenseDEQLayer
-    from .layers.explicit import AOLMLP, AOLConv2d, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear
-    from .parametrize import LBENWeight, _WeightBase
 
     m = getattr(module, "module", module)       # DDP / DataParallel
     if isinstance(m, LBENWeight):
