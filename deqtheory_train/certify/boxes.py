@@ -30,7 +30,7 @@ from deqtheory import bounds as _bounds
 from deqtheory.verified import INFLATE, UNIT_ROUNDOFF, gamma
 
 __all__ = ["U", "INFLATE", "TINY", "DT", "gamma", "down", "up", "upf", "downf", "as_f64", "to_numpy64",
-           "input_box", "affine_box", "folded_margins", "point_margins", "ibp_lift_t", "metzler_lift_t"]
+           "input_box", "affine_box", "op_box", "folded_margins", "point_margins", "ibp_lift_t", "metzler_lift_t"]
 
 UROUND = UNIT_ROUNDOFF
 TINY = 2.0 ** -1000          # absolute underflow allowance (≫ n·2⁻¹⁰⁷⁴ for any n we handle)
@@ -86,14 +86,26 @@ def affine_box(Wt: torch.Tensor, b: Optional[torch.Tensor], lo: torch.Tensor, hi
             c = c + b
         r = r @ Wt.abs().T
         return c - r, c + r
-    d = Wt.shape[1]
     Wp, Wm = Wt.clamp(min=0), Wt.clamp(max=0)
-    hi_ = hi @ Wp.T + lo @ Wm.T
-    lo_ = lo @ Wp.T + hi @ Wm.T
-    ax = torch.maximum(lo.abs(), hi.abs()) @ Wt.abs().T
+    Wa = Wt.abs()
+    return op_box(lambda x: x @ Wp.T, lambda x: x @ Wm.T, lambda x: x @ Wa.T, Wt.shape[1], b, lo, hi)
+
+
+def op_box(pos: Any, neg: Any, absop: Any, terms: int, b: Optional[torch.Tensor], lo: torch.Tensor,
+           hi: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Sound box of a linear map ``x ↦ Lx + b`` over ``[lo, hi]``, given ``pos`` = (x ↦ L₊x),
+    ``neg`` = (x ↦ L₋x), ``absop`` = (x ↦ |L|x), each output a float sum of at most ``terms`` products
+    (a matmul, a direct convolution, a pooling sum), and ``b`` broadcastable to the output (or None):
+    ``[L₊lo + L₋hi + b, L₊hi + L₋lo + b]`` widened by ``INFLATE·γ_{2·terms+2}(|L| max(|lo|, |hi|) + |b|)
+    + TINY`` and one ulp (the γ_k summation assumption of :mod:`deqtheory_train.certify`: the two sums
+    and the bias are ≤ 2·terms + 2 float operations on the same terms; INFLATE covers the rounding of
+    the float ``|L| max(|lo|,|hi|)`` itself)."""
+    hi_ = pos(hi) + neg(lo)
+    lo_ = pos(lo) + neg(hi)
+    ax = absop(torch.maximum(lo.abs(), hi.abs()))
     if b is not None:
         hi_, lo_, ax = hi_ + b, lo_ + b, ax + b.abs()
-    err = INFLATE * gamma(2 * d + 2) * ax + TINY
+    err = INFLATE * gamma(2 * int(terms) + 2) * ax + TINY
     return down(lo_ - err), up(hi_ + err)
 
 

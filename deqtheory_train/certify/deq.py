@@ -198,13 +198,14 @@ class DEQConstants:
         return lf
 
 
-def error_bound(absM: torch.Tensor, rho: torch.Tensor, m: Optional[float], mu: Optional[float],
+def error_bound(absM: Any, rho: torch.Tensor, m: Optional[float], mu: Optional[float],
                  eta: Optional[torch.Tensor], contraction: Optional[float] = None) -> torch.Tensor:
     r"""Batched componentwise bound on |ẑ − z*| (rows), the formula of
     :func:`deqtheory.bounds.fixed_point_error_bound` with ρ ≥ |r_exact| (already inflated).
-    +inf where no condition is proved."""
+    +inf where no condition is proved. ``absM``: the dense |M| (N, N), or a callable ρ ↦ |M|ρ on rows
+    (matrix-free; each output a float sum of at most N nonnegative products, e.g. a convolution by |K|)."""
     N = rho.shape[1]
-    Arho = (rho @ absM.T) * (1.0 + gamma(N + 1))
+    Arho = (absM(rho) if callable(absM) else rho @ absM.T) * (1.0 + gamma(N + 1))
     e = torch.full_like(rho, math.inf)
     if m is not None:
         rho2 = torch.linalg.vector_norm(rho, dim=1) * (1 + gamma(N + 1))
@@ -227,14 +228,21 @@ def error_bound(absM: torch.Tensor, rho: torch.Tensor, m: Optional[float], mu: O
     return e
 
 
-def residual_rho(M: torch.Tensor, absM: torch.Tensor, v: torch.Tensor, z: torch.Tensor,
-                  dv: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+def residual_rho(M: Any, absM: Any, v: torch.Tensor, z: torch.Tensor,
+                  dv: Optional[torch.Tensor] = None, terms: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Rows: float residual r̃ = z − relu(z Mᵀ + v) and ρ ≥ |r_exact| (batched
     :func:`deqtheory.bounds.residual_bound`: (1+1e-6)(γ_{N+2}(|M||z| + |v|) + 2u|r̃|); plus ``dv``, a
-    bound on |v_exact − v|, since relu is 1-Lipschitz)."""
-    N = M.shape[0]
-    r = z - torch.relu(z @ M.T + v)
-    delta = INFLATE * (gamma(N + 2) * (z.abs() @ absM.T + v.abs()) + 2 * UROUND * r.abs())
+    bound on |v_exact − v|, since relu is 1-Lipschitz). Matrix-free: ``M``, ``absM`` callables z ↦ Mz,
+    z ↦ |M|z (any shape, direct sums of at most ``terms`` products each, e.g. convolutions)."""
+    if callable(M):
+        N = int(terms)
+        r = z - torch.relu(M(z) + v)
+        az = absM(z.abs())
+    else:
+        N = M.shape[0]
+        r = z - torch.relu(z @ M.T + v)
+        az = z.abs() @ absM.T
+    delta = INFLATE * (gamma(N + 2) * (az + v.abs()) + 2 * UROUND * r.abs())
     rho = r.abs() + delta
     if dv is not None:
         rho = rho + dv

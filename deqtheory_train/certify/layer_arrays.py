@@ -7,7 +7,9 @@ writes and ``deqtheory check`` re-proves).
   ``formats.TABLE[kind].arrays(obj)`` (``W`` = the family's float64 formula on the stored parameters,
   as ``deqtheory check`` computes it from the file, bit for bit) and the family weight Φ / Ψ;
 * SLL layers: the :class:`deqtheory.explicit.ResidualLayer` of the file (for the Thm-3 certificate);
-* conv LBEN bodies: the eq. (7) :class:`~deqtheory_train.layers.conv.ConvLBEN` that the bridge exports."""
+* conv LBEN bodies: the eq. (7) :class:`~deqtheory_train.layers.conv.ConvLBEN` that the bridge exports;
+* conv IBP-MonDEQ layers: ``to_deqtheory(layer)`` (a :class:`deqtheory.formats.ConvIBPMonDEQNet`) and its
+  W kernel by deqtheory's float64 formula on the stored parameters (:class:`ConvArrays`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +22,7 @@ from deqtheory import formats as _fm
 
 from ..export import to_deqtheory
 
-__all__ = ["DenseArrays", "dense_arrays", "sll_layer", "conv_body_as_lben"]
+__all__ = ["DenseArrays", "dense_arrays", "ConvArrays", "conv_arrays", "sll_layer", "conv_body_as_lben"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,28 @@ def dense_arrays(layer: nn.Module) -> DenseArrays:
     family = getattr(obj, "family", None)          # FamilyNet / LBENNet; a plain DEQ has no family
     return DenseArrays(obj, kind, *(own(a[k]) for k in ("W", "U", "b", "G", "b_y")),
                        None if family is None else own(family.metric(obj.params)))
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvArrays:
+    r"""The exported model of one circular-convolution DEQ layer: ``obj`` (``to_deqtheory(layer)``), its
+    file ``kind``, the float64 W kernel ``K`` (c, c, k, k) computed by deqtheory from the stored
+    parameters (``obj.W_kernel()``), the injection kernel ``U`` (c, c_in, k_U, k_U), the bias ``b`` (c,)
+    and the grid ``N``: ``z = ReLU(K ⋆ z + U ⋆ x + b)`` with circular cross-correlations on N × N."""
+
+    obj: Any
+    kind: str
+    K: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    N: int
+
+
+def conv_arrays(layer: nn.Module) -> ConvArrays:
+    """:class:`ConvArrays` of a conv ℓ∞ DEQ layer, through the bridge."""
+    obj = to_deqtheory(layer)
+    own = lambda v: np.array(v, dtype=np.float64)  # noqa: E731 - writable copies
+    return ConvArrays(obj, _fm.kind_of(obj), own(obj.W_kernel()), own(obj.U), own(obj.b), int(obj.N))
 
 
 def sll_layer(mod: nn.Module) -> Any:
