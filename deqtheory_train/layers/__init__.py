@@ -7,3 +7,4 @@ from .dense import *  # noqa: F401,F403
 from .explicit import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .conv_dag import *  # noqa: F401,F403
+from .conv_linf import *  # noqa: F401,F403
