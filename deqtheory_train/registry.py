@@ -27,6 +27,7 @@ from torch import nn
 
 from . import losses as _L
 from .certify import certify_conv, certify_deq, certify_linf
+from .certify.conv_linf import certify_conv_linf
 from .certify.dense import CertificationPlan
 from .errors import ConfigError
 from .models import conv as _conv
@@ -67,6 +68,7 @@ CERTIFIERS: Dict[str, Callable[..., Any]] = {
     "deq_metzler": functools.partial(certify_deq, interval="metzler"),
     "deq_sqrt2": functools.partial(certify_deq, factor="sqrt2"),
     "deq_linf": certify_linf,
+    "conv_linf": certify_conv_linf,
     "conv_l2": certify_conv,
 }
 
