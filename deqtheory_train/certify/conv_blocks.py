@@ -1,5 +1,5 @@
 r"""Sound interval transformers of the explicit convolutional blocks around a conv DEQ: ``nn.Conv2d``
-(zero padding, any stride / dilation, ``groups=1``), circular convolutions, ``nn.BatchNorm2d`` in eval
+(zero padding, any stride / dilation, ``groups=1``), circular convolutions, ``nn.BatchNorm2d`` / ``nn.BatchNorm1d`` in eval
 mode, ``nn.AvgPool2d``; :func:`linf_block` dispatches every module of a conv ℓ∞ model's
 ``certify_blocks()`` list that is not a DEQ (the dense ones — ``Normalize``, ``Flatten``, ``Linear``,
 ``ReLU``, ``Identity`` — come from :mod:`.blocks`).
@@ -95,17 +95,15 @@ def _pair(v: Any) -> Tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
 
 
-def _dn(t: torch.Tensor) -> torch.Tensor:
-    return down(t)
-
-
-def batchnorm_block(mod: nn.BatchNorm2d) -> Block:
-    """Eval-mode ``nn.BatchNorm2d`` by interval arithmetic with directed rounding (module docstring)."""
+def batchnorm_block(mod: "nn.BatchNorm1d | nn.BatchNorm2d") -> Block:
+    """Eval-mode ``nn.BatchNorm2d`` / ``nn.BatchNorm1d`` by interval arithmetic with directed rounding
+    (module docstring); channels on dimension 1."""
+    name = type(mod).__name__
     if mod.training:
-        raise DomainError("BatchNorm2d: certify in eval mode (model.eval()); in training mode the output "
+        raise DomainError(f"{name}: certify in eval mode (model.eval()); in training mode the output "
                           "depends on the batch")
     if not mod.track_running_stats or mod.running_mean is None or mod.running_var is None:
-        raise DomainError("BatchNorm2d: no running statistics (track_running_stats=False) - not a fixed function")
+        raise DomainError(f"{name}: no running statistics (track_running_stats=False) - not a fixed function")
     mu = as_f64(to_numpy64(mod.running_mean))
     var = as_f64(to_numpy64(mod.running_var))
     C = mu.shape[0]
@@ -115,22 +113,23 @@ def batchnorm_block(mod: nn.BatchNorm2d) -> Block:
     # s = w / sqrt(var + eps), enclosed: each correctly rounded op moved one ulp outward
     vl, vh = down(var + eps), up(var + eps)
     if not bool((vl > 0).all()):
-        raise DomainError("BatchNorm2d: running_var + eps is not provably positive")
+        raise DomainError(f"{name}: running_var + eps is not provably positive")
     rl, rh = down(torch.sqrt(vl)), up(torch.sqrt(vh))
     cand = torch.stack([w / rl, w / rh])
     sl, sh = down(cand.amin(0)), up(cand.amax(0))
 
     def box(lo, hi):
         dev = lo.device
-        sh_, sl_ = sh.to(dev).view(1, C, 1, 1), sl.to(dev).view(1, C, 1, 1)
-        m_ = mu.to(dev).view(1, C, 1, 1)
+        shp = (1, C) + (1,) * (lo.ndim - 2)
+        sh_, sl_ = sh.to(dev).view(shp), sl.to(dev).view(shp)
+        m_ = mu.to(dev).view(shp)
         al, ah = down(lo - m_), up(hi - m_)
         prods = torch.stack([al * sl_, al * sh_, ah * sl_, ah * sh_])
         pl, ph = down(prods.amin(0)), up(prods.amax(0))
-        b_ = beta.to(dev).view(1, C, 1, 1)
+        b_ = beta.to(dev).view(shp)
         return down(pl + b_), up(ph + b_)
 
-    return Block("batchnorm2d", box, math.inf, {"rule": "interval arithmetic, one ulp outward per IEEE operation",
+    return Block(name.lower(), box, math.inf, {"rule": "interval arithmetic, one ulp outward per IEEE operation",
                                                 "eps": eps, "channels": C})
 
 
@@ -158,7 +157,7 @@ def linf_block(m: nn.Module) -> Optional[Block]:
     ``nn.Identity``); DEQ layers are handled by the plan, not here."""
     if isinstance(m, nn.Conv2d):
         return conv2d_block(m)
-    if isinstance(m, nn.BatchNorm2d):
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return batchnorm_block(m)
     if isinstance(m, nn.AvgPool2d):
         return avgpool_block(m)
