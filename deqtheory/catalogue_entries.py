@@ -361,6 +361,86 @@ ENTRIES = [
         ),
         "owner": "catalogue",
     },
+    {
+        "id": "wei2022:sec3.conv.lift",
+        "paper": "wei2022",
+        "label": "sec3.conv.lift",
+        "title": "[project's own claim] Conv IBP lift: λ_max(sym|W|) = λ_max(sym A), A = Σ_taps |K|",
+        "statement": (
+            "Not printed in the paper; the project's own claim in the setting of §3 (Thm 3.1, Lemma 3.4) for the "
+            "convolutional IBP-MonDEQ (App. B, DEQ-3/DEQ-7) with circular padding. Let W be the circular "
+            "cross-correlation with kernel K (c, c, k, k) on the N×N grid, k ≤ N, n = cN², and A[o, i] = "
+            "Σ_taps |K[o, i, ·, ·]| (c × c, A ≥ 0). (1) |W| (entrywise, n × n) is the circular convolution with |K|, "
+            "and |W| maps a channel-constant vector (v_c at every pixel) to (Av)_c at every pixel. (2) The "
+            "per-frequency blocks B(ω) of sym|W| satisfy |B(ω)| ≤ B(0) = sym(A) entrywise, so "
+            "λ_max(sym|W|) = ρ(sym|W|) = λ_max(sym A) (attained by the channel-constant lift of the Perron vector "
+            "of sym A). Hence sym(I − |W|) ⪰ mI with m = 1 − λ_max(sym A), and by Lemma 3.4 the IBP lift Ŵ = "
+            "[[W₊, W₋], [W₋, W₊]] satisfies sym(I₂ₙ − Ŵ) ⪰ mI (and sym(I − W) ⪰ mI). For any A_up ≥ A entrywise, "
+            "λ_max(sym A) ≤ λ_max(sym A_up), so a verified sym(I − A_up) ⪰ mI proves the claim matrix-free."
+        ),
+        "parts": [
+            "(abs) |W| = conv(|K|) for k ≤ N; |W|·lift(v) = lift(Av).",
+            "(spectrum) λ_max(sym|W|) = λ_max(sym A) on every grid N ≥ k.",
+            "(lift) sym(I₂ₙ − Ŵ) ⪰ (1 − λ_max(sym A)) I and sym(I − W) ⪰ (1 − λ_max(sym A)) I.",
+        ],
+        "suspect": (
+            "k > N breaks (1): taps alias and |W| ≠ conv(|K|) (|a + b| ≤ |a| + |b|); the library refuses k > N."
+        ),
+        "checkable": "algebra",
+        "check_idea": (
+            "Small c, N, k (k = 1..N, odd and even, N = k): materialise W with circulant.conv_matrix, compare |W| "
+            "with conv_matrix(|K|), lifts of constant vectors with A v, eigvalsh(sym|W|)[-1] with "
+            "eigvalsh(sym A)[-1] and λ_min(sym(I − Ŵ)) with 1 − λ_max(sym A); the certificate conv_ibp_monotone "
+            "is CERTIFIED below and REFUTED above λ_max(sym A) = 1."
+        ),
+        "owner": "catalogue",
+    },
+    {
+        "id": "wei2022:sec3.conv.param",
+        "paper": "wei2022",
+        "label": "sec3.conv.param",
+        "title": "[project's own claim] Per-channel D keeps W = D^{-1/2}MD^{-1/2} a convolution with λ_max(sym|W|) < 1 − m",
+        "statement": (
+            "Not printed in the paper; the project's own claim for eq. (3.4) / (3.7) with §4's m on a convolutional "
+            "M (c, c, k, k), k ≤ N. With A_M = Σ_taps |M|, r = (A_M𝟙 + A_Mᵀ𝟙)/2, d = r/(1 − m) + s (s > 0 per "
+            "channel) and W[o, i, ·, ·] = M[o, i, ·, ·]/√(d_o d_i), the n × n matrix of W is D̃^{-1/2}M̃D̃^{-1/2} "
+            "(D̃ = d repeated over pixels, M̃ the matrix of M): W is again a circular convolution, "
+            "A_W = D^{-1/2}A_MD^{-1/2}, and λ_max(sym|W|) = λ_max(sym A_W) < 1 − m (Thm 3.1's diagonal-dominance "
+            "argument on the c × c matrix, then wei2022:sec3.conv.lift). The Γ-variant W[o, i] = Γ_o W'[o, i]/Γ_i "
+            "(Γ per channel, eq. 3.7) has A_W = ΓA_{W'}Γ⁻¹, hence ρ(|W|) = ρ(A_W) = ρ(A_{W'}) < 1 − m."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": (
+            "Random M, slack, β: the kernel from the parametrization materialises (conv_matrix) to the dense "
+            "D̃^{-1/2}M̃D̃^{-1/2} (and ΓD̃… for the Γ-variant); λ_max(sym|W|) < 1 − m by eigvalsh; ρ(|W|) < 1 − m "
+            "for the Γ-variant."
+        ),
+        "owner": "catalogue",
+    },
+    {
+        "id": "wei2022:sec3.conv.contraction",
+        "paper": "wei2022",
+        "label": "sec3.conv.contraction",
+        "title": "[project's own claim] Conv IBP lift is a weighted-ℓ∞ contraction when Aη ≤ μη, μ < 1",
+        "statement": (
+            "Not printed in the paper; the project's own claim (jafarpour2022 Thm 5.1 applied to the conv IBP lift). "
+            "With W, K, A as in wei2022:sec3.conv.lift: if η ∈ ℝᶜ, η > 0, Aη ≤ μη and μ < 1, then with η̃ the "
+            "per-pixel expansion of η, ‖W‖_{∞,[η̃]⁻¹} ≤ ‖|W|‖_{∞,[η̃]⁻¹} = max_c (Aη)_c/η_c ≤ μ and "
+            "‖|Ŵ|‖_{∞,[η̃;η̃]⁻¹} ≤ μ, so μ_{∞,[η̃]⁻¹}(Ŵ) ≤ μ < 1: the lifted fixed point is unique, "
+            "z ↦ ReLU(Ŵz + v̂) is a μ-contraction and ‖ẑ − z*‖_{∞,[η̃]⁻¹} ≤ ‖r‖_{∞,[η̃]⁻¹}/(1 − μ) for "
+            "r = ẑ − ReLU(Ŵẑ + v̂). Since ρ(A) ≤ λ_max(sym A) for A ≥ 0, such η exists whenever "
+            "wei2022:sec3.conv.lift gives m > 0, and also for the Γ-variant."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": (
+            "Materialise W and Ŵ (small c, N, k): ‖|W|‖_{∞,η̃} and ‖|Ŵ|‖_{∞,[η̃;η̃]} equal max_c (Aη)_c/η_c and are "
+            "≤ the certified μ; iterate the lifted map and check ‖ẑ − z*‖ ≤ ‖r‖/(1 − μ); ρ(A) ≤ λ_max(sym A); "
+            "the certificate is REFUTED when ρ(A) ≥ 1 and its verifier refuses a perturbed η or μ."
+        ),
+        "owner": "catalogue",
+    },
     # =====================================================================================
     # li2022 — Li, Wang & Lin, CerDEQ (file 001)
     # =====================================================================================

@@ -114,6 +114,14 @@ _ROWS: Tuple[Condition, ...] = (
               ("wei2022:thm3.3",), "deqtheory.parametrizations.ibp", None, _S),
     Condition("mu_inf_le_gamma", "mu_inf,[eta]^-1(W) <= gamma + tol", ("jafarpour2022:eq12",),
               "deqtheory.parametrizations.noneuclidean", None, _S),
+    # -- convolutional IBP-MonDEQ (matrix-free, from the c x c mass matrix A = sum_taps |K|) -----------
+    Condition("conv_ibp_monotone", "sym(I - |W|) >= m I for the circular conv W of kernel K on the N x N grid "
+              "(so the IBP lift and W are m-monotone)", ("wei2022:sec3.conv.lift", "wei2022:lemma3.4"),
+              "deqtheory.conv_ibp", None, _S),
+    Condition("conv_abs_contraction", "the circular conv W of kernel K on the N x N grid and its IBP lift are "
+              "contractions of the weighted l_inf norm with weights eta (per channel): "
+              "||W||_{inf,eta} <= || |W| ||_{inf,eta} <= mu < 1",
+              ("wei2022:sec3.conv.contraction", "jafarpour2022:thm5.1"), "deqtheory.conv_ibp", None, _S),
     Condition("cerdeq_orthogonal", "||I - Y0 Y0^T||_2 < 1 for the pre-scaled weight (li2022 Lemma 3.3)",
               ("li2022:lemma3.3",), "deqtheory.parametrizations.cerdeq", None, _S),
 )

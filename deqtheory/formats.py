@@ -10,7 +10,8 @@ Every kind is dispatched through **one table** (:data:`TABLE`: kind → :class:`
 object type, writer, reader, materializer, evaluator and LBEN conversion). Kinds (keys:
 docs/formats.md): ``deq``, the dense families ``mondeq``, ``lipmondeq``, ``gmondeq``, ``lben``,
 ``ibp_mondeq``, ``ibp_mondeq_gamma``, ``noneuclidean``, ``cerdeq``; the explicit nets ``sll``, ``cpl``,
-``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_aol``, ``conv_lben``, ``conv_mondeq``; and
+``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_aol``, ``conv_lben``, ``conv_mondeq``, ``conv_ibp_mondeq``,
+``conv_ibp_mondeq_gamma``; and
 ``classifier`` (:class:`deqtheory.pipeline.Pipeline`: pre-stages, one model stage, head). Layer lists
 are stored with indexed keys (``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as
 ``<name>_re`` / ``<name>_im``; the stages of a classifier under ``s<i>/`` with their own ``kind``.
@@ -37,6 +38,7 @@ from .parametrizations.lben import LBEN, LBENParams
 from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
+           "ConvIBPMonDEQNet",
            "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
@@ -200,6 +202,86 @@ class ConvMonDEQNet:
         W = (1.0 - self.m) * np.eye(n) - MA.T @ MA + MB - MB.T
         return {"W": W, "U": conv_matrix(self.U, self.N), "b": np.repeat(self.b, self.N * self.N), "G": None,
                 "b_y": None, "identity_mask": None}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConvIBPMonDEQNet:
+    r"""Convolutional IBP-MonDEQ on an ``N × N`` grid (wei2022 eq. 3.4 / 3.7 with per-channel D and
+    margin m, §4; :mod:`deqtheory.conv_ibp`): ``M`` (c, c, k, k), ``log_slack`` (c,), ``U`` (c, c_in, kU, kU),
+    per-channel bias ``b`` (c,), circular convolutions (:func:`deqtheory.circulant.conv2d_circular`);
+    ``z = ReLU(Wz + Ux + b)`` is the output (no readout). ``beta`` (c,) given: the Γ-variant
+    (:class:`~deqtheory.conv_ibp.ConvIBPMonDEQGamma` with ``gamma``; ``gamma=None``: Γ = exp(β));
+    ``gamma`` without ``beta`` is refused. Kernels larger than the grid raise ``ShapeError``."""
+
+    M: np.ndarray
+    log_slack: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    m: float
+    N: int
+    beta: Optional[np.ndarray] = None
+    gamma: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        from ._validate import as_array
+        from .circulant import _as_grid, _as_kernel
+
+        N = _as_grid("N", self.N)
+        M = _as_kernel("M", as_array("M", self.M, ndim=4), N)
+        c = M.shape[0]
+        if M.shape[1] != c:
+            raise ShapeError(f"M: expected (c, c, k, k), got {M.shape}")
+        U = _as_kernel("U", as_array("U", self.U, ndim=4), N)
+        if U.shape[0] != c:
+            raise ShapeError(f"U: expected ({c}, c_in, k, k) for M of shape {M.shape}, got {U.shape}")
+        if self.beta is None and self.gamma is not None:
+            raise DomainError("gamma: given without beta (gamma belongs to the Gamma-variant, kind conv_ibp_mondeq_gamma)")
+        object.__setattr__(self, "M", M)
+        object.__setattr__(self, "U", U)
+        object.__setattr__(self, "N", N)
+        for name in ("log_slack", "b") + (() if self.beta is None else ("beta",)):
+            object.__setattr__(self, name, as_vector(name, getattr(self, name), n=c))
+        object.__setattr__(self, "m", self.family.m)
+        object.__setattr__(self, "gamma", getattr(self.family, "gamma", None))
+
+    c = dimension("M", 0, "State channels.")
+    c_in = dimension("U", 1, "Input channels.")
+
+    @property
+    def kind(self) -> str:
+        return "conv_ibp_mondeq" if self.beta is None else "conv_ibp_mondeq_gamma"
+
+    @property
+    def family(self) -> Any:
+        """The parametrization of the stored parameters (:class:`~deqtheory.conv_ibp.ConvIBPMonDEQ`, or the
+        Γ-variant when ``beta`` is set)."""
+        from . import conv_ibp
+
+        if self.beta is None:
+            return conv_ibp.ConvIBPMonDEQ(m=self.m)
+        return conv_ibp.ConvIBPMonDEQGamma(m=self.m, gamma=self.gamma)
+
+    @property
+    def params(self) -> Any:
+        from . import conv_ibp
+
+        if self.beta is None:
+            return conv_ibp.ConvIBPMonDEQParams(M=self.M, log_slack=self.log_slack)
+        return conv_ibp.ConvIBPMonDEQGammaParams(M=self.M, log_slack=self.log_slack, beta=self.beta)
+
+    def W_kernel(self) -> np.ndarray:
+        """The W kernel (c, c, k, k) by the family's float64 formula on the stored parameters (every
+        certificate is proved on exactly this kernel)."""
+        return self.family.forward(self.params)
+
+    def dense(self) -> Dict[str, Any]:
+        """``W, U, b`` of the materialized DEQ (channel-major vectors) via
+        :func:`deqtheory.circulant.conv_matrix`; ``G``, ``b_y`` = identity / zeros. Small grids only
+        (:data:`MAX_DENSE_N` is enforced by :func:`load_model`)."""
+        from .circulant import conv_matrix
+
+        return {"W": conv_matrix(self.W_kernel(), self.N), "U": conv_matrix(self.U, self.N),
+                "b": np.repeat(self.b, self.N * self.N), "G": None, "b_y": None, "identity_mask": None}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -462,6 +544,21 @@ def _r_conv_mondeq(f: _File) -> ConvMonDEQNet:
     return ConvMonDEQNet(f.req("A"), f.req("B"), f.req("U"), f.req("b"), f.scalar("m"), f.grid_n())
 
 
+def _w_conv_ibp(m: ConvIBPMonDEQNet) -> Dict[str, Any]:
+    out = dict(M=m.M, log_slack=m.log_slack, U=m.U, b=m.b, m=_f(m.m), N=np.asarray(m.N))
+    if m.beta is not None:
+        out["beta"] = m.beta
+        if m.gamma is not None:
+            out["gamma"] = _f(m.gamma)
+    return out
+
+
+def _r_conv_ibp(f: _File) -> ConvIBPMonDEQNet:
+    gam = f.kind == "conv_ibp_mondeq_gamma"
+    return ConvIBPMonDEQNet(f.req("M"), f.req("log_slack"), f.req("U"), f.req("b"), f.scalar("m"), f.grid_n(),
+                            beta=f.req("beta") if gam else None, gamma=f.opt_scalar("gamma") if gam else None)
+
+
 def _w_pipeline(m: "_pl.Pipeline") -> Dict[str, Any]:
     out: Dict[str, Any] = {"depth": np.asarray(len(m.stages))}
     if m.input_shape is not None:
@@ -536,7 +633,7 @@ def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
     return m.dense()
 
 
-def _a_conv_mondeq(m: ConvMonDEQNet, path: str) -> Dict[str, Any]:
+def _a_conv_mondeq(m: "ConvMonDEQNet | ConvIBPMonDEQNet", path: str) -> Dict[str, Any]:
     _dense_guard(m.c * m.N ** 2, path)
     return m.dense()
 
@@ -586,7 +683,7 @@ def _e_conv_lben(m: Any, X: np.ndarray, tol: Optional[float]):
     return _images(m.c_in, m.N, run)(X)
 
 
-def _e_conv_mondeq(m: ConvMonDEQNet, X: np.ndarray, tol: Optional[float]):
+def _e_conv_mondeq(m: "ConvMonDEQNet | ConvIBPMonDEQNet", X: np.ndarray, tol: Optional[float]):
     def run(Xi):
         Y, info = _e_dense(m.dense(), None, Xi.reshape(Xi.shape[:-3] + (-1,)), tol)
         return Y.reshape(Y.shape[:-1] + (m.c, m.N, m.N)), info
@@ -722,6 +819,8 @@ def _table() -> Dict[str, KindSpec]:
         KindSpec("conv_aol", _ec.ConvAOLLayer, _w_conv_aol, _r_conv_aol, _a_conv_aol, _e_conv_aol),
         KindSpec("conv_lben", _cv.ConvLBEN, _w_conv_lben, _r_conv_lben, _a_conv_lben, _e_conv_lben),
         KindSpec("conv_mondeq", ConvMonDEQNet, _w_conv_mondeq, _r_conv_mondeq, _a_conv_mondeq, _e_conv_mondeq),
+        *[KindSpec(k, ConvIBPMonDEQNet, _w_conv_ibp, _r_conv_ibp, _a_conv_mondeq, _e_conv_mondeq, None, fam(k))
+          for k in ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")],
         KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),
         *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info()), stage=True)
           for k, cls in _pl.STAGES.items()],
@@ -751,7 +850,7 @@ def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
     :class:`deqtheory.model.DEQ`, :class:`FamilyNet` (:class:`MonDEQNet`, :class:`GMonDEQNet`, …),
     :class:`LBENNet`, :class:`deqtheory.convert.Conversion` (→ ``lben``), the explicit nets,
     :class:`deqtheory.explicit_conv.ConvResidualStack`, :class:`deqtheory.convert.ConvLBEN`,
-    :class:`ConvMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
+    :class:`ConvMonDEQNet`, :class:`ConvIBPMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
     dict of materialized DEQ arrays ``W`` (required), ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``
     (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):
