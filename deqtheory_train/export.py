@@ -10,6 +10,7 @@ MonDEQLayer / LipMonDEQLayer / GMonDEQLayer            :class:`deqtheory.formats
 IBPMonDEQLayer (±Γ) / CerDEQLayer / NEMONLayer         :class:`deqtheory.formats.FamilyNet`        = ``layer.kind``
 LBENLayer                                              :class:`deqtheory.formats.LBENNet`          ``lben``
 ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
+ConvIBPMonDEQ (±Γ)                                     :class:`deqtheory.formats.ConvIBPMonDEQNet`  = ``layer.kind``
 ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
@@ -58,6 +59,7 @@ from deqtheory.errors import DomainError
 
 from .layers.conv import ConvLBEN, ConvMonDEQ
 from .layers.conv_dag import ConvDAGLBEN
+from .layers.conv_linf import ConvIBPMonDEQ
 from .layers.dense import CerDEQLayer, DenseDEQLayer, LBENLayer, LipMonDEQLayer
 from .layers.explicit import (AOLMLP, AOLConv2d, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear, sll_T_conv,
                               sll_T_dense)
@@ -179,6 +181,16 @@ def _conv_mondeq(mod: nn.Module, N: Optional[int]) -> Any:
     return _fm.ConvMonDEQNet(to_numpy(mod.A), to_numpy(mod.B), to_numpy(mod.U), to_numpy(mod.bias), mod.m, int(N))
 
 
+def _conv_ibp_mondeq(mod: ConvIBPMonDEQ) -> Any:
+    """Float64 copies of ``M, log_slack, U, bias`` (and ``beta``), the current ``m``, ``N`` and γ: the file's
+    W kernel is :mod:`deqtheory.conv_ibp`'s float64 formula on them (the torch ``weight_kernel`` mirrors it)."""
+    net = _fm.ConvIBPMonDEQNet(to_numpy(mod.M), to_numpy(mod.log_slack), to_numpy(mod.U), to_numpy(mod.bias), mod.m,
+                               mod.N, beta=to_numpy(mod.beta), gamma=mod.gamma)
+    if net.kind != mod.kind:  # pragma: no cover - guards the "layer kind = file kind" rule
+        raise DomainError(f"ConvIBPMonDEQ: layer kind {mod.kind!r} differs from file kind {net.kind!r}")
+    return net
+
+
 def _conv_lben(mod: nn.Module) -> Any:
 
     if isinstance(mod, ConvDAGLBEN):
@@ -281,6 +293,8 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
         return _conv_mondeq(m, N)
     if isinstance(m, (ConvLBEN, ConvDAGLBEN)):
         return _conv_lben(m)
+    if isinstance(m, ConvIBPMonDEQ):
+        return _conv_ibp_mondeq(m)
     if all(hasattr(m, a) for a in ("norm", "pad", "body", "head")):
         return _conv_classifier(m)
     if hasattr(m, "certify_blocks"):

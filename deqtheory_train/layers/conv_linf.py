@@ -47,25 +47,100 @@ from ..parametrize import m_warmup
 from ..solvers import DEQInfo, LinearOperator, deq_solve
 from .conv import FreqConvOperator, _m_L, _resolvent_from_freq
 
-__all__ = ["ConvIBPMonDEQ", "conv_ibp_weight_kernel", "ibp_lift_kernel"]
+__all__ = ["ConvIBPMonDEQ", "conv_ibp_weight_kernel", "ibp_gamma", "ibp_lift_kernel"]
 
 _SOLVER_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-5, "f_max_iter": 500, "f_stop_mode": "rel", "grad": "implicit"}
 _LIFT_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-4, "f_max_iter": 300, "f_stop_mode": "rel", "grad": "implicit"}
 
 
+# -- numpy's float64 operations, reproduced in torch (so that weight_kernel equals deqtheory's kernel bit for bit)
+
+def _np_sum_last(a: torch.Tensor) -> torch.Tensor:
+    """Sum over the last dim in the order of numpy's pairwise summation of a contiguous run (``n < 8``:
+    sequential; ``n ≤ 128``: eight strided accumulators combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)),
+    then the remainder; longer: split at a multiple of 8 below n/2)."""
+    n = a.shape[-1]
+    if n < 8:
+        res = a[..., 0]
+        for i in range(1, n):
+            res = res + a[..., i]
+        return res
+    if n <= 128:
+        r = [a[..., j] for j in range(8)]
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + a[..., i + j] for j in range(8)]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for j in range(i, n):
+            res = res + a[..., j]
+        return res
+    h = n // 2
+    h -= h % 8
+    return _np_sum_last(a[..., :h]) + _np_sum_last(a[..., h:])
+
+
+def _np_sum_first(a: torch.Tensor) -> torch.Tensor:
+    """Sum over the first dim in numpy's order for a strided reduction (row after row)."""
+    res = a[0]
+    for i in range(1, a.shape[0]):
+        res = res + a[i]
+    return res
+
+
+class _NumpyUnary(torch.autograd.Function):
+    """``y = f(x)`` evaluated by numpy in float64 (then cast back to x's dtype and device), with
+    ``dy/dx = df(y)``: numpy's ``exp``/``tanh`` differ from torch's by an ulp now and then, and the
+    exported kernel is computed with numpy's. Used on per-channel vectors only (c values)."""
+
+    @staticmethod
+    def forward(ctx, x, f, df):
+        y = torch.as_tensor(f(x.detach().to(device="cpu", dtype=torch.float64).numpy())).to(dtype=x.dtype,
+                                                                                            device=x.device)
+        ctx.df = df
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * ctx.df(y), None, None
+
+
+def _exp(x: torch.Tensor) -> torch.Tensor:
+    return _NumpyUnary.apply(x, np.exp, lambda y: y)
+
+
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    return _NumpyUnary.apply(x, np.tanh, lambda y: 1.0 - y * y)
+
+
 def conv_ibp_weight_kernel(M: torch.Tensor, log_slack: torch.Tensor, m: float, beta: Optional[torch.Tensor] = None,
                            gamma: Optional[float] = None) -> torch.Tensor:
-    r"""The W kernel (module docstring): ``(s[:,None]*M)*s[None,:]`` with ``s = 1/√d`` (taps broadcast);
-    with ``beta``: ``(Γ[:,None]*W')/Γ[None,:]``, Γ from ``beta`` and ``gamma`` (``gamma=None``: ``exp(β)``)."""
-    A = M.abs().sum(dim=(2, 3))
-    r = 0.5 * (A.sum(dim=1) + A.sum(dim=0))
-    d = r / (1.0 - m) + torch.exp(log_slack)
+    r"""The W kernel (module docstring), the float operations of :meth:`deqtheory.conv_ibp.ConvIBPMonDEQ.forward`
+    in their order (numpy's summation orders, numpy's ``exp``; bit-equal in float64)::
+
+        A = Σ_taps |M|; r = 0.5·(A.sum(1) + A.sum(0)); d = r/(1 − m) + exp(log_slack); s = 1/√d
+        W = (s[:, None] * M) * s[None, :]                      (taps broadcast)
+
+    with ``beta``: ``(Γ[:, None]*W')/Γ[None, :]``, Γ = :func:`ibp_gamma`."""
+    A = _np_sum_last(M.abs().flatten(2))
+    r = 0.5 * (_np_sum_last(A) + _np_sum_first(A))
+    d = r / (1.0 - m) + _exp(log_slack)
     s = 1.0 / torch.sqrt(d)
     W = (s[:, None, None, None] * M) * s[None, :, None, None]
     if beta is None:
         return W
-    g = torch.exp(beta) if gamma is None else (gamma - 1.0) / gamma * torch.sigmoid(beta) + 1.0 / gamma
+    g = ibp_gamma(beta, gamma)
     return (g[:, None, None, None] * W) / g[None, :, None, None]
+
+
+def ibp_gamma(beta: torch.Tensor, gamma: Optional[float]) -> torch.Tensor:
+    r"""Γ = (γ−1)/γ·sigmoid(β) + 1/γ with sigmoid written ``0.5(1 + tanh(β/2))`` as
+    :meth:`deqtheory.conv_ibp.ConvIBPMonDEQGamma.Gamma` (no overflow); ``gamma=None``: ``exp(β)``."""
+    if gamma is None:
+        return _exp(beta)
+    return (gamma - 1.0) / gamma * (0.5 * (1.0 + _tanh(0.5 * beta))) + 1.0 / gamma
 
 
 def ibp_lift_kernel(K: torch.Tensor) -> torch.Tensor:
@@ -206,10 +281,7 @@ class ConvIBPMonDEQ(nn.Module):
     # -- the maps -------------------------------------------------------------------------------
     def Gamma(self) -> Optional[torch.Tensor]:
         """Γ (c,) of the Γ variant, None otherwise."""
-        if self.beta is None:
-            return None
-        return torch.exp(self.beta) if self.gamma is None else \
-            (self.gamma - 1.0) / self.gamma * torch.sigmoid(self.beta) + 1.0 / self.gamma
+        return None if self.beta is None else ibp_gamma(self.beta, self.gamma)
 
     def weight_kernel(self) -> torch.Tensor:
         """The W kernel (c, c, k, k) (:func:`conv_ibp_weight_kernel` at the current m)."""
