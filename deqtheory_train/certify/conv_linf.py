@@ -22,8 +22,8 @@ once the lift is proved well posed. The proofs come from :mod:`deqtheory.conv_ib
   so μ∞,[η̂]⁻¹(Ŵ) ≤ μ (the ``mu`` / ``eta`` route of :func:`.deq.error_bound`);
 * ``conv_ibp_monotone``: sym(I − A) ⪰ mI ⇒ sym(I₂ₙ − Ŵ) ⪰ mI (wei2022 Lemma 3.4; the ``m`` route).
 
-The lifted fixed point is computed by Peaceman–Rachford with per-frequency resolvents (FFT,
-:class:`deqtheory_train.layers.conv.FreqConvOperator`) — the solver is never trusted: the residual
+The lifted fixed point is computed by Peaceman–Rachford with per-frequency resolvents (FFT, the
+layer module's lifted operator) — the solver is never trusted: the residual
 ``r = ẑ − ReLU(L ⋆ ẑ + v̂)`` is recomputed by direct convolution with its rounding allowance
 (:func:`.deq.residual_rho`, T = 2c·k² terms per output) and ẑ is widened by the proved bound of
 :func:`.deq.error_bound` with ``|Ŵ|ρ`` applied as a direct convolution by ``|L|`` — memory
@@ -40,7 +40,6 @@ quantity); the FFT is used only inside the solver.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -51,10 +50,10 @@ from deqtheory import conv_ibp as _cibp
 from deqtheory.errors import DomainError
 
 from .. import fft as _fft
-from ..layers.conv import FreqConvOperator
+from ..layers.conv_linf import _LiftOperator
 from ..solvers import SolverStatus, fixed_point
 from ..train import unwrap
-from .blocks import Block, model_blocks
+from .blocks import model_blocks
 from .boxes import DT, as_f64, down, downf, folded_margins, input_box, to_numpy64, up
 from .conv_blocks import circular_conv_box, direct_conv, linf_block
 from .deq import cert_info, error_bound, residual_rho
@@ -108,7 +107,7 @@ class ConvDEQBox:
                            "kernel": list(K.shape), "N": self.N,
                            "lift": "wei2022 eq. 3.3 as the 2c-channel circular conv [[K+, K-], [K-, K+]]",
                            "monotone": cert_info(cm), "contraction": cert_info(cc)}
-        self._op: Optional[FreqConvOperator] = None
+        self._op: Optional[_LiftOperator] = None
 
     @property
     def valid(self) -> bool:
@@ -123,9 +122,11 @@ class ConvDEQBox:
     def _lift_abs(self, z: torch.Tensor) -> torch.Tensor:
         return _fft.conv2d_circular(self.Labs, z)
 
-    def operator(self) -> FreqConvOperator:
+    def operator(self) -> _LiftOperator:
+        """The lifted operator for the solver (not trusted): the layer module's rotated form
+        T Ŵ T = blkdiag(W, |W|), two c × c per-frequency resolvents instead of one 2c × 2c."""
         if self._op is None:
-            self._op = FreqConvOperator(_fft.kernel_to_freq(self.L, self.N), matvec=self._lift)
+            self._op = _LiftOperator(self.K, self.N)
         return self._op
 
     def box(self, lo: torch.Tensor, hi: torch.Tensor):
