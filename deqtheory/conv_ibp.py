@@ -270,7 +270,8 @@ class ConvIBPMonDEQGamma(ConvIBPMonDEQ):
     def sample(self, rng: np.random.Generator, c: int, k: int, N: Optional[int] = None, *, scale: float = 1.0,
                slack_range: "tuple[float, float]" = (0.1, 1.0), beta_scale: float = 1.0) -> ConvIBPMonDEQGammaParams:
         p = super().sample(rng, c, k, N, scale=scale, slack_range=slack_range)
-        return ConvIBPMonDEQGammaParams(M=p.M, log_slack=p.log_slack, beta=rng.standard_normal(p.M.shape[0]) * beta_scale)
+        beta = rng.standard_normal(p.M.shape[0]) * beta_scale
+        return ConvIBPMonDEQGammaParams(M=p.M, log_slack=p.log_slack, beta=beta)
 
 
 # ----------------------------------------------------------------------------------------------
