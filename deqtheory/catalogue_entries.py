@@ -441,6 +441,30 @@ ENTRIES = [
         ),
         "owner": "catalogue",
     },
+    {
+        "id": "wei2022:eq2.3.conv",
+        "paper": "wei2022",
+        "label": "eq2.3.conv",
+        "title": "[project's own claim] Interval rule (2.3) for a convolution, computed in float64, contains the exact box",
+        "statement": (
+            "Not printed in the paper; the project's own claim behind the matrix-free certifier of the convolutional "
+            "models (App. B, DEQ-3/DEQ-7). wei2022 eq. (2.3) for y = K ⋆ x + b (cross-correlation, zero or circular "
+            "padding, any stride) over the box [x̲, x̄]: y ∈ [K₊⋆x̲ + K₋⋆x̄ + b, K₊⋆x̄ + K₋⋆x̲ + b]. Computed by direct "
+            "convolution in IEEE binary64 (each output a float sum of at most T = c_in k_h k_w products, any "
+            "summation order), the float bounds moved outward by INFLATE·γ_{2T+2}(|K| ⋆ max(|x̲|, |x̄|) + |b|) + "
+            "2⁻¹⁰⁰⁰ and one ulp contain the exact box of the stored float64 values (Higham Thm 3.4 / the γ_k model "
+            "of deqtheory.verified; INFLATE = 1 + 10⁻⁶ covers the rounding of the float |K| ⋆ max(|x̲|,|x̄|))."
+        ),
+        "suspect": "",
+        "checkable": "algebra",
+        "check_idea": (
+            "Random kernels, biases and boxes with magnitudes 1e-8…1e8 and mixed signs (so float sums cancel), zero "
+            "and circular padding, strides 1 and 2, degenerate and wide boxes: the float box contains the exact "
+            "[min, max] of every output computed in Fractions; removing the allowance makes cases fail "
+            "(tests/test_conv_blocks.py)."
+        ),
+        "owner": "catalogue",
+    },
     # =====================================================================================
     # li2022 — Li, Wang & Lin, CerDEQ (file 001)
     # =====================================================================================

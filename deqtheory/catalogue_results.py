@@ -839,6 +839,14 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                      'property_tests/test_wei2022.py::test_rownorm_printed_l2_claim_counterexample, '
                                      'property_tests/test_wei2022.py::test_rownorm_corrected_linf_statement.',
                             'status': 'holds-as-corrected'},
+ 'wei2022:eq2.3.conv': {'corrected': '',
+                        'notes': 'Exact Fraction oracles on random kernels/boxes with magnitudes 1e-8…1e8 and mixed '
+                                 'signs, zero and circular padding, strides 1 and 2, point and wide boxes: the float64 '
+                                 'box of certify.conv_blocks (direct convolution, γ_{2T+2} allowance, one ulp) '
+                                 'contains the exact box in every case (property_tests/test_conv_box_props.py); '
+                                 'with the allowance removed 34 of the 48 unit cases of tests/test_conv_blocks.py '
+                                 'fail, so the allowance is needed, not decorative.',
+                        'status': 'holds'},
  'wei2022:sec3.conv.contraction': {'corrected': '',
                                    'notes': 'Materialised W and Ŵ (c ≤ 3, N ≤ 5, k = 1..N, ρ(A) scaled '
                                             'over [0.2, 1.8]): ‖|W|‖_{∞,η̃} = max_c (Aη)_c/η_c, ‖|Ŵ|‖ and '
