@@ -17,13 +17,16 @@ __all__ = ["main", "build_parser"]
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .formats import deq_arrays, kind_of, read_model
-    from .report import ClassifierSection, check_deq, deq_from_arrays
+    from .report import MATRIX_FREE_KINDS, ClassifierSection, check_conv_ibp, check_deq, deq_from_arrays
 
     kind, obj = read_model(args.model)                       # the file is read once
-    arrays = deq_arrays(kind, obj, args.model)
-    model = deq_from_arrays(arrays, source=args.model)
-    report = check_deq(model, path=args.model, kind=kind,
-                       options={"backend": args.backend, "sdp": not args.no_sdp})
+    stage = obj.model_stage() if kind == "classifier" else obj
+    if kind_of(stage) in MATRIX_FREE_KINDS:                  # conv IBP-MonDEQ: proved without a dense W
+        report = check_conv_ibp(stage, path=args.model, kind=kind)
+    else:
+        model = deq_from_arrays(deq_arrays(kind, obj, args.model), source=args.model)
+        report = check_deq(model, path=args.model, kind=kind,
+                           options={"backend": args.backend, "sdp": not args.no_sdp})
     if kind == "classifier":
         report = report.with_classifier(ClassifierSection.of(obj, kind_of))
     if args.save_certificate:

@@ -39,6 +39,7 @@ from .conditions import REPORT_CONDITIONS, Activation
 from .errors import DTypeError
 
 __all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
+           "check_conv_ibp", "MATRIX_FREE_KINDS",
            "CONDITIONS", "validate_deq_arrays"]
 
 
@@ -286,6 +287,31 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         lip = _lipschitz_section(model, conds, opts)
         timings["lipschitz"] = time.perf_counter() - t0
     return CheckReport(model=info, conditions=conds, lipschitz=lip, timings=timings)
+
+
+#: file kinds whose conditions are proved matrix-free (:func:`check_conv_ibp`), never on a dense W
+MATRIX_FREE_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")
+
+
+def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ibp_mondeq") -> CheckReport:
+    """The conditions of a convolutional IBP-MonDEQ (:class:`deqtheory.formats.ConvIBPMonDEQNet`), proved
+    on its c × c abs-mass matrix without forming the cN² × cN² W (:mod:`deqtheory.conv_ibp`):
+    ``conv_ibp_monotone`` (sym(I − |W|) ⪰ mI, so W and its IBP lift are m-monotone) and
+    ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction), on ``net.W_kernel()`` — the W of the
+    stored parameters. No Lipschitz section (the ℓ2 SDP needs the dense W)."""
+    from . import conv_ibp
+
+    K = net.W_kernel()
+    c, N = int(K.shape[0]), int(net.N)
+    info = {"path": path, "kind": kind, "n": c * N * N, "d": int(net.U.shape[1]) * N * N, "p": None, "masked": 0,
+            "channels": c, "grid": N, "matrix_free": True}
+    conds: Dict[str, Certificate] = {}
+    timings: Dict[str, float] = {}
+    for name, fn in (("conv_ibp_monotone", conv_ibp.conv_ibp_margin), ("conv_abs_contraction", conv_ibp.conv_abs_contraction)):
+        t0 = time.perf_counter()
+        conds[name] = _guarded(name, lambda fn=fn: fn(K, N))
+        timings[name] = time.perf_counter() - t0
+    return CheckReport(model=info, conditions=conds, lipschitz=None, timings=timings)
 
 
 def deq_from_arrays(arrays: Mapping[str, Any], *, source: str = "") -> Any:

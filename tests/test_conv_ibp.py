@@ -128,7 +128,11 @@ def test_file_round_trip_check_and_eval(tmp_path, rng, gamma):
     r = subprocess.run([sys.executable, "-m", "deqtheory.cli", "check", str(p), "--json"], capture_output=True,
                        text=True)
     assert r.returncode in (0, 1), r.stderr
-    assert json.loads(r.stdout)
+    rep = json.loads(r.stdout)
+    assert rep["model"]["matrix_free"] and set(rep["conditions"]) == {"conv_ibp_monotone", "conv_abs_contraction"}
+    assert rep["conditions"]["conv_abs_contraction"]["status"] == "certified"       # both families contract
+    if not gamma:
+        assert rep["conditions"]["conv_ibp_monotone"]["status"] == "certified"
     np.save(tmp_path / "x.npy", X)
     r = subprocess.run([sys.executable, "-m", "deqtheory.cli", "eval", str(p), str(tmp_path / "x.npy"), "-o",
                         str(tmp_path / "y.npy")], capture_output=True, text=True)
@@ -175,3 +179,24 @@ def test_contraction_error_bound():
     assert ci.contraction_error_bound(ci.conv_ibp_margin(np.full((1, 1, 1, 1), 0.5), 1), 1.0) == np.inf
     with pytest.raises(DomainError):
         ci.contraction_error_bound(cert, -1.0)
+
+
+def test_check_is_matrix_free_beyond_the_dense_limit(tmp_path, rng):
+    """A classifier whose model stage is a conv IBP-MonDEQ with cN² > formats.MAX_DENSE_N is checked from its
+    c × c abs-mass matrix (the dense materialisation would be refused)."""
+    from deqtheory import pipeline as pl
+    c, N = 8, 24
+    assert c * N * N > fm.MAX_DENSE_N
+    net = _net(rng, c=c, N=N)
+    P = pl.Pipeline((pl.Conv2d(rng.standard_normal((1, 1, 3, 3)), None, 1, 1), pl.ReLU(), net), input_shape=(1, N, N))
+    p = tmp_path / "clf.npz"
+    assert fm.save_model(p, P) == "classifier"
+    r = subprocess.run([sys.executable, "-m", "deqtheory.cli", "check", str(p), "--json"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["model"]["n"] == c * N * N and rep["model"]["matrix_free"]
+    assert all(v["status"] == "certified" for v in rep["conditions"].values())
+    assert rep["classifier"]["model_stage"] == 2
+    r = subprocess.run([sys.executable, "-m", "deqtheory.cli", "check", str(p)], capture_output=True, text=True)
+    assert r.returncode == 0 and "conv_abs_contraction" in r.stdout and "certified" in r.stdout
