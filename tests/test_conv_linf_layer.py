@@ -160,29 +160,19 @@ def test_lift_operator_is_the_conv_with_the_lift_kernel_and_adjoint_and_resolven
 
 
 @pytest.mark.parametrize("gamma_variant", [False, True])
-def test_implicit_gradient_matches_finite_differences(gamma_variant):
+def test_implicit_gradient_passes_gradcheck_in_every_parameter(gamma_variant):
+    """The implicit backward (adjoint PR solve) against torch.autograd.gradcheck's finite differences,
+    jointly in M, log_slack, U, bias (and β) and the input."""
     L = _layer(c_in=1, c=2, N=3, gamma_variant=gamma_variant, seed=6, **TIGHT)
+    names = [n for n, _ in L.named_parameters()]
     x = torch.randn(2, 1, 3, 3, dtype=D64)
-    w = torch.randn(2, 2, 3, 3, dtype=D64)
 
-    def loss():
-        return (L(x) * w).sum()
+    def f(xx, *ps):
+        return torch.func.functional_call(L, dict(zip(names, ps)), (xx,))
 
-    L.zero_grad()
-    loss().backward()
-    params = [(L.bias, (0,)), (L.M, (1, 0, 2, 1)), (L.M, (0, 0, 1, 1)), (L.U, (1, 0, 1, 1)), (L.log_slack, (1,))]
-    if gamma_variant:
-        params.append((L.beta, (0,)))
-    for p, idx in params:
-        g = float(p.grad[idx])
-        h = 1e-6
-        with torch.no_grad():
-            p[idx] += h
-            lp = float(loss())
-            p[idx] -= 2 * h
-            lm = float(loss())
-            p[idx] += h
-        assert abs(g - (lp - lm) / (2 * h)) < 1e-6 * max(1.0, abs(g)), (p.shape, idx, g, (lp - lm) / (2 * h))
+    inputs = (x.requires_grad_(),) + tuple(p.detach().clone().requires_grad_() for p in L.parameters())
+    assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
+    assert L.last_info.backward.converged
 
 
 @pytest.mark.theorem("wei2022:prop3.2")
@@ -246,6 +236,8 @@ def test_bad_input():
         ConvLinfClassifier((1, 8, 8), 3, arch="deq5")
     with pytest.raises(ValueError):
         ConvLinfClassifier((1, 8, 8), 3, stem=[[4, 3]])
+    with pytest.raises(ValueError):
+        ConvLinfClassifier((1, 8, 8), 3, init="kaiming")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -307,6 +299,8 @@ def test_full_size_architectures_are_wei2022_table1():
     convs = [b for b in m7.certify_blocks() if isinstance(b, torch.nn.Conv2d)]
     assert [(c.out_channels, c.stride[0]) for c in convs] == [(64, 1), (128, 2), (128, 1), (128, 1)]
     assert m7.post[-3].in_features == 128 * 14 * 14 and m7.post[-3].out_features == 512
+    conv = m3.pre[0]                           # Shi et al. IBP init of the explicit layers (fan_in = 1·3·3)
+    assert 0.8 < float(conv.weight.detach().std()) / (np.sqrt(2 * np.pi) / 9) < 1.25 and not conv.bias.detach().any()
     mc = R.build_model("deq3_cpu_linf", (1, 28, 28), 10)
     assert mc.layer.N == 14 and mc.layer.channels == 32 and mc.head.in_features == 32 * 7 * 7
     assert set(ARCHS) == {"deq3", "deq7", "deq3_cpu"}
