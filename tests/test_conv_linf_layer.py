@@ -74,7 +74,6 @@ def _dense(L):
 # the parametrization
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("gamma_variant,gamma", [(False, None), (True, 3.0), (True, None)])
 @pytest.mark.parametrize("m", [0.0, 0.1, 0.5])
 def test_weight_kernel_is_the_numpy_formula_bit_for_bit(gamma_variant, gamma, m):
@@ -86,7 +85,6 @@ def test_weight_kernel_is_the_numpy_formula_bit_for_bit(gamma_variant, gamma, m)
         assert np.array_equal(to_deqtheory(L).W_kernel(), ref)
 
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("k,N", [(3, 3), (3, 5), (2, 4), (1, 3), (4, 4)])
 def test_materialised_W_is_m_monotone_in_abs_and_the_lift_kernel_is_the_matrix_lift(k, N):
     for seed in range(3):
@@ -123,7 +121,6 @@ def test_initialisation_is_the_documented_one():
 # solves and gradients
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("gamma_variant", [False, True])
 @pytest.mark.parametrize("solver", ["pr", "fb"])
 def test_fixed_point_matches_dense_solve_of_the_materialised_deq(gamma_variant, solver):
@@ -175,7 +172,6 @@ def test_implicit_gradient_passes_gradcheck_in_every_parameter(gamma_variant):
     assert L.last_info.backward.converged
 
 
-@pytest.mark.theorem("wei2022:prop3.2")
 @pytest.mark.parametrize("gamma_variant", [False, True])
 def test_lifted_solve_matches_the_dense_lift_and_contains_sampled_fixed_points(gamma_variant):
     L = _layer(N=4, gamma_variant=gamma_variant, seed=7, lift_solver={"f_tol": 1e-12, "f_stop_mode": "abs",
@@ -321,7 +317,6 @@ def test_every_builder_trains_forward_and_backward(arch, gamma_variant):
     assert float(model.layer.M.grad.abs().sum()) > 0 and model.last_interval_info.backward is not None
 
 
-@pytest.mark.theorem("wei2022:prop3.2")
 @pytest.mark.parametrize("arch", list(SMALL))
 def test_eval_mode_float_boxes_contain_sampled_outputs(arch):
     torch.manual_seed(1)
