@@ -157,10 +157,17 @@ def _pos_int(name: str, k: Any) -> int:
     return int(k)
 
 
+def _center_taps(K: torch.Tensor) -> torch.Tensor:
+    """The diagonal of the conv's matrix per channel: the origin tap ``K[c, c, (k−1)//2, (k−1)//2]``."""
+    c, o = K.shape[0], (K.shape[-1] - 1) // 2
+    return K[torch.arange(c), torch.arange(c), o, o]
+
+
 class _LiftOperator(LinearOperator):
     r"""The lifted operator Ŵ on ``(B, 2c, N, N)`` = ``[z̄; z̲]`` through ``T Ŵ T = blkdiag(W, |W|)``
     (module docstring): matvec ``[Kμ + |K|ρ; Kμ − |K|ρ]`` (graph kept), resolvent from the two c × c
-    per-frequency resolvents; ``m = min(m_W, m_|W|)``, ``L = max(L_W, L_|W|)`` (lazy)."""
+    per-frequency resolvents; ``m = min(m_W, m_|W|)``, ``L = max(L_W, L_|W|)`` (lazy), ``diag_min`` the
+    smallest diagonal entry of W₊ (origin taps)."""
 
     def __init__(self, K: torch.Tensor, N: int):
         A = K.abs()
@@ -191,7 +198,7 @@ class _LiftOperator(LinearOperator):
 
         super().__init__(lin(K, A, False), lin(K, A, True), resolvent=resolvent,
                          m=lambda: min(mW(), mA()), L=lambda: max(LW(), LA()),
-                         diag_min=lambda: float(What.detach().diagonal(dim1=-2, dim2=-1).real.mean(dim=(0, 1)).min()))
+                         diag_min=lambda: float(_center_taps(K.detach()).clamp(min=0).min()))
 
 
 class ConvIBPMonDEQ(nn.Module):
