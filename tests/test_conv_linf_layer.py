@@ -210,6 +210,14 @@ def test_warmup_and_margin_checks():
         L.m = 1.0
 
 
+def test_pr_default_step_is_one_and_other_solvers_keep_their_rules():
+    L = ConvIBPMonDEQ(1, 2, 4)
+    assert L.solver_options["alpha"] == 1.0 and L.lift_options["alpha"] == 1.0
+    assert "alpha" not in ConvIBPMonDEQ(1, 2, 4, f_solver="fb").solver_options     # FB: α = m/L² from theory
+    assert "alpha" not in ConvIBPMonDEQ(1, 2, 4, b_solver="anderson").solver_options
+    assert ConvIBPMonDEQ(1, 2, 4, alpha=0.3, lift_solver={"alpha": 2.0}).lift_options["alpha"] == 2.0
+
+
 def test_bad_input():
     L = _layer()
     with pytest.raises(ShapeError):
