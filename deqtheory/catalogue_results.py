@@ -839,6 +839,34 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                      'property_tests/test_wei2022.py::test_rownorm_printed_l2_claim_counterexample, '
                                      'property_tests/test_wei2022.py::test_rownorm_corrected_linf_statement.',
                             'status': 'holds-as-corrected'},
+ 'wei2022:sec3.conv.contraction': {'corrected': '',
+                                   'notes': 'Materialised W and Ŵ (c ≤ 3, N ≤ 5, k = 1..N, ρ(A) scaled '
+                                            'over [0.2, 1.8]): ‖|W|‖_{∞,η̃} = max_c (Aη)_c/η_c, ‖|Ŵ|‖ and '
+                                            'μ_∞(Ŵ) with weights [η̃; η̃] are ≤ the certified μ, ρ(A) ≤ '
+                                            'λ_max(sym A); the lifted iteration obeys ‖ẑ − z*‖ ≤ ‖r‖/(1 − μ); '
+                                            'conv_abs_contraction is REFUTED at ρ(A) = 1.1 and its verifier '
+                                            'refuses a perturbed η, a smaller recorded μ and a non-positive η; '
+                                            'a skewed Γ-variant is contracting while λ_max(sym|W|) > 1 '
+                                            '(property_tests/test_conv_ibp_props.py).',
+                                   'status': 'holds'},
+ 'wei2022:sec3.conv.lift': {'corrected': '',
+                            'notes': 'Dense oracles on conv_matrix materialisations for every (c ≤ 3, N ≤ 5, '
+                                     'k = 1..N, odd and even, N = k): |W| equals conv_matrix(|K|) exactly, '
+                                     'lifts of channel-constant vectors map by A, λ_max(sym|W|) = λ_max(sym '
+                                     'A) and λ_min(sym(I − Ŵ)) = 1 − λ_max(sym A) to 1e-12; the proved '
+                                     'margin of conv_ibp_margin is within 1e-9 of 1 − λ_max(sym A) and below '
+                                     'the dense λ_min(sym(I − Ŵ)); it is REFUTED (re-verified) at λ_max(sym '
+                                     'A) = 1.05; A_low ≤ Σ_taps|K| ≤ A_up against exact rational sums; k > N '
+                                     'is refused (taps alias) (property_tests/test_conv_ibp_props.py).',
+                            'status': 'holds'},
+ 'wei2022:sec3.conv.param': {'corrected': '',
+                             'notes': 'Random M, slack, β (c ≤ 3, N ≤ 5, m ∈ {0, 0.1, 0.5}): the kernel of '
+                                      'ConvIBPMonDEQ / ConvIBPMonDEQGamma materialises to the dense '
+                                      'D̃^{-1/2}M̃D̃^{-1/2} (Γ̃·Γ̃⁻¹) to 1e-12, λ_max(sym|W|) < 1 − m (plain) '
+                                      'and ρ(|W|) < 1 − m (both); a strongly skewed Γ leaves the '
+                                      'symmetric set (λ_max(sym|W|) > 1) but not the contraction set '
+                                      '(property_tests/test_conv_ibp_props.py, tests/test_conv_ibp.py).',
+                             'status': 'holds'},
  'wei2022:sec4.param': {'corrected': 'For M with no vanishing row+column pair (r_i(M) = ((|M|𝟙)_i + '
                                      '(|M|ᵀ𝟙)_i)/2 > 0 for all i), D = diag((|M|+|M|ᵀ)𝟙/(2(1−m))) satisfies '
                                      'D_ii > r_i(M), so W = D^{-1/2}MD^{-1/2} satisfies (3.4); moreover '

@@ -105,8 +105,9 @@ def abs_mass(K: Any) -> np.ndarray:
 
 def _mass_allowance(K: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """The computed sums ŝ and an allowance e ≥ |ŝ − s| (before the final outward rounding)."""
-    s = np.abs(K).sum(axis=(2, 3))
-    return s, s * (INFLATE * _gam(K.shape[2] * K.shape[3])) + _ETA
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.abs(K).sum(axis=(2, 3))
+        return s, s * (INFLATE * _gam(K.shape[2] * K.shape[3])) + _ETA
 
 
 def abs_mass_upper(K: Any) -> np.ndarray:
@@ -121,7 +122,7 @@ def abs_mass_upper(K: Any) -> np.ndarray:
     Validates ``K`` (4-d, finite, exactly float64: :func:`deqtheory._validate.as_exact_float64`)."""
     K = _kernel(K)
     s, e = _mass_allowance(K)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         up = s + e
     return np.array([round_up(float(x)) for x in up.ravel()]).reshape(s.shape)
 
@@ -131,8 +132,9 @@ def abs_mass_lower(K: Any) -> np.ndarray:
     rounded down and clipped at 0); used only to *refute* (ρ(A) ≥ ρ(A_low) for 0 ≤ A_low ≤ A)."""
     K = _kernel(K)
     s, e = _mass_allowance(K)
-    low = np.nextafter((s - e) * (1.0 - 8 * UNIT_ROUNDOFF), -np.inf)
-    return np.maximum(low, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = np.nextafter((s - e) * (1.0 - 8 * UNIT_ROUNDOFF), -np.inf)
+    return np.where(np.isfinite(s), np.maximum(low, 0.0), 0.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,7 +270,8 @@ class ConvIBPMonDEQGamma(ConvIBPMonDEQ):
     def sample(self, rng: np.random.Generator, c: int, k: int, N: Optional[int] = None, *, scale: float = 1.0,
                slack_range: "tuple[float, float]" = (0.1, 1.0), beta_scale: float = 1.0) -> ConvIBPMonDEQGammaParams:
         p = super().sample(rng, c, k, N, scale=scale, slack_range=slack_range)
-        return ConvIBPMonDEQGammaParams(M=p.M, log_slack=p.log_slack, beta=rng.standard_normal(p.M.shape[0]) * beta_scale)
+        beta = rng.standard_normal(p.M.shape[0]) * beta_scale
+        return ConvIBPMonDEQGammaParams(M=p.M, log_slack=p.log_slack, beta=beta)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,9 +308,10 @@ def conv_ibp_margin(K: Any, N: Any) -> Certificate:
     K, N = _problem(K, N)
     A_up = abs_mass_upper(K)
     wit = {**_base_witness(K, N), "A": A_up}
-    est = float(np.linalg.eigvalsh(0.5 * (abs_mass(K) + abs_mass(K).T))[-1])
+    finite = bool(np.all(np.isfinite(A_up)))
+    est = float(np.linalg.eigvalsh(0.5 * (A_up + A_up.T))[-1]) if finite else math.inf
     stats = {"c": int(K.shape[0]), "lambda_max_sym_A_estimate": est}
-    if not np.all(np.isfinite(A_up)):
+    if not finite:
         return Certificate("conv_ibp_monotone", Status.INCONCLUSIVE, margin=-math.inf, witness=wit, stats=stats,
                            message="sum of |K| over the taps overflows float64; nothing is claimed")
     up = check_monotone(A_up)
@@ -394,7 +398,9 @@ def conv_abs_contraction(K: Any, N: Any) -> Certificate:
     :math:`\rho(A_{\rm low}) \ge 1` is proved (then ρ(|W|) ≥ 1 and no weight works); else INCONCLUSIVE.
     Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
     K, N = _problem(K, N)
-    return _contraction(K, N, None, {"c": int(K.shape[0]), "rho_A_estimate": float(_perron_vector(abs_mass(K))[0])})
+    A_up = abs_mass_upper(K)
+    est = float(_perron_vector(A_up)[0]) if np.all(np.isfinite(A_up)) else math.inf
+    return _contraction(K, N, None, {"c": int(K.shape[0]), "rho_A_estimate": est})
 
 
 @register_verifier("conv_abs_contraction")

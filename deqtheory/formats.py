@@ -235,7 +235,8 @@ class ConvIBPMonDEQNet:
         if U.shape[0] != c:
             raise ShapeError(f"U: expected ({c}, c_in, k, k) for M of shape {M.shape}, got {U.shape}")
         if self.beta is None and self.gamma is not None:
-            raise DomainError("gamma: given without beta (gamma belongs to the Gamma-variant, kind conv_ibp_mondeq_gamma)")
+            raise DomainError("gamma: given without beta (gamma belongs to the Gamma-variant, "
+                              "kind conv_ibp_mondeq_gamma)")
         object.__setattr__(self, "M", M)
         object.__setattr__(self, "U", U)
         object.__setattr__(self, "N", N)
