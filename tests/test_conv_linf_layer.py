@@ -74,7 +74,6 @@ def _dense(L):
 # the parametrization
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("gamma_variant,gamma", [(False, None), (True, 3.0), (True, None)])
 @pytest.mark.parametrize("m", [0.0, 0.1, 0.5])
 def test_weight_kernel_is_the_numpy_formula_bit_for_bit(gamma_variant, gamma, m):
@@ -86,7 +85,6 @@ def test_weight_kernel_is_the_numpy_formula_bit_for_bit(gamma_variant, gamma, m)
         assert np.array_equal(to_deqtheory(L).W_kernel(), ref)
 
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("k,N", [(3, 3), (3, 5), (2, 4), (1, 3), (4, 4)])
 def test_materialised_W_is_m_monotone_in_abs_and_the_lift_kernel_is_the_matrix_lift(k, N):
     for seed in range(3):
@@ -123,7 +121,6 @@ def test_initialisation_is_the_documented_one():
 # solves and gradients
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.theorem("wei2022:sec3.conv.param")
 @pytest.mark.parametrize("gamma_variant", [False, True])
 @pytest.mark.parametrize("solver", ["pr", "fb"])
 def test_fixed_point_matches_dense_solve_of_the_materialised_deq(gamma_variant, solver):
@@ -160,32 +157,21 @@ def test_lift_operator_is_the_conv_with_the_lift_kernel_and_adjoint_and_resolven
 
 
 @pytest.mark.parametrize("gamma_variant", [False, True])
-def test_implicit_gradient_matches_finite_differences(gamma_variant):
+def test_implicit_gradient_passes_gradcheck_in_every_parameter(gamma_variant):
+    """The implicit backward (adjoint PR solve) against torch.autograd.gradcheck's finite differences,
+    jointly in M, log_slack, U, bias (and β) and the input."""
     L = _layer(c_in=1, c=2, N=3, gamma_variant=gamma_variant, seed=6, **TIGHT)
+    names = [n for n, _ in L.named_parameters()]
     x = torch.randn(2, 1, 3, 3, dtype=D64)
-    w = torch.randn(2, 2, 3, 3, dtype=D64)
 
-    def loss():
-        return (L(x) * w).sum()
+    def f(xx, *ps):
+        return torch.func.functional_call(L, dict(zip(names, ps)), (xx,))
 
-    L.zero_grad()
-    loss().backward()
-    params = [(L.bias, (0,)), (L.M, (1, 0, 2, 1)), (L.M, (0, 0, 1, 1)), (L.U, (1, 0, 1, 1)), (L.log_slack, (1,))]
-    if gamma_variant:
-        params.append((L.beta, (0,)))
-    for p, idx in params:
-        g = float(p.grad[idx])
-        h = 1e-6
-        with torch.no_grad():
-            p[idx] += h
-            lp = float(loss())
-            p[idx] -= 2 * h
-            lm = float(loss())
-            p[idx] += h
-        assert abs(g - (lp - lm) / (2 * h)) < 1e-6 * max(1.0, abs(g)), (p.shape, idx, g, (lp - lm) / (2 * h))
+    inputs = (x.requires_grad_(),) + tuple(p.detach().clone().requires_grad_() for p in L.parameters())
+    assert torch.autograd.gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
+    assert L.last_info.backward.converged
 
 
-@pytest.mark.theorem("wei2022:prop3.2")
 @pytest.mark.parametrize("gamma_variant", [False, True])
 def test_lifted_solve_matches_the_dense_lift_and_contains_sampled_fixed_points(gamma_variant):
     L = _layer(N=4, gamma_variant=gamma_variant, seed=7, lift_solver={"f_tol": 1e-12, "f_stop_mode": "abs",
@@ -224,6 +210,14 @@ def test_warmup_and_margin_checks():
         L.m = 1.0
 
 
+def test_pr_default_step_is_one_and_other_solvers_keep_their_rules():
+    L = ConvIBPMonDEQ(1, 2, 4)
+    assert L.solver_options["alpha"] == 1.0 and L.lift_options["alpha"] == 1.0
+    assert "alpha" not in ConvIBPMonDEQ(1, 2, 4, f_solver="fb").solver_options     # FB: α = m/L² from theory
+    assert "alpha" not in ConvIBPMonDEQ(1, 2, 4, b_solver="anderson").solver_options
+    assert ConvIBPMonDEQ(1, 2, 4, alpha=0.3, lift_solver={"alpha": 2.0}).lift_options["alpha"] == 2.0
+
+
 def test_bad_input():
     L = _layer()
     with pytest.raises(ShapeError):
@@ -246,6 +240,8 @@ def test_bad_input():
         ConvLinfClassifier((1, 8, 8), 3, arch="deq5")
     with pytest.raises(ValueError):
         ConvLinfClassifier((1, 8, 8), 3, stem=[[4, 3]])
+    with pytest.raises(ValueError):
+        ConvLinfClassifier((1, 8, 8), 3, init="kaiming")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -307,6 +303,8 @@ def test_full_size_architectures_are_wei2022_table1():
     convs = [b for b in m7.certify_blocks() if isinstance(b, torch.nn.Conv2d)]
     assert [(c.out_channels, c.stride[0]) for c in convs] == [(64, 1), (128, 2), (128, 1), (128, 1)]
     assert m7.post[-3].in_features == 128 * 14 * 14 and m7.post[-3].out_features == 512
+    conv = m3.pre[0]                           # Shi et al. IBP init of the explicit layers (fan_in = 1·3·3)
+    assert 0.8 < float(conv.weight.detach().std()) / (np.sqrt(2 * np.pi) / 9) < 1.25 and not conv.bias.detach().any()
     mc = R.build_model("deq3_cpu_linf", (1, 28, 28), 10)
     assert mc.layer.N == 14 and mc.layer.channels == 32 and mc.head.in_features == 32 * 7 * 7
     assert set(ARCHS) == {"deq3", "deq7", "deq3_cpu"}
@@ -327,7 +325,6 @@ def test_every_builder_trains_forward_and_backward(arch, gamma_variant):
     assert float(model.layer.M.grad.abs().sum()) > 0 and model.last_interval_info.backward is not None
 
 
-@pytest.mark.theorem("wei2022:prop3.2")
 @pytest.mark.parametrize("arch", list(SMALL))
 def test_eval_mode_float_boxes_contain_sampled_outputs(arch):
     torch.manual_seed(1)

@@ -54,9 +54,9 @@ from torch import nn
 from ..certify.boxes import folded_margins
 from ..data import Normalize
 from ..layers.conv_linf import ConvIBPMonDEQ
-from ..parametrize import m_warmup
+from .linf import LinfDEQClassifier
 
-__all__ = ["ARCHS", "ConvLinfClassifier", "conv_linf_builder"]
+__all__ = ["ARCHS", "ConvLinfClassifier", "conv_linf_builder", "ibp_init_"]
 
 #: The architectures (wei2022 Table 1 / App. B, and the CPU-sized DEQ-3); ``stem``/``post`` rows are
 #: ``(out_channels, kernel, stride)`` of explicit convs (zero padding ``kernel//2``), ``fc`` the hidden
@@ -80,6 +80,23 @@ def _conv_rows(name: str, rows: Any) -> List[Tuple[int, int, int]]:
             raise ValueError(f"{name}: rows must be [out_channels, kernel, stride] positive integers, got {r!r}")
         out.append(tuple(int(v) for v in r))
     return out
+
+
+def ibp_init_(modules: Sequence[nn.Module], init: str, generator: torch.Generator) -> None:
+    r"""``init="ibp"``: Shi et al. (2021) IBP initialisation of every ``Conv2d``/``Linear`` in ``modules``,
+    weights N(0, 2π/fan_in²) (fan_in = in_channels·k² or in_features), biases 0 (wei2022 App. B, MNIST);
+    ``"default"``: PyTorch's initialisation is kept."""
+    if init not in ("ibp", "default"):
+        raise ValueError(f"init: expected 'ibp' or 'default', got {init!r}")
+    if init == "default":
+        return
+    with torch.no_grad():
+        for mod in modules:
+            if isinstance(mod, (nn.Conv2d, nn.Linear)):
+                fan_in = mod.weight[0].numel()
+                mod.weight.copy_(torch.randn(mod.weight.shape, generator=generator, dtype=torch.float64)
+                                 * (math.sqrt(2 * math.pi) / fan_in))
+                mod.bias.zero_()
 
 
 def _bn_affine(bn: nn.Module, mean: torch.Tensor, var: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -126,8 +143,6 @@ class ConvLinfClassifier(nn.Module):
         super().__init__()
         if arch not in ARCHS:
             raise ValueError(f"arch: expected one of {tuple(ARCHS)}, got {arch!r}")
-        if init not in ("ibp", "default"):
-            raise ValueError(f"init: expected 'ibp' or 'default', got {init!r}")
         given = dict(stem=stem, channels=channels, kernel_size=kernel_size, u_kernel_size=u_kernel_size,
                      u_init=u_init, post=post, pool=pool, fc=fc, bn=bn, m=m)
         a = {k: (ARCHS[arch][k] if v is None else v) for k, v in given.items()}
@@ -165,31 +180,17 @@ class ConvLinfClassifier(nn.Module):
             d = int(h)
         self.post = nn.ModuleList(post_mods)
         self.head = nn.Linear(d, int(num_classes))
-        if init == "ibp":
-            with torch.no_grad():
-                for mod in [*self.pre, *self.post, self.head]:
-                    if isinstance(mod, (nn.Conv2d, nn.Linear)):
-                        fan_in = mod.weight[0].numel()
-                        mod.weight.copy_(torch.randn(mod.weight.shape, generator=g, dtype=torch.float64)
-                                         * (math.sqrt(2 * math.pi) / fan_in))
-                        mod.bias.zero_()
+        ibp_init_([*self.pre, *self.post, self.head], init, g)
         self.m_warmup_eps_train = None if m_warmup_eps_train is None else float(m_warmup_eps_train)
         self.register_buffer("m_current", torch.tensor(float(self.layer.m), dtype=torch.float64))
         self._bn_stats: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = {}
         self.last_interval_info = None
 
-    # -- m warm-up ---------------------------------------------------------------------------
-    def _sync_m(self) -> None:
-        mc = float(self.m_current)
-        if self.layer.m != mc:
-            self.layer.m = mc
-
-    def set_training_eps(self, eps: float) -> None:
-        """wei2022 App. B m warm-up (no-op unless ``m_warmup_eps_train`` is set)."""
-        if self.m_warmup_eps_train is None:
-            return
-        self.m_current.fill_(m_warmup(self.layer.m_target, eps, self.m_warmup_eps_train))
-        self._sync_m()
+    # -- m warm-up: the dense ℓ∞ classifier's (same buffer ``m_current``, same rule; ``family`` marks the
+    # IBP-MonDEQ layer whose ``m`` it drives) -----------------------------------------------------
+    family = "ibp_mondeq"
+    _sync_m = LinfDEQClassifier._sync_m
+    set_training_eps = LinfDEQClassifier.set_training_eps
 
     # -- forward -------------------------------------------------------------------------------
     def _run(self, mods: Sequence[nn.Module], h: torch.Tensor) -> torch.Tensor:
