@@ -211,6 +211,35 @@ def _is_normalize(m: nn.Module) -> bool:
     return type(m).__name__ == "Normalize" and hasattr(m, "affine")
 
 
+def _explicit_conv_stage(m: nn.Module) -> Any:
+    """``nn.Conv2d`` (zero padding, square kernel, groups 1, no dilation) → :class:`deqtheory.pipeline.Conv2d`;
+    ``nn.BatchNorm1d/2d`` → :class:`~deqtheory.pipeline.BatchNorm` with its running statistics (the eval-mode
+    function, whatever the module's mode); ``nn.AvgPool2d`` (no ceil mode / divisor override, padding
+    counted) → :class:`~deqtheory.pipeline.AvgPool2d`. Anything else is a ``DomainError`` naming it."""
+    name = type(m).__name__
+    if isinstance(m, nn.Conv2d):
+        k, s_, p_, d_ = (tuple(int(v) for v in (a if isinstance(a, tuple) else (a, a))) if not isinstance(a, str)
+                         else a for a in (m.kernel_size, m.stride, m.padding, m.dilation))
+        if (isinstance(p_, str) or m.groups != 1 or d_ != (1, 1) or k[0] != k[1] or s_[0] != s_[1] or p_[0] != p_[1]
+                or (m.padding_mode != "zeros" and p_ != (0, 0))):
+            raise DomainError(f"{name}: only square kernels, equal strides/paddings, zero padding, groups=1 and "
+                              f"dilation 1 are exported (got kernel {m.kernel_size}, stride {m.stride}, padding "
+                              f"{m.padding}, groups {m.groups}, dilation {m.dilation}, {m.padding_mode})")
+        return _pl.Conv2d(to_numpy(m.weight), None if m.bias is None else to_numpy(m.bias), s_[0], p_[0])
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if not m.track_running_stats or m.running_mean is None:
+            raise DomainError(f"{name}: no running statistics (track_running_stats=False): not a fixed function")
+        return _pl.BatchNorm(to_numpy(m.running_mean), to_numpy(m.running_var), float(m.eps),
+                             to_numpy(m.weight) if m.affine else None, to_numpy(m.bias) if m.affine else None)
+    k, s_, p_ = (int(a) if isinstance(a, int) else int(a[0]) for a in (m.kernel_size, m.stride or m.kernel_size,
+                                                                      m.padding))
+    if m.ceil_mode or m.divisor_override is not None or (p_ and not m.count_include_pad) or \
+            any(isinstance(a, tuple) and len(set(a)) > 1 for a in (m.kernel_size, m.stride, m.padding)):
+        raise DomainError(f"{name}: ceil_mode, divisor_override, uncounted padding and non-square windows are not "
+                          "exported")
+    return _pl.AvgPool2d(k, s_, p_)
+
+
 def _stages(mods: List[nn.Module], N: Optional[int]) -> List[Any]:
 
     residual = (SLLLinear, CPLLinear, SLLConv2d, CPLConv2d)
@@ -231,6 +260,8 @@ def _stages(mods: List[nn.Module], N: Optional[int]) -> List[Any]:
             out.append(_pl.Linear(to_numpy(m.weight), to_numpy(m.bias)))
         elif type(m).__name__ == "ChannelPad":
             out.append(_pl.ChannelPad(m.c_in, m.c))
+        elif isinstance(m, (nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.AvgPool2d)):
+            out.append(_explicit_conv_stage(m))
         elif isinstance(m, DenseDEQLayer):
             ro = nxt is not None and type(nxt).__name__ == "Readout" and getattr(nxt, "layer", None) is m
             out.append(_dense_layer(m, readout=ro))

@@ -97,3 +97,55 @@ def test_bad_stage_arguments_are_typed_errors():
         pl.AvgPool2d(2, 1.5)
     with pytest.raises(ShapeError):
         pl.Conv2d(np.zeros((2, 3, 3, 3)))(np.zeros((1, 2, 5, 5)))
+
+
+@pytest.mark.parametrize("arch", ["deq3", "deq7"])
+def test_conv_linf_classifier_exports_to_a_classifier_file(tmp_path, arch):
+    """The bridge: a trained-shape ConvLinfClassifier (stem conv + BN, conv IBP-MonDEQ, BN, pool / convs,
+    FC (+BN1d)) → deqtheory.pipeline stages → file; `deqtheory eval` equals the torch eval-mode output and
+    `deqtheory check` proves the model stage matrix-free."""
+    import json
+    import subprocess
+    import sys
+
+    from deqtheory_train.export import to_deqtheory
+    from deqtheory_train.registry import build_model
+
+    small = {"deq3": dict(stem=[[3, 3, 1]], channels=3, pool=2),
+             "deq7": dict(stem=[[2, 3, 1]], channels=2, post=[[3, 3, 2]], fc=[5])}[arch]
+    torch.manual_seed(0)
+    model = build_model(f"{arch}_linf", (1, 8, 8), 4, **small).double()
+    model.layer.solver_options.update(f_tol=1e-13, f_max_iter=5000)
+    with torch.no_grad():                           # non-trivial running statistics, then eval mode
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                mod.running_mean.uniform_(-0.3, 0.3)
+                mod.running_var.uniform_(0.5, 1.5)
+    model.eval()
+    P = to_deqtheory(model)
+    names = [type(s).__name__ for s in P.stages]
+    assert "Conv2d" in names and "BatchNorm" in names and fm.kind_of(P.model_stage()) == "conv_ibp_mondeq"
+    path = tmp_path / "clf.npz"
+    assert fm.save_model(path, P) == "classifier"
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    Y, info = fm.evaluate(path, x.numpy(), tol=1e-13)
+    assert info["ok"]
+    np.testing.assert_allclose(Y, ref, rtol=0, atol=1e-10)
+    r = subprocess.run([sys.executable, "-m", "deqtheory.cli", "check", str(path), "--json"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    assert rep["conditions"]["conv_ibp_monotone"]["status"] == "certified"
+    assert rep["classifier"]["stages"][rep["classifier"]["model_stage"]] == "conv_ibp_mondeq"
+
+
+def test_unsupported_explicit_modules_are_refused_by_the_bridge():
+    from deqtheory_train.export import _explicit_conv_stage
+    with pytest.raises(DomainError, match="groups"):
+        _explicit_conv_stage(torch.nn.Conv2d(2, 2, 3, groups=2))
+    with pytest.raises(DomainError, match="ceil_mode"):
+        _explicit_conv_stage(torch.nn.AvgPool2d(2, ceil_mode=True))
+    with pytest.raises(DomainError, match="running statistics"):
+        _explicit_conv_stage(torch.nn.BatchNorm2d(2, track_running_stats=False))
