@@ -396,9 +396,9 @@ def test_m_warmup_follows_wei2022_appB_and_is_saved():
 # ------------------------------------------------------------------------------------------------
 
 def test_configs_load_and_follow_wei2022_table3():
-    for arch in ("deq3", "deq7", "cpu"):
+    for arch in ("deq3", "deq7", "cpu", "cpu_short"):
         for k, et in ((1, 0.2), (2, 0.3), (3, 0.4), (4, 0.4)):
-            c = load_config(f"conv_ibpmondeq_{arch}_mnist_eps0{k}")
+            c = load_config(f"conv_ibpmondeq_{arch.replace('_short', '')}_mnist{'_short' if 'short' in arch else ''}_eps0{k}")
             assert c["eps_schedule"]["end_value"] == et and c["certify"]["eps"] == [k / 10]
             assert c["loss"]["name"] == "ibp_elided" and c["data"]["batch_size"] == 128
             assert c["optimizer"]["lr"] == 0.0005 and c["grad_clip"] == 10.0
