@@ -66,8 +66,11 @@ __all__ = ["CONV_LINF_KINDS", "ConvDEQBox", "ConvLinfPlan", "certify_conv_linf",
 #: file kinds of the DEQ layers this certifier handles
 CONV_LINF_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")
 
-#: default lifted solve: PR (valid for any α: the lift is m-monotone by construction), tight relative tolerance
-CONV_LINF_SOLVER: Dict[str, Any] = {"f_solver": "pr", "f_tol": 1e-10, "f_stop_mode": "rel", "f_max_iter": 3000}
+#: default lifted solve: PR with step α = 1 (valid for any α > 0: the lift is m-monotone by construction; no
+#: per-frequency SVD for a 1/L step), relative tolerance 1e-8 — the widening turns any tolerance into a proof;
+#: at 1e-8 it moves the boxes by ~1e-8 relative (measured: 12 PR iterations vs 26 at α = 1/L, tol 1e-10)
+CONV_LINF_SOLVER: Dict[str, Any] = {"f_solver": "pr", "alpha": 1.0, "f_tol": 1e-8, "f_stop_mode": "rel",
+                                    "f_max_iter": 3000}
 
 
 def is_conv_deq(m: nn.Module) -> bool:
