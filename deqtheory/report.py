@@ -235,9 +235,12 @@ class CheckReport:
                 lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(margin):>12}  L = {_fmt(L)}  {detail}")
         if self.classifier is not None:
             c = self.classifier
+            rows = self._classifier_rows()
+            tail = ("the whole classifier x -> logits:" if rows else
+                    "no Lipschitz constant of the whole classifier (no Lipschitz section for this model stage)")
             lines.append(f"  [classifier] stages {' -> '.join(c.stages)}: the rows above are about stage "
-                         f"{c.model_stage} ({c.stages[c.model_stage]}); the whole classifier x -> logits:")
-            for k, st, L, detail in self._classifier_rows():
+                         f"{c.model_stage} ({c.stages[c.model_stage]}); {tail}")
+            for k, st, L, detail in rows:
                 lines.append(f"  {k:<{w}}  {st.value:<13} {'':>12}  L = {_fmt(L)}  {detail}")
         return "\n".join(lines)
 
