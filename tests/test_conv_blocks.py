@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from deqtheory.errors import DomainError
+from deqtheory.testing.oracles import exact_conv_box
 from deqtheory_train.certify.conv_blocks import (avgpool_block, batchnorm_block, circular_conv_box, conv_box,
                                                  linf_block)
 
@@ -22,26 +23,7 @@ DT = torch.float64
 
 def _exact_conv(K, b, x, stride, pad, circular=False):
     """Exact cross-correlation (Fractions) of float64 arrays: K (co, ci, kh, kw), x (ci, H, W)."""
-    co, ci, kh, kw = K.shape
-    H, W = x.shape[1:]
-    if circular:
-        oh, ow = (kh - 1) // 2, (kw - 1) // 2
-        Ho, Wo = H, W
-    else:
-        Ho, Wo = (H + 2 * pad - kh) // stride + 1, (W + 2 * pad - kw) // stride + 1
-    out = np.empty((co, Ho, Wo), dtype=object)
-    for o, i0, j0 in itertools.product(range(co), range(Ho), range(Wo)):
-        s = Fraction(float(b[o])) if b is not None else Fraction(0)
-        for c, a, bb in itertools.product(range(ci), range(kh), range(kw)):
-            if circular:
-                i, j = (i0 + a - oh) % H, (j0 + bb - ow) % W
-            else:
-                i, j = i0 * stride + a - pad, j0 * stride + bb - pad
-                if not (0 <= i < H and 0 <= j < W):
-                    continue
-            s += Fraction(float(K[o, c, a, bb])) * Fraction(float(x[c, i, j]))
-        out[o, i0, j0] = s
-    return out
+    return exact_conv_box(K, b, x, x, stride=stride, padding=pad, circular=circular)[0]
 
 
 def _cancelling(rng, shape):

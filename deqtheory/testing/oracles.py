@@ -6,7 +6,7 @@ from typing import Any, List
 
 import numpy as np
 
-__all__ = ["enumerate_fixed_points", "unique_fixed_point"]
+__all__ = ["enumerate_fixed_points", "unique_fixed_point", "exact_conv_box"]
 
 
 def enumerate_fixed_points(W: Any, v: Any, tol: float = 1e-10) -> List[np.ndarray]:
@@ -47,3 +47,34 @@ def unique_fixed_point(W: Any, v: Any, tol: float = 1e-11) -> np.ndarray:
     if len(sols) != 1:
         raise AssertionError(f"expected exactly one fixed point, found {len(sols)}")
     return sols[0]
+
+
+def exact_conv_box(K: Any, b: Any, lo: Any, hi: Any, *, stride: int = 1, padding: int = 0,
+                   circular: bool = False) -> "tuple[np.ndarray, np.ndarray]":
+    """The exact box ``[min, max]`` of ``y = K ⋆ x + b`` over ``lo ≤ x ≤ hi`` (one image ``(c_in, H, W)``) in
+    rational arithmetic (``fractions.Fraction`` on the stored float64 values): cross-correlation with zero
+    padding ``padding`` and ``stride``, or circular with origin ``(k−1)//2`` (``circular=True``, stride 1).
+    Object arrays ``(c_out, H_out, W_out)`` of Fractions; ``lo = hi`` gives the exact convolution."""
+    from fractions import Fraction
+
+    K, lo, hi = (np.asarray(a, dtype=np.float64) for a in (K, lo, hi))
+    co, ci, kh, kw = K.shape
+    H, W = lo.shape[1:]
+    oh, ow = (kh - 1) // 2, (kw - 1) // 2
+    Ho, Wo = (H, W) if circular else ((H + 2 * padding - kh) // stride + 1, (W + 2 * padding - kw) // stride + 1)
+    out_lo = np.empty((co, Ho, Wo), dtype=object)
+    out_hi = np.empty((co, Ho, Wo), dtype=object)
+    for o, i0, j0 in itertools.product(range(co), range(Ho), range(Wo)):
+        s_lo = s_hi = Fraction(0) if b is None else Fraction(float(np.asarray(b)[o]))
+        for c, a, bb in itertools.product(range(ci), range(kh), range(kw)):
+            if circular:
+                i, j = (i0 + a - oh) % H, (j0 + bb - ow) % W
+            else:
+                i, j = i0 * stride + a - padding, j0 * stride + bb - padding
+                if not (0 <= i < H and 0 <= j < W):
+                    continue
+            k = Fraction(float(K[o, c, a, bb]))
+            p, q = k * Fraction(float(lo[c, i, j])), k * Fraction(float(hi[c, i, j]))
+            s_lo, s_hi = s_lo + min(p, q), s_hi + max(p, q)
+        out_lo[o, i0, j0], out_hi[o, i0, j0] = s_lo, s_hi
+    return out_lo, out_hi

@@ -57,7 +57,7 @@ from .blocks import model_blocks
 from .boxes import DT, as_f64, down, downf, folded_margins, input_box, to_numpy64, up
 from .conv_blocks import circular_conv_box, direct_conv, linf_block
 from .deq import cert_info, error_bound, residual_rho
-from .driver import run_certifier
+from .driver import plan_inputs, run_certifier
 from .layer_arrays import conv_arrays
 from .results import CertifyOutput, Perturbation
 
@@ -195,11 +195,8 @@ class ConvLinfPlan:
         return consts, prov
 
     def inputs(self, x: Any, y: Any) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = torch.as_tensor(x).detach().to(device=self.device, dtype=DT)
-        labels = torch.as_tensor(y).detach().to(device=self.device, dtype=torch.long).reshape(-1)
-        if x.shape[0] != labels.shape[0]:
-            raise DomainError(f"x, y: batch sizes differ ({x.shape[0]} vs {labels.shape[0]})")
-        return x, labels
+        """``x`` as float64 and ``y`` as long labels on the plan's device (:func:`.driver.plan_inputs`)."""
+        return plan_inputs(x, y, self.device, self.p)
 
     # -- the chain -----------------------------------------------------------------------------
     def boxes(self, lo: torch.Tensor, hi: torch.Tensor) -> Dict[str, Any]:

@@ -20,7 +20,7 @@ from ..train import unwrap
 from .blocks import Block, Readout, lipschitz_product, model_blocks, pre_block
 from .boxes import DT, INFLATE, TINY, UROUND, affine_box, as_f64, down, folded_margins, input_box, gamma, point_margins, to_numpy64, up
 from .deq import DEQConstants, error_bound, residual_rho
-from .driver import certify_plan_batch, l2_need, run_certifier
+from .driver import certify_plan_batch, l2_need, plan_inputs, run_certifier
 from .results import CertificationResult, CertifyOutput, Perturbation, stats_dict
 
 __all__ = ["CertificationPlan", "prepare", "certify_batch", "certified_accuracy", "certify_deq", "certify_linf",
@@ -112,14 +112,8 @@ class CertificationPlan:
         return lo, hi
 
     def inputs(self, x: Any, y: Any) -> Tuple[torch.Tensor, torch.Tensor]:
-        """``x`` as float64 and ``y`` as long labels on the plan's device, checked against each other."""
-        x = torch.as_tensor(x).detach().to(device=self.device, dtype=DT)
-        labels = torch.as_tensor(y).detach().to(device=self.device, dtype=torch.long).reshape(-1)
-        if x.shape[0] != labels.shape[0]:
-            raise DomainError(f"x, y: batch sizes differ ({x.shape[0]} vs {labels.shape[0]})")
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= self.p):
-            raise DomainError(f"y: labels must be in [0, {self.p})")
-        return x, labels
+        """``x`` as float64 and ``y`` as long labels on the plan's device (:func:`.driver.plan_inputs`)."""
+        return plan_inputs(x, y, self.device, self.p)
 
     def _solve(self, M: torch.Tensor, v: torch.Tensor, solver: Optional[str] = None):
         opts = dict(self.solver_options)

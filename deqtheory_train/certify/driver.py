@@ -29,7 +29,19 @@ from deqtheory.errors import DomainError
 from .boxes import DT, UROUND, down, up
 from .results import CertifyOutput, Perturbation, jsonable
 
-__all__ = ["l2_need", "l2_radius", "certify_plan_batch", "run_certifier"]
+__all__ = ["l2_need", "l2_radius", "plan_inputs", "certify_plan_batch", "run_certifier"]
+
+
+def plan_inputs(x: Any, y: Any, device: Any, p: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``x`` as float64 and ``y`` as long labels on ``device``, checked against each other and against the
+    ``p`` classes (the ``inputs`` method of every plan)."""
+    x = torch.as_tensor(x).detach().to(device=device, dtype=DT)
+    labels = torch.as_tensor(y).detach().to(device=device, dtype=torch.long).reshape(-1)
+    if x.shape[0] != labels.shape[0]:
+        raise DomainError(f"x, y: batch sizes differ ({x.shape[0]} vs {labels.shape[0]})")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= p):
+        raise DomainError(f"y: labels must be in [0, {p})")
+    return x, labels
 
 
 def l2_need(K: torch.Tensor, labels: torch.Tensor, eps: float) -> torch.Tensor:
