@@ -430,6 +430,8 @@ def norm2_upper_bound(M: Any) -> float:
     fro_ub = frobenius_upper(M)
     if fro_ub == 0.0:
         return 0.0
+    if m + n > 256 and 4 * min(m, n) <= max(m, n):
+        return min(_norm2_gram_bound(M), fro_ub)
     s_hat = float(np.linalg.norm(M, 2))
     s = float(np.nextafter(s_hat * (1.0 + 1e-12), np.inf))
     J = np.zeros((m + n, m + n))
@@ -441,6 +443,35 @@ def norm2_upper_bound(M: Any) -> float:
     if not math.isfinite(lb):
         return fro_ub
     return min(float(np.nextafter(s - lb, np.inf)), fro_ub)
+
+
+def _norm2_gram_bound(M: np.ndarray) -> float:
+    r""":func:`norm2_upper_bound` for a wide or tall M (min(m, n) ≪ max(m, n)), through the small Gram matrix
+    :math:`G = MM^\top` (or :math:`M^\top M`), k × k with k = min(m, n), instead of the (m + n)-square
+    Jordan–Wielandt matrix. With :math:`\tilde G = fl(G)`, :math:`|\tilde G - G| \le \gamma_{K}|M||M|^\top`
+    (K the inner dimension; Higham Thm 3.5), so :math:`\|\tilde G - G\|_2 \le \|\gamma_K|M||M|^\top\|_F`;
+    the diagonal of :math:`tI - \tilde G` rounds by at most :math:`u\max_i|t - \tilde G_{ii}|`.
+    :func:`~deqtheory.verified.verified_pd` with that ``abs_err`` proves
+    :math:`\lambda_{\min}(tI - G) \ge \ell`, hence :math:`\sigma_{\max}(M)^2 \le t - \ell` (each operation
+    rounded up). ``inf`` when nothing is proved (the caller takes the Frobenius bound)."""
+    A = M if M.shape[0] <= M.shape[1] else M.T
+    K = A.shape[1]
+    G = A @ A.T
+    aA = np.abs(A)
+    E = frobenius_upper(aA @ aA.T) * INFLATE * gamma(K) if np.isfinite(G).all() else math.inf
+    s_hat = float(np.linalg.norm(A, 2))
+    t = float(np.nextafter(s_hat * s_hat * (1.0 + 1e-10), np.inf))
+    B = -G
+    B[np.diag_indices_from(B)] += t
+    diag_err = float(np.max(np.abs(np.diag(B)))) * _U * INFLATE
+    if not (math.isfinite(E) and math.isfinite(t)):
+        return math.inf
+    lb = verified_pd(B, abs_err=float(np.nextafter(E + diag_err, np.inf)), refute=False,
+                     name="t I - M M^T").margin
+    if not math.isfinite(lb):
+        return math.inf
+    sq = float(np.nextafter(t - lb, np.inf))
+    return float(np.nextafter(math.sqrt(sq), np.inf)) if sq >= 0 else math.inf
 
 
 # ----------------------------------------------------------------------------------------------

@@ -331,6 +331,22 @@ def test_norm2_upper_bound_never_below_truth(seed, n):
     assert ub <= float(s) * (1 + 1e-10)
 
 
+@given(seeds, st.integers(min_value=260, max_value=700), st.booleans())
+@settings(max_examples=scaled(10), deadline=None)
+def test_norm2_upper_bound_gram_path_never_below_truth(seed, n, tall):
+    """Claim: for wide/tall M (the small-Gram path of norm2_upper_bound) the bound is ≥ σ_max(M) (60-digit
+    λ_max of the exact Gram matrix) and within 1e-9 relative; rows of very different scales included."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 7))
+    M = rng.standard_normal((m, n)) * 10.0 ** rng.uniform(-3, 3, size=(m, 1))
+    A = mp.matrix(M.tolist())
+    G = A * A.T
+    lam = max(mp.eigsy(G, eigvals_only=True))
+    ub = L.norm2_upper_bound(M.T if tall else M)
+    assert mp.mpf(ub) ** 2 >= lam
+    assert ub <= float(mp.sqrt(lam)) * (1 + 1e-9)
+
+
 # ------------------------------------------------------------------------------------------
 # PSD factors
 # ------------------------------------------------------------------------------------------
