@@ -29,6 +29,9 @@ from deqtheory_train.experiment.checkpoint import load_model_file
 from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers.conv_nemon import ConvNEMON, conv_nemon_weight_kernel, metzler_lift_kernel
 from deqtheory_train.models.conv_linf import ConvLinfClassifier
+# the model around a layer, its dense materialisation, inputs and the PGD attack (written independently of the
+# certifier) are those of the conv IBP-MonDEQ certifier tests: they only use the layer's interface and export
+from test_conv_linf_certify import _dense, _model, _pgd_margins, _x
 
 torch.set_num_threads(1)
 DT = torch.float64
@@ -44,26 +47,6 @@ def _layer(c_in=1, c=2, N=4, k=3, gamma=0.0, seed=0, scale=3.0, **kw):
         L.U.copy_(torch.randn(L.U.shape, generator=g, dtype=DT))
         L.bias.copy_(torch.randn(c, generator=g, dtype=DT) * 0.3)
     return L
-
-
-def _model(layer, p=3, seed=0):
-    g = torch.Generator().manual_seed(seed + 7)
-    head = nn.Linear(layer.channels * layer.N ** 2, p).double()
-    with torch.no_grad():
-        head.weight.copy_(torch.randn(head.weight.shape, generator=g, dtype=DT))
-        head.bias.copy_(torch.randn(head.bias.shape, generator=g, dtype=DT))
-    return nn.Sequential(layer, nn.Flatten(), head)
-
-
-def _dense(layer):
-    obj = to_deqtheory(layer)
-    W = _circ.conv_matrix(obj.W_kernel(), obj.N)
-    U = _circ.conv_matrix(obj.U, obj.N)
-    return W, U, np.repeat(np.asarray(obj.b, dtype=np.float64), obj.N ** 2)
-
-
-def _x(layer, B, seed):
-    return torch.rand(B, layer.c_in, layer.N, layer.N, generator=torch.Generator().manual_seed(seed), dtype=DT)
 
 
 def _dense_fixed_point(W, v, iters=20000):
@@ -240,61 +223,49 @@ def test_tiny_config_trains_through_the_cli_and_reloads(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------------------------- certifier
 
+def _box(x, eps):
+    return (x - eps).clamp(min=0), (x + eps).clamp(max=1)
+
+
+def _sampled(lo, hi, g, reps=10):
+    """``reps`` uniform points and ``reps`` vertices of each box, stacked as (2·reps·B, ...)."""
+    u = torch.rand((reps,) + tuple(lo.shape), generator=g, dtype=DT)
+    return torch.cat([lo + (hi - lo) * u, torch.where(u > 0.5, hi, lo)]).flatten(0, 1)
+
+
 @pytest.mark.theorem("jafarpour2022:thm6.3.conv")
-@pytest.mark.parametrize("seed", range(3))
-def test_matrix_free_box_agrees_with_the_dense_sound_metzler_box(seed):
-    layer = _layer(seed=seed)
+@pytest.mark.parametrize("c_in,c,N,seed", [(1, 2, 4, 0), (1, 2, 4, 1), (2, 3, 5, 2)])
+def test_matrix_free_box_agrees_with_the_dense_metzler_box_and_contains_sampled_fixed_points(c_in, c, N, seed):
+    layer = _layer(c_in=c_in, c=c, N=N, seed=seed)
     plan = ConvLinfPlan(_model(layer), solver_options={"f_tol": 1e-13})
     deq = plan.deqs[0]
     assert deq.metzler and deq.m is None and deq.mu is not None and deq.solver_options["f_solver"] == "alpha_avg"
     W, U, b = _dense(layer)
-    x = _x(layer, 3, seed)
-    lo, hi = (x - 0.05).clamp(min=0), (x + 0.05).clamp(max=1)
+    lo, hi = _box(_x(layer, 3, seed), 0.05)
     r = plan.boxes(lo, hi)
     assert not bool(r["bad"].any())
-    for i in range(3):
-        d = _iv.interval_bounds(W, U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy()),
-                                method="metzler")
-        assert d.certified
-        np.testing.assert_allclose(r["lower"][i].numpy(), d.box.lower, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(r["upper"][i].numpy(), d.box.upper, rtol=0, atol=1e-10)
-        z = _dense_fixed_point(W, U @ ((lo[i] + hi[i]) / 2).reshape(-1).numpy() + b)
-        assert np.all(r["lower"][i].numpy() <= z + 1e-12) and np.all(z - 1e-12 <= r["upper"][i].numpy())
-
-
-@pytest.mark.parametrize("seed", range(2))
-def test_boxes_contain_sampled_fixed_points(seed):
-    layer = _layer(c_in=2, c=3, N=5, seed=10 + seed)
-    plan = ConvLinfPlan(_model(layer))
-    x = _x(layer, 2, seed)
-    lo, hi = (x - 0.1).clamp(min=0), (x + 0.1).clamp(max=1)
-    r = plan.boxes(lo, hi)
-    assert not bool(r["bad"].any())
-    g = torch.Generator().manual_seed(seed)
+    dense = [_iv.interval_bounds(W, U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy()),
+                                 method="metzler") for i in range(3)]
+    assert all(d.certified for d in dense)
+    np.testing.assert_allclose(r["lower"].numpy(), np.stack([d.box.lower for d in dense]), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(r["upper"].numpy(), np.stack([d.box.upper for d in dense]), rtol=0, atol=1e-10)
     with torch.no_grad():
-        for _ in range(20):
-            z = layer(lo + (hi - lo) * torch.rand(lo.shape, generator=g, dtype=DT)).reshape(2, -1)
-            assert layer.last_stats.converged
-            assert bool((r["lower"] <= z).all()) and bool((z <= r["upper"]).all())
+        z = layer(_sampled(lo, hi, torch.Generator().manual_seed(seed))).reshape(-1, 3, c * N * N)
+    assert layer.last_stats.converged
+    assert bool((r["lower"] <= z).all()) and bool((z <= r["upper"]).all())
 
 
-def _margins(model, x, y):
-    out = model(x)
-    return out.gather(1, y[:, None]) - out
-
-
-def _pgd_margins(model, xc, yc, eps, steps=12):
-    lo, hi = (xc - eps).clamp(min=0), (xc + eps).clamp(max=1)
-    xa = ((lo + hi) / 2).clone().requires_grad_(True)
-    onehot = torch.nn.functional.one_hot(yc, model(xc[:1]).shape[1]).bool()
-    for _ in range(steps):
-        mm = _margins(model, xa, yc).masked_fill(onehot, 1e9)
-        (grad,) = torch.autograd.grad(mm.amin(1).sum(), xa)
-        with torch.no_grad():
-            xa -= eps / 3 * grad.sign()
-            xa.copy_(torch.maximum(torch.minimum(xa, hi), lo))
+def _attacked_margin(model, x, y, eps, seed):
+    """The smallest margin found in the clipped ε-box by sampling (uniform and vertices) and by PGD."""
+    lo, hi = _box(x, eps)
+    pts = _sampled(lo, hi, torch.Generator().manual_seed(seed), reps=5)
     with torch.no_grad():
-        return _margins(model, xa, yc).masked_fill(onehot, np.inf).amin(1)
+        logits = model(pts)
+    logits = logits.view(-1, x.shape[0], logits.shape[-1])
+    yy = y[None, :, None].expand(logits.shape[0], -1, 1)
+    other = logits.scatter(2, yy, -np.inf).amax(2)
+    sampled = (logits.gather(2, yy)[..., 0] - other).amin(0)
+    return torch.minimum(sampled, _pgd_margins(model, x, y, eps))
 
 
 @pytest.mark.parametrize("seed", range(2))
@@ -306,37 +277,23 @@ def test_attacks_never_break_a_certified_point(seed):
         y = model(x).argmax(1)
     eps_list = [0.01, 0.05]
     out = certify_conv_linf(model, x.numpy(), y.numpy(), norm="inf", eps=eps_list, batch_size=8)
-    assert out.correct.all()
-    assert out.certified[:, 0].sum() > 0, "the test needs certified points"
-    g = torch.Generator().manual_seed(seed)
+    assert out.correct.all() and out.certified[:, 0].sum() > 0, "the test needs certified points"
     for k, eps in enumerate(eps_list):
-        idx = np.flatnonzero(out.certified[:, k])
-        if idx.size == 0:
-            continue
-        xc, yc = x[idx], y[idx]
-        lo, hi = (xc - eps).clamp(min=0), (xc + eps).clamp(max=1)
-        with torch.no_grad():
-            for _ in range(5):
-                u = torch.rand(xc.shape, generator=g, dtype=DT)
-                for xs in (lo + (hi - lo) * u, torch.where(u > 0.5, hi, lo)):
-                    mm = _margins(model, xs, yc)
-                    mm[torch.arange(len(yc)), yc] = np.inf
-                    assert bool((mm > 0).all())
-        assert bool((_pgd_margins(model, xc, yc, eps) > 0).all())
-    assert bool((_pgd_margins(model, x, y, 1.0) <= 0).any())      # the attack has teeth
+        cert = torch.as_tensor(out.certified[:, k])
+        assert bool((_attacked_margin(model, x, y, eps, seed)[cert] > 0).all())
+    assert bool((_attacked_margin(model, x, y, 1.0, seed) <= 0).any())      # the attacks have teeth
 
 
 @pytest.mark.parametrize("tol", [1e-3, 1e-6])
 def test_a_loose_solve_is_widened_to_contain_the_exact_box(tol):
-    layer = _layer(c_in=1, c=3, N=5, seed=7)
-    model = _model(layer)
-    x = _x(layer, 3, 9)
-    lo, hi = (x - 0.05).clamp(min=0), (x + 0.05).clamp(max=1)
-    tight = ConvLinfPlan(model, solver_options={"f_tol": 1e-14}).boxes(lo, hi)
-    loose = ConvLinfPlan(model, solver_options={"f_tol": tol}).boxes(lo, hi)
+    model = _model(_layer(c_in=1, c=3, N=5, seed=7))
+    lo, hi = _box(_x(model[0], 3, 9), 0.05)
+    boxes = {t: ConvLinfPlan(model, solver_options={"f_tol": t}).boxes(lo, hi) for t in (1e-14, tol)}
+    tight, loose = boxes[1e-14], boxes[tol]
     assert not bool(loose["bad"].any())
     assert bool((loose["lower"] <= tight["lower"] + 1e-13).all()) and bool((loose["upper"] >= tight["upper"] - 1e-13).all())
-    assert float((loose["upper"] - loose["lower"]).sum()) > float((tight["upper"] - tight["lower"]).sum())
+    width = {t: float((b["upper"] - b["lower"]).sum()) for t, b in boxes.items()}
+    assert width[tol] > width[1e-14]          # widened, not exact
 
 
 def test_the_certified_constants_are_the_exported_kernel_and_a_failed_solve_certifies_nothing():

@@ -128,13 +128,8 @@ class ConvNEMON(nn.Module):
         self.last_info: Optional[DEQInfo] = None
         self.last_lift_info: Optional[DEQInfo] = None
 
-    @property
-    def channels(self) -> int:
-        return self.T.shape[0]
-
-    @property
-    def kernel_size(self) -> int:
-        return self.T.shape[-1]
+    channels = property(lambda self: self.T.shape[0], doc="State channels c.")
+    kernel_size = property(lambda self: self.T.shape[-1], doc="The W kernel size k.")
 
     def eta(self) -> torch.Tensor:
         """η = exp(log_eta) (c,) (numpy's exp, as the exported kernel)."""
