@@ -76,7 +76,8 @@ def metzler_lift_kernel(K: torch.Tensor) -> torch.Tensor:
     r"""The (2c, 2c, kh, kw) kernel ``[[A, B], [B, A]]`` of the Metzler lift (jafarpour2022 eq. 6) of the
     circular conv with kernel ``K``: ``B`` = negative taps except the origin taps of ``K[c, c]``,
     ``A = K − B`` (:func:`deqtheory.conv_nemon.metzler_lift_kernel`)."""
-    keep = torch.zeros(K.shape, dtype=torch.bool, device=K.device).index_put(_origin_index(K), torch.ones((), dtype=torch.bool, device=K.device))
+    keep = torch.zeros(K.shape, dtype=torch.bool, device=K.device)
+    keep = keep.index_put(_origin_index(K), torch.ones((), dtype=torch.bool, device=K.device))
     B = torch.where(keep, torch.zeros_like(K), K.clamp(max=0))
     A = K - B
     return torch.cat([torch.cat([A, B], 1), torch.cat([B, A], 1)], 0)
