@@ -268,7 +268,9 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                         'intervals.metzler_lift(W) exactly; μ∞ of W and of the lift with [η̃; η̃] '
                                         'equal max_c (A_M η)_c/η_c to 1e-12 and are ≤ the certified μ; '
                                         'metzler_mass_upper ≥ A_M against exact rational sums; the verifier refuses a '
-                                        'perturbed η and a smaller recorded μ; the matrix-free certifier box agrees '
+                                        'perturbed η and a smaller recorded μ; REFUTED only when the dense spectral '
+                                        'abscissa of the materialised Metzler majorant (equal for W and its lift) is '
+                                        '≥ 1, and always when it exceeds 1.01; the matrix-free certifier box agrees '
                                         'with the dense sound Metzler box to 1e-10 '
                                         '(property_tests/test_conv_nemon_props.py, tests/test_conv_nemon.py).',
                                'status': 'holds'},

@@ -61,13 +61,13 @@ import numpy as np
 from ._validate import as_scalar
 from .certificates import Certificate, Status, register_verifier
 from .circulant import _as_grid, _as_kernel
-from .conv_ibp import _base_witness, _kernel, _mass_allowance, _per_channel, _problem, abs_mass_upper
-from .linalg import _cw_bounds, min_mu_inf, one_minus_down
+from .conv_ibp import _base_witness, _kernel, _mass_allowance, _per_channel, _problem, abs_mass_lower, abs_mass_upper
+from .linalg import _cw_bounds, _perron_vector, min_mu_inf, one_minus_down
 from .parametrizations.base import Params, exp_of
 from .verified import gamma as _gam
 
 __all__ = ["ConvNonEuclideanParams", "ConvNonEuclidean", "origin", "metzler_mass", "metzler_mass_upper",
-           "metzler_lift_kernel", "conv_mu_inf"]
+           "metzler_mass_lower", "metzler_lift_kernel", "conv_mu_inf"]
 
 
 def origin(K: np.ndarray) -> Tuple[int, int]:
@@ -181,6 +181,38 @@ def metzler_mass_upper(K: Any) -> np.ndarray:
     return A
 
 
+def metzler_mass_lower(K: Any) -> np.ndarray:
+    r"""A proved lower bound :math:`A_{\rm low} \le A_M` entrywise, used only to *refute*: off the diagonal
+    :func:`deqtheory.conv_ibp.abs_mass_lower`; on it ``nextafter(max(nextafter(ŝ − e, −∞), 0) + d, −∞)`` (the
+    mirror of :func:`metzler_mass_upper`; ``-inf`` where a sum is not finite)."""
+    K = _kernel(K, square=True)
+    A = abs_mass_lower(K)
+    d, off = _split(K)
+    s, e = _mass_allowance(off)
+    with np.errstate(over="ignore", invalid="ignore"):
+        low = np.nextafter(np.maximum(np.nextafter(np.diag(s) - np.diag(e), -np.inf), 0.0) + d, -np.inf)
+    A[np.diag_indices_from(A)] = np.where(np.isfinite(low), low, -np.inf)
+    return A
+
+
+def _abscissa_lower(K: np.ndarray, v: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
+    r"""A proved lower bound on the spectral abscissa α(A_M) and the witness v ≥ 0: with the float shift
+    σ = max(0, −min diag A_low), ``B`` = A_low + σI rounded down (≥ 0, ≤ A_M + σI entrywise), and
+    ρ(A_M + σI) ≥ ρ(B) ≥ min_{v_c>0} (Bv)_c/v_c (subinvariance); α(A_M) = ρ(A_M + σI) − σ, rounded down."""
+    A = metzler_mass_lower(K)
+    if not np.all(np.isfinite(A)):
+        return -math.inf, np.zeros(A.shape[0])
+    sigma = max(0.0, -float(np.min(np.diag(A))))
+    B = A.copy()
+    B[np.diag_indices_from(B)] = np.maximum(np.nextafter(np.diag(A) + sigma, -np.inf), 0.0)
+    if v is None:
+        v = _perron_vector(B)[1]
+    if not (np.all(v >= 0) and np.any(v > 0)):
+        return -math.inf, v
+    lb = _cw_bounds(B, v)[1]
+    return float(np.nextafter(lb - sigma, -np.inf)) if math.isfinite(lb) else -math.inf, v
+
+
 def metzler_lift_kernel(K: Any) -> np.ndarray:
     r"""The (2c, 2c, kh, kw) kernel ``[[A, B], [B, A]]`` of the Metzler lift on ``[z̄; z̲]`` (module docstring,
     claim 2): ``B`` = the negative taps of K except the origin tap of each ``K[c, c]``, ``A = K − B`` (exact)."""
@@ -216,6 +248,12 @@ def _mu(K: np.ndarray, N: int, candidates: list, stats: dict) -> Certificate:
                            tolerance={"gamma_c1": _gam(K.shape[0] + 1)}, stats={**stats, "method": how},
                            message=f"proved mu_inf,[eta]^-1(W) <= {mu:.6g} < 1 for W and its Metzler lift on the "
                                    f"{N}x{N} grid")
+    lb, v = _abscissa_lower(K)
+    if lb >= 1.0:
+        return Certificate("conv_mu_inf", Status.REFUTED, margin=one_minus_down(mu), witness={**wit, "v": v},
+                           stats={**stats, "abscissa_lower_bound": lb},
+                           message=f"refuted: proved alpha(A_M) >= {lb:.6g} >= 1 (witness v), so no weights make "
+                                   "mu_inf of W or of its Metzler lift < 1")
     return Certificate("conv_mu_inf", Status.INCONCLUSIVE, margin=one_minus_down(mu), witness=wit,
                        stats={**stats, "method": how},
                        message=f"could not prove mu_inf,[eta]^-1(W) < 1 (proved bound {mu:.6g})")
@@ -230,7 +268,11 @@ def conv_mu_inf(K: Any, N: Any, *, eta: Any = None) -> Certificate:
     :math:`A_{\rm up}` = :func:`metzler_mass_upper` ``(K)`` ≥ A_M (≥ the exact value for the stored K, since
     η > 0); η is the best of ``eta`` (optional, e.g. a trained η), 𝟙 and :func:`deqtheory.linalg.min_mu_inf`
     on A_up. ``margin`` = 1 − μ rounded down. Witness ``eta`` (c,), ``mu``, ``A`` (= A_up), ``N``, ``k``.
-    Never REFUTED (INCONCLUSIVE when μ ≥ 1). Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
+    REFUTED (witness ``v`` ≥ 0, c entries) when α(A_M) ≥ 1 is proved from :func:`metzler_mass_lower`: then
+    no weights at all — per channel or per pixel — make μ∞(W) or μ∞ of the lift < 1 (the materialised
+    Metzler majorant of W, and that of the lift, have the spectral abscissa α(A_M): the channel-constant lift
+    of the Perron vector of A_M + σI, doubled for the lift, is a positive eigenvector); else INCONCLUSIVE.
+    Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
     K, N = _problem(K, N)
     cands = [("ones", np.ones(K.shape[0])), ("min_mu_inf", None)]
     if eta is not None:
@@ -243,10 +285,15 @@ def conv_mu_inf(K: Any, N: Any, *, eta: Any = None) -> Certificate:
 
 @register_verifier("conv_mu_inf")
 def _verify_conv_mu_inf(cert: Certificate, *, K: Any, N: Any = None) -> Certificate:
-    """Recompute A_up from ``K`` and μ from the witness η; a recorded μ below the recomputed bound is
-    refused."""
+    """Recompute A_up from ``K`` and μ from the witness η (a recorded μ below the recomputed bound is
+    refused), or re-check the refutation from A_low and the witness v."""
     K, N = _problem(K, cert.witness.get("N") if N is None else N)
     c = K.shape[0]
+    if cert.status is Status.REFUTED:
+        v = np.asarray(cert.witness.get("v", np.zeros(c)), dtype=np.float64).reshape(-1)
+        ok = v.shape == (c,) and _abscissa_lower(K, v)[0] >= 1.0
+        return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE,
+                            message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
     eta = np.asarray(cert.witness.get("eta", np.zeros(0)), dtype=np.float64).reshape(-1)
     if eta.shape != (c,) or not np.all(np.isfinite(eta)) or np.any(eta <= 0):
         return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf,

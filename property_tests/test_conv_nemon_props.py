@@ -131,10 +131,36 @@ def test_verifier_refuses_a_perturbed_eta_or_a_smaller_recorded_mu_and_kernels_l
 
 
 @pytest.mark.theorem("jafarpour2022:thm6.3.conv")
-def test_not_contracting_is_not_certified():
-    """A kernel whose Metzler mass has spectral abscissa > 1 (e.g. a large positive origin tap) is never certified."""
+@settings(max_examples=60, deadline=None)
+@given(SHAPE, SEEDS, st.floats(0.2, 6.0))
+def test_refuted_means_no_weights_work_and_certified_means_the_dense_abscissa_is_below_one(shape, seed, scale):
+    """REFUTED ⇒ the dense spectral abscissa of the materialised Metzler majorant (= inf over all per-pixel
+    weights of μ∞(W)) is ≥ 1, and of the lift's too; CERTIFIED ⇒ it is < 1; a clear abscissa > 1.01 is REFUTED."""
+    c, N, k = shape
+    rng = np.random.default_rng(seed)
+    K = rng.standard_normal((c, c, k, k)) * scale / (k * math.sqrt(c))
+    W = conv_matrix(K, N)
+    alpha_W = float(np.max(np.linalg.eigvals(linalg.metzler_majorant(W)).real))
+    alpha_L = float(np.max(np.linalg.eigvals(linalg.metzler_majorant(intervals.metzler_lift(W))).real))
+    assert abs(alpha_W - alpha_L) <= 1e-9 * max(1.0, abs(alpha_W))
+    cert = cn.conv_mu_inf(K, N)
+    if cert.status is Status.REFUTED:
+        assert alpha_W >= 1.0 - 1e-9
+        assert cert.verify(K=K).status is Status.REFUTED
+        assert cert.replace(witness={**cert.witness, "v": np.zeros(c)}).verify(K=K).status is Status.INCONCLUSIVE
+    elif cert.certified:
+        assert alpha_W < 1.0
+    if alpha_W > 1.01:
+        assert cert.status is Status.REFUTED
+
+
+@pytest.mark.theorem("jafarpour2022:thm6.3.conv")
+def test_a_large_positive_origin_tap_is_refuted():
     K = np.zeros((2, 2, 3, 3))
     K[0, 0, 1, 1] = 1.5
     K[1, 0, 0, 0] = 0.3
     cert = cn.conv_mu_inf(K, 3)
-    assert cert.status is Status.INCONCLUSIVE and float(cert.witness["mu"]) >= 1.5
+    assert cert.status is Status.REFUTED and float(cert.witness["mu"]) >= 1.5
+    assert cert.verify(K=K).status is Status.REFUTED
+    K[0, 0, 1, 1] = 0.999
+    assert cn.conv_mu_inf(K, 3).certified
