@@ -227,13 +227,22 @@ def metzler_lift_kernel(K: Any) -> np.ndarray:
 # the certificate
 # ----------------------------------------------------------------------------------------------
 
-def _mu(K: np.ndarray, N: int, candidates: list, stats: dict) -> Certificate:
-    """The shared logic of :func:`conv_mu_inf` and its verifier: the best proved μ over the candidate η."""
+def _positive(eta: np.ndarray, c: int) -> bool:
+    return eta.shape == (c,) and bool(np.all(np.isfinite(eta))) and bool(np.all(eta > 0))
+
+
+def _mu(K: np.ndarray, N: int, candidates: list, stats: dict, claimed: float = math.inf) -> Certificate:
+    """The shared logic of :func:`conv_mu_inf` and its verifier: the best proved μ over the candidate η
+    (``None``: :func:`deqtheory.linalg.min_mu_inf` on A_up; candidates that are not positive (c,) vectors are
+    dropped); CERTIFIED only when μ < 1 and μ ≤ ``claimed`` (the verifier's recorded μ)."""
+    c = K.shape[0]
     A_up = metzler_mass_upper(K)
     wit = {**_base_witness(K, N), "A": A_up}
-    if not np.all(np.isfinite(A_up)):
+    candidates = [(how, e) for how, e in candidates if e is None or _positive(e, c)]
+    if not np.all(np.isfinite(A_up)) or not candidates:
         return Certificate("conv_mu_inf", Status.INCONCLUSIVE, margin=-math.inf, witness=wit, stats=stats,
-                           message="a tap sum overflows float64; nothing is claimed")
+                           message="a tap sum overflows float64; nothing is claimed" if candidates else
+                           f"witness eta is not a positive vector of shape ({c},)")
     best = (math.inf, None, "none")
     for how, eta in candidates:
         if eta is None:
@@ -244,10 +253,12 @@ def _mu(K: np.ndarray, N: int, candidates: list, stats: dict) -> Certificate:
     mu, eta, how = best
     wit = {**wit, "eta": eta, "mu": mu}
     if mu < 1.0:
-        return Certificate("conv_mu_inf", Status.CERTIFIED, margin=one_minus_down(mu), witness=wit,
-                           tolerance={"gamma_c1": _gam(K.shape[0] + 1)}, stats={**stats, "method": how},
-                           message=f"proved mu_inf,[eta]^-1(W) <= {mu:.6g} < 1 for W and its Metzler lift on the "
-                                   f"{N}x{N} grid")
+        ok = mu <= claimed
+        return Certificate("conv_mu_inf", Status.CERTIFIED if ok else Status.INCONCLUSIVE, margin=one_minus_down(mu),
+                           witness=wit, tolerance={"gamma_c1": _gam(c + 1)}, stats={**stats, "method": how},
+                           message=(f"proved mu_inf,[eta]^-1(W) <= {mu:.6g} < 1 for W and its Metzler lift on the "
+                                    f"{N}x{N} grid") if ok else
+                           f"recorded mu = {claimed!r} is below the proved bound {mu!r}")
     lb, v = _abscissa_lower(K)
     if lb >= 1.0:
         return Certificate("conv_mu_inf", Status.REFUTED, margin=one_minus_down(mu), witness={**wit, "v": v},
@@ -278,8 +289,7 @@ def conv_mu_inf(K: Any, N: Any, *, eta: Any = None) -> Certificate:
     if eta is not None:
         e = np.asarray(eta, dtype=np.float64).reshape(-1)
         _per_channel("eta", e, K.shape[0])
-        if np.all(np.isfinite(e)) and np.all(e > 0):
-            cands.insert(0, ("given", e))
+        cands.insert(0, ("given", e))
     return _mu(K, N, cands, {"c": int(K.shape[0])})
 
 
@@ -295,12 +305,4 @@ def _verify_conv_mu_inf(cert: Certificate, *, K: Any, N: Any = None) -> Certific
         return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE,
                             message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
     eta = np.asarray(cert.witness.get("eta", np.zeros(0)), dtype=np.float64).reshape(-1)
-    if eta.shape != (c,) or not np.all(np.isfinite(eta)) or np.any(eta <= 0):
-        return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf,
-                            message=f"witness eta is not a positive vector of shape ({c},)")
-    again = _mu(K, N, [("given", eta)], {"reverified": True})
-    claimed = float(cert.witness.get("mu", math.inf))
-    if again.certified and not again.witness["mu"] <= claimed:
-        return again.replace(status=Status.INCONCLUSIVE,
-                             message=f"recorded mu = {claimed!r} is below the proved bound {again.witness['mu']!r}")
-    return again
+    return _mu(K, N, [("given", eta)], {"reverified": True}, claimed=float(cert.witness.get("mu", math.inf)))
