@@ -1744,6 +1744,55 @@ ENTRIES = [
         "owner": "catalogue",
     },
     {
+        "id": "jafarpour2022:eq12.conv",
+        "paper": "jafarpour2022",
+        "label": "eq12.conv",
+        "title": "[project's own claim] Conv NEMON: eq. (12) (corrected) with a conv T and per-channel η is a conv W with μ ≤ γ",
+        "statement": (
+            "Not printed in the paper; the project's own claim for the corrected eq. (12) (jafarpour2022:eq12) with "
+            "a circular convolution T of kernel K_T (c, c, k, k), k ≤ N, η > 0 per channel (η̃ = η per pixel), γ < 1. "
+            "W = [η̃]T̃[η̃]⁻¹ − diag(|T̃|𝟙) + γI is the circular convolution with kernel K_W[o, i, t] = η_o K_T[o, i, t]/η_i, "
+            "except the origin tap t₀ = ((k − 1)//2, (k − 1)//2) of K_W[c, c], which is K_T[c, c, t₀] − "
+            "Σ_{i,t}|K_T[c, i, t]| + γ (k ≤ N: the taps do not alias, so every pixel row of channel c of T̃ has "
+            "absolute mass Σ_{i,t}|K_T[c, i, t]|). Hence μ_{∞,[η̃]⁻¹}(W) = γ + max_c (K_T[c, c, t₀] − |K_T[c, c, t₀]|) ≤ γ."
+        ),
+        "suspect": "k > N: taps alias, the row mass of T̃ can be smaller than Σ|K_T| and the diagonal term no longer "
+                   "cancels it exactly; the library refuses k > N.",
+        "checkable": "algebra",
+        "check_idea": (
+            "Random K_T, η, γ (small c, N, k = 1..N): the kernel of ConvNonEuclidean materialises (conv_matrix) to the "
+            "dense corrected (12) on T̃, η̃; μ_{∞,[η̃]⁻¹}(W) of the dense matrix is ≤ γ and equals γ + max_c 2 min(T_cc0, 0)."
+        ),
+        "owner": "catalogue",
+    },
+    {
+        "id": "jafarpour2022:thm6.3.conv",
+        "paper": "jafarpour2022",
+        "label": "thm6.3.conv",
+        "title": "[project's own claim] μ∞ of a conv W and of its Metzler lift from the c × c Metzler mass",
+        "statement": (
+            "Not printed in the paper; the project's own matrix-free form of Thm 5.1 / Thm 6.3 for a circular "
+            "convolution W with kernel K (c, c, k, k), k ≤ N. Let A_M[c, c] = K[c, c, t₀] + Σ_{t≠t₀}|K[c, c, t]| "
+            "(signed origin tap) and A_M[o, i] = Σ_t |K[o, i, t]| (o ≠ i). For η > 0 per channel, "
+            "μ_{∞,[η̃]⁻¹}(W) = max_c (A_M η)_c/η_c, with equality (every pixel row of channel c has exactly these "
+            "weighted sums). The embedded network's lift (eq. 6) Ŵ = [[⌈W⌉ᴹ, ⌊W⌋ᴹ], [⌊W⌋ᴹ, ⌈W⌉ᴹ]] is the 2c-channel "
+            "circular conv with kernel [[A, B], [B, A]], B = the negative taps except the origin taps of K[c, c], "
+            "A = K − B, and μ_{∞,[η̃;η̃]⁻¹}(Ŵ) = max_c (A_M η)_c/η_c as well. For any A_up ≥ A_M entrywise, "
+            "max_c (A_up η)_c/η_c bounds both: μ < 1 proves the DEQ and the embedded network well posed and the "
+            "α-averaged iteration (α ≤ 1/(1 − min_c min(K[c, c, t₀], 0))) a contraction (Thm 5.1), so the embedded "
+            "box contains z*(v) on the input box (Thm 6.3)."
+        ),
+        "suspect": "k > N breaks the tap-to-entry correspondence (taps alias); the library refuses k > N.",
+        "checkable": "algebra",
+        "check_idea": (
+            "Small c, N, k (k = 1..N, odd and even): materialise W and the lift kernel with conv_matrix; the lift equals "
+            "intervals.metzler_lift(W) exactly; linalg.mu_inf of W and of the lift with [η̃; η̃] equal "
+            "max_c (A_M η)_c/η_c and are ≤ the certified μ; metzler_mass_upper ≥ exact rational A_M; the verifier "
+            "refuses a perturbed η and a smaller recorded μ."
+        ),
+        "owner": "catalogue",
+    },
+    {
         "id": "jafarpour2022:eq13",
         "paper": "jafarpour2022",
         "label": "eq13",

@@ -255,6 +255,25 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                  'T=[[0,1],[0,0]], eta=(1,2), gamma=0 gives mu=3; corrected form mu <= '
                                  'gamma. Used by the tests here to build W.',
                         'status': 'holds-as-corrected'},
+ 'jafarpour2022:eq12.conv': {'corrected': '',
+                             'notes': 'Random K_T, η, γ (c ≤ 3, k = 1..N ≤ 5, odd and even k): the kernel of '
+                                      'ConvNonEuclidean materialises to the dense corrected (12) on T̃, η̃ to 1e-12 '
+                                      'and μ_{∞,[η̃]⁻¹}(W) = γ + max_c 2 min(T_cc0, 0) ≤ γ to 1e-12; the torch '
+                                      'ConvNEMON kernel equals it bit for bit in float64 '
+                                      '(property_tests/test_conv_nemon_props.py, tests/test_conv_nemon.py).',
+                             'status': 'holds'},
+ 'jafarpour2022:thm6.3.conv': {'corrected': '',
+                               'notes': 'Materialised W and lift (c ≤ 3, k = 1..N ≤ 5, arbitrary kernels, not only '
+                                        'NEMON ones): the lift kernel [[A, B], [B, A]] materialises to '
+                                        'intervals.metzler_lift(W) exactly; μ∞ of W and of the lift with [η̃; η̃] '
+                                        'equal max_c (A_M η)_c/η_c to 1e-12 and are ≤ the certified μ; '
+                                        'metzler_mass_upper ≥ A_M against exact rational sums; the verifier refuses a '
+                                        'perturbed η and a smaller recorded μ; REFUTED only when the dense spectral '
+                                        'abscissa of the materialised Metzler majorant (equal for W and its lift) is '
+                                        '≥ 1, and always when it exceeds 1.01; the matrix-free certifier box agrees '
+                                        'with the dense sound Metzler box to 1e-10 '
+                                        '(property_tests/test_conv_nemon_props.py, tests/test_conv_nemon.py).',
+                               'status': 'holds'},
  'jafarpour2022:eq13': {'corrected': '',
                         'notes': 'Sound relative to the (corrected, min-form) definition of sec8.def with '
                                  "its '>= 0' convention (a tie at a perturbed input may occur at equality; "

@@ -98,7 +98,7 @@ def verifier_for(condition: str) -> Callable[..., "Certificate"]:
 def _import_verifier_modules() -> None:
     """Import every module named in the ``module`` column of :mod:`deqtheory.conditions` (each
     registers its verifiers at import); ``tests/test_conditions.py`` checks the two lists agree."""
-    from . import bounds, conv_ibp, convert, explicit, graph, intervals, linalg, sdp, spectrum, verified  # noqa: F401
+    from . import bounds, conv_ibp, conv_nemon, convert, explicit, graph, intervals, linalg, sdp, spectrum, verified  # noqa: F401
     from .parametrizations import cerdeq, gmondeq, ibp, lben, mondeq, noneuclidean  # noqa: F401
     from .sdp import conv  # noqa: F401
 

@@ -122,6 +122,10 @@ _ROWS: Tuple[Condition, ...] = (
               "contractions of the weighted l_inf norm with weights eta (per channel): "
               "||W||_{inf,eta} <= || |W| ||_{inf,eta} <= mu < 1",
               ("wei2022:sec3.conv.contraction", "jafarpour2022:thm5.1"), "deqtheory.conv_ibp", None, _S),
+    # -- convolutional non-Euclidean DEQ (matrix-free, from the c x c Metzler mass A_M) --------------
+    Condition("conv_mu_inf", "mu_inf of the circular conv W of kernel K and of its Metzler lift, with per-channel "
+              "weights eta, is <= mu < 1", ("jafarpour2022:thm6.3.conv", "jafarpour2022:thm5.1"),
+              "deqtheory.conv_nemon", None, _S),
     Condition("cerdeq_orthogonal", "||I - Y0 Y0^T||_2 < 1 for the pre-scaled weight (li2022 Lemma 3.3)",
               ("li2022:lemma3.3",), "deqtheory.parametrizations.cerdeq", None, _S),
 )

@@ -11,7 +11,7 @@ object type, writer, reader, materializer, evaluator and LBEN conversion). Kinds
 docs/formats.md): ``deq``, the dense families ``mondeq``, ``lipmondeq``, ``gmondeq``, ``lben``,
 ``ibp_mondeq``, ``ibp_mondeq_gamma``, ``noneuclidean``, ``cerdeq``; the explicit nets ``sll``, ``cpl``,
 ``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_aol``, ``conv_lben``, ``conv_mondeq``, ``conv_ibp_mondeq``,
-``conv_ibp_mondeq_gamma``; and
+``conv_ibp_mondeq_gamma``, ``conv_noneuclidean``; and
 ``classifier`` (:class:`deqtheory.pipeline.Pipeline`: pre-stages, one model stage, head). Layer lists
 are stored with indexed keys (``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as
 ``<name>_re`` / ``<name>_im``; the stages of a classifier under ``s<i>/`` with their own ``kind``.
@@ -38,7 +38,7 @@ from .parametrizations.lben import LBEN, LBENParams
 from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
-           "ConvIBPMonDEQNet",
+           "ConvIBPMonDEQNet", "ConvNonEuclideanNet",
            "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
@@ -204,8 +204,44 @@ class ConvMonDEQNet:
                 "b_y": None, "identity_mask": None}
 
 
+def _conv_state(net: Any, kname: str) -> Tuple[int, np.ndarray, np.ndarray]:
+    """Validate the grid ``N``, the square-channel state kernel ``kname`` (c, c, k, k) and the injection
+    kernel ``U`` (c, c_in, kU, kU) of a circular-conv DEQ (k, kU ≤ N); returns ``(N, K, U)``."""
+    from ._validate import as_array
+    from .circulant import _as_grid, _as_kernel
+
+    N = _as_grid("N", net.N)
+    K = _as_kernel(kname, as_array(kname, getattr(net, kname), ndim=4), N)
+    c = K.shape[0]
+    if K.shape[1] != c:
+        raise ShapeError(f"{kname}: expected (c, c, k, k), got {K.shape}")
+    U = _as_kernel("U", as_array("U", net.U, ndim=4), N)
+    if U.shape[0] != c:
+        raise ShapeError(f"U: expected ({c}, c_in, k, k) for {kname} of shape {K.shape}, got {U.shape}")
+    return N, K, U
+
+
+class _ConvKernelDEQ:
+    """``z = ReLU(W ⋆ z + U ⋆ x + b)`` with circular convolutions on the N × N grid, W from a kernel
+    parametrization (``family``, ``params``): the shared :meth:`W_kernel` and :meth:`dense`."""
+
+    def W_kernel(self) -> np.ndarray:
+        """The W kernel (c, c, k, k) by the family's float64 formula on the stored parameters (every
+        certificate is proved on exactly this kernel)."""
+        return self.family.forward(self.params)
+
+    def dense(self) -> Dict[str, Any]:
+        """``W, U, b`` of the materialized DEQ (channel-major vectors) via
+        :func:`deqtheory.circulant.conv_matrix`; ``G``, ``b_y`` = identity / zeros. Small grids only
+        (:data:`MAX_DENSE_N` is enforced by :func:`load_model`)."""
+        from .circulant import conv_matrix
+
+        return {"W": conv_matrix(self.W_kernel(), self.N), "U": conv_matrix(self.U, self.N),
+                "b": np.repeat(self.b, self.N * self.N), "G": None, "b_y": None, "identity_mask": None}
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class ConvIBPMonDEQNet:
+class ConvIBPMonDEQNet(_ConvKernelDEQ):
     r"""Convolutional IBP-MonDEQ on an ``N × N`` grid (wei2022 eq. 3.4 / 3.7 with per-channel D and
     margin m, §4; :mod:`deqtheory.conv_ibp`): ``M`` (c, c, k, k), ``log_slack`` (c,), ``U`` (c, c_in, kU, kU),
     per-channel bias ``b`` (c,), circular convolutions (:func:`deqtheory.circulant.conv2d_circular`);
@@ -223,17 +259,8 @@ class ConvIBPMonDEQNet:
     gamma: Optional[float] = None
 
     def __post_init__(self) -> None:
-        from ._validate import as_array
-        from .circulant import _as_grid, _as_kernel
-
-        N = _as_grid("N", self.N)
-        M = _as_kernel("M", as_array("M", self.M, ndim=4), N)
+        N, M, U = _conv_state(self, "M")
         c = M.shape[0]
-        if M.shape[1] != c:
-            raise ShapeError(f"M: expected (c, c, k, k), got {M.shape}")
-        U = _as_kernel("U", as_array("U", self.U, ndim=4), N)
-        if U.shape[0] != c:
-            raise ShapeError(f"U: expected ({c}, c_in, k, k) for M of shape {M.shape}, got {U.shape}")
         if self.beta is None and self.gamma is not None:
             raise DomainError("gamma: given without beta (gamma belongs to the Gamma-variant, "
                               "kind conv_ibp_mondeq_gamma)")
@@ -270,19 +297,50 @@ class ConvIBPMonDEQNet:
             return conv_ibp.ConvIBPMonDEQParams(M=self.M, log_slack=self.log_slack)
         return conv_ibp.ConvIBPMonDEQGammaParams(M=self.M, log_slack=self.log_slack, beta=self.beta)
 
-    def W_kernel(self) -> np.ndarray:
-        """The W kernel (c, c, k, k) by the family's float64 formula on the stored parameters (every
-        certificate is proved on exactly this kernel)."""
-        return self.family.forward(self.params)
 
-    def dense(self) -> Dict[str, Any]:
-        """``W, U, b`` of the materialized DEQ (channel-major vectors) via
-        :func:`deqtheory.circulant.conv_matrix`; ``G``, ``b_y`` = identity / zeros. Small grids only
-        (:data:`MAX_DENSE_N` is enforced by :func:`load_model`)."""
-        from .circulant import conv_matrix
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConvNonEuclideanNet(_ConvKernelDEQ):
+    r"""Convolutional non-Euclidean DEQ (NEMON) on an ``N × N`` grid (jafarpour2022 eq. 12, corrected, with a
+    conv T and per-channel η; :mod:`deqtheory.conv_nemon`): ``T`` (c, c, k, k), ``log_eta`` (c,), ``U``
+    (c, c_in, kU, kU), per-channel bias ``b`` (c,), ``gamma`` < 1; circular convolutions,
+    ``z = ReLU(Wz + Ux + b)`` is the output (no readout). Kind ``conv_noneuclidean``."""
 
-        return {"W": conv_matrix(self.W_kernel(), self.N), "U": conv_matrix(self.U, self.N),
-                "b": np.repeat(self.b, self.N * self.N), "G": None, "b_y": None, "identity_mask": None}
+    T: np.ndarray
+    log_eta: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    gamma: float
+    N: int
+
+    kind = "conv_noneuclidean"
+
+    def __post_init__(self) -> None:
+        N, T, U = _conv_state(self, "T")
+        for name, v in (("T", T), ("U", U), ("N", N)):
+            object.__setattr__(self, name, v)
+        for name in ("log_eta", "b"):
+            object.__setattr__(self, name, as_vector(name, getattr(self, name), n=T.shape[0]))
+        object.__setattr__(self, "gamma", self.family.gamma)
+
+    c = dimension("T", 0, "State channels.")
+    c_in = dimension("U", 1, "Input channels.")
+
+    @property
+    def eta(self) -> np.ndarray:
+        return np.exp(self.log_eta)
+
+    @property
+    def family(self) -> Any:
+        """:class:`~deqtheory.conv_nemon.ConvNonEuclidean` with the stored γ (``DomainError`` for γ ≥ 1)."""
+        from .conv_nemon import ConvNonEuclidean
+
+        return ConvNonEuclidean(gamma=self.gamma)
+
+    @property
+    def params(self) -> Any:
+        from .conv_nemon import ConvNonEuclideanParams
+
+        return ConvNonEuclideanParams(T=self.T, log_eta=self.log_eta)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -554,6 +612,14 @@ def _w_conv_ibp(m: ConvIBPMonDEQNet) -> Dict[str, Any]:
     return out
 
 
+def _w_conv_nemon(m: ConvNonEuclideanNet) -> Dict[str, Any]:
+    return dict(T=m.T, log_eta=m.log_eta, U=m.U, b=m.b, gamma=_f(m.gamma), N=np.asarray(m.N))
+
+
+def _r_conv_nemon(f: _File) -> ConvNonEuclideanNet:
+    return ConvNonEuclideanNet(f.req("T"), f.req("log_eta"), f.req("U"), f.req("b"), f.scalar("gamma"), f.grid_n())
+
+
 def _r_conv_ibp(f: _File) -> ConvIBPMonDEQNet:
     gam = f.kind == "conv_ibp_mondeq_gamma"
     return ConvIBPMonDEQNet(f.req("M"), f.req("log_slack"), f.req("U"), f.req("b"), f.scalar("m"), f.grid_n(),
@@ -634,7 +700,7 @@ def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
     return m.dense()
 
 
-def _a_conv_mondeq(m: "ConvMonDEQNet | ConvIBPMonDEQNet", path: str) -> Dict[str, Any]:
+def _a_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", path: str) -> Dict[str, Any]:
     _dense_guard(m.c * m.N ** 2, path)
     return m.dense()
 
@@ -684,7 +750,7 @@ def _e_conv_lben(m: Any, X: np.ndarray, tol: Optional[float]):
     return _images(m.c_in, m.N, run)(X)
 
 
-def _e_conv_mondeq(m: "ConvMonDEQNet | ConvIBPMonDEQNet", X: np.ndarray, tol: Optional[float]):
+def _e_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", X: np.ndarray, tol: Optional[float]):
     def run(Xi):
         Y, info = _e_dense(m.dense(), None, Xi.reshape(Xi.shape[:-3] + (-1,)), tol)
         return Y.reshape(Y.shape[:-1] + (m.c, m.N, m.N)), info
@@ -822,6 +888,8 @@ def _table() -> Dict[str, KindSpec]:
         KindSpec("conv_mondeq", ConvMonDEQNet, _w_conv_mondeq, _r_conv_mondeq, _a_conv_mondeq, _e_conv_mondeq),
         *[KindSpec(k, ConvIBPMonDEQNet, _w_conv_ibp, _r_conv_ibp, _a_conv_mondeq, _e_conv_mondeq, None, fam(k))
           for k in ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")],
+        KindSpec("conv_noneuclidean", ConvNonEuclideanNet, _w_conv_nemon, _r_conv_nemon, _a_conv_mondeq,
+                 _e_conv_mondeq),
         KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),
         *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info()), stage=True)
           for k, cls in _pl.STAGES.items()],
@@ -851,7 +919,7 @@ def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
     :class:`deqtheory.model.DEQ`, :class:`FamilyNet` (:class:`MonDEQNet`, :class:`GMonDEQNet`, …),
     :class:`LBENNet`, :class:`deqtheory.convert.Conversion` (→ ``lben``), the explicit nets,
     :class:`deqtheory.explicit_conv.ConvResidualStack`, :class:`deqtheory.convert.ConvLBEN`,
-    :class:`ConvMonDEQNet`, :class:`ConvIBPMonDEQNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
+    :class:`ConvMonDEQNet`, :class:`ConvIBPMonDEQNet`, :class:`ConvNonEuclideanNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
     dict of materialized DEQ arrays ``W`` (required), ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``
     (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):

@@ -293,24 +293,34 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
 
 
 #: file kinds whose conditions are proved matrix-free (:func:`check_conv_ibp`), never on a dense W
-MATRIX_FREE_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")
+MATRIX_FREE_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean")
+
+
+def _matrix_free_checks(net: Any) -> Dict[str, Any]:
+    """condition → ``(K, N) ↦ Certificate`` proved for the stage ``net`` (the one dispatch of matrix-free kinds)."""
+    from . import conv_ibp, conv_nemon
+    from .formats import kind_of
+
+    if kind_of(net) == "conv_noneuclidean":          # the NEMON's own η is the first candidate weight
+        return {"conv_mu_inf": lambda K, N: conv_nemon.conv_mu_inf(K, N, eta=net.eta)}
+    return {"conv_ibp_monotone": conv_ibp.conv_ibp_margin, "conv_abs_contraction": conv_ibp.conv_abs_contraction}
 
 
 def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ibp_mondeq") -> CheckReport:
-    """The conditions of a convolutional IBP-MonDEQ (:class:`deqtheory.formats.ConvIBPMonDEQNet`), proved
-    on its c × c abs-mass matrix without forming the cN² × cN² W (:mod:`deqtheory.conv_ibp`):
+    """The conditions of a circular-convolution DEQ of :data:`MATRIX_FREE_KINDS`, proved on c × c matrices
+    of its W kernel ``net.W_kernel()`` (the W of the stored parameters) without forming the cN² × cN² W.
+    Conv IBP-MonDEQ (:class:`deqtheory.formats.ConvIBPMonDEQNet`, :mod:`deqtheory.conv_ibp`):
     ``conv_ibp_monotone`` (sym(I − |W|) ⪰ mI, so W and its IBP lift are m-monotone) and
-    ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction), on ``net.W_kernel()`` — the W of the
-    stored parameters. No Lipschitz section (the ℓ2 SDP needs the dense W)."""
-    from . import conv_ibp
-
+    ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction). Conv NEMON
+    (:class:`deqtheory.formats.ConvNonEuclideanNet`, :mod:`deqtheory.conv_nemon`): ``conv_mu_inf``
+    (μ∞ of W and of its Metzler lift < 1). No Lipschitz section (the ℓ2 SDP needs the dense W)."""
     K = net.W_kernel()
     c, N = int(K.shape[0]), int(net.N)
     info = {"path": path, "kind": kind, "n": c * N * N, "d": int(net.U.shape[1]) * N * N, "p": None, "masked": 0,
             "channels": c, "grid": N, "matrix_free": True}
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
-    for name, fn in (("conv_ibp_monotone", conv_ibp.conv_ibp_margin), ("conv_abs_contraction", conv_ibp.conv_abs_contraction)):
+    for name, fn in _matrix_free_checks(net).items():
         t0 = time.perf_counter()
         conds[name] = _guarded(name, lambda fn=fn: fn(K, N))
         timings[name] = time.perf_counter() - t0

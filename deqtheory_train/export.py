@@ -11,6 +11,7 @@ IBPMonDEQLayer (±Γ) / CerDEQLayer / NEMONLayer         :class:`deqtheory.forma
 LBENLayer                                              :class:`deqtheory.formats.LBENNet`          ``lben``
 ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
 ConvIBPMonDEQ (±Γ)                                     :class:`deqtheory.formats.ConvIBPMonDEQNet`  = ``layer.kind``
+ConvNEMON                                              :class:`deqtheory.formats.ConvNonEuclideanNet`  ``conv_noneuclidean``
 ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
@@ -60,6 +61,7 @@ from deqtheory.errors import DomainError
 from .layers.conv import ConvLBEN, ConvMonDEQ
 from .layers.conv_dag import ConvDAGLBEN
 from .layers.conv_linf import ConvIBPMonDEQ
+from .layers.conv_nemon import ConvNEMON
 from .layers.dense import CerDEQLayer, DenseDEQLayer, LBENLayer, LipMonDEQLayer
 from .layers.explicit import (AOLMLP, AOLConv2d, CPLConv2d, CPLLinear, SandwichMLP, SLLConv2d, SLLLinear, sll_T_conv,
                               sll_T_dense)
@@ -189,6 +191,13 @@ def _conv_ibp_mondeq(mod: ConvIBPMonDEQ) -> Any:
     if net.kind != mod.kind:  # pragma: no cover - guards the "layer kind = file kind" rule
         raise DomainError(f"ConvIBPMonDEQ: layer kind {mod.kind!r} differs from file kind {net.kind!r}")
     return net
+
+
+def _conv_nemon(mod: ConvNEMON) -> Any:
+    """Float64 copies of ``T, log_eta, U, bias``, γ and ``N``: the file's W kernel is
+    :mod:`deqtheory.conv_nemon`'s float64 formula on them (the torch ``weight_kernel`` mirrors it)."""
+    return _fm.ConvNonEuclideanNet(to_numpy(mod.T), to_numpy(mod.log_eta), to_numpy(mod.U), to_numpy(mod.bias),
+                                   mod.gamma, mod.N)
 
 
 def _conv_lben(mod: nn.Module) -> Any:
@@ -326,6 +335,8 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
         return _conv_lben(m)
     if isinstance(m, ConvIBPMonDEQ):
         return _conv_ibp_mondeq(m)
+    if isinstance(m, ConvNEMON):
+        return _conv_nemon(m)
     if all(hasattr(m, a) for a in ("norm", "pad", "body", "head")):
         return _conv_classifier(m)
     if hasattr(m, "certify_blocks"):

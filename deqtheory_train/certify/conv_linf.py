@@ -5,8 +5,8 @@ the margins) and the registry certifier ``conv_linf`` (:func:`certify_conv_linf`
 
 Model: ``model.certify_blocks()`` (or an ``nn.Sequential``) — any chain of ``Normalize``, ``nn.Conv2d``,
 ``nn.BatchNorm2d`` (eval), ``nn.AvgPool2d``, ``nn.Flatten``, ``nn.Linear``, ``nn.ReLU``, ``nn.Identity``
-(:func:`.conv_blocks.linf_block`) and conv IBP-MonDEQ layers (``kind`` ``conv_ibp_mondeq`` /
-``conv_ibp_mondeq_gamma``, any number, in sequence), ending in an ``nn.Linear`` head. What is
+(:func:`.conv_blocks.linf_block`) and conv DEQ layers (``kind`` ``conv_ibp_mondeq`` /
+``conv_ibp_mondeq_gamma`` / ``conv_noneuclidean``, any number, in sequence), ending in an ``nn.Linear`` head. What is
 certified: for every x′ in the ℓ∞ ball (∩ [0, 1]^d when clipped), the *exact real-arithmetic* function
 of the stored parameters — each DEQ with the W kernel that ``deqtheory`` computes from the exported file
 (:func:`.layer_arrays.conv_arrays`) — classifies x′ as y.
@@ -21,6 +21,14 @@ once the lift is proved well posed. The proofs come from :mod:`deqtheory.conv_ib
 * ``conv_abs_contraction``: η > 0, μ < 1 with Aη ≤ μη ⇒ ‖|Ŵ|‖_{∞,[η̂]} ≤ μ (η̂ = η per pixel, twice),
   so μ∞,[η̂]⁻¹(Ŵ) ≤ μ (the ``mu`` / ``eta`` route of :func:`.deq.error_bound`);
 * ``conv_ibp_monotone``: sym(I − A) ⪰ mI ⇒ sym(I₂ₙ − Ŵ) ⪰ mI (wei2022 Lemma 3.4; the ``m`` route).
+
+**Conv NEMON** (``conv_noneuclidean``, :mod:`deqtheory.conv_nemon`): the lift is the embedded network of
+jafarpour2022 eq. (6), the 2c-channel kernel ``[[A, B], [B, A]]`` (``B`` the negative taps except the origin
+taps of ``K[c, c]``, ``A = K − B``: the whole diagonal stays in ``A``), and its box bounds every z*(x′)
+(jafarpour2022 Thm 6.3) once μ∞ of the lift is proved < 1: ``conv_mu_inf`` proves μ∞,[η̂]⁻¹(Ŵ) ≤ μ < 1 from
+the c × c Metzler mass ``A_up ≥ A_M`` (the ``mu`` / ``eta`` route of :func:`.deq.error_bound`, the only one:
+the lift is not monotone in general). Its solver is the α-averaged iteration (jafarpour2022 Thm 5.1; a PR
+request is replaced by it — PR is not proved to converge for this lift).
 
 The lifted fixed point is computed by Peaceman–Rachford with per-frequency resolvents (FFT, the
 layer module's lifted operator) — the solver is never trusted: the residual
@@ -47,10 +55,12 @@ import torch
 from torch import nn
 
 from deqtheory import conv_ibp as _cibp
+from deqtheory import conv_nemon as _cnemon
 from deqtheory.errors import DomainError
 
 from .. import fft as _fft
 from ..layers.conv_linf import _LiftOperator
+from ..layers.conv_nemon import kernel_operator
 from ..solvers import SolverStatus, fixed_point
 from ..train import unwrap
 from .blocks import model_blocks
@@ -64,7 +74,7 @@ from .results import CertifyOutput, Perturbation
 __all__ = ["CONV_LINF_KINDS", "ConvDEQBox", "ConvLinfPlan", "certify_conv_linf", "CONV_LINF_SOLVER"]
 
 #: file kinds of the DEQ layers this certifier handles
-CONV_LINF_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")
+CONV_LINF_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean")
 
 #: default lifted solve: PR with step α = 1 (valid for any α > 0: the lift is m-monotone by construction; no
 #: per-frequency SVD for a 1/L step), relative tolerance 1e-8 — the widening turns any tolerance into a proof;
@@ -77,9 +87,31 @@ def is_conv_deq(m: nn.Module) -> bool:
     return getattr(m, "kind", None) in CONV_LINF_KINDS
 
 
+def _ibp_lift(a: Any, device: torch.device) -> Tuple[str, torch.Tensor, Dict[str, Any], Dict[str, Any]]:
+    """The IBP lift [[K₊, K₋], [K₋, K₊]] and its proofs (conv IBP-MonDEQ kinds)."""
+    K = as_f64(a.K, device)
+    Kp, Km = K.clamp(min=0), K.clamp(max=0)
+    L = torch.cat([torch.cat([Kp, Km], 1), torch.cat([Km, Kp], 1)], 0)
+    cm = _cibp.conv_ibp_margin(a.K, a.N)
+    cc = _cibp.conv_abs_contraction(a.K, a.N)
+    return ("wei2022 eq. 3.3 as the 2c-channel circular conv [[K+, K-], [K-, K+]]", L,
+            {"conv_ibp_monotone": cm, "conv_abs_contraction": cc}, {"monotone": cm, "contraction": cc})
+
+
+def _metzler_lift(a: Any, device: torch.device) -> Tuple[str, torch.Tensor, Dict[str, Any], Dict[str, Any]]:
+    """The Metzler lift [[A, B], [B, A]] and its μ∞ proof (conv NEMON); the stored η is the first candidate."""
+    cu = _cnemon.conv_mu_inf(a.K, a.N, eta=a.obj.eta)
+    return ("jafarpour2022 eq. 6 (embedded network) as the 2c-channel circular conv [[A, B], [B, A]]",
+            as_f64(_cnemon.metzler_lift_kernel(a.K), device), {"conv_mu_inf": cu}, {"mu_inf": cu})
+
+
+#: file kind → the lift of its DEQ layer (and the proofs of its well-posedness)
+_LIFTS = {"conv_ibp_mondeq": _ibp_lift, "conv_ibp_mondeq_gamma": _ibp_lift, "conv_noneuclidean": _metzler_lift}
+
+
 class ConvDEQBox:
-    """One conv IBP-MonDEQ layer: exported arrays, proved constants of its lift, and the sound box map
-    ``(lo, hi) ↦ (z̲, z̄, stats, bad)`` (module docstring)."""
+    """One conv DEQ layer: exported arrays, proved constants of its lift (IBP for the conv IBP-MonDEQ, Metzler
+    for the conv NEMON) and the sound box map ``(lo, hi) ↦ (z̲, z̄, stats, bad)`` (module docstring)."""
 
     def __init__(self, layer: nn.Module, solver_options: Mapping[str, Any], device: torch.device) -> None:
         a = conv_arrays(layer)
@@ -91,15 +123,16 @@ class ConvDEQBox:
         self.U = as_f64(a.U, device)
         self.b = as_f64(a.b, device)
         self.terms = 2 * self.c * k * K.shape[3]
-        Kp, Km = K.clamp(min=0), K.clamp(max=0)
-        self.L = torch.cat([torch.cat([Kp, Km], 1), torch.cat([Km, Kp], 1)], 0)
+        self.metzler = a.kind == "conv_noneuclidean"
+        lift, self.L, self.certificates, shown = _LIFTS[a.kind](a, device)
         self.Labs = self.L.abs()
-        self.solver_options = dict(solver_options)
-        self.certificates: Dict[str, Any] = {}
-        cm = _cibp.conv_ibp_margin(a.K, a.N)
-        cc = _cibp.conv_abs_contraction(a.K, a.N)
-        self.certificates = {"conv_ibp_monotone": cm, "conv_abs_contraction": cc}
-        self.m: Optional[float] = downf(cm.margin) if cm.certified else None
+        opts = dict(solver_options)
+        if self.metzler and opts.get("f_solver", "pr") == "pr":      # PR is not proved for the Metzler lift
+            opts = {**{k_: v for k_, v in opts.items() if k_ != "alpha"}, "f_solver": "alpha_avg"}
+        self.solver_options = opts
+        cm = self.certificates.get("conv_ibp_monotone")
+        cc = self.certificates.get("conv_mu_inf" if self.metzler else "conv_abs_contraction")
+        self.m: Optional[float] = downf(cm.margin) if cm is not None and cm.certified else None
         self.mu: Optional[float] = None
         self.eta: Optional[torch.Tensor] = None
         if cc.certified:
@@ -107,10 +140,9 @@ class ConvDEQBox:
             eta = as_f64(cc.witness["eta"], device)
             self.eta = eta.repeat(2).repeat_interleave(self.N * self.N)      # [z̄; z̲], channel-major
         self.provenance = {"export": f"to_deqtheory({type(layer).__name__}) -> {a.kind} W_kernel()",
-                           "kernel": list(K.shape), "N": self.N,
-                           "lift": "wei2022 eq. 3.3 as the 2c-channel circular conv [[K+, K-], [K-, K+]]",
-                           "monotone": cert_info(cm), "contraction": cert_info(cc)}
-        self._op: Optional[_LiftOperator] = None
+                           "kernel": list(K.shape), "N": self.N, "lift": lift,
+                           **{name: cert_info(c) for name, c in shown.items()}}
+        self._op: Optional[Any] = None
 
     @property
     def valid(self) -> bool:
@@ -125,11 +157,12 @@ class ConvDEQBox:
     def _lift_abs(self, z: torch.Tensor) -> torch.Tensor:
         return _fft.conv2d_circular(self.Labs, z)
 
-    def operator(self) -> _LiftOperator:
-        """The lifted operator for the solver (not trusted): the layer module's rotated form
-        T Ŵ T = blkdiag(W, |W|), two c × c per-frequency resolvents instead of one 2c × 2c."""
+    def operator(self) -> Any:
+        """The lifted operator for the solver (not trusted). IBP: the layer module's rotated form
+        T Ŵ T = blkdiag(W, |W|), two c × c per-frequency resolvents instead of one 2c × 2c; Metzler: the
+        2c-channel conv with ``diag_min`` = the smallest origin tap (the α of ``alpha_avg``)."""
         if self._op is None:
-            self._op = _LiftOperator(self.K, self.N)
+            self._op = kernel_operator(self.L, self.N) if self.metzler else _LiftOperator(self.K, self.N)
         return self._op
 
     def box(self, lo: torch.Tensor, hi: torch.Tensor):
@@ -188,7 +221,8 @@ class ConvLinfPlan:
 
     # -- provenance ----------------------------------------------------------------------------
     def info(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-        consts = {"deq": [d.constants() for d in self.deqs], "interval": "ibp (conv lift)"}
+        lifts = " + ".join(dict.fromkeys("metzler" if d.metzler else "ibp" for d in self.deqs)) or "ibp"
+        consts = {"deq": [d.constants() for d in self.deqs], "interval": f"{lifts} (conv lift)"}
         prov = {"stages": [({"deq": d.provenance} if isinstance(d, ConvDEQBox) else {"block": d.name, **d.provenance})
                            for d in self.stages],
                 "solver_options": dict(self.solver_options)}

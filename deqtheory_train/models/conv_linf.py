@@ -38,7 +38,8 @@ autograd graph); when no such statistics were recorded, the statistics of the bo
 mode BN is the affine map of its running statistics — what the certifier certifies.
 
 Interval bounds in training are *float* IBP (centre/radius through convs and linear maps, the lifted
-DEQ by :meth:`ConvIBPMonDEQ.lifted_solve`), differentiable; the last layer is folded into the margins
+DEQ by :meth:`ConvIBPMonDEQ.lifted_solve` — for ``family="nemon"`` the conv NEMON's Metzler lift,
+jafarpour2022 eq. 6, by :meth:`ConvNEMON.lifted_solve <deqtheory_train.layers.conv_nemon.ConvNEMON>`), differentiable; the last layer is folded into the margins
 (wei2022 App. B "elide"). Certificates come from the sound certifier (``default_certifier``).
 """
 from __future__ import annotations
@@ -54,6 +55,7 @@ from torch import nn
 from ..certify.boxes import folded_margins
 from ..data import Normalize
 from ..layers.conv_linf import ConvIBPMonDEQ
+from ..layers.conv_nemon import ConvNEMON
 from .linf import LinfDEQClassifier
 
 __all__ = ["ARCHS", "ConvLinfClassifier", "conv_linf_builder", "ibp_init_"]
@@ -119,7 +121,10 @@ class ConvLinfClassifier(nn.Module):
 
     ``arch`` ∈ :data:`ARCHS`; each of ``stem``, ``channels``, ``kernel_size``, ``u_kernel_size``,
     ``u_init``, ``post``, ``pool``, ``fc``, ``bn``, ``m`` given overrides the row. ``gamma_variant``,
-    ``gamma``: wei2022 eq. 3.7 (γ = 3). ``m_warmup_eps_train``: :meth:`set_training_eps` sets the DEQ's
+    ``gamma``: wei2022 eq. 3.7 (γ = 3). ``family="nemon"``: the DEQ is a conv NEMON
+    (:class:`~deqtheory_train.layers.conv_nemon.ConvNEMON`, jafarpour2022 eq. 12 with a conv T, per-channel η,
+    ``nemon_gamma`` = γ < 1; ``m``, ``gamma_variant`` and the m warm-up do not apply) and the float interval
+    bounds use its Metzler lift (the embedded network, jafarpour2022 Thm 6.3). ``m_warmup_eps_train``: :meth:`set_training_eps` sets the DEQ's
     m to ``m + (0.99 − m)(1 − ε/ε_train)`` (wei2022 App. B), stored in the buffer ``m_current``.
     ``solver`` / ``lift_solver``: options of the DEQ's forward / lifted solves. The DEQ runs on the
     grid the stem produces.
@@ -136,7 +141,8 @@ class ConvLinfClassifier(nn.Module):
                  kernel_size: Optional[int] = None, u_kernel_size: Optional[int] = None, u_init: Optional[str] = None,
                  post: Optional[Sequence[Sequence[int]]] = None, pool: Optional[int] = None,
                  fc: Optional[Sequence[int]] = None, bn: Optional[bool] = None, m: Optional[float] = None,
-                 gamma_variant: bool = False, gamma: float = 3.0,
+                 gamma_variant: bool = False, gamma: float = 3.0, family: str = "ibp_mondeq",
+                 nemon_gamma: float = 0.0,
                  normalize: Optional[Mapping[str, Sequence[float]]] = None, init: str = "ibp", seed: int = 0,
                  m_warmup_eps_train: Optional[float] = None, solver: Optional[Mapping[str, Any]] = None,
                  lift_solver: Optional[Mapping[str, Any]] = None) -> None:
@@ -159,10 +165,18 @@ class ConvLinfClassifier(nn.Module):
             pre += [nn.Conv2d(c, co, k, stride=s, padding=k // 2)] + ([nn.BatchNorm2d(co)] if bn_on else []) + [nn.ReLU()]
             c, n = co, (n + 2 * (k // 2) - k) // s + 1
         self.pre = nn.ModuleList(pre)
-        self.layer = ConvIBPMonDEQ(c, int(a["channels"]), n, int(a["kernel_size"]),
-                                   u_kernel_size=int(a["u_kernel_size"]), m=float(a["m"]),
-                                   gamma_variant=gamma_variant, gamma=gamma, u_init=a["u_init"], seed=int(seed),
-                                   lift_solver=lift_solver, **dict(solver or {}))
+        if family not in ("ibp_mondeq", "nemon"):
+            raise ValueError(f"family: expected 'ibp_mondeq' or 'nemon', got {family!r}")
+        if family == "nemon" and (gamma_variant or m_warmup_eps_train is not None):
+            raise ValueError("family='nemon': gamma_variant and m_warmup_eps_train belong to the IBP-MonDEQ")
+        self.family = family
+        common = dict(u_kernel_size=int(a["u_kernel_size"]), u_init=a["u_init"], seed=int(seed), lift_solver=lift_solver,
+                      **dict(solver or {}))
+        if family == "nemon":
+            self.layer = ConvNEMON(c, int(a["channels"]), n, int(a["kernel_size"]), gamma=nemon_gamma, **common)
+        else:
+            self.layer = ConvIBPMonDEQ(c, int(a["channels"]), n, int(a["kernel_size"]), m=float(a["m"]),
+                                       gamma_variant=gamma_variant, gamma=gamma, **common)
         c = int(a["channels"])
         post_mods: List[nn.Module] = [nn.BatchNorm2d(c)] if bn_on else []
         for co, k, s in _conv_rows("post", a["post"]):
@@ -182,13 +196,12 @@ class ConvLinfClassifier(nn.Module):
         self.head = nn.Linear(d, int(num_classes))
         ibp_init_([*self.pre, *self.post, self.head], init, g)
         self.m_warmup_eps_train = None if m_warmup_eps_train is None else float(m_warmup_eps_train)
-        self.register_buffer("m_current", torch.tensor(float(self.layer.m), dtype=torch.float64))
+        self.register_buffer("m_current", torch.tensor(float(getattr(self.layer, "m", 0.0)), dtype=torch.float64))
         self._bn_stats: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = {}
         self.last_interval_info = None
 
-    # -- m warm-up: the dense ℓ∞ classifier's (same buffer ``m_current``, same rule; ``family`` marks the
-    # IBP-MonDEQ layer whose ``m`` it drives) -----------------------------------------------------
-    family = "ibp_mondeq"
+    # -- m warm-up: the dense ℓ∞ classifier's (same buffer ``m_current``, same rule; ``family`` —
+    # ``"ibp_mondeq"`` or ``"nemon"`` — marks the IBP-MonDEQ layer whose ``m`` it drives) ------------
     _sync_m = LinfDEQClassifier._sync_m
     set_training_eps = LinfDEQClassifier.set_training_eps
 
