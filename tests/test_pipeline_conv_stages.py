@@ -99,7 +99,7 @@ def test_bad_stage_arguments_are_typed_errors():
         pl.Conv2d(np.zeros((2, 3, 3, 3)))(np.zeros((1, 2, 5, 5)))
 
 
-@pytest.mark.parametrize("arch", ["deq3", "deq7"])
+@pytest.mark.parametrize("arch", ["deq3", "deq7", "deq3_nemon"])
 def test_conv_linf_classifier_exports_to_a_classifier_file(tmp_path, arch):
     """The bridge: a trained-shape ConvLinfClassifier (stem conv + BN, conv IBP-MonDEQ, BN, pool / convs,
     FC (+BN1d)) → deqtheory.pipeline stages → file; `deqtheory eval` equals the torch eval-mode output and
@@ -112,9 +112,10 @@ def test_conv_linf_classifier_exports_to_a_classifier_file(tmp_path, arch):
     from deqtheory_train.registry import build_model
 
     small = {"deq3": dict(stem=[[3, 3, 1]], channels=3, pool=2),
-             "deq7": dict(stem=[[2, 3, 1]], channels=2, post=[[3, 3, 2]], fc=[5])}[arch]
+             "deq7": dict(stem=[[2, 3, 1]], channels=2, post=[[3, 3, 2]], fc=[5]),
+             "deq3_nemon": dict(stem=[[3, 3, 1]], channels=3, pool=2, family="nemon")}[arch]
     torch.manual_seed(0)
-    model = build_model(f"{arch}_linf", (1, 8, 8), 4, **small).double()
+    model = build_model(f"{arch.split('_')[0]}_linf", (1, 8, 8), 4, **small).double()
     model.layer.solver_options.update(f_tol=1e-13, f_max_iter=5000)
     with torch.no_grad():                           # non-trivial running statistics, then eval mode
         for mod in model.modules():
@@ -124,7 +125,8 @@ def test_conv_linf_classifier_exports_to_a_classifier_file(tmp_path, arch):
     model.eval()
     P = to_deqtheory(model)
     names = [type(s).__name__ for s in P.stages]
-    assert "Conv2d" in names and "BatchNorm" in names and fm.kind_of(P.model_stage()) == "conv_ibp_mondeq"
+    kind = "conv_noneuclidean" if arch.endswith("nemon") else "conv_ibp_mondeq"
+    assert "Conv2d" in names and "BatchNorm" in names and fm.kind_of(P.model_stage()) == kind
     path = tmp_path / "clf.npz"
     assert fm.save_model(path, P) == "classifier"
     x = torch.rand(3, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
@@ -137,8 +139,8 @@ def test_conv_linf_classifier_exports_to_a_classifier_file(tmp_path, arch):
                        text=True)
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
-    assert rep["conditions"]["conv_ibp_monotone"]["status"] == "certified"
-    assert rep["classifier"]["stages"][rep["classifier"]["model_stage"]] == "conv_ibp_mondeq"
+    assert all(c["status"] == "certified" for c in rep["conditions"].values()) and rep["conditions"]
+    assert rep["classifier"]["stages"][rep["classifier"]["model_stage"]] == kind
 
 
 def test_unsupported_explicit_modules_are_refused_by_the_bridge():
