@@ -59,7 +59,7 @@ from deqtheory import conv_nemon as _cnemon
 from deqtheory.errors import DomainError
 
 from .. import fft as _fft
-from ..layers.conv_linf import _LiftOperator
+from ..layers.conv_linf import LiftOperator
 from ..layers.conv_nemon import kernel_operator
 from ..solvers import SolverStatus, fixed_point
 from ..train import unwrap
@@ -162,7 +162,7 @@ class ConvDEQBox:
         T Ŵ T = blkdiag(W, |W|), two c × c per-frequency resolvents instead of one 2c × 2c; Metzler: the
         2c-channel conv with ``diag_min`` = the smallest origin tap (the α of ``alpha_avg``)."""
         if self._op is None:
-            self._op = kernel_operator(self.L, self.N) if self.metzler else _LiftOperator(self.K, self.N)
+            self._op = kernel_operator(self.L, self.N) if self.metzler else LiftOperator(self.K, self.N)
         return self._op
 
     def box(self, lo: torch.Tensor, hi: torch.Tensor):

@@ -47,7 +47,7 @@ from ..parametrize import m_warmup
 from ..solvers import DEQInfo, LinearOperator, deq_solve
 from .conv import FreqConvOperator, _m_L, _resolvent_from_freq
 
-__all__ = ["ConvIBPMonDEQ", "conv_ibp_weight_kernel", "ibp_gamma", "ibp_lift_kernel"]
+__all__ = ["ConvIBPMonDEQ", "LiftOperator", "conv_ibp_weight_kernel", "ibp_gamma", "ibp_lift_kernel"]
 
 _SOLVER_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-5, "f_max_iter": 500, "f_stop_mode": "rel", "grad": "implicit"}
 _LIFT_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-4, "f_max_iter": 300, "f_stop_mode": "rel", "grad": "implicit"}
@@ -173,7 +173,7 @@ def _center_taps(K: torch.Tensor) -> torch.Tensor:
     return K[torch.arange(c), torch.arange(c), o, o]
 
 
-class _LiftOperator(LinearOperator):
+class LiftOperator(LinearOperator):
     r"""The lifted operator Ŵ on ``(B, 2c, N, N)`` = ``[z̄; z̲]`` through ``T Ŵ T = blkdiag(W, |W|)``
     (module docstring): matvec ``[Kμ + |K|ρ; Kμ − |K|ρ]`` (graph kept), resolvent from the two c × c
     per-frequency resolvents; ``m = min(m_W, m_|W|)``, ``L = max(L_W, L_|W|)`` (lazy), ``diag_min`` the
@@ -339,7 +339,7 @@ class ConvIBPMonDEQ(nn.Module):
 
     def lift_operator(self) -> LinearOperator:
         """The lifted operator Ŵ on ``[z̄; z̲]`` (module docstring)."""
-        return _LiftOperator(self.weight_kernel(), self.N)
+        return LiftOperator(self.weight_kernel(), self.N)
 
     def lifted_solve(self, vlo: torch.Tensor, vhi: torch.Tensor, *, with_pre: bool = False):
         r"""Solve ẑ = ReLU(Ŵẑ + [v̄; v̲]) for an injection box ``[vlo, vhi]`` (B, c, N, N) (float,
