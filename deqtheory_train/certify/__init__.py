@@ -74,6 +74,10 @@ Layout (each module one concept; arrows point down the list):
 * :mod:`.dense` — :class:`CertificationPlan`, :func:`prepare`, :func:`certify_batch`,
   :func:`certified_accuracy`, the registry certifiers ``deq*`` / ``deq_linf``;
 * :mod:`.conv_l2` — :class:`ConvCertificationPlan` (conv SLL / conv LBEN, FFT rounding model), ``conv_l2``.
+* :mod:`.conv_blocks` — sound rules of explicit Conv2d / circular conv / BatchNorm (eval) / AvgPool blocks
+  (direct convolutions, the γ_k model);
+* :mod:`.conv_linf` — :class:`~.conv_linf.ConvLinfPlan`, the matrix-free ℓ∞ certifier of conv IBP-MonDEQ /
+  conv NEMON chains, ``conv_linf`` (imported by the registry, not here: it imports the conv layers).
 """
 from __future__ import annotations
 
