@@ -153,7 +153,10 @@ def _cmd_theorems(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="deqtheory", description="Certificates and theorems for deep equilibrium models.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="check a model file for well-posedness / Lipschitz conditions")
