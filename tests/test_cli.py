@@ -130,23 +130,11 @@ def test_backends_agree_on_the_example(backend):
 
 def test_version_and_help_on_every_flag(capsys):
     """`deqtheory --version` prints the package version (issue 15 item 13); every flag has help text."""
-    import argparse
-
     from deqtheory import __version__
     from deqtheory.cli import build_parser, main
+    from deqtheory.testing import flags_without_help
 
     with pytest.raises(SystemExit) as ei:
         main(["--version"])
     assert ei.value.code == 0 and __version__ in capsys.readouterr().out
-    missing = []
-
-    def walk(p, path):
-        for a in p._actions:
-            if isinstance(a, argparse._SubParsersAction):
-                for n, sp in a.choices.items():
-                    walk(sp, path + [n])
-            elif not a.help and not isinstance(a, argparse._HelpAction):
-                missing.append((" ".join(path), a.dest))
-
-    walk(build_parser(), [])
-    assert missing == []
+    assert flags_without_help(build_parser()) == []

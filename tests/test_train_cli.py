@@ -273,22 +273,12 @@ def test_make_test_changes_nothing_outside_the_checkout_and_demo_is_repeatable()
 # ----------------------------------------------------------------------------------------------
 
 def test_version_and_help_on_every_flag(capsys):
-    import argparse
     from deqtheory import __version__
+    from deqtheory.testing import flags_without_help
     with pytest.raises(SystemExit) as ei:
         cli.main(["--version"])
     assert ei.value.code == 0 and __version__ in capsys.readouterr().out
-    missing = []
-
-    def walk(p, path):
-        for a in p._actions:
-            if isinstance(a, argparse._SubParsersAction):
-                for n, sp in a.choices.items():
-                    walk(sp, path + [n])
-            elif not a.help:
-                missing.append((path, a.option_strings or a.dest))
-    walk(cli._parser(), [])
-    assert missing == []
+    assert flags_without_help(cli._parser()) == []
 
 
 @pytest.mark.parametrize("args", [["--threads", "0"], ["--max-steps", "-1"], ["--epochs", "0"], ["--epochs", "x"],

@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import os
+from typing import Any, List, Tuple
 
-__all__ = ["profile_name", "scaled"]
+__all__ = ["profile_name", "scaled", "flags_without_help"]
 
 
 def profile_name() -> str:
@@ -19,3 +20,22 @@ def profile_name() -> str:
 def scaled(n: int) -> int:
     """Number of Hypothesis examples for a test whose CI budget is ``n``."""
     return int(n) * (10 if profile_name() == "thorough" else 1)
+
+
+def flags_without_help(parser: Any) -> List[Tuple[List[str], Any]]:
+    """``(subcommand path, option strings or dest)`` of every argument of an ``argparse`` parser, sub-commands
+    included, that has no help text (the CLI convention tests of both packages want none)."""
+    import argparse
+
+    missing: List[Tuple[List[str], Any]] = []
+
+    def walk(p: Any, path: List[str]) -> None:
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for n, sp in a.choices.items():
+                    walk(sp, path + [n])
+            elif not a.help:
+                missing.append((path, a.option_strings or a.dest))
+
+    walk(parser, [])
+    return missing
