@@ -39,7 +39,7 @@ from torch import nn
 __all__ = [
     "LossContext", "LossFn", "Ramp", "LRSchedule",
     "build_optimizer", "set_lr", "collect_solve_stats", "DistInfo", "dist_info", "init_distributed",
-    "all_reduce_sum", "unwrap", "train_step", "evaluate",
+    "all_reduce_sum", "all_gather_floats", "gather_to_main", "unwrap", "train_step", "evaluate",
 ]
 
 
@@ -274,6 +274,28 @@ def all_reduce_sum(values: Sequence[float], info: DistInfo, device: torch.device
     t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
     dist.all_reduce(t)
     return [float(v) for v in t.cpu()]
+
+
+def all_gather_floats(values: Sequence[float], info: DistInfo, device: torch.device) -> List[List[float]]:
+    """Every rank's ``values`` (same length on all ranks), indexed by rank (``[values]`` without DDP)."""
+    if not info.enabled:
+        return [[float(v) for v in values]]
+    import torch.distributed as dist
+    t = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
+    out = [torch.empty_like(t) for _ in range(info.world_size)]
+    dist.all_gather(out, t)
+    return [[float(v) for v in o.cpu()] for o in out]
+
+
+def gather_to_main(obj: Any, info: DistInfo) -> Optional[List[Any]]:
+    """Every rank's ``obj`` on rank 0 (a list indexed by rank), ``None`` on the others; ``[obj]``
+    without DDP. A collective: every rank must call it."""
+    if not info.enabled:
+        return [obj]
+    import torch.distributed as dist
+    out: Optional[List[Any]] = [None] * info.world_size if info.is_main else None
+    dist.gather_object(obj, out, dst=0)
+    return out
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -357,6 +357,57 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path):
     assert c2["n"] == 240 and len(c2["certified_accuracy"]) == 2
 
 
+def test_ddp_checkpoint_keeps_every_rank_rng_and_a_blind_rank_stops_all(tmp_path):
+    """Multi-node safety (issue 14 item 4): a DDP checkpoint holds each rank's RNG state, and a resume
+    where one rank cannot see checkpoint.npz fails on every rank with one clear error instead of that
+    rank starting at step 0 (which hangs the job); a resume where all ranks see it continues."""
+    cfg = copy.deepcopy(TINY)
+    cfg["loss"] = {"name": "offset_ce"}
+    cfg["checkpoint"] = {"every_steps": 0}
+    (tmp_path / "c.json").write_text(json.dumps(cfg))
+    out = tmp_path / "two"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "deqtheory_train.cli", "run", str(tmp_path / "c.json"), "--out", str(out),
+           "--no-progress", "--threads", "1"]
+    done = subprocess.run(cmd + ["--max-steps", "5"], env=_env(), capture_output=True, timeout=180)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    arrays, meta = X.load_checkpoint(out / "checkpoint.npz")
+    assert meta["global_step"] == 5 and meta["world_size"] == 2
+    assert set(meta["rng_ranks"]) == {"1"}
+    assert {"rng/torch", "rng/numpy_keys", "rng/rank1/torch", "rng/rank1/numpy_keys"} <= set(arrays)
+    env = _env()
+    env[X.HIDE_ENV] = "1"
+    blind = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=180)
+    err = blind.stderr.decode()
+    assert blind.returncode != 0
+    # each rank printed the one-line error and exited 2 (torchrun adds its own summary, not ours)
+    assert err.count("rank(s) [1] of 2 cannot see") == 2 and err.count("exitcode  : 2") == 2, err[-3000:]
+    assert "deqtheory_train/experiment" not in err, err[-3000:]
+    assert X.load_checkpoint(out / "checkpoint.npz")[1]["global_step"] == 5     # nothing was overwritten
+    done = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, timeout=180)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    assert json.loads((out / "summary.json").read_text())["global_step"] == 30
+
+
+def test_resume_restores_rank_rng_and_warns_on_another_world_size(tmp_path):
+    """Rank r > 0 restores its own saved state; a checkpoint without one (another world size) falls back
+    to rank 0's state with a warning."""
+    from deqtheory_train.experiment import run as RM
+    from deqtheory_train.experiment.checkpoint import rng_state
+    arrays = {}
+    torch.manual_seed(1)
+    m0 = rng_state(arrays, "rng")
+    torch.manual_seed(2)
+    m1 = rng_state(arrays, "rng/rank1")
+    meta = {"rng": m0, "rng_ranks": {"1": m1}, "world_size": 2}
+    torch.manual_seed(3)
+    RM._restore_rng(meta, arrays, T.DistInfo(rank=1, world_size=2), "ck")
+    assert torch.equal(torch.get_rng_state(), torch.from_numpy(arrays["rng/rank1/torch"]))
+    with pytest.warns(RuntimeWarning, match="no RNG state saved for rank 2"):
+        RM._restore_rng(meta, arrays, T.DistInfo(rank=2, world_size=3), "ck")
+    assert torch.equal(torch.get_rng_state(), torch.from_numpy(arrays["rng/torch"]))
+
+
 # ----------------------------------------------------------------------------------------------
 # Plots and CLI
 # ----------------------------------------------------------------------------------------------

@@ -16,13 +16,13 @@ from .checkpoint import (build_model_from_config, load_checkpoint, load_model_fi
                          tree_to_state)
 from .config import CONFIG_DIR, bundled_configs, load_config, validate_config
 from .metrics import read_metrics
-from .run import HANG_ENV, RunStatus, run_experiment
+from .run import HANG_ENV, HIDE_ENV, RunStatus, run_experiment
 
 __all__ = [
     "ConfigError", "CheckpointError", "CONFIG_DIR", "load_config", "validate_config", "bundled_configs",
     "build_model", "build_model_from_config", "available_models", "get_certifier", "available_certifiers",
     "CertifyOutput", "MLP", "certify_mlp", "mlp_lipschitz_bounds", "save_checkpoint", "load_checkpoint",
-    "state_to_tree", "tree_to_state", "run_experiment", "RunStatus", "HANG_ENV", "certify_model",
+    "state_to_tree", "tree_to_state", "run_experiment", "RunStatus", "HANG_ENV", "HIDE_ENV", "certify_model",
     "load_model_file", "describe_sample", "summarize_certification", "write_certify_outputs", "format_table", "read_metrics",
 ]
 

@@ -28,7 +28,7 @@ from ..registry import build_model
 from ..train import unwrap
 from .config import validate_config
 
-__all__ = ["state_to_tree", "tree_to_state", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state",
+__all__ = ["state_to_tree", "tree_to_state", "save_checkpoint", "load_checkpoint", "rng_state", "set_rng_state", "rank_rng_prefix",
            "model_arrays", "load_model_arrays", "load_model_file", "build_model_from_config"]
 
 
@@ -118,29 +118,38 @@ def load_checkpoint(path: "str | os.PathLike[str]") -> Tuple[Dict[str, np.ndarra
     return arrays, meta
 
 
-def rng_state(arrays: Dict[str, np.ndarray]) -> Dict[str, Any]:
+def rng_state(arrays: Dict[str, np.ndarray], prefix: str = "rng") -> Dict[str, Any]:
+    """This process's RNG states (Python, numpy, torch, every CUDA device): the arrays go into ``arrays``
+    under ``prefix/…``, the rest is returned as JSON-able meta."""
     py = random.getstate()
     npst = np.random.get_state()
-    arrays["rng/numpy_keys"] = np.asarray(npst[1])
-    arrays["rng/torch"] = torch.get_rng_state().numpy()
+    arrays[f"{prefix}/numpy_keys"] = np.asarray(npst[1])
+    arrays[f"{prefix}/torch"] = torch.get_rng_state().numpy()
     n_cuda = 0
     if torch.cuda.is_available():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
-            arrays[f"rng/cuda{i}"] = s.cpu().numpy()
+            arrays[f"{prefix}/cuda{i}"] = s.cpu().numpy()
         n_cuda = torch.cuda.device_count()
     return {"python": [py[0], list(py[1]), py[2]], "numpy": [npst[0], int(npst[2]), int(npst[3]), float(npst[4])],
             "cuda_devices": n_cuda}
 
 
-def set_rng_state(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+def set_rng_state(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str = "rng") -> None:
+    """Restore what :func:`rng_state` saved under ``prefix``."""
     py = meta["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     n = meta["numpy"]
-    np.random.set_state((n[0], np.asarray(arrays["rng/numpy_keys"], dtype=np.uint32), n[1], n[2], n[3]))
-    torch.set_rng_state(torch.from_numpy(np.array(arrays["rng/torch"])))
+    np.random.set_state((n[0], np.asarray(arrays[f"{prefix}/numpy_keys"], dtype=np.uint32), n[1], n[2], n[3]))
+    torch.set_rng_state(torch.from_numpy(np.array(arrays[f"{prefix}/torch"])))
     if torch.cuda.is_available() and meta.get("cuda_devices", 0) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all([torch.from_numpy(np.array(arrays[f"rng/cuda{i}"]))
+        torch.cuda.set_rng_state_all([torch.from_numpy(np.array(arrays[f"{prefix}/cuda{i}"]))
                                       for i in range(torch.cuda.device_count())])
+
+
+def rank_rng_prefix(rank: int) -> str:
+    """Where rank ``rank``'s RNG state lives in a checkpoint: ``rng`` for rank 0 (the single-process
+    layout), ``rng/rank<r>`` for the others."""
+    return "rng" if rank == 0 else f"rng/rank{rank}"
 
 
 def model_arrays(model: nn.Module) -> Dict[str, np.ndarray]:

@@ -8,6 +8,7 @@ import os
 import pathlib
 import random
 import time
+import warnings
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
@@ -21,14 +22,15 @@ from .. import train as T
 from ..errors import CheckpointError, ConfigError
 from ..registry import get_loss
 from .certification import certify_model, describe_sample, write_certify_outputs
-from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rng_state,
-                         save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
+from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rank_rng_prefix,
+                         rng_state, save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
 from .config import config_fingerprint, validate_config
 from .metrics import MetricsLog, read_metrics, truncate_metrics
 
 __all__ = ["RunStatus", "run_experiment", "progress_enabled", "HANG_ENV"]
 
 HANG_ENV = "DEQTHEORY_TRAIN_TEST_HANG_AFTER_STEP"   # fault injection for the kill/resume test
+HIDE_ENV = "DEQTHEORY_TRAIN_TEST_HIDE_CHECKPOINT_FROM_RANK"   # fault injection: that rank cannot see checkpoint.npz
 
 
 class RunStatus(MessageEnum):
@@ -139,6 +141,47 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
                     device=device, stop=stop)
 
 
+def _agree_on_checkpoint(ckpt_path: pathlib.Path, resume: bool, info: "T.DistInfo", dev: torch.device) -> None:
+    """Every rank must see the same thing at ``ckpt_path`` before anything is loaded (a rank on a node
+    without the shared directory would otherwise start at step 0 while the others resume, and the job
+    hangs): the check is a collective, so all ranks raise the same :class:`CheckpointError` together."""
+    hidden = os.environ.get(HIDE_ENV)
+    seen = ckpt_path.exists() and not (hidden is not None and int(hidden) == info.rank)
+    flags = [row[0] > 0 for row in T.all_gather_floats([float(seen)], info, dev)]
+    blind = [r for r, f in enumerate(flags) if not f]
+    if resume and blind:
+        if len(blind) == len(flags):
+            raise CheckpointError(f"--resume: {ckpt_path} does not exist (run without --resume to start fresh)")
+        raise CheckpointError(f"--resume: rank(s) {blind} of {len(flags)} cannot see {ckpt_path} (the other ranks "
+                              "can): every rank needs the same output directory (a shared filesystem)")
+    if not resume and any(flags):
+        raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it or choose another --out")
+
+
+def _agree_on_step(ckpt_path: pathlib.Path, where: Tuple[int, int, int], info: "T.DistInfo",
+                   dev: torch.device) -> None:
+    """All ranks loaded the same (epoch, step in epoch, global step), or all raise."""
+    rows = T.all_gather_floats([float(v) for v in where], info, dev)
+    if any(r != rows[0] for r in rows):
+        got = {r: tuple(int(v) for v in row) for r, row in enumerate(rows)}
+        raise CheckpointError(f"--resume: the ranks loaded different checkpoints from {ckpt_path} "
+                              f"((epoch, step in epoch, global step) by rank: {got})")
+
+
+def _restore_rng(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], info: "T.DistInfo", where: str) -> None:
+    """Each rank restores its own RNG state; a checkpoint from another world size (or one written before
+    per-rank states were saved) gives ranks > 0 rank 0's state, with a warning."""
+    ranks = meta.get("rng_ranks") or {}
+    if info.rank == 0:
+        set_rng_state(meta["rng"], arrays)
+    elif str(info.rank) in ranks:
+        set_rng_state(ranks[str(info.rank)], arrays, rank_rng_prefix(info.rank))
+    else:
+        warnings.warn(f"{where}: no RNG state saved for rank {info.rank} (checkpoint world size "
+                      f"{meta.get('world_size', 1)}, now {info.world_size}): using rank 0's", RuntimeWarning)
+        set_rng_state(meta["rng"], arrays)
+
+
 def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: bool, epochs: Optional[int],
          max_steps: Optional[int], progress: Optional[bool], device: Optional[str], stop: _StopSignals) -> Dict[str, Any]:
     cfg = validate_config(cfg)
@@ -155,10 +198,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
     ckpt_path = out / "checkpoint.npz"
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
-    if ckpt_path.exists() and not resume:
-        raise CheckpointError(f"{ckpt_path} exists: pass --resume to continue it or choose another --out")
-    if resume and not ckpt_path.exists():
-        raise CheckpointError(f"--resume: {ckpt_path} does not exist (run without --resume to start fresh)")
+    _agree_on_checkpoint(ckpt_path, resume, info, dev)
 
     _seed_all(cfg["seed"])
     train_ds, test_ds, n_test_split = _load_data(cfg)
@@ -190,8 +230,9 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
                                   "paper/notes may change on --resume)")
         load_model_arrays(model, arrays, str(ckpt_path))
         opt.load_state_dict(tree_to_state(meta["optimizer"], arrays))
-        set_rng_state(meta["rng"], arrays)
+        _restore_rng(meta, arrays, info, str(ckpt_path))
         epoch, step_in_epoch, gstep = meta["epoch"], meta["step_in_epoch"], meta["global_step"]
+        _agree_on_step(ckpt_path, (epoch, step_in_epoch, gstep), info, dev)
         acc = dict(meta["epoch_accumulators"])
         if info.is_main:
             truncate_metrics(out / "metrics.jsonl", gstep, epoch)
@@ -209,16 +250,25 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
     ck_seconds = 60.0 * float(cfg["checkpoint"]["every_minutes"])
 
     def checkpoint(ep: int, sie: int) -> None:
+        """A collective (every rank calls it at the same step): each rank's RNG state is gathered, rank 0
+        writes the file."""
+        mine: Dict[str, np.ndarray] = {}
+        rmeta = rng_state(mine, rank_rng_prefix(info.rank))
+        gathered = T.gather_to_main((rmeta, mine), info)
+        last_ckpt[0] = time.monotonic()
         if not info.is_main:
             return
         arrays: Dict[str, np.ndarray] = model_arrays(base)
+        for _, a in gathered or []:
+            arrays.update(a)
         meta = {"format": "deqtheory_train.checkpoint/1", "config": cfg, "fingerprint": config_fingerprint(cfg),
                 "epoch": ep, "step_in_epoch": sie, "global_step": gstep, "epoch_accumulators": acc,
-                "optimizer": state_to_tree(opt.state_dict(), arrays, "optim"), "rng": rng_state(arrays),
+                "optimizer": state_to_tree(opt.state_dict(), arrays, "optim"), "rng": rmeta,
                 "input_shape": list(train_ds.input_shape), "num_classes": train_ds.num_classes,
                 "world_size": info.world_size, "torch": torch.__version__}
+        if info.enabled:
+            meta["rng_ranks"] = {str(r): m for r, (m, _) in enumerate(gathered or []) if r > 0}
         save_checkpoint(ckpt_path, arrays, meta)
-        last_ckpt[0] = time.monotonic()
 
     from tqdm import tqdm
     t0 = time.time()
@@ -237,8 +287,11 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
             xb = torch.from_numpy(train_ds.x[idx]).to(device=dev, dtype=dtype)
             yb = torch.from_numpy(train_ds.y[idx]).to(dev)
             st = T.train_step(model, opt, loss_fn, cfg["loss"]["kwargs"], xb, yb, ctx, grad_clip=cfg["grad_clip"])
-            # the stop flag travels with the sums so that every DDP rank stops after the same step
-            ls, cor, cnt, sig = T.all_reduce_sum([st["loss_sum"], st["correct"], st["count"], stop.signum], info, dev)
+            # the stop flag and the "checkpoint time is up" flag travel with the sums so that every DDP
+            # rank stops / checkpoints after the same step (each rank has its own clock)
+            due = float(ck_seconds > 0 and time.monotonic() - last_ckpt[0] >= ck_seconds)
+            ls, cor, cnt, sig, due = T.all_reduce_sum([st["loss_sum"], st["correct"], st["count"], stop.signum, due],
+                                                      info, dev)
             acc = {"loss_sum": acc["loss_sum"] + ls, "correct": acc["correct"] + cor, "count": acc["count"] + cnt}
             gstep += 1
             step_in_epoch = i + 1
@@ -256,7 +309,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
                 rec.update({k: st[k] for k in ("fp_iters", "fp_residual", "bw_iters", "grad_norm") if k in st})
                 log.write(rec)
             ck = cfg["checkpoint"]["every_steps"]
-            timed = ck_seconds > 0 and time.monotonic() - last_ckpt[0] >= ck_seconds
+            timed = due > 0
             if (((ck and gstep % ck == 0) or timed) and step_in_epoch < spe) or (max_steps is not None and gstep >= max_steps):
                 checkpoint(epoch, step_in_epoch)
             if hang_after and gstep == hang_after and info.is_main:
