@@ -26,6 +26,18 @@ or ``"rel"``: max_k r_k/(‖F(z_k)‖₂ + ‖v_k‖₂ + tiny) (tiny = 1e-30; s
 Failures are results: MAX_ITERATIONS, DIVERGED (quantity > divergence_factor·max(initial, tol)),
 NONFINITE; the returned z is the iterate with the smallest stopping quantity.
 
+**Checking every k iterations** (``check_every``, default ``"auto"``: 1 on the CPU, 8 on other
+devices): the stopping quantity needs a device → host copy, which stalls a GPU's queue once per
+iteration. With k > 1 it is computed only at iterations k, 2k, … and at ``max_iter`` (``history``
+holds those), so a solve may run up to k − 1 iterations past the first iterate below ``tol``; PR and
+FB with α ≠ 1 then also skip F(z) (one mat-vec) on the unchecked iterations. k = 1 is the exact
+per-iteration behaviour. The CONVERGED decision is unchanged: the returned z's quantity, recomputed.
+
+**Floating point on GPUs.** cuBLAS / cuDNN may use TF32 (10-bit mantissa) for float32 matmuls and
+convolutions on recent GPUs: ≈ 1e-3 relative error, more than the solver tolerances. Every solve runs
+with TF32 switched off (:func:`ieee_float32`; ``allow_tf32=True`` opts out), so the iteration is the
+float32 one its tolerance is about; on the CPU it changes nothing.
+
 Backward (``grad="implicit"``): with z* the forward solution and D = diag(φ'(Wz* + v)) (ReLU:
 1[pre > 0]; masked coordinates 1), the implicit function theorem gives
 dz* = (I − DW)⁻¹D(dW z* + dv). The upstream gradient c is replaced by g = (I − DW)⁻ᵀc, i.e. the
@@ -40,10 +52,11 @@ by g through a ``torch.autograd.Function``, so gradients reach W (any parametriz
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
 import torch
 
@@ -51,7 +64,8 @@ from deqtheory.errors import DomainError, ShapeError
 from deqtheory.solvers import SolverStatus
 
 __all__ = ["SolverStatus", "SolverStats", "DEQInfo", "LinearOperator", "DenseOperator", "as_operator",
-           "activation", "fixed_point", "deq_solve", "fixed_point_residual", "F_SOLVERS"]
+           "activation", "fixed_point", "deq_solve", "fixed_point_residual", "F_SOLVERS", "ieee_float32",
+           "resolve_check_every"]
 
 F_SOLVERS = ("fb", "pr", "alpha_avg", "anderson")
 _TINY = 1e-30
@@ -224,6 +238,28 @@ def fixed_point_residual(W: Any, v: torch.Tensor, z: torch.Tensor, *, identity_m
 # the iteration engine (no autograd)
 # ----------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def ieee_float32(allow_tf32: bool = False) -> Iterator[None]:
+    """Inside: cuBLAS matmuls and cuDNN convolutions in IEEE float32 (TF32 off) unless ``allow_tf32``;
+    the previous settings are restored on exit (module docstring)."""
+    mm, cd = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = bool(allow_tf32)
+    torch.backends.cudnn.allow_tf32 = bool(allow_tf32)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = mm, cd
+
+
+def resolve_check_every(check_every: Union[int, str], device: torch.device) -> int:
+    """``check_every`` as an int: ``"auto"`` is 1 on the CPU and 8 elsewhere (module docstring)."""
+    if check_every == "auto":
+        return 1 if device.type == "cpu" else 8
+    if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
+        raise DomainError(f"check_every: expected a positive integer or 'auto', got {check_every!r}")
+    return check_every
+
+
 def _check_opts(method: str, tol: float, max_iter: int, stop_mode: str) -> None:
     if method not in F_SOLVERS:
         raise DomainError(f"solver: expected one of {F_SOLVERS}, got {method!r}")
@@ -238,8 +274,9 @@ def _check_opts(method: str, tol: float, max_iter: int, stop_mode: str) -> None:
 def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Tensor, *, tol: float,
          max_iter: int, stop_mode: str, alpha: Optional[float], resolvent: Optional[Callable],
          m: Optional[float], L: Optional[float], diag_min: Optional[float], memory: int,
-         divergence_factor: float) -> Tuple[torch.Tensor, SolverStats]:
-    """Solve z = phi(mv(z) + v). ``resolvent(alpha) -> apply`` for PR."""
+         divergence_factor: float, check_every: int = 1) -> Tuple[torch.Tensor, SolverStats]:
+    """Solve z = phi(mv(z) + v). ``resolvent(alpha) -> apply`` for PR; the stopping quantity at every
+    ``check_every``-th iteration and the last."""
     _check_opts(method, tol, max_iter, stop_mode)
     t0 = time.perf_counter()
     vn = _norms(v)
@@ -276,7 +313,8 @@ def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Te
     if q0[pick] <= tol:
         status = SolverStatus.CONVERGED
     elif method == "anderson":
-        z, status, it, hist, best = _anderson(F, z, Fz, vn, tol, max_iter, pick, memory, divergence_factor, hist, best)
+        z, status, it, hist, best = _anderson(F, z, Fz, vn, tol, max_iter, pick, memory, divergence_factor, hist, best,
+                                              check_every=check_every)
     else:
         if method == "pr":
             R = resolvent(alpha)
@@ -294,7 +332,11 @@ def _run(method: str, mv: Callable, phi: Callable, v: torch.Tensor, z0: torch.Te
                 zh = R(uh + av)
                 u = 2 * zh - uh
                 z = phi(u)
-            Fz = F(z)
+            check = it % check_every == 0 or it == max_iter
+            if check or method == "alpha_avg" or (method == "fb" and alpha == 1):
+                Fz = F(z)                       # the next step needs it, or the check does
+            if not check:
+                continue
             best, stop = _record(z, Fz, vn, pick, tol, divergence_factor, hist, best)
             if stop is not None:
                 status = stop
@@ -327,7 +369,7 @@ def _record(z, Fz, vn, pick, tol, dfac, hist, best):
     return best, None
 
 
-def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=1e-10):
+def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=1e-10, check_every=1):
     """Type-II Anderson acceleration (mixing 1), batched; per-sample bordered least squares."""
     bsz = z0.shape[0]
     shape = z0.shape
@@ -361,6 +403,8 @@ def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=
         Fz = F(z)
         X[:, slot] = xn
         FX[:, slot] = Fz.reshape(bsz, -1)
+        if it % check_every and it != max_iter:
+            continue
         best, stop = _record(z, Fz, vn, pick, tol, dfac, hist, best)
         if stop is not None:
             status = stop
@@ -371,22 +415,24 @@ def _anderson(F, z0, F0, vn, tol, max_iter, pick, memory, dfac, hist, best, reg=
 def fixed_point(W: Any, v: torch.Tensor, *, f_solver: str = "pr", f_tol: float = 1e-5, f_max_iter: int = 500,
                 f_stop_mode: str = "rel", alpha: Optional[float] = None, identity_mask: Optional[torch.Tensor] = None,
                 z0: Optional[torch.Tensor] = None, memory: int = 5,
-                divergence_factor: float = 1e6) -> Tuple[torch.Tensor, SolverStats]:
+                divergence_factor: float = 1e6, check_every: Union[int, str] = "auto",
+                allow_tf32: bool = False) -> Tuple[torch.Tensor, SolverStats]:
     """Solve z = φ(Wz + v) without autograd (see the module docstring). Returns ``(z, SolverStats)``."""
     op = as_operator(W)
     v = v.detach()
+    k = resolve_check_every(check_every, v.device)
     z0 = torch.zeros_like(v) if z0 is None else z0.detach().to(dtype=v.dtype, device=v.device)
     if z0.shape != v.shape:
         raise ShapeError(f"z0: expected shape {tuple(v.shape)}, got {tuple(z0.shape)}")
     mask = _mask(identity_mask, v)
-    with torch.no_grad():
+    with torch.no_grad(), ieee_float32(allow_tf32):
         m = op.m if f_solver == "fb" and alpha is None else None
         L = op.L if f_solver in ("fb", "pr") and alpha is None else None
         dmin = op.diag_min if f_solver == "alpha_avg" and alpha is None else None
         res = (lambda a: op.resolvent(a)[0]) if f_solver == "pr" else None
         return _run(f_solver, op.matvec, lambda x: activation(x, mask), v, z0, tol=f_tol, max_iter=f_max_iter,
                     stop_mode=f_stop_mode, alpha=alpha, resolvent=res, m=m, L=L, diag_min=dmin,
-                    memory=memory, divergence_factor=divergence_factor)
+                    memory=memory, divergence_factor=divergence_factor, check_every=k)
 
 
 def _mask(identity_mask: Any, v: torch.Tensor) -> Optional[torch.Tensor]:
@@ -421,7 +467,8 @@ def deq_solve(W: Any, v: torch.Tensor, *, f_solver: str = "pr", f_tol: float = 1
               b_max_iter: Optional[int] = None, b_stop_mode: Optional[str] = None, alpha: Optional[float] = None,
               identity_mask: Optional[torch.Tensor] = None, z0: Optional[torch.Tensor] = None, memory: int = 5,
               grad: str = "implicit", phantom_steps: int = 5, phantom_tau: float = 0.5,
-              divergence_factor: float = 1e6) -> Tuple[torch.Tensor, DEQInfo]:
+              divergence_factor: float = 1e6, check_every: Union[int, str] = "auto",
+              allow_tf32: bool = False) -> Tuple[torch.Tensor, DEQInfo]:
     r"""Differentiable solve of z = φ(Wz + v). ``W``: square tensor (may be the output of a
     parametrization, with graph) or a :class:`LinearOperator` whose ``matvec`` carries the graph.
 
@@ -429,14 +476,15 @@ def deq_solve(W: Any, v: torch.Tensor, *, f_solver: str = "pr", f_tol: float = 1
     ``info.forward`` the forward :class:`SolverStats`; ``info.backward`` is filled by the backward
     pass (``grad="implicit"``). ``b_*`` default to the ``f_*`` values. ``grad``: ``"implicit"``
     (adjoint fixed point, module docstring) or ``"phantom"`` (``phantom_steps`` damped steps with
-    damping ``phantom_tau`` ∈ (0, 1], differentiated by autograd)."""
+    damping ``phantom_tau`` ∈ (0, 1], differentiated by autograd). ``check_every`` / ``allow_tf32``:
+    module docstring (both solves)."""
     if grad not in ("implicit", "phantom"):
         raise DomainError(f"grad: expected 'implicit' or 'phantom', got {grad!r}")
     op = as_operator(W)
     mask = _mask(identity_mask, v)
     z_star, fstats = fixed_point(op, v, f_solver=f_solver, f_tol=f_tol, f_max_iter=f_max_iter,
                                  f_stop_mode=f_stop_mode, alpha=alpha, identity_mask=mask, z0=z0, memory=memory,
-                                 divergence_factor=divergence_factor)
+                                 divergence_factor=divergence_factor, check_every=check_every, allow_tf32=allow_tf32)
     info = DEQInfo(forward=fstats, grad=grad)
     z_star = z_star.detach()
     if not torch.is_grad_enabled():
@@ -461,8 +509,10 @@ def deq_solve(W: Any, v: torch.Tensor, *, f_solver: str = "pr", f_tol: float = 1
     bmode = f_stop_mode if b_stop_mode is None else b_stop_mode
     _check_opts(bs, bt, bm, bmode)
 
+    k = resolve_check_every(check_every, v.device)
+
     def backward_solve(c: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
+        with torch.no_grad(), ieee_float32(allow_tf32):
             c = c.detach()
             m = op.m if bs == "fb" and alpha is None else None
             L = op.L if bs in ("fb", "pr") and alpha is None else None
@@ -470,7 +520,7 @@ def deq_solve(W: Any, v: torch.Tensor, *, f_solver: str = "pr", f_tol: float = 1
             res = (lambda a: op.resolvent(a)[1]) if bs == "pr" else None
             a, bstats = _run(bs, op.rmatvec, lambda x: D * x, c, torch.zeros_like(c), tol=bt, max_iter=bm,
                              stop_mode=bmode, alpha=alpha, resolvent=res, m=m, L=L, diag_min=dmin,
-                             memory=memory, divergence_factor=divergence_factor)
+                             memory=memory, divergence_factor=divergence_factor, check_every=k)
             info.backward = bstats
             return op.rmatvec(a) + c
 

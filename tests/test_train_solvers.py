@@ -215,3 +215,78 @@ def test_bad_arguments_raise():
         S.fixed_point(W, V, identity_mask=torch.ones(4, dtype=torch.bool))
     with pytest.raises(ValueError):
         S.as_operator(torch.ones(2, 3))
+
+
+class _CountingOp(S.LinearOperator):
+    """A dense operator that counts its mat-vecs (to see which iterations evaluated F)."""
+
+    def __init__(self, W):
+        self.count = 0
+        dense = S.as_operator(W)
+
+        def mv(z):
+            self.count += 1
+            return dense.matvec(z)
+
+        super().__init__(mv, dense.rmatvec, resolvent=dense.resolvent, m=dense.m, L=dense.L)
+
+
+@pytest.mark.parametrize("method", S.F_SOLVERS)
+def test_checking_every_k_iterations_keeps_the_answer_and_status(method):
+    """check_every = k: the stopping quantity only at iterations k, 2k, … and the last (issue 14: no
+    host sync per iteration on a GPU); the returned z still satisfies the tolerance, recomputed."""
+    n = 9
+    W, V = _t(_mondeq(n, seed=3)), _t(np.random.default_rng(4).standard_normal((4, n)))
+    z1, s1 = S.fixed_point(W, V, f_solver=method, f_tol=1e-9, f_stop_mode="abs", f_max_iter=4000, check_every=1)
+    z5, s5 = S.fixed_point(W, V, f_solver=method, f_tol=1e-9, f_stop_mode="abs", f_max_iter=4000, check_every=5)
+    assert s1.converged and s5.converged, (s1.message, s5.message)
+    assert s5.iterations % 5 == 0 and s1.iterations <= s5.iterations < s1.iterations + 5
+    assert len(s5.history) == s5.iterations // 5 + 1
+    assert s5.residual == pytest.approx(S.fixed_point_residual(W, V, z5), rel=1e-12) and s5.residual <= 1e-9
+    assert torch.max(torch.abs(z1 - z5)) <= 1e-7
+    # an unconverged solve still checks the last iteration
+    _, s = S.fixed_point(W, V, f_solver=method, f_tol=1e-15, f_stop_mode="abs", f_max_iter=7, check_every=5)
+    assert s.iterations == 7 and len(s.history) == 3 and not s.converged
+
+
+def test_pr_skips_the_residual_mat_vec_on_unchecked_iterations():
+    n = 6
+    W, V = _t(_mondeq(n, seed=5)), _t(np.random.default_rng(6).standard_normal((2, n)))
+    op1, op4 = _CountingOp(W), _CountingOp(W)
+    _, s1 = S.fixed_point(op1, V, f_solver="pr", f_tol=1e-15, f_stop_mode="abs", f_max_iter=40, check_every=1)
+    _, s4 = S.fixed_point(op4, V, f_solver="pr", f_tol=1e-15, f_stop_mode="abs", f_max_iter=40, check_every=4)
+    # F(z) once per checked iteration, plus the initial and final evaluations
+    assert op1.count - op4.count == 40 - 10
+
+
+def test_check_every_auto_and_bad_values():
+    assert S.resolve_check_every("auto", torch.device("cpu")) == 1
+    assert S.resolve_check_every("auto", torch.device("meta")) == 8
+    assert S.resolve_check_every(3, torch.device("cpu")) == 3
+    for bad in (0, -1, 2.5, True, "fast"):
+        with pytest.raises(DomainError, match="check_every"):
+            S.resolve_check_every(bad, torch.device("cpu"))
+
+
+def test_solves_run_without_tf32_and_restore_the_setting():
+    """TF32 is off inside every solve (float32 cuBLAS/cuDNN in IEEE arithmetic) and the caller's
+    setting is restored afterwards; allow_tf32=True leaves it on."""
+    seen = []
+    W = _t(_mondeq(4))
+
+    def mv(z):
+        seen.append((torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32))
+        return z @ W.T
+
+    op = S.LinearOperator(mv, lambda z: z @ W, resolvent=S.as_operator(W).resolvent, L=S.as_operator(W).L)
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        S.fixed_point(op, _t(np.ones((1, 4))), f_max_iter=3)
+        assert seen and all(s == (False, False) for s in seen)
+        assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (True, True)
+        seen.clear()
+        S.fixed_point(op, _t(np.ones((1, 4))), f_max_iter=3, allow_tf32=True)
+        assert all(s == (True, True) for s in seen)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old

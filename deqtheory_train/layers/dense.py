@@ -41,7 +41,8 @@ __all__ = ["DenseDEQLayer", "MonDEQLayer", "LipMonDEQLayer", "GMonDEQLayer", "LB
            "CerDEQLayer", "NEMONLayer"]
 
 _SOLVER_KEYS = ("f_solver", "f_tol", "f_max_iter", "f_stop_mode", "b_solver", "b_tol", "b_max_iter",
-                "b_stop_mode", "grad", "phantom_steps", "phantom_tau", "alpha", "memory", "identity_mask")
+                "b_stop_mode", "grad", "phantom_steps", "phantom_tau", "alpha", "memory", "identity_mask",
+                "check_every", "allow_tf32")
 
 
 def _pos_int(name: str, k: Any) -> int:

@@ -15,7 +15,7 @@ __all__ = ["SOLVER_KW", "solver_kw", "normalize_or_identity", "source_model", "r
 
 #: Solver keywords accepted by the DEQ builders (forwarded to the layer's solver options).
 SOLVER_KW = ("f_solver", "f_tol", "f_max_iter", "f_stop_mode", "b_solver", "b_tol", "b_max_iter",
-             "b_stop_mode", "grad", "alpha")
+             "b_stop_mode", "grad", "alpha", "check_every", "allow_tf32")
 
 
 def solver_kw(kw: Mapping[str, Any]) -> Dict[str, Any]:
