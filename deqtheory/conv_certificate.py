@@ -51,6 +51,7 @@ from . import conv_nemon as _cnemon
 from . import formats as _fm
 from . import intervals as _iv
 from . import pipeline as _pl
+from .bounds import _down as _downf
 from .certificates import Certificate
 from .errors import DomainError, ShapeError
 from .verified import INFLATE, UNIT_ROUNDOFF, gamma
@@ -220,7 +221,7 @@ def fixed_point_error(rho: Arr, Arho: Arr, *, m: Optional[float] = None, mu: Opt
         e = np.minimum(e, _up((rho + t[:, None]) * (1 + 2 * _U)))
         e = np.minimum(e, _up((rho2 + t) * (1 + 2 * _U))[:, None])
     if mu is not None and eta is not None and mu < 1:
-        om = float(_down(1.0 - max(mu, 0.0)))
+        om = _downf(1.0 - max(mu, 0.0))
         rw = _up((rho / eta).max(axis=1) * (1 + 2 * _U))
         aw = _up((Arho / eta).max(axis=1) * (1 + 2 * _U))
         b1 = rw / om * (1 + 2 * _U)
@@ -285,7 +286,7 @@ class ConvDEQStage:
         """Take m from the re-verified monotonicity certificate and (μ, η) from the contraction one."""
         cm = proved.get(self.lift.monotone) if self.lift.monotone else None
         if cm is not None:
-            self.m = float(_down(float(cm.margin)))
+            self.m = _downf(float(cm.margin))
         cc = proved.get(self.lift.contraction) if self.lift.contraction else None
         if cc is not None and "eta" in cc.witness and "mu" in cc.witness:
             self.mu = float(cc.witness["mu"])
@@ -347,9 +348,11 @@ class ConvChain:
         return [d.size for d in self.deqs]
 
     def use(self, proved: Mapping[str, Certificate]) -> None:
-        """Give each DEQ its re-verified certificates (names ``<condition>@<DEQ index>``)."""
+        """Give each DEQ its re-verified certificates, named ``<condition>@<DEQ index>``; a certificate whose
+        condition is not the one its name says is ignored (a ``conv_mu_inf`` proof of the Metzler lift says
+        nothing about the IBP lift)."""
         for k, d in enumerate(self.deqs):
-            d.use({name.rsplit("@", 1)[0]: c for name, c in proved.items() if name.endswith(f"@{k}")})
+            d.use({c.condition: c for name, c in proved.items() if name == f"{c.condition}@{k}"})
 
     def margins(self, lo: Arr, hi: Arr, points: Sequence[Arr], labels: Arr) -> Tuple[Arr, List[Optional[str]]]:
         """Proved lower bounds (B, p) on the margins f_y − f_j over the input box [lo, hi] (B, …), from the
@@ -368,11 +371,11 @@ class ConvChain:
         p = self.G.shape[0]
         out = np.full((B, p), -math.inf)
         for i in range(B):
-            if why[i] is None and not (np.all(np.isfinite(lo[i])) and np.all(np.isfinite(hi[i]))):
-                why[i] = "the head's input box is not finite"
+            if why[i] is None and not (np.all(np.isfinite(lo[i])) and np.all(np.isfinite(hi[i]))
+                                       and np.all(lo[i] <= hi[i])):
+                why[i] = "the head's input box is not finite or empty"
             if why[i] is None:
-                out[i] = _iv.margin_lower_bounds(self.G, self.b_y, _iv.Box(lo[i], np.maximum(hi[i], lo[i])),
-                                                 int(labels[i]))
+                out[i] = _iv.margin_lower_bounds(self.G, self.b_y, _iv.Box(lo[i], hi[i]), int(labels[i]))
         return out, why
 
     def split(self, Z: Arr, lifted: bool) -> List[Arr]:
