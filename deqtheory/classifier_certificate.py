@@ -37,9 +37,19 @@ model file itself (``model_npz``, bytes) and its sha256 in ``__meta__`` (JSON).
    radius r iff ⌈K_yj r (1 + 2u)⌉ ≤ m̲_j; ℓ∞: the widened lifted box from the stored [z̄; z̲] (input
    [v̄; v̲] of the ℓ∞ box through the pre-stages), folded margins > 0.
 
-Not re-checked in numpy (reported as ``needs_torch``, never skipped silently): models whose DEQ stage
-is convolutional (their certifier works per frequency on the FFT of the conv operator; it hands out no
-witnesses yet) and pre-stages other than Normalize/Flatten/Linear/ReLU.
+**Conv ℓ∞ classifiers** (the ``conv_linf`` certifier; a pipeline whose DEQ stages all have a row in
+:data:`deqtheory.conv_certificate.CONV_LIFTS`, any number in sequence, with conv / BatchNorm / pooling /
+dense stages around them and a Linear head): the same file format — ``z`` and ``z_lift`` hold per DEQ (in
+order) the clean point (c, N, N) and the lifted point [z̄; z̲] (2c, N, N), flattened and concatenated; the
+certificates are named ``<condition>@<k>`` (:data:`CONV_CONDITIONS`) and re-verified on the W kernel of the
+k-th DEQ stage of the file; the chain is re-proved by :mod:`deqtheory.conv_certificate` (its module
+docstring: one centre/radius conv box rule with its rounding model, the residual by direct circular
+convolution, the matrix-free error bound), batched by :data:`CONV_BATCH` images.
+
+Not re-checked in numpy (reported as ``needs_torch``, never skipped silently): ℓ2 certifications of conv
+models (their certifier works per frequency on the FFT of the conv operator; it hands out no witnesses
+yet), conv DEQ kinds without a ``CONV_LIFTS`` row, explicit nets, and dense models with pre-stages other
+than Normalize/Flatten/Linear/ReLU.
 """
 from __future__ import annotations
 
@@ -223,10 +233,6 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
 # ----------------------------------------------------------------------------------------------
 # the re-check
 # ----------------------------------------------------------------------------------------------
-
-#: model-stage kinds whose certification the numpy re-check redoes (dense DEQ families)
-
-
 
 @dataclasses.dataclass
 class EpsResult:
