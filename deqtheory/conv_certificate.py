@@ -79,7 +79,8 @@ def _up(a: Any) -> Arr:
 def correlate(x: Arr, K: Arr, *, stride: int = 1, padding: int = 0, circular: bool = False) -> Arr:
     """Float cross-correlation of ``x`` (B, c_in, H, W) with ``K`` (c_out, c_in, kh, kw): zero ``padding``
     and ``stride`` (``torch.nn.functional.conv2d``), or circular with origin ``(k − 1)//2`` and stride 1
-    (:func:`deqtheory.circulant.conv2d_circular`). Each output is a float sum of c_in·kh·kw products."""
+    (:func:`deqtheory.circulant.conv2d_circular`). One c_out × c_in product per tap, accumulated: each output
+    is a float sum of c_in·kh·kw products (in some order); memory O(B × state), no im2col copy."""
     co, ci, kh, kw = K.shape
     if x.ndim != 4 or x.shape[1] != ci:
         raise ShapeError(f"x: expected (B, {ci}, H, W) for a kernel of shape {K.shape}, got {x.shape}")
@@ -88,8 +89,13 @@ def correlate(x: Arr, K: Arr, *, stride: int = 1, padding: int = 0, circular: bo
         x = np.pad(x, ((0, 0), (0, 0), (oh, kh - 1 - oh), (ow, kw - 1 - ow)), mode="wrap")
     elif padding:
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    V = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    return np.tensordot(V, K, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    Ho, Wo = (x.shape[2] - kh) // stride + 1, (x.shape[3] - kw) // stride + 1
+    y = np.zeros((co, x.shape[0], Ho, Wo))
+    for a in range(kh):
+        for b in range(kw):
+            xs = x[:, :, a:a + stride * (Ho - 1) + 1:stride, b:b + stride * (Wo - 1) + 1:stride]
+            y += np.tensordot(K[:, :, a, b], xs, axes=([1], [1]))
+    return y.transpose(1, 0, 2, 3)
 
 
 def conv_box(K: Arr, b: Optional[Arr], lo: Arr, hi: Arr, **kw: Any) -> Tuple[Arr, Arr]:
