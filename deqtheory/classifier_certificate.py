@@ -80,7 +80,8 @@ from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write, check_npz_headers
 from .verified import UNIT_ROUNDOFF, gamma, round_up
 
-__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CONV_CONDITIONS", "certificate_target", "ClaimStatus", "Certification", "EpsResult", "RecheckReport",
+__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CONV_CONDITIONS", "certificate_target", "ClaimStatus", "Certification",
+           "EpsResult", "RecheckReport",
            "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
            "main_verify_certification"]
 

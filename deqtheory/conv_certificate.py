@@ -215,7 +215,8 @@ def fixed_point_error(rho: Arr, Arho: Arr, *, m: Optional[float] = None, mu: Opt
     * ``m`` (proved sym(I − W) ⪰ mI): :math:`|\hat z_i - z^\star_i| \le \min(\rho_i, \|\rho\|_2) + \|A\rho\|_2/m`;
     * ``mu``, ``eta`` (proved μ∞,[η]⁻¹(W) ≤ μ < 1, η > 0 per coordinate): with
       :math:`r_w = \max\rho/\eta`, :math:`a_w = \max A\rho/\eta`,
-      :math:`|\hat z_i - z^\star_i| \le \min(\eta_i r_w/(1-\mu),\ \rho_i + \eta_i a_w/(1-\mu),\ \eta_i(r_w + a_w/(1-\mu)))`.
+      :math:`|\hat z_i - z^\star_i| \le \min(\eta_i r_w/(1-\mu),\ \rho_i + \eta_i a_w/(1-\mu),\
+      \eta_i(r_w + a_w/(1-\mu)))`.
 
     +inf where neither is given."""
     n = rho.shape[1]

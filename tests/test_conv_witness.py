@@ -27,7 +27,7 @@ from deqtheory_train.certify.deq import error_bound
 from deqtheory_train.experiment.certification import save_witness
 from deqtheory_train.experiment.config import load_config
 from deqtheory_train.export import to_deqtheory
-from test_classifier_certificate import test_fixed_point_moved_beyond_its_error_bound_is_caught as _moved_point_is_caught
+from test_classifier_certificate import test_fixed_point_moved_beyond_its_error_bound_is_caught as _moved_is_caught
 from test_classifier_certificate import test_flag_on_an_uncertified_image_is_caught as _flag_is_caught
 from test_conv_linf_certify import _dense, _layer, _x
 
@@ -152,7 +152,7 @@ def test_small_batches_give_the_same_report(runs, monkeypatch):
 @pytest.mark.parametrize("key", ["ibp", "nemon", "two"])
 def test_a_moved_point_is_caught(runs, key, entry):
     """The dense file's tampering test on the conv files (a point moved by 2, and by 1e-13), then a NaN."""
-    _moved_point_is_caught(runs, key, entry)
+    _moved_is_caught(runs, key, entry)
     cf = CC.load_certification(runs[key][0])
     k = len(cf.eps) - 1
     i = int(np.flatnonzero(cf.certified[:, k])[0])
