@@ -291,7 +291,7 @@ class ConvLinfPlan:
         :class:`deqtheory.conv_certificate.ConvChain`)."""
         r = self._margins(x, x, labels)
         correct = (r["margins"].amin(dim=1) > 0) & ~r["bad"] if self.p > 1 else ~r["bad"]
-        z = [zh[:, :d.c].flatten(1) for zh, d in zip(r["points"], self.deqs)]
+        z = [x.new_zeros((x.shape[0], 0))] + [zh[:, :d.c].flatten(1) for zh, d in zip(r["points"], self.deqs)]
         return {**r, "correct": correct, "z": torch.cat(z, dim=1)}
 
     def interval_margins(self, x: torch.Tensor, labels: torch.Tensor, pert: Perturbation) -> Dict[str, Any]:
@@ -299,7 +299,7 @@ class ConvLinfPlan:
         [z̄; z̲] (B, 2c, N, N) flattened, concatenated in DEQ order."""
         lo, hi = input_box(x, pert.eps, pert.domain)
         r = self._margins(lo, hi, labels)
-        zhat = torch.cat([zh.flatten(1) for zh in r["points"]], dim=1)
+        zhat = torch.cat([x.new_zeros((x.shape[0], 0))] + [zh.flatten(1) for zh in r["points"]], dim=1)
         return {**r, "valid": all(d.valid for d in self.deqs), "zhat": zhat}
 
     # -- witnesses (deqtheory.classifier_certificate) -------------------------------------------
