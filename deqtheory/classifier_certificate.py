@@ -37,9 +37,19 @@ model file itself (``model_npz``, bytes) and its sha256 in ``__meta__`` (JSON).
    radius r iff ⌈K_yj r (1 + 2u)⌉ ≤ m̲_j; ℓ∞: the widened lifted box from the stored [z̄; z̲] (input
    [v̄; v̲] of the ℓ∞ box through the pre-stages), folded margins > 0.
 
-Not re-checked in numpy (reported as ``needs_torch``, never skipped silently): models whose DEQ stage
-is convolutional (their certifier works per frequency on the FFT of the conv operator; it hands out no
-witnesses yet) and pre-stages other than Normalize/Flatten/Linear/ReLU.
+**Conv ℓ∞ classifiers** (the ``conv_linf`` certifier; a pipeline whose DEQ stages all have a row in
+:data:`deqtheory.conv_certificate.CONV_LIFTS`, any number in sequence, with conv / BatchNorm / pooling /
+dense stages around them and a Linear head): the same file format — ``z`` and ``z_lift`` hold per DEQ (in
+order) the clean point (c, N, N) and the lifted point [z̄; z̲] (2c, N, N), flattened and concatenated; the
+certificates are named ``<condition>@<k>`` (:data:`CONV_CONDITIONS`) and re-verified on the W kernel of the
+k-th DEQ stage of the file; the chain is re-proved by :mod:`deqtheory.conv_certificate` (its module
+docstring: one centre/radius conv box rule with its rounding model, the residual by direct circular
+convolution, the matrix-free error bound), batched by :data:`CONV_BATCH` images.
+
+Not re-checked in numpy (reported as ``needs_torch``, never skipped silently): ℓ2 certifications of conv
+models (their certifier works per frequency on the FFT of the conv operator; it hands out no witnesses
+yet), conv DEQ kinds without a ``CONV_LIFTS`` row, explicit nets, and dense models with pre-stages other
+than Normalize/Flatten/Linear/ReLU.
 """
 from __future__ import annotations
 
@@ -59,6 +69,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import bounds as _bounds
+from . import conv_certificate as _cc
 from . import formats as _fm
 from . import intervals as _iv
 from . import pipeline as _pl
@@ -67,15 +78,15 @@ from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x �
 from .model import DEQ
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write, check_npz_headers
-from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
+from .verified import UNIT_ROUNDOFF, gamma, round_up
 
-__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "ClaimStatus", "Certification", "EpsResult", "RecheckReport",
+__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CONV_CONDITIONS", "certificate_target", "ClaimStatus", "Certification",
+           "EpsResult", "RecheckReport",
            "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
            "main_verify_certification"]
 
 FORMAT = "deqtheory-classifier-certification/1"
 _U = UNIT_ROUNDOFF
-_TINY = 2.0 ** -1000
 
 #: certificate name → the matrix its condition is about: ``"W"`` (the DEQ's W), ``"WUG"`` (W, U and the
 #: head G: an x → y Lipschitz LMI), ``"lift_ibp"`` / ``"lift_metzler"`` (the lifted 2n × 2n matrix).
@@ -85,6 +96,18 @@ CERTIFICATE_TARGETS: Dict[str, str] = {
     "lift_ibp_monotone": "lift_ibp", "lift_ibp_mu_inf": "lift_ibp",
     "lift_metzler_monotone": "lift_metzler", "lift_metzler_mu_inf": "lift_metzler",
 }
+#: conditions of conv DEQ stages (from :data:`deqtheory.conv_certificate.CONV_LIFTS`): a certificate named
+#: ``<condition>@<k>`` is about the W kernel of the k-th conv DEQ stage of the file (target ``"conv"``)
+CONV_CONDITIONS = tuple(sorted({c for lf in _cc.CONV_LIFTS.values() for c in (lf.monotone, lf.contraction) if c}))
+
+
+def certificate_target(name: str) -> Optional[str]:
+    """What the certificate ``name`` is about (:data:`CERTIFICATE_TARGETS`, or ``"conv"`` for
+    ``<condition>@<k>`` with a condition of :data:`CONV_CONDITIONS`); ``None`` if unknown."""
+    base, _, k = name.rpartition("@")
+    if base in CONV_CONDITIONS and k.isdigit():
+        return "conv"
+    return CERTIFICATE_TARGETS.get(name)
 
 
 class ClaimStatus(MessageEnum):
@@ -154,9 +177,9 @@ def save_certification(path: "str | os.PathLike[str]", *, model_npz: bytes, X: A
                        meta: Optional[Mapping[str, Any]] = None) -> str:
     """Write a certification (module docstring) atomically; returns the model's sha256. ``model_npz``:
     the bytes of the exported model file (:func:`deqtheory.formats.save_model`)."""
-    unknown = sorted(set(certificates) - set(CERTIFICATE_TARGETS))
+    unknown = sorted(n for n in certificates if certificate_target(n) is None)
     if unknown:
-        raise DomainError(f"certificates: no target known for {unknown} (CERTIFICATE_TARGETS)")
+        raise DomainError(f"certificates: no target known for {unknown} (CERTIFICATE_TARGETS, CONV_CONDITIONS)")
     sha = hashlib.sha256(model_npz).hexdigest()
     head = {"format": FORMAT, "norm": str(norm), "eps": [float(e) for e in eps],
             "domain": None if domain is None else [float(domain[0]), float(domain[1])], "model_sha256": sha,
@@ -211,10 +234,6 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
 # ----------------------------------------------------------------------------------------------
 # the re-check
 # ----------------------------------------------------------------------------------------------
-
-#: model-stage kinds whose certification the numpy re-check redoes (dense DEQ families)
-
-
 
 @dataclasses.dataclass
 class EpsResult:
@@ -275,20 +294,11 @@ class RecheckReport:
         return "\n".join(lines)
 
 
-def _normalize_box(st: _pl.Normalize, lo: np.ndarray, hi: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    r"""Exact (x − μ)/σ over [lo, hi] ⊆ [t̃(lo) − a, t̃(hi) + a], a = (1+10⁻⁶)γ₃|t̃| + tiny: the two roundings
-    give t̃ = t(1+δ₁)(1+δ₂), |t̃ − t| ≤ γ₂|t| ≤ γ₃|t̃| (monotone in x since σ > 0)."""
-    tl, th = st(lo[None])[0], st(hi[None])[0]
-    al = INFLATE * gamma(3) * np.abs(tl) + _TINY
-    ah = INFLATE * gamma(3) * np.abs(th) + _TINY
-    return np.nextafter(tl - al, -np.inf), np.nextafter(th + ah, np.inf)
-
-
 def _pre_box(stages: Sequence[Any], lo: np.ndarray, hi: np.ndarray) -> _iv.Box:
     """A box containing the exact image of [lo, hi] (one sample, raw shape) under the pre-stages."""
     for st in stages:
         if isinstance(st, _pl.Normalize):
-            lo, hi = _normalize_box(st, lo, hi)
+            lo, hi = (a[0] for a in _cc.normalize_box(st, lo[None], hi[None]))
         elif isinstance(st, _pl.Flatten):
             lo, hi = lo.reshape(-1), hi.reshape(-1)
         elif isinstance(st, _pl.ReLU):
@@ -417,17 +427,23 @@ def _clean(model: _Model, cond: _Conditions, x: np.ndarray, z: np.ndarray, label
     return m, None
 
 
-def _linf_margins(model: _Model, cond: _Conditions, M: np.ndarray, x: np.ndarray, eps: float,
-                  domain: Optional[Tuple[float, float]], zl: np.ndarray, label: int) -> Tuple[np.ndarray, Optional[str]]:
-    n = model.W.shape[0]
-    if zl.shape != (2 * n,) or not np.all(np.isfinite(zl)):
-        return np.full(model.G.shape[0], -math.inf), "no finite lifted fixed point stored"
+def _input_box(x: np.ndarray, eps: float, domain: Optional[Tuple[float, float]]) -> Tuple[np.ndarray, np.ndarray]:
+    """[x − ε, x + ε] rounded outward (exact for ε = 0), intersected with the domain (the certifiers'
+    ``input_box``)."""
     lo = np.nextafter(x - eps, -np.inf) if eps > 0 else x
     hi = np.nextafter(x + eps, np.inf) if eps > 0 else x
     if domain is not None:
         lo = np.maximum(lo, domain[0])
         hi = np.maximum(np.minimum(hi, domain[1]), lo)
-    vb = _iv.affine_box(model.U, model.b, _pre_box(model.pre, lo, hi))
+    return lo, hi
+
+
+def _linf_margins(model: _Model, cond: _Conditions, M: np.ndarray, x: np.ndarray, eps: float,
+                  domain: Optional[Tuple[float, float]], zl: np.ndarray, label: int) -> Tuple[np.ndarray, Optional[str]]:
+    n = model.W.shape[0]
+    if zl.shape != (2 * n,) or not np.all(np.isfinite(zl)):
+        return np.full(model.G.shape[0], -math.inf), "no finite lifted fixed point stored"
+    vb = _iv.affine_box(model.U, model.b, _pre_box(model.pre, *_input_box(x, eps, domain)))
     vhat = np.concatenate([vb.upper, vb.lower])
     e = cond.error(M, vhat, np.zeros(2 * n), zl)
     if not np.all(np.isfinite(e)):
@@ -503,6 +519,9 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
                              [f"{what} has sha256 {got}, the certification was made for {sha}"])
     kind, obj, tmp = _read_model(data)
     try:
+        chain = _cc.conv_chain(obj)
+        if isinstance(chain, _cc.ConvChain) and cf.norm == "inf":
+            return _recheck_conv(cf, chain, obj.input_shape, sha, first)
         m = _split(kind, obj, tmp)
     finally:
         os.unlink(tmp)
@@ -514,18 +533,7 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
                for k, e in enumerate(cf.eps)]
         st = ClaimStatus.NEEDS_TORCH if cf.certified.any() else ClaimStatus.CONFIRMED
         return RecheckReport(st, sha, m.kind, cf.norm, per, None, {}, [m.note])
-    # constants: re-verify every stored certificate on the file's arrays; keep only the proved ones
-    consts: Dict[str, Dict[str, Any]] = {}
-    proved: Dict[str, Certificate] = {}
-    failed = False
-    for name, c in cf.certificates.items():
-        fresh = _reverify(c, _target(m, CERTIFICATE_TARGETS[name]))
-        consts[name] = {"condition": c.condition, "stored": c.status.value, "status": fresh.status.value,
-                        "margin": float(fresh.margin), "message": fresh.message}
-        if fresh.certified:
-            proved[name] = fresh
-        elif c.certified:
-            failed = True
+    consts, proved, failed = _reverify_all(cf.certificates, lambda name: _target(m, CERTIFICATE_TARGETS[name]))
     cw = cf.certificates.get("monotone_weighted")
     phi = None if cw is None or "phi" not in cw.witness else np.asarray(cw.witness["phi"], dtype=np.float64)
     point = _Conditions(proved, "", phi)
@@ -594,6 +602,13 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
                 if why is not None:
                     bad[int(i)] = why
             per.append(_result(e, cf.certified[:, k], bad, first))
+    return _report(cf, sha, m.kind, per, rad, consts, failed, notes, first)
+
+
+def _report(cf: Certification, sha: str, kind: str, per: List[EpsResult], rad: Optional[EpsResult],
+            consts: Dict[str, Dict[str, Any]], failed: bool, notes: List[str], first: int) -> RecheckReport:
+    """The report: CONFIRMED iff every claim is, no certified constant failed and no claimed image is
+    incorrect."""
     wrong = np.flatnonzero(cf.certified.any(axis=1) & ~cf.correct)
     if wrong.size:
         notes.append(f"images {wrong[:first].tolist()} are claimed certified but not correct")
@@ -601,8 +616,92 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
         rad is None or rad.status is ClaimStatus.CONFIRMED)
     if failed:
         notes.append("a stored constant certificate claimed CERTIFIED did not re-verify on the model file")
-    return RecheckReport(ClaimStatus.CONFIRMED if ok else ClaimStatus.NOT_CONFIRMED, sha, m.kind, cf.norm, per, rad,
+    return RecheckReport(ClaimStatus.CONFIRMED if ok else ClaimStatus.NOT_CONFIRMED, sha, kind, cf.norm, per, rad,
                          consts, notes, cf.domain)
+
+
+def _reverify_all(certs: Mapping[str, Certificate], problem: Any
+                  ) -> Tuple[Dict[str, Dict[str, Any]], Dict[str, Certificate], bool]:
+    """Re-verify every stored certificate on the file's arrays (``problem(name)`` → the verifier's
+    keyword arguments): the constants' report, the re-verified ones by name, and whether one stored as
+    CERTIFIED failed."""
+    consts: Dict[str, Dict[str, Any]] = {}
+    proved: Dict[str, Certificate] = {}
+    failed = False
+    for name, c in certs.items():
+        try:
+            fresh = _reverify(c, problem(name))
+        except KeyError as exc:
+            fresh = c.replace(status=Status.INCONCLUSIVE, margin=-math.inf, message=f"re-verification failed: {exc}")
+        consts[name] = {"condition": c.condition, "stored": c.status.value, "status": fresh.status.value,
+                        "margin": float(fresh.margin), "message": fresh.message}
+        if fresh.certified:
+            proved[name] = fresh
+        elif c.certified:
+            failed = True
+    return consts, proved, failed
+
+
+#: images per numpy batch of the conv re-check (memory O(batch × state))
+CONV_BATCH = 64
+
+
+def _conv_problem(chain: _cc.ConvChain, name: str) -> Dict[str, Any]:
+    base, _, k = name.rpartition("@")
+    if certificate_target(name) != "conv" or int(k) >= len(chain.deqs):
+        raise KeyError(f"certificate {name!r}: the model has {len(chain.deqs)} conv DEQ stages")
+    d = chain.deqs[int(k)]
+    return {"K": d.K, "N": d.N}
+
+
+def _recheck_conv(cf: Certification, chain: _cc.ConvChain, input_shape: Optional[Tuple[int, ...]], sha: str,
+                  first: int) -> RecheckReport:
+    """The ℓ∞ re-check of a conv classifier (:mod:`deqtheory.conv_certificate`): constants on the file's
+    kernels, then per claimed image the clean chain from the stored ẑ and per ε the chain from the stored
+    lifted points, margins > 0."""
+    kind = "classifier[" + "+".join(d.kind for d in chain.deqs) + "]"
+    consts, proved, failed = _reverify_all(cf.certificates, lambda name: _conv_problem(chain, name))
+    chain.use(proved)
+    N, E = cf.certified.shape
+    labels = cf.labels.astype(np.int64)
+    p = chain.G.shape[0]
+    if labels.size and (labels.min() < 0 or labels.max() >= p):
+        raise DomainError(f"labels: must be in [0, {p}), got range [{labels.min()}, {labels.max()}]")
+    Z, ZL = cf.witness["z"], cf.witness.get("z_lift")
+    if Z.shape[0] != N or ZL is None or ZL.shape[:2] != (N, E):
+        raise ShapeError(f"witness z, z_lift: expected ({N}, n) and ({N}, {E}, 2n), got {Z.shape} and "
+                         f"{None if ZL is None else ZL.shape}")
+    X = cf.X if input_shape is None else cf.X.reshape((N,) + tuple(input_shape))
+
+    def margins(idx: np.ndarray, eps: Optional[float], k: int) -> Dict[int, str]:
+        bad: Dict[int, str] = {}
+        for s0 in range(0, idx.size, CONV_BATCH):
+            rows = idx[s0:s0 + CONV_BATCH]
+            if eps is None:
+                lo = hi = X[rows]
+                pts = chain.split(Z[rows], lifted=False)
+            else:
+                lo, hi = _input_box(X[rows], eps, cf.domain)
+                pts = chain.split(ZL[rows, k], lifted=True)
+            mg, why = chain.margins(lo, hi, pts, labels[rows])
+            for i, mi, w in zip(rows, mg, why):
+                others = np.delete(mi, labels[i])
+                if w is None and p > 1 and not others.min() > 0:
+                    w = f"{'clean' if eps is None else 'interval'} margin lower bound {others.min():.6g} <= 0"
+                if w is not None:
+                    bad[int(i)] = w
+        return bad
+
+    clean_bad = margins(np.flatnonzero(cf.certified.any(axis=1)), None, -1)
+    per: List[EpsResult] = []
+    for k, e in enumerate(cf.eps):
+        claimed = np.flatnonzero(cf.certified[:, k])
+        bad = dict(clean_bad)
+        bad.update(margins(np.array([i for i in claimed if int(i) not in clean_bad], dtype=np.int64), float(e), k))
+        per.append(_result(e, cf.certified[:, k], bad, first))
+    notes = [f"conv l_inf: {len(chain.deqs)} DEQ stage(s), lifts "
+             f"{', '.join(d.lift.name for d in chain.deqs)}; clean pass from the stored z, eps from z_lift"]
+    return _report(cf, sha, kind, per, None, consts, failed, notes, first)
 
 
 def add_verify_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -210,8 +210,6 @@ def test_unsupported_models_are_refused():
     x = _x(layer, 2, 0)
     with pytest.raises(DomainError, match="l_inf"):
         certify_conv_linf(model, x.numpy(), np.zeros(2, dtype=np.int64), norm="2", eps=[0.1])
-    with pytest.raises(DomainError, match="witness"):
-        certify_conv_linf(model, x.numpy(), np.zeros(2, dtype=np.int64), norm="inf", eps=[0.1], witness=True)
 
 
 def test_the_certified_constants_are_the_exported_kernels():

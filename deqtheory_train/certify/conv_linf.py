@@ -41,6 +41,11 @@ O(batch × state), never O(n²). A batch whose solve did not converge certifies 
 x for the exact model). **Head**: the final ``nn.Linear`` is folded into the margins
 (:func:`.boxes.folded_margins`, jafarpour2022 eq. 10 / wei2022 App. B "elide").
 
+**Witnesses** (``witness=True``, ``deqtheory-train certify --witness``): the certificates of every DEQ's
+constants (``<condition>@<k>``), per image the clean point z̄ of each DEQ and per ε its lifted point [z̄; z̲]
+(the layout of :class:`deqtheory.conv_certificate.ConvChain`); ``deqtheory verify-certification``
+re-checks them in numpy, trusting the stored points as points only.
+
 Rounding model: direct convolutions and matmuls in float64 obey the γ_k bound (see
 :mod:`.conv_blocks`; cuDNN is switched off inside, so no FFT / Winograd algorithm computes a claimed
 quantity); the FFT is used only inside the solver.
@@ -165,7 +170,9 @@ class ConvDEQBox:
             self._op = kernel_operator(self.L, self.N) if self.metzler else LiftOperator(self.K, self.N)
         return self._op
 
-    def box(self, lo: torch.Tensor, hi: torch.Tensor):
+    def box(self, lo: torch.Tensor, hi: torch.Tensor, points: Optional[List[torch.Tensor]] = None):
+        """``(z̲, z̄, stats, bad)`` over the input box [lo, hi]; ``points``: a list the lifted fixed point
+        [z̄; z̲] (B, 2c, N, N) of the solve is appended to (the witness)."""
         B, c, N = lo.shape[0], self.c, self.N
         if lo.shape[1:] != (self.U.shape[1], N, N):
             raise DomainError(f"conv DEQ: expected inputs (B, {self.U.shape[1]}, {N}, {N}), got {tuple(lo.shape)}")
@@ -173,8 +180,12 @@ class ConvDEQBox:
         vhat = torch.cat([vhi, vlo], dim=1)
         if not self.valid:
             inf = torch.full((B, c, N, N), math.inf, dtype=DT, device=lo.device)
+            if points is not None:
+                points.append(torch.full((B, 2 * c, N, N), math.nan, dtype=DT, device=lo.device))
             return -inf, inf, None, torch.ones(B, dtype=torch.bool, device=lo.device)
         zh, st = fixed_point(self.operator(), vhat, **self.solver_options)
+        if points is not None:
+            points.append(zh)
         with direct_conv():
             _, rho = residual_rho(self._lift, self._lift_abs, vhat, zh, terms=self.terms)
             e = error_bound(lambda r: self._lift_abs(r.view_as(zh)).reshape(B, -1), rho.reshape(B, -1),
@@ -239,10 +250,11 @@ class ConvLinfPlan:
         B = lo.shape[0]
         bad = torch.zeros(B, dtype=torch.bool, device=lo.device)
         stats = []
+        points: List[torch.Tensor] = []
         with direct_conv():
             for s in self.stages:
                 if isinstance(s, ConvDEQBox):
-                    lo, hi, st, b = s.box(lo, hi)
+                    lo, hi, st, b = s.box(lo, hi, points)
                     stats.append(st)
                     bad = bad | b
                 else:
@@ -251,7 +263,7 @@ class ConvLinfPlan:
         if lo.shape[1] != self.G.shape[1]:
             raise DomainError(f"model: the head expects {self.G.shape[1]} features, the blocks give {lo.shape[1]}")
         bad = bad | ~(torch.isfinite(lo).all(1) & torch.isfinite(hi).all(1))
-        return {"lower": lo, "upper": hi, "stats": stats, "bad": bad}
+        return {"lower": lo, "upper": hi, "stats": stats, "bad": bad, "points": points}
 
     @staticmethod
     def _worst(stats: Sequence[Any]) -> Any:
@@ -269,26 +281,47 @@ class ConvLinfPlan:
         m = folded_margins(self.G, self.b_y, zl, zu, labels, sound=True)
         m[bad] = -math.inf
         m[torch.arange(len(labels), device=m.device), labels] = math.inf
-        return {"margins": m, "stats": self._worst(r["stats"]), "lower": zl, "upper": zu, "bad": bad}
+        return {"margins": m, "stats": self._worst(r["stats"]), "lower": zl, "upper": zu, "bad": bad,
+                "points": r["points"]}
 
     def clean(self, x: torch.Tensor, labels: torch.Tensor) -> Dict[str, Any]:
-        """Proved lower bounds on the exact margins at x (the chain on [x, x]) and ``correct``."""
+        """Proved lower bounds on the exact margins at x (the chain on [x, x]) and ``correct``; ``z``: the
+        witness of the clean pass — per DEQ the upper half z̄ of its lifted point on the degenerate box,
+        (B, c, N, N) flattened, concatenated in DEQ order (the layout of
+        :class:`deqtheory.conv_certificate.ConvChain`)."""
         r = self._margins(x, x, labels)
         correct = (r["margins"].amin(dim=1) > 0) & ~r["bad"] if self.p > 1 else ~r["bad"]
-        return {**r, "correct": correct}
+        z = [x.new_zeros((x.shape[0], 0))] + [zh[:, :d.c].flatten(1) for zh, d in zip(r["points"], self.deqs)]
+        return {**r, "correct": correct, "z": torch.cat(z, dim=1)}
 
     def interval_margins(self, x: torch.Tensor, labels: torch.Tensor, pert: Perturbation) -> Dict[str, Any]:
+        """Proved lower bounds on the margins over the ε-box; ``zhat``: the witness — per DEQ its lifted point
+        [z̄; z̲] (B, 2c, N, N) flattened, concatenated in DEQ order."""
         lo, hi = input_box(x, pert.eps, pert.domain)
         r = self._margins(lo, hi, labels)
-        return {**r, "valid": all(d.valid for d in self.deqs), "zhat": None}
+        zhat = torch.cat([x.new_zeros((x.shape[0], 0))] + [zh.flatten(1) for zh in r["points"]], dim=1)
+        return {**r, "valid": all(d.valid for d in self.deqs), "zhat": zhat}
+
+    # -- witnesses (deqtheory.classifier_certificate) -------------------------------------------
+    def certificates(self) -> Dict[str, Any]:
+        """The :class:`deqtheory.certificates.Certificate` of every proved constant, named
+        ``<condition>@<k>`` for the k-th conv DEQ (re-verified on that stage's W kernel)."""
+        return {f"{name}@{k}": c for k, d in enumerate(self.deqs) for name, c in d.certificates.items()}
+
+    def witness_meta(self) -> Dict[str, Any]:
+        """What the numpy re-check must know: the witness layout (the lifts follow from the file's kinds)."""
+        return {"interval": "conv", "kind": "classifier", "deqs": [d.kind for d in self.deqs],
+                "layout": "conv: z = per DEQ z (c, N, N), z_lift = per DEQ [z_upper; z_lower] (2c, N, N); "
+                          "flattened, concatenated in DEQ order"}
 
 
 def certify_conv_linf(model: nn.Module, x: np.ndarray, y: np.ndarray, *, norm: str, eps: Sequence[float],
                       batch_size: int = 100, clip: bool = True, witness: bool = False,
                       solver_options: Optional[Mapping[str, Any]] = None, device: Any = None) -> CertifyOutput:
     """Registry certifier ``conv_linf`` (ℓ∞ only): :func:`~.driver.run_certifier` on a
-    :class:`ConvLinfPlan`; boxes intersected with [0, 1]^d when ``clip``. No witness file yet (the
-    conv re-check in numpy is not written): ``witness=True`` raises ``DomainError``."""
+    :class:`ConvLinfPlan`; boxes intersected with [0, 1]^d when ``clip``. ``witness=True``: also the proofs
+    (:meth:`ConvLinfPlan.certificates`, the clean and lifted points; re-checked in numpy by
+    ``deqtheory verify-certification``, :mod:`deqtheory.conv_certificate`)."""
     if str(norm) != "inf":
         raise DomainError(f"conv_linf certifies l_inf balls only, got norm={norm!r}")
     model = unwrap(model)

@@ -94,7 +94,9 @@ def _count(statuses: Dict[str, int], iters: List[int], key: str, st: Any) -> Non
 def _witness_rows(plan: Any, r: Dict[str, Any], norm: str) -> Dict[str, np.ndarray]:
     """The per-image witnesses of one batch (see :class:`~.results.CertifyOutput`)."""
     cl = r["clean"]
-    rows = {"z": cl["z"], "clean_margins": cl["margins"], "fixed_point_error": cl["e2"]}
+    rows = {"z": cl["z"], "clean_margins": cl["margins"]}
+    if cl.get("e2") is not None:
+        rows["fixed_point_error"] = cl["e2"]
     if norm == "inf":
         B = cl["z"].shape[0]
         nan = torch.full((B, 2 * cl["z"].shape[1]), math.nan, dtype=DT, device=cl["z"].device)
@@ -110,10 +112,11 @@ def run_certifier(plan: Any, x: Any, y: Any, *, name: str, norm: str, eps: Seque
     ``batch_size``; ℓ∞ boxes are intersected with [0, 1]^d when ``clip`` (the dataset invariant).
     ``details``: extra JSON entries (the plan's constants/provenance and solver counts are added).
     ``witness``: also hand out the proofs (``certificates``, per-image ``witness``, ``meta``); only
-    plans with ``certificates()`` (the dense DEQ plan) have them, others raise ``DomainError``."""
+    plans with ``certificates()`` (the dense DEQ plan, the conv ℓ∞ plan) have them, others raise
+    ``DomainError``."""
     if witness and not hasattr(plan, "certificates"):
         raise DomainError(f"certifier {name}: {type(plan).__name__} hands out no witnesses (only the dense DEQ "
-                          "plan does; see docs/certify.md)")
+                          "plan and the conv l_inf plan do; see docs/certify.md)")
     norm = str(norm)
     if norm not in ("2", "inf"):
         raise DomainError(f"norm: expected '2' or 'inf', got {norm!r}")

@@ -95,12 +95,13 @@ class CertifyOutput:
     ``correct[i]``); ``radius[i]``: a proved lower bound on the certified radius (0 if none / NaN
     if the certifier does not compute radii); ``details``: JSON-serialisable extras (bounds used).
 
-    With ``witness=True`` (dense DEQ plans) also the proofs: ``certificates`` — the
+    With ``witness=True`` (dense DEQ plans, the conv ℓ∞ plan) also the proofs: ``certificates`` — the
     :class:`deqtheory.certificates.Certificate` of every proved constant, by name; ``witness`` — per-image
     arrays: ``z`` (N, n) the clean fixed points ẑ, ``clean_margins`` (N, p) the claimed lower bounds on
-    the exact margins, ``fixed_point_error`` (N,) the claimed ‖ẑ − z*‖₂ bound, ℓ∞ also ``z_lift``
-    (N, E, 2n) the lifted fixed points [z̄; z̲] per ε and ``interval_margins`` (N, E, p); ``meta`` — the
-    plan's decisions (lift, ℓ2 factor). :mod:`deqtheory.classifier_certificate` writes and re-checks them."""
+    the exact margins, ``fixed_point_error`` (N,) the claimed ‖ẑ − z*‖₂ bound (dense only), ℓ∞ also
+    ``z_lift`` (N, E, 2n) the lifted fixed points [z̄; z̲] per ε and ``interval_margins`` (N, E, p) (conv: n
+    is the sum of the DEQs' state sizes, layout of :class:`deqtheory.conv_certificate.ConvChain`); ``meta`` —
+    the plan's decisions (lift, ℓ2 factor). :mod:`deqtheory.classifier_certificate` writes and re-checks them."""
 
     correct: np.ndarray
     certified: np.ndarray
