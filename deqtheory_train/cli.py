@@ -117,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
     c.add_argument("--witness", default=None,
                    help="write the proofs (constants' certificates, fixed points, the exported model) to CERT.npz; "
-                        "re-check without torch: deqtheory verify-certification CERT.npz (dense DEQ certifiers)")
+                        "re-check without torch: deqtheory verify-certification CERT.npz "
+                        "(dense DEQ and conv l_inf certifiers)")
     c.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")

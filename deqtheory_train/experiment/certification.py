@@ -20,8 +20,9 @@ from ..train import unwrap
 __all__ = ["describe_sample", "summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
            "RADIUS_SLACK", "save_witness"]
 
-#: the registered certifiers that hand out their proofs (the dense DEQ plan); see docs/certify.md
-WITNESS_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf")
+#: the registered certifiers that hand out their proofs (the dense DEQ plan and the conv ℓ∞ plan); see
+#: docs/certify.md
+WITNESS_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf")
 #: relative amount by which a saved radius claim is below the certifier's radius (:func:`save_witness`)
 RADIUS_SLACK = 1e-6
 
@@ -92,7 +93,7 @@ def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optio
     if witness_path is not None:
         if name not in WITNESS_CERTIFIERS:
             raise ValueError(f"certifier {name}: hands out no witnesses (only {', '.join(WITNESS_CERTIFIERS)}: the "
-                             "dense DEQ plan; see docs/certify.md)")
+                             "dense DEQ plan and the conv l_inf plan; see docs/certify.md)")
         kwargs["witness"] = True
     ds = dataset.subset(max_samples)
     t0 = time.time()
