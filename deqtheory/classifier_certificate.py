@@ -74,13 +74,15 @@ from . import formats as _fm
 from . import intervals as _iv
 from . import pipeline as _pl
 from .certificates import Certificate, MessageEnum, Status, to_jsonable
+from .conditions import canonical
 from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
 from .model import DEQ
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
 from .io import atomic_write, check_npz_headers
 from .verified import UNIT_ROUNDOFF, gamma, round_up
 
-__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CONV_CONDITIONS", "certificate_target", "ClaimStatus", "Certification",
+__all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CERTIFICATE_CONDITIONS", "CONV_CONDITIONS", "certificate_target",
+           "expected_conditions", "ClaimStatus", "Certification",
            "EpsResult", "RecheckReport",
            "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
            "main_verify_certification"]
@@ -99,6 +101,26 @@ CERTIFICATE_TARGETS: Dict[str, str] = {
 #: conditions of conv DEQ stages (from :data:`deqtheory.conv_certificate.CONV_LIFTS`): a certificate named
 #: ``<condition>@<k>`` is about the W kernel of the k-th conv DEQ stage of the file (target ``"conv"``)
 CONV_CONDITIONS = tuple(sorted({c for lf in _cc.CONV_LIFTS.values() for c in (lf.monotone, lf.contraction) if c}))
+
+
+#: certificate name → the conditions a certificate stored under that name may have: a re-verified
+#: certificate is used only for what its own condition proves (a valid ``mu_inf`` proof stored as
+#: ``"monotone"`` would otherwise be read as an ℓ2 monotonicity margin).
+CERTIFICATE_CONDITIONS: Dict[str, Tuple[str, ...]] = {
+    "monotone": ("monotone",), "monotone_weighted": ("monotone",), "mu_inf": ("mu_inf",),
+    "L_x_to_y_lben": ("lipschitz_lmi", "l2_sdp"), "L_x_to_y_sdp": ("lipschitz_lmi", "l2_sdp"),
+    "lift_ibp_monotone": ("monotone",), "lift_ibp_mu_inf": ("mu_inf",),
+    "lift_metzler_monotone": ("monotone",), "lift_metzler_mu_inf": ("mu_inf",),
+}
+
+
+def expected_conditions(name: str) -> Tuple[str, ...]:
+    """The conditions a certificate stored as ``name`` may have (:data:`CERTIFICATE_CONDITIONS`; the
+    ``<condition>@<k>`` conv names: that condition)."""
+    base, _, k = name.rpartition("@")
+    if base in CONV_CONDITIONS and k.isdigit():
+        return (base,)
+    return CERTIFICATE_CONDITIONS.get(name, ())
 
 
 def certificate_target(name: str) -> Optional[str]:
@@ -629,10 +651,16 @@ def _reverify_all(certs: Mapping[str, Certificate], problem: Any
     proved: Dict[str, Certificate] = {}
     failed = False
     for name, c in certs.items():
-        try:
-            fresh = _reverify(c, problem(name))
-        except KeyError as exc:
-            fresh = c.replace(status=Status.INCONCLUSIVE, margin=-math.inf, message=f"re-verification failed: {exc}")
+        if canonical(c.condition) not in expected_conditions(name):
+            fresh = c.replace(status=Status.INCONCLUSIVE, margin=-math.inf,
+                              message=f"stored as {name!r} but its condition is {c.condition!r} (expected one of "
+                                      f"{list(expected_conditions(name))}): not used")
+        else:
+            try:
+                fresh = _reverify(c, problem(name))
+            except KeyError as exc:
+                fresh = c.replace(status=Status.INCONCLUSIVE, margin=-math.inf,
+                                  message=f"re-verification failed: {exc}")
         consts[name] = {"condition": c.condition, "stored": c.status.value, "status": fresh.status.value,
                         "margin": float(fresh.margin), "message": fresh.message}
         if fresh.certified:

@@ -162,6 +162,23 @@ def test_altered_constant_witness_is_caught(runs, key, name):
     assert any("did not re-verify" in n for n in rep.notes)
 
 
+def test_certificate_stored_under_another_conditions_name_is_not_used(runs):
+    """A valid μ∞ proof stored as the lift's *monotone* certificate would be read as an ℓ2 monotonicity
+    margin m = 1 − μ (unsound): the re-check uses a certificate only under a name of its own condition."""
+    cf = CC.load_certification(runs["linf_nemon"][0])
+    mu = cf.certificates["lift_metzler_mu_inf"]
+    assert mu.certified and mu.condition == "mu_inf"
+    certs = {**cf.certificates, "lift_metzler_monotone": mu}
+    rep = CC.recheck(_changed(cf, certificates=certs))
+    c = rep.constants["lift_metzler_monotone"]
+    assert c["status"] != Status.CERTIFIED.value and "its condition is 'mu_inf'" in c["message"]
+    assert rep.status is NOT
+    assert CC.expected_conditions("lift_ibp_mu_inf") == ("mu_inf",)
+    assert CC.expected_conditions("conv_abs_contraction@0") == ("conv_abs_contraction",)
+    assert CC.expected_conditions("unknown") == ()
+    assert set(CC.CERTIFICATE_CONDITIONS) == set(CC.CERTIFICATE_TARGETS)
+
+
 def test_swapped_model_is_refused(runs, tmp_path):
     path, _ = runs["l2_ibp"]
     other = tmp_path / "other.npz"
