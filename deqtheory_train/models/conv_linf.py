@@ -41,6 +41,10 @@ Interval bounds in training are *float* IBP (centre/radius through convs and lin
 DEQ by :meth:`ConvIBPMonDEQ.lifted_solve` — for ``family="nemon"`` the conv NEMON's Metzler lift,
 jafarpour2022 eq. 6, by :meth:`ConvNEMON.lifted_solve <deqtheory_train.layers.conv_nemon.ConvNEMON>`), differentiable; the last layer is folded into the margins
 (wei2022 App. B "elide"). Certificates come from the sound certifier (``default_certifier``).
+
+:class:`ConvCerDEQClassifier` (:data:`CERDEQ_ARCHS`) is li2022's CerDEQ: extractor convs (BN) feeding stacked conv
+CerDEQs (:class:`~deqtheory_train.layers.conv_cerdeq.ConvCerDEQ`, downsampling by the extractor's stride) and a
+linear CerDEQ (a 1 × 1 grid), then the head; several DEQs in sequence, certified by the same ``conv_linf``.
 """
 from __future__ import annotations
 
