@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from deqtheory import formats as fm
+from deqtheory import spectrum
 from deqtheory import intervals as _iv
 from deqtheory.cli import main as deqtheory_main
 from deqtheory.errors import DomainError, ShapeError
@@ -28,28 +29,30 @@ from deqtheory_train.experiment.checkpoint import load_model_file
 from deqtheory_train.export import to_deqtheory
 from deqtheory_train.layers.conv_cerdeq import ConvCerDEQ
 from deqtheory_train.models.conv_linf import ConvCerDEQClassifier
-# the model around a layer, its dense materialisation, inputs and PGD (written independently of the certifier)
-from test_conv_linf_certify import _dense, _model, _pgd_margins, _x
+# the model around a layer, its dense materialisation, inputs, dense fixed points (α-averaged iteration written
+# out), ε-boxes, sampled points and the attacks (PGD and sampling), all written independently of the certifier
+from test_conv_linf_certify import _dense, _model, _x
+from test_conv_nemon import DT, TIGHT, _attacked_margin, _box, _dense_fixed_point, _sampled
 
 torch.set_num_threads(1)
-DT = torch.float64
-TIGHT = {"f_tol": 1e-13, "f_stop_mode": "rel", "f_max_iter": 5000}
+
+
+def _randomized(module, seed, **scales):
+    """``module`` with each named parameter set to a seeded N(0, scale²) draw; a name prefixed ``add_`` is
+    perturbed by that draw instead of replaced."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, sc in scales.items():
+            p = getattr(module, name.removeprefix("add_"))
+            draw = sc * torch.randn(p.shape, generator=g, dtype=p.dtype)
+            p.copy_(p + draw if name.startswith("add_") else draw)
+    return module
 
 
 def _layer(c_in=1, c=2, N=4, k=3, seed=0, noise=0.5, n_iter=5, **kw):
-    """A float64 layer with a perturbed (not orthogonal) raw kernel and random U₀, bias, scale."""
+    """A float64 layer with a perturbed (not orthogonal) raw kernel and random U₀, bias, scale logits."""
     L = ConvCerDEQ(c_in, c, N, k, n_iter=n_iter, seed=seed, dtype=DT, **{**TIGHT, **kw})
-    g = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        L.V.add_(noise * torch.randn(L.V.shape, generator=g, dtype=DT))
-        L.U0.copy_(torch.randn(L.U0.shape, generator=g, dtype=DT))
-        L.bias.copy_(torch.randn(c, generator=g, dtype=DT) * 0.3)
-        L.theta.copy_(torch.randn(c, generator=g, dtype=DT))
-    return L
-
-
-def _box(x, eps):
-    return (x - eps).clamp(min=0), (x + eps).clamp(max=1)
+    return _randomized(L, seed + 1, add_V=noise, U0=1.0, bias=0.3, theta=1.0)
 
 
 # ---------------------------------------------------------------------------------------------- kernel
@@ -110,13 +113,6 @@ def test_layer_validates_its_arguments_and_initialises_u():
 
 # ---------------------------------------------------------------------------------------------- solves, gradients
 
-def _dense_fixed_point(W, v, iters=4000):
-    z = np.zeros(W.shape[0])
-    for _ in range(iters):
-        z = np.maximum(W @ z + v, 0.0)
-    return z
-
-
 def test_forward_is_the_dense_fixed_point():
     L = _layer(c_in=2, c=3, N=5, seed=2)
     W, U, b = _dense(L)
@@ -161,19 +157,13 @@ def test_lifted_solve_is_the_dense_ibp_fixed_point_and_contains_sampled_points()
     lo, hi = _box(x, 0.1)
     zl, zu = L.lifted_solve(*L.injection_box(lo, hi))
     assert L.last_lift_info.forward.converged
-    from deqtheory.spectrum import ibp_lift
-    Lw = ibp_lift(W)
-    n = W.shape[0]
-    for i in range(2):
-        vb = _iv.affine_box(U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy()))
-        zh = _dense_fixed_point(Lw, np.concatenate([vb.upper, vb.lower]))
-        np.testing.assert_allclose(zu[i].detach().reshape(-1).numpy(), zh[:n], atol=1e-10)
-        np.testing.assert_allclose(zl[i].detach().reshape(-1).numpy(), zh[n:], atol=1e-10)
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for _ in range(10):
-            z = L(lo + (hi - lo) * torch.rand(lo.shape, generator=g, dtype=DT))
-            assert bool((zl - 1e-9 <= z).all()) and bool((z <= zu + 1e-9).all())
+    Lw, n = spectrum.ibp_lift(W), W.shape[0]
+    boxes = [_iv.affine_box(U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy())) for i in range(2)]
+    zh = np.stack([_dense_fixed_point(Lw, np.concatenate([vb.upper, vb.lower])) for vb in boxes])
+    np.testing.assert_allclose(torch.cat([zu, zl], 1).detach().reshape(2, -1).numpy(), zh, atol=1e-10)
+    with torch.no_grad():                # the box contains the layer's fixed points at sampled inputs
+        z = L(_sampled(lo, hi, torch.Generator().manual_seed(0))).reshape(-1, 2, n)
+    assert bool((zl.reshape(2, n) - 1e-9 <= z).all()) and bool((z <= zu.reshape(2, n) + 1e-9).all())
 
 
 # ---------------------------------------------------------------------------------------------- file kind, check, eval
@@ -251,57 +241,51 @@ def test_a_kernel_whose_lift_is_not_proved_is_reported_and_certifies_nothing(tmp
 
 # ---------------------------------------------------------------------------------------------- certifier
 
+def check_one_deq_box(layer, method, *, eps=0.05, B=3, seed=0):
+    """The matrix-free box of the model ``_model(layer)`` (one conv DEQ, solve tol 1e-13) over the ε-boxes of B
+    random inputs equals the dense sound box of ``deqtheory.intervals.interval_bounds(..., method)`` on the
+    materialised layer to 1e-10, and contains the layer's fixed points at sampled inputs (uniform and vertices).
+    Returns the plan's DEQ box (for the caller's checks of its constants)."""
+    plan = ConvLinfPlan(_model(layer), solver_options={"f_tol": 1e-13})
+    W, U, b = _dense(layer)
+    lo, hi = _box(_x(layer, B, seed), eps)
+    r = plan.boxes(lo, hi)
+    dense = [_iv.interval_bounds(W, U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy()), method=method)
+             for i in range(B)]
+    assert not bool(r["bad"].any()) and all(d.certified for d in dense)
+    for key, side in (("lower", "lower"), ("upper", "upper")):
+        np.testing.assert_allclose(r[key].numpy(), np.stack([getattr(d.box, side) for d in dense]), rtol=0, atol=1e-10)
+    with torch.no_grad():
+        z = layer(_sampled(lo, hi, torch.Generator().manual_seed(seed))).reshape(-1, B, W.shape[0])
+    assert layer.last_stats.converged and bool((r["lower"] <= z).all()) and bool((z <= r["upper"]).all())
+    return plan.deqs[0]
+
+
 @pytest.mark.parametrize("c_in,c,N,seed", [(1, 2, 4, 0), (2, 3, 5, 1)])
 def test_matrix_free_box_agrees_with_the_dense_ibp_box_and_contains_sampled_fixed_points(c_in, c, N, seed):
-    layer = _layer(c_in=c_in, c=c, N=N, seed=seed)
-    plan = ConvLinfPlan(_model(layer), solver_options={"f_tol": 1e-13})
-    deq = plan.deqs[0]
+    deq = check_one_deq_box(_layer(c_in=c_in, c=c, N=N, seed=seed), "ibp", seed=seed)
     assert deq.mu is not None and deq.solver_options["f_solver"] == "alpha_avg"
-    W, U, b = _dense(layer)
-    lo, hi = _box(_x(layer, 3, seed), 0.05)
-    r = plan.boxes(lo, hi)
-    assert not bool(r["bad"].any())
-    dense = [_iv.interval_bounds(W, U, b, _iv.Box(lo[i].reshape(-1).numpy(), hi[i].reshape(-1).numpy()),
-                                 method="ibp") for i in range(3)]
-    assert all(d.certified for d in dense)
-    np.testing.assert_allclose(r["lower"].numpy(), np.stack([d.box.lower for d in dense]), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(r["upper"].numpy(), np.stack([d.box.upper for d in dense]), rtol=0, atol=1e-10)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _ in range(10):
-            u = torch.rand(lo.shape, generator=g, dtype=DT)
-            for xs in (lo + (hi - lo) * u, torch.where(u > 0.5, hi, lo)):
-                z = layer(xs).reshape(3, -1)
-                assert layer.last_stats.converged
-                assert bool((r["lower"] <= z).all()) and bool((z <= r["upper"]).all())
 
 
-def test_attacks_never_break_a_certified_point():
-    layer = _layer(c_in=1, c=2, N=4, seed=21, f_tol=1e-10)
-    model = _model(layer, seed=1)
-    x = _x(layer, 12, 101)
+@pytest.mark.parametrize("which", ["layer", "classifier"])
+def test_attacks_never_break_a_certified_point(which):
+    """On one conv CerDEQ with a linear head, and on the stacked classifier (conv CerDEQ → linear CerDEQ, BN
+    extractors), labels = the model's own predictions: PGD and sampling never push a certified point's margin
+    to ≤ 0, and they do break points at ε = 1 (the attacks have teeth)."""
+    if which == "layer":
+        model = _model(_layer(c_in=1, c=2, N=4, seed=21, f_tol=1e-10), seed=1)
+        x = torch.rand(12, 1, 4, 4, generator=torch.Generator().manual_seed(101), dtype=DT)
+    else:
+        model = _classifier(seed=2)
+        x = torch.rand(12, 1, 8, 8, generator=torch.Generator().manual_seed(102), dtype=DT)
     with torch.no_grad():
         y = model(x).argmax(1)
-    eps_list = [0.01, 0.05]
-    out = certify_conv_linf(model, x.numpy(), y.numpy(), norm="inf", eps=eps_list, batch_size=8)
-    assert out.correct.all() and out.certified[:, 0].sum() > 0, "the test needs certified points"
-    g = torch.Generator().manual_seed(0)
-    for k, eps in enumerate(eps_list):
-        idx = np.flatnonzero(out.certified[:, k])
-        if idx.size == 0:
-            continue
-        xc, yc = x[idx], y[idx]
-        lo, hi = _box(xc, eps)
-        with torch.no_grad():
-            for _ in range(5):
-                u = torch.rand(xc.shape, generator=g, dtype=DT)
-                for xs in (lo + (hi - lo) * u, torch.where(u > 0.5, hi, lo)):
-                    logits = model(xs)
-                    mm = logits.gather(1, yc[:, None]) - logits
-                    mm[torch.arange(len(yc)), yc] = np.inf
-                    assert bool((mm > 0).all())
-        assert bool((_pgd_margins(model, xc, yc, eps) > 0).all())
-    assert bool((_pgd_margins(model, x, y, 1.0) <= 0).any())          # the attack has teeth
+    out = certify_conv_linf(model, x.numpy(), y.numpy(), norm="inf", eps=[0.01, 0.05], batch_size=8)
+    assert out.certified[:, 0].sum() > 0, "the test needs certified points"
+    broken = [(_attacked_margin(model, x, y, eps, k) <= 0) & torch.as_tensor(out.certified[:, k])
+              for k, eps in enumerate([0.01, 0.05])]
+    assert not any(bool(b.any()) for b in broken)
+    assert bool((_attacked_margin(model, x, y, 1.0, 0) <= 0).any())
 
 
 # ---------------------------------------------------------------------------------------------- classifier, configs
@@ -367,7 +351,7 @@ def test_tiny_config_trains_reloads_and_exports(tmp_path, capsys):
     assert cli.main(["run", "conv_cerdeq_tiny", "--out", str(d), "--no-progress", "--threads", "1"]) == 0
     capsys.readouterr()
     summ = json.loads((d / "summary.json").read_text())
-    assert summ["status"] == "finished" and summ["global_step"] >= 2 and len(summ["certified_accuracy"]) == 2
+    assert summ["status"] == "finished" and summ["global_step"] == 2 and len(summ["certified_accuracy"]) == 2
     rows = [json.loads(line) for line in (d / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in rows if "loss" in r and r.get("eps", 0) > 0]
     assert len(train) >= 2 and all(np.isfinite(r["loss"]) for r in train)

@@ -58,17 +58,12 @@ from torch import nn
 from deqtheory.errors import DomainError, ShapeError
 
 from ..parametrize import bjorck_order2
-from ..solvers import DEQInfo
 from .conv import FreqConvOperator
 from .conv_linf import ConvIBPMonDEQ, LiftOperator, _pos_int, ibp_lift_kernel
-from .conv_nemon import injection_init, kernel_operator
+from .conv_nemon import _LIFT_DEFAULTS, _SOLVER_DEFAULTS, injection_init, kernel_operator
 
-__all__ = ["ConvCerDEQ", "conv_cerdeq_kernel"]
+__all__ = ["ConvCerDEQ", "conv_cerdeq_kernel", "solver_state", "with_conv_deq_maps", "SHARED_MAPS"]
 
-_SOLVER_DEFAULTS = {"f_solver": "alpha_avg", "f_tol": 1e-5, "f_max_iter": 500, "f_stop_mode": "rel",
-                    "grad": "implicit"}
-_LIFT_DEFAULTS = {"f_solver": "alpha_avg", "f_tol": 1e-4, "f_max_iter": 300, "f_stop_mode": "rel",
-                  "grad": "implicit"}
 _U_INITS = ("li2022", "li2022_printed", "identity")
 
 
@@ -78,6 +73,15 @@ def conv_cerdeq_kernel(V: torch.Tensor, n_iter: int) -> torch.Tensor:
     m, n = V.shape[0], V[0].numel()
     Vm = V.reshape(m, n)
     return (bjorck_order2(Vm / (math.sqrt(m * n) * Vm.abs().max()), n_iter) / math.sqrt(n)).reshape(V.shape)
+
+
+def solver_state(mod: nn.Module, solver_kw: Mapping[str, Any], lift_solver: Optional[Mapping[str, Any]]) -> None:
+    """Set ``mod.solver_options`` / ``mod.lift_options`` (the α-averaged defaults of the conv NEMON, which need no
+    monotonicity; given options win, ``None`` values are dropped from ``solver_kw``) and empty solve statistics
+    ``last_info`` / ``last_lift_info`` — the solver state of a conv ℓ∞ DEQ layer whose solves are α-averaged."""
+    mod.solver_options = {**_SOLVER_DEFAULTS, **{k: v for k, v in solver_kw.items() if v is not None}}
+    mod.lift_options = {**_LIFT_DEFAULTS, **dict(lift_solver or {})}
+    mod.last_info = mod.last_lift_info = None
 
 
 def _u_init(c_in: int, c: int, ku: int, u_init: str, g: torch.Generator) -> torch.Tensor:
@@ -91,6 +95,20 @@ def _u_init(c_in: int, c: int, ku: int, u_init: str, g: torch.Generator) -> torc
     return torch.randn(c, c_in, ku, ku, generator=g, dtype=torch.float64) * sigma
 
 
+#: the maps of :class:`~deqtheory_train.layers.conv_linf.ConvIBPMonDEQ` that only read ``U``, ``bias``, ``c_in``,
+#: ``N``, ``channels``, ``operator()``, ``lift_operator()`` and the solver options: any conv ℓ∞ DEQ layer with
+#: those attributes shares them (:func:`with_conv_deq_maps`)
+SHARED_MAPS = ("_check_x", "injection", "injection_box", "forward", "lifted_solve", "last_stats")
+
+
+def with_conv_deq_maps(cls: type) -> type:
+    """Class decorator: give ``cls`` the :data:`SHARED_MAPS` of the conv IBP-MonDEQ (the same functions)."""
+    for name in SHARED_MAPS:
+        setattr(cls, name, ConvIBPMonDEQ.__dict__[name])
+    return cls
+
+
+@with_conv_deq_maps
 class ConvCerDEQ(nn.Module):
     r"""Convolutional CerDEQ ``z = ReLU(K ⋆ z + U ⋆ x + b)`` on an ``N × N`` grid (module docstring); the interface
     of :class:`~deqtheory_train.layers.conv_linf.ConvIBPMonDEQ` (``weight_kernel``, ``lift_kernel``, ``U``,
@@ -130,10 +148,7 @@ class ConvCerDEQ(nn.Module):
         else:
             self.register_buffer("U0", U0)
         self.bias = nn.Parameter(torch.zeros(c, **fk))
-        self.solver_options = {**_SOLVER_DEFAULTS, **{k_: v for k_, v in solver_kw.items() if v is not None}}
-        self.lift_options = {**_LIFT_DEFAULTS, **dict(lift_solver or {})}
-        self.last_info: Optional[DEQInfo] = None
-        self.last_lift_info: Optional[DEQInfo] = None
+        solver_state(self, solver_kw, lift_solver)
 
     channels = property(lambda self: self.V.shape[0], doc="State channels c.")
     kernel_size = property(lambda self: self.V.shape[-1], doc="The W kernel size k.")
@@ -175,10 +190,3 @@ class ConvCerDEQ(nn.Module):
                            "m": self.channels, "n": int(self.V[0].numel()), "s_max": self.s_max,
                            "kernel": "s * bjorck(V) / sqrt(n)", "U": "s * U0"}, sort_keys=True)
 
-    # the maps shared with the conv IBP-MonDEQ (same attributes: U, bias, c_in, N, solver and lift options)
-    _check_x = ConvIBPMonDEQ._check_x
-    injection = ConvIBPMonDEQ.injection
-    injection_box = ConvIBPMonDEQ.injection_box
-    forward = ConvIBPMonDEQ.forward
-    lifted_solve = ConvIBPMonDEQ.lifted_solve
-    last_stats = ConvIBPMonDEQ.last_stats

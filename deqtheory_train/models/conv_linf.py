@@ -96,14 +96,18 @@ def ibp_init_(modules: Sequence[nn.Module], init: str, generator: torch.Generato
     ``"default"``: PyTorch's initialisation is kept."""
     if init not in ("ibp", "default"):
         raise ValueError(f"init: expected 'ibp' or 'default', got {init!r}")
-    if init == "default":
-        return
+    if init == "ibp":
+        _normal_init_(modules, generator, math.sqrt(2 * math.pi))
+
+
+def _normal_init_(modules: Sequence[nn.Module], generator: torch.Generator, c: float) -> None:
+    """Every ``Conv2d``/``Linear`` in ``modules``: weights N(0, (c/fan_in)²) (float64 draws), biases 0."""
     with torch.no_grad():
         for mod in modules:
             if isinstance(mod, (nn.Conv2d, nn.Linear)):
                 fan_in = mod.weight[0].numel()
                 mod.weight.copy_(torch.randn(mod.weight.shape, generator=generator, dtype=torch.float64)
-                                 * (math.sqrt(2 * math.pi) / fan_in))
+                                 * (c / fan_in))
                 mod.bias.zero_()
 
 
@@ -332,13 +336,7 @@ def li2022_init_(modules: Sequence[nn.Module], generator: torch.Generator) -> No
     r"""li2022 Prop 3.5 initialisation of DEQ extractors (every ``Conv2d``/``Linear`` in ``modules``): weights
     N(0, σ²) with σ = √(π/2)/n_u, n_u = fan_in (n_u·E|U| = 1; the σ as corrected in the catalogue
     ``li2022:prop3.5``), biases 0."""
-    with torch.no_grad():
-        for mod in modules:
-            if isinstance(mod, (nn.Conv2d, nn.Linear)):
-                fan_in = mod.weight[0].numel()
-                mod.weight.copy_(torch.randn(mod.weight.shape, generator=generator, dtype=torch.float64)
-                                 * (math.sqrt(math.pi / 2) / fan_in))
-                mod.bias.zero_()
+    _normal_init_(modules, generator, math.sqrt(math.pi / 2))
 
 
 class ConvCerDEQClassifier(nn.Module):
