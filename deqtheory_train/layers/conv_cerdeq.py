@@ -24,7 +24,8 @@ and what is certified.
 
 **Well-posedness is checked, never assumed.** For exactly orthonormal rows every row of O/√n has ℓ1 mass ≤ 1
 (li2022 eq. 32; catalogue ``li2022:sec3.3.conv``), so the c × c tap mass ``A = Σ_taps |K|`` has row sums
-≤ s_max (1 + Björck defect): the boundary is pushed inside only by s < 1. The certifier proves η > 0, μ < 1
+≤ s_max up to rounding (the Björck map keeps every singular value in [0, 1], so after K steps the rows still
+have ℓ2 ≤ 1, orthonormal or not): the boundary is pushed inside only by s < 1. The certifier proves η > 0, μ < 1
 with ``A_up η ≤ μη`` (:func:`deqtheory.conv_ibp.conv_abs_contraction`) on the exported kernel; then
 ``z ↦ ReLU(K ⋆ z + v)`` and the IBP lift are μ-contractions of ``‖·‖_{∞,[η̃]⁻¹}`` (conv_ibp claim 3).
 
