@@ -619,6 +619,35 @@ ENTRIES = [
         "owner": "catalogue",
     },
     {
+        "id": "li2022:sec3.3.conv",
+        "paper": "li2022",
+        "label": "sec3.3.conv",
+        "title": "Conv reading of the 1/√n scaling: the conv operator of O/√n has ‖·‖∞ ≤ 1",
+        "statement": (
+            "(§3.3 with Prop 3.5's eq. (32), read for a convolution: 'm, n denote output channel number and input "
+            "channel number multiplying the kernel size') Let O ∈ ℝ^{c×n}, n = c·k², have orthonormal rows, K the "
+            "(c, c, k, k) kernel of O/√n and W_K its circular convolution on an N × N grid with k ≤ N. Every row of "
+            "W_K holds exactly the taps of one row of O/√n, so ‖W_K‖∞ = ‖|W_K|‖∞ = max_i Σ_j |O_ij|/√n ≤ 1 (row ℓ1 "
+            "≤ √n row ℓ2, eq. 32), and the IBP lift Ŵ = [[W₊, W₋], [W₋, W₊]] has ‖|Ŵ|‖∞ ≤ 1: the adjoint DEQ is "
+            "non-expansive in ℓ∞."
+        ),
+        "suspect": (
+            "≤ 1, not < 1: a row with all |O_ij| = 1/√n (c = 1, k = 2, O = [1, 1, 1, 1]/2; or rows of a normalised "
+            "Hadamard matrix) attains ‖W_K‖∞ = 1, so no contraction follows from the construction and the ℓ∞ "
+            "certifier must prove μ < 1 on the computed kernel (conv_ibp.conv_abs_contraction, the Perron bound of "
+            "Σ_taps|K|), e.g. after the §3.5 channel scale s < 1. After K = 5 Björck steps the rows are only "
+            "near-orthonormal (their norms shrink, never grow: p maps [0, 1] into itself)."
+        ),
+        "checkable": "algebra",
+        "check_idea": (
+            "Random row-orthonormal O (QR), several c, k, N ≥ k: materialise W_K (circulant.conv_matrix) and compare "
+            "its ℓ∞ norm, that of |W_K| and of the IBP lift with the row ℓ1 of O/√n (equal, ≤ 1); the Björck "
+            "kernel of deqtheory (conv_cerdeq_kernel) likewise; tight witnesses (all-equal row, Hadamard rows) attain "
+            "1 and conv_abs_contraction does not certify them, while 0.99·K is certified."
+        ),
+        "owner": "catalogue",
+    },
+    {
         "id": "li2022:prop3.5",
         "paper": "li2022",
         "label": "prop3.5",

@@ -11,7 +11,7 @@ object type, writer, reader, materializer, evaluator and LBEN conversion). Kinds
 docs/formats.md): ``deq``, the dense families ``mondeq``, ``lipmondeq``, ``gmondeq``, ``lben``,
 ``ibp_mondeq``, ``ibp_mondeq_gamma``, ``noneuclidean``, ``cerdeq``; the explicit nets ``sll``, ``cpl``,
 ``aol``, ``sandwich``; the convolutional ``conv_sll``, ``conv_cpl``, ``conv_aol``, ``conv_lben``, ``conv_mondeq``, ``conv_ibp_mondeq``,
-``conv_ibp_mondeq_gamma``, ``conv_noneuclidean``; and
+``conv_ibp_mondeq_gamma``, ``conv_noneuclidean``, ``conv_kernel_deq``; and
 ``classifier`` (:class:`deqtheory.pipeline.Pipeline`: pre-stages, one model stage, head). Layer lists
 are stored with indexed keys (``W_0``, ``W_1``, …) and a scalar ``depth``; complex frequency blocks as
 ``<name>_re`` / ``<name>_im``; the stages of a classifier under ``s<i>/`` with their own ``kind``.
@@ -38,7 +38,7 @@ from .parametrizations.lben import LBEN, LBENParams
 from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
-           "ConvIBPMonDEQNet", "ConvNonEuclideanNet",
+           "ConvIBPMonDEQNet", "ConvNonEuclideanNet", "ConvKernelDEQNet",
            "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
@@ -343,6 +343,41 @@ class ConvNonEuclideanNet(_ConvKernelDEQ):
         return ConvNonEuclideanParams(T=self.T, log_eta=self.log_eta)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConvKernelDEQNet(_ConvKernelDEQ):
+    r"""A circular-convolution DEQ stored by its **computed** kernels: ``K`` (c, c, k, k) the W kernel, ``U``
+    (c, c_in, kU, kU), per-channel bias ``b`` (c,), grid ``N``; ``z = ReLU(K ⋆ z + U ⋆ x + b)`` is the output.
+    For any conv DEQ whose kernel comes from a float algorithm that defines no exact model (li2022's
+    Björck-orthogonalised conv CerDEQ: :class:`deqtheory_train.layers.conv_cerdeq.ConvCerDEQ`): the stored
+    float64 kernel *is* the model, and its well-posedness is **checked** (``deqtheory check``:
+    :func:`deqtheory.conv_ibp.conv_abs_contraction` / ``conv_ibp_margin`` on K), never guaranteed by
+    construction. ``provenance``: free text (JSON) saying how K was computed; no proof reads it.
+    Kind ``conv_kernel_deq``."""
+
+    K: np.ndarray
+    U: np.ndarray
+    b: np.ndarray
+    N: int
+    provenance: str = ""
+
+    kind = "conv_kernel_deq"
+
+    def __post_init__(self) -> None:
+        N, K, U = _conv_state(self, "K")
+        for name, v in (("K", K), ("U", U), ("N", N)):
+            object.__setattr__(self, name, v)
+        object.__setattr__(self, "b", as_vector("b", self.b, n=K.shape[0]))
+        if not isinstance(self.provenance, str):
+            raise DomainError(f"provenance: expected a string, got {type(self.provenance).__name__}")
+
+    c = dimension("K", 0, "State channels.")
+    c_in = dimension("U", 1, "Input channels.")
+
+    def W_kernel(self) -> np.ndarray:
+        """The stored W kernel (every certificate is proved on exactly this array)."""
+        return self.K
+
+
 # ----------------------------------------------------------------------------------------------
 # file views
 # ----------------------------------------------------------------------------------------------
@@ -620,6 +655,14 @@ def _r_conv_nemon(f: _File) -> ConvNonEuclideanNet:
     return ConvNonEuclideanNet(f.req("T"), f.req("log_eta"), f.req("U"), f.req("b"), f.scalar("gamma"), f.grid_n())
 
 
+def _w_conv_kernel(m: ConvKernelDEQNet) -> Dict[str, Any]:
+    return dict(K=m.K, U=m.U, b=m.b, N=np.asarray(m.N), provenance=np.asarray(m.provenance))
+
+
+def _r_conv_kernel(f: _File) -> ConvKernelDEQNet:
+    return ConvKernelDEQNet(f.req("K"), f.req("U"), f.req("b"), f.grid_n(), provenance=f.text("provenance"))
+
+
 def _r_conv_ibp(f: _File) -> ConvIBPMonDEQNet:
     gam = f.kind == "conv_ibp_mondeq_gamma"
     return ConvIBPMonDEQNet(f.req("M"), f.req("log_slack"), f.req("U"), f.req("b"), f.scalar("m"), f.grid_n(),
@@ -890,6 +933,7 @@ def _table() -> Dict[str, KindSpec]:
           for k in ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma")],
         KindSpec("conv_noneuclidean", ConvNonEuclideanNet, _w_conv_nemon, _r_conv_nemon, _a_conv_mondeq,
                  _e_conv_mondeq),
+        KindSpec("conv_kernel_deq", ConvKernelDEQNet, _w_conv_kernel, _r_conv_kernel, _a_conv_mondeq, _e_conv_mondeq),
         KindSpec("classifier", _pl.Pipeline, _w_pipeline, _r_pipeline, _a_pipeline, _e_pipeline, _l_pipeline),
         *[KindSpec(k, cls, _w_stage, _r_stage(cls), None, lambda m, X, tol: (m(X), _info()), stage=True)
           for k, cls in _pl.STAGES.items()],
@@ -919,7 +963,8 @@ def save_model(path: "str | os.PathLike[str]", model: Any) -> str:
     :class:`deqtheory.model.DEQ`, :class:`FamilyNet` (:class:`MonDEQNet`, :class:`GMonDEQNet`, …),
     :class:`LBENNet`, :class:`deqtheory.convert.Conversion` (→ ``lben``), the explicit nets,
     :class:`deqtheory.explicit_conv.ConvResidualStack`, :class:`deqtheory.convert.ConvLBEN`,
-    :class:`ConvMonDEQNet`, :class:`ConvIBPMonDEQNet`, :class:`ConvNonEuclideanNet`, :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
+    :class:`ConvMonDEQNet`, :class:`ConvIBPMonDEQNet`, :class:`ConvNonEuclideanNet`, :class:`ConvKernelDEQNet`,
+    :class:`deqtheory.pipeline.Pipeline` (``classifier``), ``(kind, obj)``, or a
     dict of materialized DEQ arrays ``W`` (required), ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``
     (written as kind ``deq``; any ``kind`` entry of the dict is ignored: the arrays are the materialized DEQ)."""
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], str):

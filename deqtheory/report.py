@@ -293,7 +293,7 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
 
 
 #: file kinds whose conditions are proved matrix-free (:func:`check_conv_ibp`), never on a dense W
-MATRIX_FREE_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean")
+MATRIX_FREE_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean", "conv_kernel_deq")
 
 
 def _matrix_free_checks(net: Any) -> Dict[str, Any]:
@@ -313,7 +313,8 @@ def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ib
     ``conv_ibp_monotone`` (sym(I − |W|) ⪰ mI, so W and its IBP lift are m-monotone) and
     ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction). Conv NEMON
     (:class:`deqtheory.formats.ConvNonEuclideanNet`, :mod:`deqtheory.conv_nemon`): ``conv_mu_inf``
-    (μ∞ of W and of its Metzler lift < 1). No Lipschitz section (the ℓ2 SDP needs the dense W)."""
+    (μ∞ of W and of its Metzler lift < 1). A stored kernel (:class:`deqtheory.formats.ConvKernelDEQNet`, e.g.
+    li2022's conv CerDEQ): the two IBP conditions above, proved on the stored K. No Lipschitz section (the ℓ2 SDP needs the dense W)."""
     K = net.W_kernel()
     c, N = int(K.shape[0]), int(net.N)
     info = {"path": path, "kind": kind, "n": c * N * N, "d": int(net.U.shape[1]) * N * N, "p": None, "masked": 0,

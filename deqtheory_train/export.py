@@ -12,6 +12,7 @@ LBENLayer                                              :class:`deqtheory.formats
 ConvMonDEQ (needs ``N``)                               :class:`deqtheory.formats.ConvMonDEQNet`    ``conv_mondeq``
 ConvIBPMonDEQ (±Γ)                                     :class:`deqtheory.formats.ConvIBPMonDEQNet`  = ``layer.kind``
 ConvNEMON                                              :class:`deqtheory.formats.ConvNonEuclideanNet`  ``conv_noneuclidean``
+ConvCerDEQ                                             :class:`deqtheory.formats.ConvKernelDEQNet`  ``conv_kernel_deq``
 ConvLBEN / ConvDAGLBEN (its eq. 7 ``as_conv_lben()``)  :class:`deqtheory.convert.ConvLBEN`         ``conv_lben``
 SLLLinear / CPLLinear (or a list of them)              :class:`deqtheory.explicit.ResidualStack`   ``sll`` / ``cpl``
 SLLConv2d / CPLConv2d (or a list; needs ``N``)         :class:`deqtheory.explicit_conv.ConvResidualStack`  ``conv_sll`` / ``conv_cpl``
@@ -59,6 +60,7 @@ from deqtheory import pipeline as _pl
 from deqtheory.errors import DomainError
 
 from .layers.conv import ConvLBEN, ConvMonDEQ
+from .layers.conv_cerdeq import ConvCerDEQ
 from .layers.conv_dag import ConvDAGLBEN
 from .layers.conv_linf import ConvIBPMonDEQ
 from .layers.conv_nemon import ConvNEMON
@@ -200,6 +202,15 @@ def _conv_nemon(mod: ConvNEMON) -> Any:
                                    mod.gamma, mod.N)
 
 
+def _conv_cerdeq(mod: ConvCerDEQ) -> Any:
+    """The **computed** kernels ``K = s·O/√n`` and ``U = s·U₀`` as float64 copies (Björck in floating point
+    defines no exact model: the file's kernel is the one the torch layer ran, bit for bit in float64), the
+    bias, ``N`` and the layer's provenance text."""
+    with torch.no_grad():
+        return _fm.ConvKernelDEQNet(to_numpy(mod.weight_kernel()), to_numpy(mod.U), to_numpy(mod.bias), mod.N,
+                                    provenance=mod.provenance())
+
+
 def _conv_lben(mod: nn.Module) -> Any:
 
     if isinstance(mod, ConvDAGLBEN):
@@ -337,6 +348,8 @@ def to_deqtheory(module: Any, *, N: Optional[int] = None) -> Any:
         return _conv_ibp_mondeq(m)
     if isinstance(m, ConvNEMON):
         return _conv_nemon(m)
+    if isinstance(m, ConvCerDEQ):
+        return _conv_cerdeq(m)
     if all(hasattr(m, a) for a in ("norm", "pad", "body", "head")):
         return _conv_classifier(m)
     if hasattr(m, "certify_blocks"):

@@ -31,7 +31,7 @@ from .certify.conv_linf import certify_conv_linf
 from .certify.dense import CertificationPlan
 from .errors import ConfigError
 from .models import conv as _conv
-from .models.conv_linf import ARCHS, conv_linf_builder
+from .models.conv_linf import ARCHS, CERDEQ_ARCHS, conv_cerdeq_builder, conv_linf_builder
 from .models import dense as _dense
 from .models.common import SOLVER_KW
 from .models.linf import FAMILIES, linf_builder
@@ -48,6 +48,7 @@ MODELS: Dict[str, Callable[..., nn.Module]] = {
     "convlben_dag_from_sll": _conv.build_convlben_dag_from_sll,
     **{f"{fam}_linf": linf_builder(fam) for fam in FAMILIES},
     **{f"{arch}_linf": conv_linf_builder(arch) for arch in ARCHS},
+    **{f"{arch}_linf": conv_cerdeq_builder(arch) for arch in CERDEQ_ARCHS},
 }
 
 LOSSES: Dict[str, Callable[..., Any]] = {

@@ -234,6 +234,56 @@ def test_scaling_equality_cases_no_contraction_and_no_convergence():
     assert z[0] == pytest.approx(500.0)
 
 
+# ------------------------------------------------------------------------------------- sec3.3.conv
+
+def _conv_linf_norms(K, N):
+    """(‖W_K‖∞, ‖|Ŵ|‖∞) of the circular conv of kernel K on the N × N grid and of its IBP lift, materialised."""
+    from deqtheory.circulant import conv_matrix
+
+    W = conv_matrix(K, N)
+    return float(np.abs(W).sum(1).max()), float(np.abs(spectrum.ibp_lift(W)).sum(1).max())
+
+
+@pytest.mark.theorem("li2022:sec3.3.conv")
+@settings(max_examples=scaled(15))
+@given(seed=SEEDS, c=st.integers(1, 3), k=st.integers(1, 3), extra=st.integers(0, 2))
+def test_sec33_conv_orthonormal_rows_over_sqrt_n_give_linf_norm_at_most_one(seed, c, k, extra):
+    """li2022 §3.3 read for a convolution: O ∈ ℝ^{c×n} (n = c·k²) with orthonormal rows, K = O/√n as a
+    (c, c, k, k) kernel, W_K its circular conv on N ≥ k: ‖W_K‖∞ = ‖|Ŵ|‖∞ = the largest row ℓ1 of
+    O/√n ≤ 1 (materialised matrices); the Björck kernel of deqtheory (K = 40 steps) likewise."""
+    from deqtheory.parametrizations.cerdeq import conv_cerdeq_kernel
+
+    rng = np.random.default_rng(seed)
+    n, N = c * k * k, k + extra
+    O = np.linalg.qr(rng.standard_normal((n, c)))[0].T                   # c orthonormal rows in ℝⁿ
+    row_l1 = float(np.abs(O / math.sqrt(n)).sum(1).max())
+    assert row_l1 <= 1 + 1e-12
+    norms = _conv_linf_norms((O / math.sqrt(n)).reshape(c, c, k, k), N)
+    assert np.allclose(norms, row_l1, rtol=1e-12, atol=0)
+    Kb = conv_cerdeq_kernel(rng.standard_normal((c, c, k, k)) + 2 * O.reshape(c, c, k, k), 40)
+    assert max(_conv_linf_norms(Kb, N)) <= 1 + 1e-9
+
+
+@pytest.mark.theorem("li2022:sec3.3.conv")
+@pytest.mark.parametrize("c,k,N", [(1, 2, 2), (1, 2, 5), (2, 2, 3)])
+def test_sec33_conv_bound_is_attained_and_not_a_contraction(c, k, N):
+    """Tight witnesses: rows with all |O_ij| = 1/√n (c = 1: O = 𝟙ᵀ/√n; c = 2: two rows of the Sylvester
+    Hadamard matrix H₈/√8) give ‖W_K‖∞ = ‖|Ŵ|‖∞ = 1 exactly; the matrix-free contraction proof
+    (conv_ibp.conv_abs_contraction) does not certify them, and certifies 0.99·K."""
+    from deqtheory.conv_ibp import conv_abs_contraction
+
+    n = c * k * k
+    H = np.array([[1.0]])
+    while H.shape[0] < n:
+        H = np.block([[H, H], [H, -H]])
+    O = H[:c] / math.sqrt(n)
+    assert np.allclose(O @ O.T, np.eye(c), atol=1e-15)
+    K = (O / math.sqrt(n)).reshape(c, c, k, k)
+    assert _conv_linf_norms(K, N) == pytest.approx((1.0, 1.0), abs=1e-15)
+    assert not conv_abs_contraction(K, N).certified
+    assert conv_abs_contraction(0.99 * K, N).certified
+
+
 # ------------------------------------------------------------------------------------------ prop3.5
 
 def _mc_width_gain(rng, W, nu, sigma, eps, T):

@@ -33,14 +33,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._validate import as_matrix, as_scalar
+from .._validate import as_array, as_matrix, as_scalar
 from ..certificates import Certificate, Status, register_verifier
-from ..errors import DomainError
+from ..errors import DomainError, ShapeError
 from ..linalg import frobenius_upper
 from ..verified import INFLATE, UNIT_ROUNDOFF, gamma as _gam, product_error_bound, verified_pd
 from .base import OutsideSetError, Params, Parametrization, _check_n, _conditioned, _fro, _sq
 
-__all__ = ["CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly"]
+__all__ = ["CerDEQ", "CerDEQParams", "bjorck_order2", "bjorck_poly", "conv_cerdeq_kernel"]
 
 
 
@@ -73,6 +73,25 @@ def bjorck_order2(W: Any, n_iter: int) -> np.ndarray:
         AtA = A.T @ A
         A = 1.875 * A - 1.25 * (A @ AtA) + 0.375 * (A @ AtA) @ AtA
     return A.T
+
+
+def conv_cerdeq_kernel(V: Any, n_iter: int = 5) -> np.ndarray:
+    r"""li2022 §3.3 for a convolution (the reference recipe of the conv CerDEQ layer,
+    :class:`deqtheory_train.layers.conv_cerdeq.ConvCerDEQ`): the kernel ``V`` (c_out, c_in, kh, kw) read as
+    the m × n matrix :math:`\tilde V` (m = c_out rows, n = c_in·kh·kw: "output channel number and input channel
+    number multiplying the kernel size"), pre-scaled :math:`Y_0 = \tilde V/(\sqrt{mn}\|V\|_{\max})`,
+    ``n_iter`` order-2 Björck steps (:func:`bjorck_order2`: the rows become near-orthonormal) and post-scaled
+    by :math:`1/\sqrt n`, reshaped back. A row of an exactly orthonormal O has
+    :math:`\ell_1 \le \sqrt n\,\ell_2 = \sqrt n` (li2022 eq. 32), so every row of O/√n has ℓ1 mass ≤ 1
+    (catalogue ``li2022:sec3.3.conv``) — a boundary,
+    not a contraction margin: the certifier proves the Perron bound of the computed kernel instead
+    (:func:`deqtheory.conv_ibp.conv_abs_contraction`). ``ShapeError`` unless V is 4-d with m ≤ n."""
+    V = as_array("V", V, ndim=4)
+    m, n = V.shape[0], int(np.prod(V.shape[1:]))
+    if m > n:
+        raise ShapeError(f"V: expected c_out <= c_in*kh*kw (rows can be orthonormal), got shape {V.shape}")
+    Y0, _ = CerDEQ.prescale(V.reshape(m, n))
+    return (bjorck_order2(Y0, n_iter) / math.sqrt(n)).reshape(V.shape)
 
 
 class CerDEQ(Parametrization):

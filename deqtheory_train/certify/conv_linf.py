@@ -79,7 +79,7 @@ from .results import CertifyOutput, Perturbation
 __all__ = ["CONV_LINF_KINDS", "ConvDEQBox", "ConvLinfPlan", "certify_conv_linf", "CONV_LINF_SOLVER"]
 
 #: file kinds of the DEQ layers this certifier handles
-CONV_LINF_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean")
+CONV_LINF_KINDS = ("conv_ibp_mondeq", "conv_ibp_mondeq_gamma", "conv_noneuclidean", "conv_kernel_deq")
 
 #: default lifted solve: PR with step α = 1 (valid for any α > 0: the lift is m-monotone by construction; no
 #: per-frequency SVD for a 1/L step), relative tolerance 1e-8 — the widening turns any tolerance into a proof;
@@ -111,7 +111,8 @@ def _metzler_lift(a: Any, device: torch.device) -> Tuple[str, torch.Tensor, Dict
 
 
 #: file kind → the lift of its DEQ layer (and the proofs of its well-posedness)
-_LIFTS = {"conv_ibp_mondeq": _ibp_lift, "conv_ibp_mondeq_gamma": _ibp_lift, "conv_noneuclidean": _metzler_lift}
+_LIFTS = {"conv_ibp_mondeq": _ibp_lift, "conv_ibp_mondeq_gamma": _ibp_lift, "conv_noneuclidean": _metzler_lift,
+          "conv_kernel_deq": _ibp_lift}     # a stored kernel (li2022 conv CerDEQ): IBP lift, nothing by construction
 
 
 class ConvDEQBox:
@@ -132,7 +133,8 @@ class ConvDEQBox:
         lift, self.L, self.certificates, shown = _LIFTS[a.kind](a, device)
         self.Labs = self.L.abs()
         opts = dict(solver_options)
-        if self.metzler and opts.get("f_solver", "pr") == "pr":      # PR is not proved for the Metzler lift
+        if a.kind in ("conv_noneuclidean", "conv_kernel_deq") and opts.get("f_solver", "pr") == "pr":
+            # PR is not proved for these lifts (not monotone in general); alpha_avg is (their contraction proof)
             opts = {**{k_: v for k_, v in opts.items() if k_ != "alpha"}, "f_solver": "alpha_avg"}
         self.solver_options = opts
         cm = self.certificates.get("conv_ibp_monotone")

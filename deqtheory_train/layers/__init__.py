@@ -9,3 +9,4 @@ from .conv import *  # noqa: F401,F403
 from .conv_dag import *  # noqa: F401,F403
 from .conv_linf import *  # noqa: F401,F403
 from .conv_nemon import *  # noqa: F401,F403
+from .conv_cerdeq import *  # noqa: F401,F403

@@ -41,6 +41,10 @@ Interval bounds in training are *float* IBP (centre/radius through convs and lin
 DEQ by :meth:`ConvIBPMonDEQ.lifted_solve` — for ``family="nemon"`` the conv NEMON's Metzler lift,
 jafarpour2022 eq. 6, by :meth:`ConvNEMON.lifted_solve <deqtheory_train.layers.conv_nemon.ConvNEMON>`), differentiable; the last layer is folded into the margins
 (wei2022 App. B "elide"). Certificates come from the sound certifier (``default_certifier``).
+
+:class:`ConvCerDEQClassifier` (:data:`CERDEQ_ARCHS`) is li2022's CerDEQ: extractor convs (BN) feeding stacked conv
+CerDEQs (:class:`~deqtheory_train.layers.conv_cerdeq.ConvCerDEQ`, downsampling by the extractor's stride) and a
+linear CerDEQ (a 1 × 1 grid), then the head; several DEQs in sequence, certified by the same ``conv_linf``.
 """
 from __future__ import annotations
 
@@ -54,11 +58,13 @@ from torch import nn
 
 from ..certify.boxes import folded_margins
 from ..data import Normalize
+from ..layers.conv_cerdeq import ConvCerDEQ
 from ..layers.conv_linf import ConvIBPMonDEQ
 from ..layers.conv_nemon import ConvNEMON
 from .linf import LinfDEQClassifier
 
-__all__ = ["ARCHS", "ConvLinfClassifier", "conv_linf_builder", "ibp_init_"]
+__all__ = ["ARCHS", "ConvLinfClassifier", "conv_linf_builder", "ibp_init_", "CERDEQ_ARCHS", "ConvCerDEQClassifier",
+           "conv_cerdeq_builder", "li2022_init_"]
 
 #: The architectures (wei2022 Table 1 / App. B, and the CPU-sized DEQ-3); ``stem``/``post`` rows are
 #: ``(out_channels, kernel, stride)`` of explicit convs (zero padding ``kernel//2``), ``fc`` the hidden
@@ -90,14 +96,18 @@ def ibp_init_(modules: Sequence[nn.Module], init: str, generator: torch.Generato
     ``"default"``: PyTorch's initialisation is kept."""
     if init not in ("ibp", "default"):
         raise ValueError(f"init: expected 'ibp' or 'default', got {init!r}")
-    if init == "default":
-        return
+    if init == "ibp":
+        _normal_init_(modules, generator, math.sqrt(2 * math.pi))
+
+
+def _normal_init_(modules: Sequence[nn.Module], generator: torch.Generator, c: float) -> None:
+    """Every ``Conv2d``/``Linear`` in ``modules``: weights N(0, (c/fan_in)²) (float64 draws), biases 0."""
     with torch.no_grad():
         for mod in modules:
             if isinstance(mod, (nn.Conv2d, nn.Linear)):
                 fan_in = mod.weight[0].numel()
                 mod.weight.copy_(torch.randn(mod.weight.shape, generator=generator, dtype=torch.float64)
-                                 * (math.sqrt(2 * math.pi) / fan_in))
+                                 * (c / fan_in))
                 mod.bias.zero_()
 
 
@@ -303,3 +313,137 @@ def conv_linf_builder(arch: str) -> Any:
     if arch not in ARCHS:
         raise ValueError(f"arch: expected one of {tuple(ARCHS)}, got {arch!r}")
     return functools.partial(ConvLinfClassifier, arch=arch)
+
+
+# ----------------------------------------------------------------------------------------------
+# li2022's CerDEQ: stacked conv CerDEQs (downsampling) and a linear CerDEQ
+# ----------------------------------------------------------------------------------------------
+
+#: li2022 CerDEQ architectures (§4.1: "three DEQ layers … two convolutional DEQ layers for downsampling and one
+#: linear DEQ layer"; BatchNorm in the extractor parts, §3.5). ``deqs`` rows ``[channels, kernel, stride]``: an
+#: extractor ``Conv2d(kernel, stride, zero padding kernel//2)`` → ``BN?`` → conv CerDEQ with W kernel ``kernel`` on
+#: the extractor's grid; ``linear`` widths: an extractor ``Conv2d`` over the whole grid (no padding: exactly a dense
+#: map of the flattened features) → ``BN?`` → CerDEQ on a 1 × 1 grid with k = 1 (the dense CerDEQ); then Flatten →
+#: linear head. li2022 does not print the channel numbers ("the same learnable parameters as CNN-7"): the
+#: ``conv_cerdeq_cifar`` row is a choice (64 / 128 channels, 512 units).
+CERDEQ_ARCHS: Dict[str, Dict[str, Any]] = {
+    "conv_cerdeq_cifar": dict(deqs=[[64, 3, 2], [128, 3, 2]], linear=[512], bn=True),
+    "conv_cerdeq_cpu": dict(deqs=[[16, 3, 2], [32, 3, 2]], linear=[100], bn=True),
+}
+
+
+def li2022_init_(modules: Sequence[nn.Module], generator: torch.Generator) -> None:
+    r"""li2022 Prop 3.5 initialisation of DEQ extractors (every ``Conv2d``/``Linear`` in ``modules``): weights
+    N(0, σ²) with σ = √(π/2)/n_u, n_u = fan_in (n_u·E|U| = 1; the σ as corrected in the catalogue
+    ``li2022:prop3.5``), biases 0."""
+    _normal_init_(modules, generator, math.sqrt(math.pi / 2))
+
+
+class ConvCerDEQClassifier(nn.Module):
+    r"""li2022's CerDEQ classifier (architecture as data: ``arch`` ∈ :data:`CERDEQ_ARCHS`, ``deqs`` / ``linear`` /
+    ``bn`` given override the row)::
+
+        Normalize → (Conv2d_s → BN? → ConvCerDEQ)*  [conv DEQs, downsampling by the extractor's stride]
+                  → (Conv2d over the grid → BN? → ConvCerDEQ on 1 × 1)*  [linear DEQs] → Flatten → Linear
+
+    Each DEQ is :class:`~deqtheory_train.layers.conv_cerdeq.ConvCerDEQ` with a 1 × 1 identity U₀ held fixed
+    (``u_trainable=False``): the DEQ's injection is the explicit extractor before it (li2022's U), scaled by the
+    §3.5 factor s. Downsampling is that extractor's stride — a zero-padded strided ``nn.Conv2d`` that the sound
+    certifier, the float training boxes and the export already handle — rather than a strided injection inside
+    the circular DEQ. Extractors get li2022's initialisation (:func:`li2022_init_`), the head Shi et al.'s IBP
+    init; ``n_iter`` (K = 5), ``s_max``, ``s_init``, ``solver``, ``lift_solver`` go to every DEQ.
+
+    Protocol (as :class:`ConvLinfClassifier`): ``forward``, ``interval_bounds`` (float IBP; BN in training mode
+    uses the latest clean batch statistics), ``interval_logits``, ``interval_margins``, ``certify_blocks()``,
+    ``default_certifier = "conv_linf"`` (every DEQ certified by its IBP lift's proved contraction)."""
+
+    default_certifier = "conv_linf"
+
+    def __init__(self, input_shape: Sequence[int], num_classes: int, *, arch: str = "conv_cerdeq_cifar",
+                 deqs: Optional[Sequence[Sequence[int]]] = None, linear: Optional[Sequence[int]] = None,
+                 bn: Optional[bool] = None, n_iter: int = 5, s_max: float = 0.999, s_init: float = 0.9,
+                 normalize: Optional[Mapping[str, Sequence[float]]] = None, seed: int = 0,
+                 solver: Optional[Mapping[str, Any]] = None, lift_solver: Optional[Mapping[str, Any]] = None) -> None:
+        super().__init__()
+        if arch not in CERDEQ_ARCHS:
+            raise ValueError(f"arch: expected one of {tuple(CERDEQ_ARCHS)}, got {arch!r}")
+        row = CERDEQ_ARCHS[arch]
+        a = {k: (row[k] if v is None else v) for k, v in dict(deqs=deqs, linear=linear, bn=bn).items()}
+        self.arch = arch
+        self.input_shape = tuple(int(s) for s in input_shape)
+        if len(self.input_shape) != 3 or self.input_shape[1] != self.input_shape[2]:
+            raise ValueError(f"input_shape: expected (C, N, N), got {self.input_shape}")
+        widths = [int(h) for h in a["linear"]]
+        if any(h < 1 for h in widths):
+            raise ValueError(f"linear: widths must be positive integers, got {a['linear']!r}")
+        g = torch.Generator().manual_seed(int(seed))
+        self.norm = Normalize(**normalize) if normalize else None
+        c, n = self.input_shape[0], self.input_shape[1]
+        deq_kw = dict(n_iter=n_iter, s_max=s_max, s_init=s_init, u_kernel_size=1, u_init="identity",
+                      u_trainable=False, lift_solver=lift_solver, **dict(solver or {}))
+        blocks: List[nn.Module] = []
+        extractors: List[nn.Module] = []
+        rows = [(co, k, s, k // 2) for co, k, s in _conv_rows("deqs", a["deqs"])]
+        for i, (co, k, s, p) in enumerate(rows + [(h, None, 1, 0) for h in widths]):
+            k_ex = n if k is None else k                       # a linear DEQ's extractor spans the grid
+            ex = nn.Conv2d(c, co, k_ex, stride=s, padding=p)
+            c, n = co, (n + 2 * p - k_ex) // s + 1
+            if n < 1 or (k is not None and k > n):
+                raise ValueError(f"deqs: row {i} leaves a {n} x {n} grid for a {k} x {k} W kernel")
+            blocks += [ex] + ([nn.BatchNorm2d(co)] if a["bn"] else []) \
+                + [ConvCerDEQ(co, co, n, 1 if k is None else k, seed=int(seed) + i, **deq_kw)]
+            extractors.append(ex)
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Linear(c * n * n, int(num_classes))
+        li2022_init_(extractors, g)
+        ibp_init_([self.head], "ibp", g)
+        self._bn_stats: Dict[int, Tuple[torch.Tensor, torch.Tensor]] = {}
+        self.last_interval_info = None
+
+    def deq_layers(self) -> List[nn.Module]:
+        return [m for m in self.blocks if hasattr(m, "lifted_solve")]
+
+    _run = ConvLinfClassifier._run
+    _box = ConvLinfClassifier._box
+    interval_logits = ConvLinfClassifier.interval_logits
+    interval_margins = ConvLinfClassifier.interval_margins
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's input (B, d)."""
+        if self.norm is not None:
+            x = self.norm(x)
+        return self._run(self.blocks, x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    def interval_bounds(self, lower: torch.Tensor, upper: torch.Tensor) -> Dict[str, Any]:
+        """Float interval bounds (training only), keys as :meth:`ConvLinfClassifier.interval_bounds` (``deq``: the
+        last DEQ's box); each DEQ's box is its lifted fixed point (``lifted_solve``), whose pre-activation box
+        ``Ŵẑ + v̂`` joins ``pre``."""
+        lo, hi = lower, upper
+        if self.norm is not None:
+            lo, hi = self.norm(lo), self.norm(hi)
+        inp = (lo, hi)
+        pre: List[Tuple[torch.Tensor, torch.Tensor]] = []
+        deq = None
+        for mod in self.blocks:
+            if hasattr(mod, "lifted_solve"):
+                lo, hi, dpre = mod.lifted_solve(*mod.injection_box(lo, hi), with_pre=True)
+                self.last_interval_info = mod.last_lift_info
+                pre.append(dpre)
+                deq = (lo, hi)
+            else:
+                lo, hi = self._box(mod, lo, hi, pre)
+        return {"zl": lo.flatten(1), "zu": hi.flatten(1), "deq": deq, "pre": pre, "input": inp}
+
+    def certify_blocks(self) -> List[nn.Module]:
+        """``[Normalize?, Conv2d, BatchNorm2d?, ConvCerDEQ, …, Flatten, Linear]`` — the modules themselves."""
+        return ([self.norm] if self.norm is not None else []) + list(self.blocks) + [nn.Flatten(), self.head]
+
+
+def conv_cerdeq_builder(arch: str) -> Any:
+    """The registry builder of ``arch`` ∈ :data:`CERDEQ_ARCHS`."""
+    if arch not in CERDEQ_ARCHS:
+        raise ValueError(f"arch: expected one of {tuple(CERDEQ_ARCHS)}, got {arch!r}")
+    return functools.partial(ConvCerDEQClassifier, arch=arch)
