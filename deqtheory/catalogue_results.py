@@ -578,6 +578,16 @@ RESULTS: Dict[str, Dict[str, str]] = {'havens2023:appA': {'corrected': '',
                                  'property_tests/test_spectrum_props.py::test_sigma_max_bound (60-digit SVD '
                                  'oracle). σ_max<=‖W‖F<=√(mn)‖W‖max, tight for the all-ones matrix.',
                         'status': 'holds'},
+ 'li2022:sec3.3.conv': {'corrected': '',
+                        'notes': 'Holds as stated (≤ 1, non-strict). Random row-orthonormal O (c ≤ 3, k ≤ 3, N = k..k+2): '
+                                 '‖W_K‖∞ = ‖|W_K|‖∞ = ‖|Ŵ|‖∞ = max row ℓ1 of O/√n ≤ 1; the Björck kernel likewise. '
+                                 'Attained (all-equal row, Sylvester-Hadamard rows), so non-expansive only: '
+                                 'conv_abs_contraction does not certify them, 0.99·K is certified — the conv CerDEQ '
+                                 'layer therefore scales by s = 0.999·sigmoid(θ) < 1 per channel and the certifier '
+                                 'proves μ < 1 on the computed kernel. Tests: '
+                                 'property_tests/test_li2022.py::test_sec33_conv_orthonormal_rows_over_sqrt_n_give_linf_norm_at_most_one, '
+                                 '::test_sec33_conv_bound_is_attained_and_not_a_contraction.',
+                        'status': 'holds'},
  'li2022:sec3.3.scaling': {'corrected': 'For row-orthonormal O ∈ ℝ^{m×n}, W = O/√n gives only ‖Ŵ‖₂ ≤ √(m/n) '
                                         "≤ 1 (non-strict), which does not meet Prop 3.1's hypothesis ‖Ŵ‖₂ < "
                                         '1 nor ensure convergence; scaling by c/√n with c < 1 gives ‖Ŵ‖₂ ≤ c '

@@ -6,7 +6,7 @@ the margins) and the registry certifier ``conv_linf`` (:func:`certify_conv_linf`
 Model: ``model.certify_blocks()`` (or an ``nn.Sequential``) — any chain of ``Normalize``, ``nn.Conv2d``,
 ``nn.BatchNorm2d`` (eval), ``nn.AvgPool2d``, ``nn.Flatten``, ``nn.Linear``, ``nn.ReLU``, ``nn.Identity``
 (:func:`.conv_blocks.linf_block`) and conv DEQ layers (``kind`` ``conv_ibp_mondeq`` /
-``conv_ibp_mondeq_gamma`` / ``conv_noneuclidean``, any number, in sequence), ending in an ``nn.Linear`` head. What is
+``conv_ibp_mondeq_gamma`` / ``conv_noneuclidean`` / ``conv_kernel_deq`` (the conv CerDEQ), any number, in sequence), ending in an ``nn.Linear`` head. What is
 certified: for every x′ in the ℓ∞ ball (∩ [0, 1]^d when clipped), the *exact real-arithmetic* function
 of the stored parameters — each DEQ with the W kernel that ``deqtheory`` computes from the exported file
 (:func:`.layer_arrays.conv_arrays`) — classifies x′ as y.
