@@ -120,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                         "re-check without torch: deqtheory verify-certification CERT.npz "
                         "(dense DEQ and conv l_inf certifiers)")
     c.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
+    c.add_argument("--device", default=None,
+                   help="where the certifier computes (default cpu); float64 throughout, cuDNN off for the proved "
+                        "convolutions (docs/certify.md); dense DEQ and conv l_inf certifiers")
     sub.add_parser("list", help="registered models, datasets, losses, certifiers and bundled configs")
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
     e.add_argument("source", help="RUN_DIR or RUN/model.npz (or checkpoint.npz)")
@@ -158,21 +161,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             sys.stdout.write("certifiers:  " + ", ".join(X.available_certifiers()) + "\n")
             sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
             return 0
+        if args.cmd in ("run", "certify") and args.device:
+            why = _device_problem(args.device)
+            if why:
+                sys.stderr.write(f"deqtheory-train {args.cmd}: --device {args.device}: {why}\n")
+                return 2
         if args.cmd == "run":
-            if args.device:
-                try:
-                    dev = torch.device(args.device)
-                except RuntimeError as exc:
-                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: {exc}\n")
-                    return 2
-                if dev.type == "cuda" and not torch.cuda.is_available():
-                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: this torch "
-                                     f"({torch.__version__}) has no usable CUDA device; use --device cpu\n")
-                    return 2
-                if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-                    sys.stderr.write(f"deqtheory-train run: --device {args.device}: only "
-                                     f"{torch.cuda.device_count()} CUDA device(s)\n")
-                    return 2
             cfg = X.load_config(args.config)
             out = args.out or str(pathlib.Path("runs") / cfg["name"])
             summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
@@ -205,7 +199,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 ds = ds.subset(dc["test_subset"])
             try:
                 res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
-                                      max_samples=args.max_samples, witness_path=args.witness)
+                                      max_samples=args.max_samples, witness_path=args.witness, device=args.device)
             except ValueError as exc:
                 sys.stderr.write(f"deqtheory-train certify: {exc}\n")
                 return 2
@@ -225,6 +219,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write(f"deqtheory-train: {exc}\n")
         return 2
     return 2  # pragma: no cover
+
+
+def _device_problem(text: str) -> Optional[str]:
+    """Why ``--device text`` cannot be used by this torch (``None`` if it can)."""
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except RuntimeError as exc:
+        return str(exc)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        return f"this torch ({torch.__version__}) has no usable CUDA device; use --device cpu"
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        return f"only {torch.cuda.device_count()} CUDA device(s)"
+    if dev.type not in ("cpu", "cuda"):
+        return f"device type {dev.type!r} is not supported (cpu or cuda)"
+    return None
 
 
 if __name__ == "__main__":

@@ -444,6 +444,22 @@ def test_cli_run_and_certify(tmp_path, capsys):
     assert res["n"] == 240 and acc[0] == pytest.approx(res["clean_accuracy"]) and acc[0] >= acc[1] >= acc[2]
     assert (tmp_path / "cert.png").is_file()
     assert cli.main(["certify", str(tmp_path / "nope.npz"), "--norm", "2", "--eps", "0.1"]) == 2
+    # --device: the CPU gives the same table; a device this torch cannot use is a one-line error (exit 2);
+    # a certifier without a device rounding model refuses any other device
+    js2 = tmp_path / "cert2.json"
+    assert cli.main(["certify", str(tmp_path / "r" / "model.npz"), "--norm", "inf", "--eps", "0", "0.01", "0.3",
+                     "--json", str(js2), "--device", "cpu"]) == 0
+    res2 = json.loads(js2.read_text())
+    assert res2["certified_accuracy"] == acc and res2["device"] == "cpu"
+    capsys.readouterr()
+    for bad in ("cuda:99", "nonsense"):
+        assert cli.main(["certify", str(tmp_path / "r" / "model.npz"), "--eps", "0.1", "--device", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--device {bad}" in err
+    model, _ = X.load_model_file(tmp_path / "r" / "model.npz")
+    ds = D.load_dataset("synthetic", "test", **cfg["data"]["kwargs"])
+    with pytest.raises(ValueError, match="runs on the CPU only"):
+        X.certify_model(model, ds, certifier="mlp", norm="inf", eps=[0.1], device="meta")
     assert cli.main(["list"]) == 0 and "mlp" in capsys.readouterr().out
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 import numpy as np
+import torch
 from torch import nn
 
 from deqtheory.io import atomic_write
@@ -18,11 +19,14 @@ from ..registry import get_certifier
 from ..train import unwrap
 
 __all__ = ["describe_sample", "summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
-           "RADIUS_SLACK", "save_witness"]
+           "DEVICE_CERTIFIERS", "RADIUS_SLACK", "save_witness"]
 
 #: the registered certifiers that hand out their proofs (the dense DEQ plan and the conv ℓ∞ plan); see
 #: docs/certify.md
 WITNESS_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf")
+#: the registered certifiers that run on any torch device (their rounding model holds there: float64,
+#: cuDNN off for every proved convolution, FFTs only inside the untrusted solver; docs/certify.md)
+DEVICE_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf")
 #: relative amount by which a saved radius claim is below the certifier's radius (:func:`save_witness`)
 RADIUS_SLACK = 1e-6
 
@@ -81,11 +85,13 @@ def save_witness(path: "str | pathlib.Path", model: nn.Module, outp: CertifyOutp
 
 def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optional[str], norm: str,
                   eps: Sequence[float], max_samples: Optional[int] = None,
-                  witness_path: "Optional[str | pathlib.Path]" = None, **kwargs: Any) -> Dict[str, Any]:
+                  witness_path: "Optional[str | pathlib.Path]" = None, device: Any = None,
+                  **kwargs: Any) -> Dict[str, Any]:
     """Run a registered certifier (default: the model's ``default_certifier``) on the first
     ``max_samples`` examples of ``dataset``; returns :func:`summarize_certification`'s dict.
     ``witness_path``: also write the proofs there (:func:`save_witness`; certifiers of
-    :data:`WITNESS_CERTIFIERS` only) and record ``witness`` / ``model_sha256`` in the dict."""
+    :data:`WITNESS_CERTIFIERS` only) and record ``witness`` / ``model_sha256`` in the dict. ``device``:
+    where the certifier computes (:data:`DEVICE_CERTIFIERS`; the others run on the CPU only)."""
     base = unwrap(model)
     name = certifier or getattr(base, "default_certifier", None)
     if not name:
@@ -95,11 +101,18 @@ def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optio
             raise ValueError(f"certifier {name}: hands out no witnesses (only {', '.join(WITNESS_CERTIFIERS)}: the "
                              "dense DEQ plan and the conv l_inf plan; see docs/certify.md)")
         kwargs["witness"] = True
+    if device is not None:
+        if name not in DEVICE_CERTIFIERS and torch.device(device).type != "cpu":
+            raise ValueError(f"certifier {name}: runs on the CPU only (device certifiers: "
+                             f"{', '.join(DEVICE_CERTIFIERS)}; docs/certify.md)")
+        if name in DEVICE_CERTIFIERS:
+            kwargs["device"] = torch.device(device)
     ds = dataset.subset(max_samples)
     t0 = time.time()
     outp = get_certifier(name)(base, ds.x, ds.y, norm=str(norm), eps=list(eps), **kwargs)
     res = summarize_certification(outp, eps, norm, name)
     res["seconds"] = time.time() - t0
+    res["device"] = str(kwargs.get("device", "cpu"))
     if witness_path is not None:
         res["model_sha256"] = save_witness(witness_path, base, outp, ds.x, ds.y, norm=norm, eps=eps, certifier=name)
         res["witness"] = str(witness_path)
