@@ -956,30 +956,61 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                      'ratio': 0.999,
                      'tests': ['property_tests/test_havens2023.py::test_appA_mondeq_recipe_is_attained']},
  'havens2023:appC': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['property_tests/test_explicit_props.py::test_sll_embedding_exact_and_lmi10',
                                'tests/test_explicit.py::test_sll_lambda_eq15_satisfies_lmi10']},
  'havens2023:appD1': {'kind': 'equality',
+                      'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                              "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                              'are havens2023:prop2.2 / havens2023:thm3.1',
                       'tests': ['property_tests/test_convert_props.py::test_appD1_aol_to_lben']},
  'havens2023:appD2': {'kind': 'equality',
+                      'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                              "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                              'are havens2023:prop2.2 / havens2023:thm3.1',
                       'tests': ['property_tests/test_convert_props.py::test_appD2_sandwich_to_lben']},
  'havens2023:appE.symmetry': {'kind': 'equality',
+                              'note': 'the reduced minimal L equals the dense minimal L (two-sided, 1e-6)',
                               'tests': ['tests/test_sdp_conv.py::test_reduced_l_equals_dense_l']},
  'havens2023:dag.lben': {'kind': 'equality',
+                         'note': 'the conversion is an identity of maps and parameters (outputs equal to '
+                                 "rounding, VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose "
+                                 'tight witnesses are havens2023:prop2.2 / havens2023:thm3.1',
                          'tests': ['property_tests/test_dag_lben_props.py::test_dag_lben_structure_equivalence_and_lmi4']},
  'havens2023:eq14': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['tests/test_explicit.py::test_sll_to_deq_matches_printed_eq14_and_eq13']},
  'havens2023:eq15': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['property_tests/test_explicit_props.py::test_sll_embedding_exact_and_lmi10']},
  'havens2023:eq16': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['property_tests/test_convert_props.py::test_eq16_VtV_blocks',
                                'property_tests/test_explicit_props.py::test_sll_lben_VtV_is_block_diagonal']},
  'havens2023:eq2': {'kind': 'equality',
                     'tests': ['property_tests/test_havens2023.py::test_eq2_and_eq7_describe_the_same_set_with_S_transposed']},
  'havens2023:eq21': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['tests/test_explicit.py::test_appC_block_diagonal_is_4T_not_2T']},
  'havens2023:eq22': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['tests/test_explicit.py::test_sandwich_embedding_eq22_and_lmi']},
  'havens2023:eq23': {'kind': 'equality',
+                     'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                             "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                             'are havens2023:prop2.2 / havens2023:thm3.1',
                      'tests': ['property_tests/test_convert_props.py::test_appD2_sandwich_to_lben']},
  'havens2023:eq25': {'kind': 'equality',
                      'tests': ['property_tests/test_circulant_props.py::test_eq25_printed_and_unitary_block_diagonalization']},
@@ -987,8 +1018,11 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                     'ratio': 0.999,
                     'tests': ['property_tests/test_pabbaraju2021.py::test_prop2_thm1_tight_witness']},
  'havens2023:eq6': {'kind': 'equality',
+                    'note': 'the left side of the LMI equals the stated matrix (an identity)',
                     'tests': ['tests/test_strategies.py::test_gmondeq_weights_satisfy_lmi3']},
- 'havens2023:eq7': {'kind': 'equality', 'tests': ['tests/test_strategies.py::test_lben_weights_satisfy_lmi4']},
+ 'havens2023:eq7': {'kind': 'equality',
+                    'note': 'the left side of the LMI equals the stated matrix (an identity)',
+                    'tests': ['tests/test_strategies.py::test_lben_weights_satisfy_lmi4']},
  'havens2023:eq8': {'kind': 'witness',
                     'ratio': 0.999,
                     'tests': ['property_tests/test_explicit_props.py::test_explicit_bounds_attained']},
@@ -1007,20 +1041,34 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                                 'ratio': 0.999,
                                 'tests': ['property_tests/test_explicit_props.py::test_explicit_bounds_attained']},
  'havens2023:sec3.1': {'kind': 'equality',
+                       'note': 'the smallest L of the trivial reparameterization is computed exactly ((1 + '
+                               'm²)/(2m)) and compared as an equality',
                        'tests': ['property_tests/test_convert_props.py::test_sec31_trivial_reparameterization_loses_L']},
  'havens2023:sec4.1': {'kind': 'equality',
+                       'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                               "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                               'are havens2023:prop2.2 / havens2023:thm3.1',
                        'tests': ['property_tests/test_convert_props.py::test_conv_sll_to_conv_lben_matches_dense']},
  'havens2023:thm3.1': {'kind': 'witness',
                        'ratio': 0.999,
                        'tests': ['property_tests/test_havens2023.py::test_lipschitz_lmi_attained']},
  'havens2023:thm3.2': {'kind': 'equality',
+                       'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                               "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                               'are havens2023:prop2.2 / havens2023:thm3.1',
                        'tests': ['property_tests/test_convert_props.py::test_thm32_mondeq_to_lben']},
  'havens2023:thm3.3': {'kind': 'witness',
                        'ratio': 0.999,
                        'tests': ['property_tests/test_bounds_props.py::test_havens_gmondeq_bound_attained']},
  'havens2023:thm3.4': {'kind': 'equality',
+                       'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                               "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                               'are havens2023:prop2.2 / havens2023:thm3.1',
                        'tests': ['property_tests/test_convert_props.py::test_thm34_gmondeq_to_lben']},
  'havens2023:thm3.5': {'kind': 'equality',
+                       'note': 'the conversion is an identity of maps and parameters (outputs equal to rounding, '
+                               "VᵀV ⪰ 0 exact); the L it certifies is Prop 2.2 / Thm 3.1's, whose tight witnesses "
+                               'are havens2023:prop2.2 / havens2023:thm3.1',
                        'tests': ['property_tests/test_convert_props.py::test_thm35_sll_cpl_to_lben']},
  'jafarpour2022:eq1': {'kind': 'witness',
                        'ratio': 0.999,
@@ -1032,8 +1080,12 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                         'ratio': 0.999,
                         'tests': ['property_tests/test_bounds_props.py::test_linf_bounds_and_boxes_attained_on_stochastic_family']},
  'jafarpour2022:eq12': {'kind': 'equality',
+                        'note': 'μ∞ = γ + max_i(T_ii − |T_ii|) is checked as an equality (≤ γ, attained when some '
+                                'T_ii ≥ 0)',
                         'tests': ['property_tests/test_parametrizations_props.py::test_eq12_corrected_mu_le_gamma']},
  'jafarpour2022:eq12.conv': {'kind': 'equality',
+                             'note': 'μ∞ = γ + max_i(T_ii − |T_ii|) is checked as an equality (≤ γ, attained when '
+                                     'some T_ii ≥ 0)',
                              'tests': ['property_tests/test_conv_nemon_props.py::test_conv_nemon_kernel_is_the_dense_eq12_and_mu_le_gamma']},
  'jafarpour2022:eq13': {'kind': 'witness',
                         'ratio': 0.999,
@@ -1042,8 +1094,11 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                         'ratio': 0.999,
                         'tests': ['property_tests/test_bounds_props.py::test_linf_bounds_and_boxes_attained_on_stochastic_family']},
  'jafarpour2022:eq2': {'kind': 'equality',
+                       'note': 'an identity (Lip∞ = sup ‖Df‖∞): both directions, the ≥ side attained at a '
+                               'differentiable point (ratio ≥ 0.999)',
                        'tests': ['property_tests/test_jafarpour2022.py::test_eq2_lipschitz_is_sup_of_jacobian_norm']},
  'jafarpour2022:eq3': {'kind': 'equality',
+                       'note': 'min/max attained at vertices: no smaller box is an inclusion',
                        'tests': ['property_tests/test_jafarpour2022.py::test_eq3_tight_inclusion_is_coordinatewise_min_max']},
  'jafarpour2022:eq6': {'kind': 'equality',
                        'tests': ['property_tests/test_jafarpour2022.py::test_eq6_embedded_network_as_corrected']},
@@ -1086,6 +1141,8 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                           'ratio': 0.999,
                           'tests': ['property_tests/test_bounds_props.py::test_linf_bounds_and_boxes_attained_on_stochastic_family']},
  'jafarpour2022:thm6.3.conv': {'kind': 'equality',
+                               'note': 'μ∞ of W and of its lift equal max_c (A_M η)_c/η_c, and the certified μ '
+                                       'equals μ∞(W) at its η up to rounding (two-sided)',
                                'tests': ['property_tests/test_conv_nemon_props.py::test_mu_inf_of_W_and_of_the_metzler_lift_from_the_metzler_mass']},
  'li2022:eq26': {'kind': 'equality',
                  'tests': ['property_tests/test_li2022.py::test_eq26_half_width_identity_exact_for_symmetric_centres_only']},
@@ -1169,6 +1226,8 @@ TIGHTNESS: Dict[str, Dict[str, Any]] = {'havens2023:appA': {'kind': 'witness',
                              'property_tests/test_wei2022.py::test_eq33_ibp_box_is_the_limit_of_iteration_32']},
  'wei2022:example3.6': {'kind': 'equality', 'tests': ['property_tests/test_intervals_props.py::test_example36']},
  'wei2022:lemma3.4': {'kind': 'equality',
+                      'note': 'spectral identity; its inequality λ_max(sym|W|) ≥ λ_max(sym W) is an equality for '
+                              'W ≥ 0 and the equivalence is tested at λ_max(sym|W|) = 1 ∓ δ',
                       'tests': ['property_tests/test_spectrum_props.py::test_lemma_3_4_sym_lift_spectrum_and_equivalence',
                                 'property_tests/test_wei2022.py::test_lemma34_equivalence_near_the_boundary']},
  'wei2022:lemmaA.1': {'kind': 'not-a-bound',

@@ -336,7 +336,7 @@ def cli(args: Any) -> int:
             sys.stdout.write("\n")
         else:
             for t in rows:
-                print(f"{t.id:<28} {t.status:<19} {len(t.tests):>2} test(s)  {t.title}")
+                print(f"{t.id:<28} {t.status:<19} {tightness_label(t.tightness):<15} {len(t.tests):>2} test(s)  {t.title}")
         return 0
     res = run_checks([t.id for t in rows] if args.ids else None, profile=args.profile or "ci")
     run = res.pop("_run")
@@ -349,7 +349,9 @@ def cli(args: Any) -> int:
         sys.stdout.write("\n")
     else:
         for i, r in sorted(res.items()):
-            print(f"{i:<28} {r['result']:<8} tests={r['tests']:<3} examples={r['examples']:<6} time={r['time_s']:.1f}s")
+            rr = r.get("ratio_reached")
+            print(f"{i:<28} {r['result']:<8} tests={r['tests']:<3} examples={r['examples']:<6} time={r['time_s']:.1f}s"
+                  + (f"  ratio reached {rr['min']:.4g}–{rr['max']:.4g}" if rr else ""))
             for f in r["failures"]:
                 print(f"    FAILED {f['test']}\n      " + (f["failure"] or "").strip().splitlines()[-1][:300])
         print(f"{len(res)} entries checked in {run['elapsed_s']:.1f} s (profile {run['profile']}); "

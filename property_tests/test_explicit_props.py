@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deqtheory import explicit as ex
+from deqtheory.explicit_conv import ConvAOLLayer
 from deqtheory.certificates import Status
 from deqtheory.testing import scaled
 from deqtheory.testing.tightness import reached
@@ -252,7 +253,8 @@ def test_sandwich_case_split_printed_hypotheses(seed, d, ws, p_out, L):
 @given(seed=seeds, k=st.integers(min_value=1, max_value=6), L=st.floats(min_value=0.2, max_value=5.0))
 def test_explicit_bounds_attained(seed, k, L):
     """Each ratio ≥ 0.999:
-    (8) AOL: W̃ with orthogonal columns (W̃ = Q·diag(c)) gives W̃D = Q, ‖W̃D‖₂ = 1;
+    (8) AOL: W̃ with orthogonal columns (W̃ = Q·diag(c)) gives W̃D = Q, ‖W̃D‖₂ = 1 (dense, and the conv AOL layer
+        of deqtheory.explicit_conv with the 1×1 kernel W̃ on a 3×3 grid);
     (9) SLL: for W ≥ 0 and q the Perron vector of WᵀW, T = λ_max(WᵀW)·I, so WᵀW ⪯ T is attained;
     §2.4 Sandwich: one layer with A = B = I/√2, Φ > 0, B_out orthogonal and all units active is the affine map
     x ↦ L·B_out x + const, exactly L-Lipschitz."""
@@ -260,6 +262,8 @@ def test_explicit_bounds_attained(seed, k, L):
     Q = np.linalg.qr(rng.normal(size=(k, k)))[0]
     Wt = Q * rng.uniform(0.1, 10.0, k)[None, :]
     reached("havens2023:eq8", np.linalg.norm(ex.aol_weight(Wt), 2), slack=1e-12)
+    conv = ConvAOLLayer(Wt[:, :, None, None], np.zeros(k), 3)      # 1×1 conv, same witness per pixel
+    reached("havens2023:eq8", np.linalg.norm(conv.to_dense()[0], 2), slack=1e-12)
     W = np.abs(rng.normal(size=(k + 1, k))) + 0.01
     evals, evecs = np.linalg.eigh(W.T @ W)
     T = ex.sll_T(W, np.abs(evecs[:, -1]))
