@@ -187,6 +187,16 @@ def to_markdown(summary: Optional[Mapping[str, Any]] = None,
                "that check it (`deqtheory theorems --check --id ID` re-runs them).\n")
     out.append("Status counts: " + ", ".join(f"{s} {counts[s]}" for s in STATUSES if counts[s]) +
                f" (total {len(rows)}).\n")
+    kinds = defaultdict(int)
+    for t in rows:
+        kinds[t.tightness.get("kind", "none")] += 1
+    out.append("Tightness (column *tightness*; `deqtheory.testing.tightness`, enforced by "
+               "`tests/test_catalogue_rule.py`): a test of a bound must make it bite — a **witness** where the bound is "
+               "attained or nearly so, or an adversarial **search**, each asserting on every run that the ratio "
+               "(bound side ÷ bound) it reaches is at least the floor shown (≥ 0.9 unless a reason is recorded); "
+               "**equality** entries are identities tested two-sided, **counterexample** entries are refuted, "
+               "**not-a-bound** / **statistical** entries say why no ratio applies. Counts: "
+               + ", ".join(f"{k} {kinds[k]}" for k in sorted(kinds)) + ".\n")
     out.append("\n## Papers\n")
     for k, v in PAPERS.items():
         out.append(f"- `{k}`: {v}")
