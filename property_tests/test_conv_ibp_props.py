@@ -8,6 +8,7 @@ Sizes: c ≤ 3, N ≤ 5, k = 1..N (odd and even, N = k included).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -20,6 +21,7 @@ from deqtheory import conv_ibp as ci
 from deqtheory.certificates import Status
 from deqtheory.circulant import conv_matrix
 from deqtheory.errors import ShapeError
+from deqtheory.testing.tightness import reached
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 #: (c, N, k) with k = 1..N, odd and even k, N = k
@@ -95,6 +97,8 @@ def test_margin_certificate_is_sound_and_tight(seed, shape, lam):
         assert cert.margin <= -lam_max_sym(lift(W) - np.eye(2 * W.shape[0])) + 1e-12
         assert cert.margin <= true_m + 1e-12 and cert.margin >= true_m - 1e-9
         assert np.all(cert.witness["A"] >= np.abs(K).sum(axis=(2, 3)))
+        if true_m > 1e-6:                       # the proved margin attains 1 − λ_max(sym|W|) up to rounding
+            reached("wei2022:sec3.conv.lift", cert.margin / true_m)
     elif cert.status is Status.REFUTED:
         assert true_m < 0
         v = np.repeat(cert.witness["v"], N * N)
@@ -169,6 +173,10 @@ def test_per_channel_D_keeps_a_convolution_inside_the_set(seed, shape, m, use_ga
     assert rho < 1 - m
     if not use_gamma:
         assert lam_max_sym(np.abs(W)) < 1 - m
+        # tight witness: with the slack s → 0 (e^-40) the bound λ_max(sym|W|) ≤ 1 − m is attained
+        p0 = dataclasses.replace(p, log_slack=np.full_like(p.log_slack, -40.0))
+        reached("wei2022:sec3.conv.param", lam_max_sym(np.abs(conv_matrix(fam.forward(p0), N))) / (1 - m),
+                slack=1e-11)
 
 
 @pytest.mark.theorem("wei2022:sec3.conv.param")
@@ -214,6 +222,7 @@ def test_weighted_linf_norms_of_W_and_the_lift_are_below_mu(seed, shape, target)
         nW = float(np.max((np.abs(W) @ et) / et))
         assert abs(nW - float(np.max((A @ eta) / eta))) <= 1e-12 * max(1.0, nW)
         assert nW <= mu and cert.margin <= 1 - nW
+        reached("wei2022:sec3.conv.contraction", nW / mu)   # η near the Perron vector of A: ‖|W|‖ ≈ μ
         e2 = np.concatenate([et, et])
         Wh = lift(W)
         assert float(np.max((np.abs(Wh) @ e2) / e2)) <= mu

@@ -73,7 +73,8 @@ def test_conv_nemon_kernel_is_the_dense_eq12_and_mu_le_gamma(shape, seed, gamma,
 @given(SHAPE, SEEDS, st.floats(0.2, 3.0))
 def test_mu_inf_of_W_and_of_the_metzler_lift_from_the_metzler_mass(shape, seed, scale):
     """Any kernel (not only NEMON ones): the lift kernel materialises to metzler_lift(W); μ∞ of W and of the
-    lift with [η̃; η̃] equal max_c (A_M η)_c/η_c and are ≤ the certified μ."""
+    lift with [η̃; η̃] equal max_c (A_M η)_c/η_c and are ≤ the certified μ, which equals μ∞(W) at its η up to
+    rounding (so a certified μ halved or doubled fails)."""
     c, N, k = shape
     rng = np.random.default_rng(seed)
     K = rng.standard_normal((c, c, k, k)) * scale / (k * math.sqrt(c))
@@ -90,6 +91,8 @@ def test_mu_inf_of_W_and_of_the_metzler_lift_from_the_metzler_mass(shape, seed, 
     mu_c = float(cert.witness["mu"])
     e = np.repeat(np.asarray(cert.witness["eta"]), N * N)
     assert linalg.mu_inf(W, e) <= mu_c and linalg.mu_inf(L, np.concatenate([e, e])) <= mu_c
+    exact = linalg.mu_inf(W, e)                # and μ_c is that measure, rounded up by a few ulps only (two-sided)
+    assert mu_c <= exact + 1e-12 * max(1.0, float(np.abs(W).sum(axis=1).max()))
     assert mu_c <= want + 1e-9 * max(1.0, abs(want))          # never worse than the given η (up to rounding)
     assert cert.certified == (mu_c < 1.0)
     again = cert.verify(K=K)

@@ -1,5 +1,6 @@
 """havens2023 catalogue checks not owned by the SDP / conversion modules: App. A (1-Lipschitz
-MonDEQ / G-MonDEQ recipes), the Schur-complement form of (4) (§2.2), and eq. (2) vs eq. (7)."""
+MonDEQ / G-MonDEQ recipes), the Schur-complement form of (4) (§2.2), eq. (2) vs eq. (7), and the tight
+witnesses of Prop 2.2 / Thm 3.1 (through the library's certificates)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,10 @@ from deqtheory.parametrizations import GMonDEQ, LBEN, MonDEQ
 from deqtheory.parametrizations.gmondeq import GMonDEQParams
 from deqtheory.parametrizations.lben import LBENParams
 from deqtheory.parametrizations.mondeq import MonDEQParams
+from deqtheory.sdp import lipschitz_certificate, sdp_wellposed
 from deqtheory.solvers import solve
 from deqtheory.testing import scaled
+from deqtheory.testing.tightness import reached
 
 seeds = st.integers(0, 2**32 - 1)
 sizes = st.integers(1, 6)
@@ -119,3 +122,58 @@ def test_eq2_and_eq7_describe_the_same_set_with_S_transposed(seed, n, d, p):
     if n > 1 and np.abs(S - S.T).max() > 1e-6:
         assert not np.allclose(W2, W7)
     assert lben.contains(W7_T, G=G, U=U).certified
+
+
+# ---------------------------------------------------------------- tight witnesses (App. A, Prop 2.2, Thm 3.1)
+
+@pytest.mark.theorem("havens2023:appA")
+@given(seeds, sizes, st.floats(0.05, 2.0))
+@settings(max_examples=scaled(10))
+def test_appA_mondeq_recipe_is_attained(seed, n, m):
+    """App. A's 1-Lipschitz MonDEQ is exactly 1-Lipschitz for A = B = 0: W = (1 − m)I, U = mP and, all units
+    active (b large), z*(x) = P x + b/m, so ‖z*(x) − z*(x′)‖ = ‖x − x′‖ (ratio ≥ 0.999 against the proved bound)."""
+    rng = np.random.default_rng(seed)
+    W, U = (1 - m) * np.eye(n), m * _orthogonal(rng, n)
+    bound = bounds.pabbaraju_lipschitz(W, U)
+    assert bound.certified and bound.value <= 1 + 1e-9
+    x, dx = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    b = np.full(n, 4.0 * m * np.sqrt(n))                       # Ux + b > 0 for ‖x‖∞ ≤ 2
+    z1, z2 = (bounds.solve_relu_fixed_point(W, U @ xx + b).z for xx in (x, x + dx))
+    reached("havens2023:appA", np.linalg.norm(z1 - z2) / np.linalg.norm(dx) / bound.value)
+
+
+def check_lmi_family(seed, strict):
+    """havens2023 (4) / (10) on their equality family: W = (1 − m)I, U = uQ, G = gP (Q, P signed permutations).
+    With Λ = (g/u)I the left side of (4)/(10) is 2(g m/u)(1 − L*/L)·I, L* = gu/m: zero at L = L* (only the
+    non-strict (10) holds) and ≻ 0 above. All units active, y is affine with ‖GU/m‖₂ = L*, so the model is
+    exactly L*-Lipschitz. The library certifies L = L*(1 + 2⁻¹⁰) — (4) with Λ given (``strict``), or (10)
+    with well-posedness proved by ``sdp_wellposed`` — and the attained ratio is ‖Δy‖/(L‖Δx‖) = 1/(1 + 2⁻¹⁰).
+    A W that is not well posed (2I) is refused by ``sdp_wellposed`` and by the non-strict certificate."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 5))
+    m, u, g = rng.uniform(0.1, 1.0), rng.uniform(0.2, 2.0), rng.uniform(0.2, 2.0)
+    Q = np.eye(n)[rng.permutation(n)] * rng.choice([-1.0, 1.0], n)
+    P = np.eye(n)[rng.permutation(n)] * rng.choice([-1.0, 1.0], n)
+    W, U, G = (1 - m) * np.eye(n), u * Q, g * P
+    cert = lipschitz_certificate(W, U, G, g * u / m * (1 + 2.0 ** -10), strict=strict, lam=np.full(n, g / u))
+    assert cert.certified, cert.message
+    L = float(cert.witness["L"])
+    x1, x2 = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    b = np.full(n, 4.0 * u)                                   # Ux + b > 0 for ‖x‖∞ ≤ 1: all active
+    y1, y2 = (G @ bounds.solve_relu_fixed_point(W, U @ xx + b).z for xx in (x1, x2))
+    ratio = np.linalg.norm(y1 - y2) / (L * np.linalg.norm(x1 - x2))
+    assert ratio <= 1 + 1e-9, ratio
+    if not strict:
+        bad = 2.0 * np.eye(n)
+        assert not sdp_wellposed(bad).certified
+        assert not lipschitz_certificate(bad, U, G, 10.0 * L, strict=False, lam=np.full(n, g / u)).certified
+    return ratio
+
+
+@pytest.mark.theorem("havens2023:prop2.2", "havens2023:thm3.1")
+@given(seeds, st.booleans())
+@settings(max_examples=scaled(8), deadline=None)
+def test_lipschitz_lmi_attained(seed, strict):
+    """Tight witness for Prop 2.2 (strict (4)) and Thm 3.1 (non-strict (10)): the certified L is attained up to
+    the factor 1 + 2⁻¹⁰ (ratio ≥ 0.999), so a certificate with a smaller L fails."""
+    reached("havens2023:prop2.2" if strict else "havens2023:thm3.1", check_lmi_family(seed, strict))

@@ -21,6 +21,7 @@ from deqtheory.certificates import Status
 from deqtheory.intervals import Box, affine_box, interval_bounds, margin_lower_bounds
 from deqtheory.parametrizations import bjorck_order2
 from deqtheory.testing import scaled
+from deqtheory.testing.tightness import reached
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
 
@@ -280,6 +281,7 @@ def test_sec33_conv_bound_is_attained_and_not_a_contraction(c, k, N):
     assert np.allclose(O @ O.T, np.eye(c), atol=1e-15)
     K = (O / math.sqrt(n)).reshape(c, c, k, k)
     assert _conv_linf_norms(K, N) == pytest.approx((1.0, 1.0), abs=1e-15)
+    reached("li2022:sec3.3.conv", min(_conv_linf_norms(K, N)), slack=1e-12)
     assert not conv_abs_contraction(K, N).certified
     assert conv_abs_contraction(0.99 * K, N).certified
 

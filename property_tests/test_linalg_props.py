@@ -14,6 +14,7 @@ from hypothesis import given, settings, strategies as st
 from deqtheory import linalg as L
 from deqtheory.certificates import Status
 from deqtheory.testing import scaled
+from deqtheory.testing.tightness import reached
 from deqtheory.verified import product_error_bound, verified_pd
 
 mp.mp.dps = 60
@@ -208,6 +209,19 @@ def test_remark_5_2_1_mu_less_conservative_than_pf_and_inf_norm(W):
         assert L.check_mu_inf(W).certified
 
 
+@pytest.mark.theorem("jafarpour2022:remark5.2")
+@given(st.integers(0, 2**32 - 1))
+@settings(max_examples=scaled(15))
+def test_remark_5_2_1_chain_attained(seed):
+    """Tight witness for min_η μ∞,[η]⁻¹(W) ≤ λ_pf(|W|) ≤ ‖W‖∞: W = wP with P doubly stochastic (W ≥ 0, every row
+    sum w) gives μ∞ = λ_pf = ‖W‖∞ = w, so both inequalities hold with equality (ratios ≥ 0.999)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    W = rng.uniform(0.1, 2.0) * sum(np.eye(n)[rng.permutation(n)] * c for c in rng.dirichlet(np.ones(3)))
+    mu, rho, ninf = L.min_mu_inf(W).mu, L.pf_eig(np.abs(W)), float(np.abs(W).sum(axis=1).max())
+    reached("jafarpour2022:remark5.2", min(mu / rho, rho / ninf), slack=1e-7)
+
+
 @pytest.mark.theorem("jafarpour2022:remark6.4.4")
 @given(metzler_test_matrix())
 @settings(max_examples=scaled(20))
@@ -256,6 +270,7 @@ def near_boundary_W(draw):
     return W / (np.max(np.abs(np.linalg.eigvals(np.abs(W)))) * draw(st.floats(0.9, 1.1)))
 
 
+@pytest.mark.theorem("jafarpour2022:thm5.1", "jafarpour2022:remark5.2")
 @given(near_boundary_W())
 @settings(max_examples=scaled(25))
 def test_checks_pf_and_mu_sound(W):
@@ -293,6 +308,7 @@ def monotone_case(draw):
     return W
 
 
+@pytest.mark.theorem("wei2022:prop2.1")
 @given(monotone_case())
 @settings(max_examples=scaled(25))
 def test_check_monotone_sound(W):
@@ -304,6 +320,7 @@ def test_check_monotone_sound(W):
     assert c.verify(W=W).status is c.status
 
 
+@pytest.mark.theorem("wei2022:thm3.1", "wei2022:lemma3.4")
 @given(seeds, sizes, st.floats(0.5, 1.5))
 @settings(max_examples=scaled(20))
 def test_check_ibp_wellposed_sound(seed, n, t):

@@ -14,6 +14,7 @@ from scipy.optimize import linear_sum_assignment
 from deqtheory import spectrum as S
 from deqtheory.certificates import Status
 from deqtheory.testing import scaled
+from deqtheory.testing.tightness import reached
 
 mp.mp.dps = 60
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
@@ -115,6 +116,46 @@ def test_sigma_max_bound(seed, m, n):
     assert mp.mpf(S.sigma_max_bound(W)) >= s
 
 
+@pytest.mark.theorem("li2022:sec3.3.ineq", "li2022:eq32", "li2022:sec3.2.contractive", "li2022:prop3.4",
+                     "li2022:sec3.3.scaling", "li2022:sec3.7.item1")
+@given(seeds, st.integers(0, 3), sizes)
+@settings(max_examples=scaled(15))
+def test_li2022_norm_bounds_attained(seed, k, mm):
+    """Tight witnesses for li2022's norm inequalities (each ratio ≥ 0.999):
+    §3.3 σ_max ≤ √(mn)‖W‖_max — W = c·stᵀ, s, t ∈ {±1}ᵐ×{±1}ⁿ (rank one, all entries ±c);
+    (32) ‖A‖∞ ≤ √n‖A‖₂ — one non-zero row of ±1 (‖A‖∞ = n, ‖A‖₂ = √n);
+    §3.2 relu(W·+b) is ‖W‖₂-Lipschitz — all units active, z₂ − z₁ along the top right singular vector;
+    Prop 3.4 (both ends), §3.3 (√n scaling: ‖Ŵ‖₂ ≤ 1) and §3.7 item 1 (λ_max(sym|W|) ≤ 1 for W = O/√n) — rows of
+    the Sylvester–Hadamard matrix H/√n (n = 2ᵏ) attain ‖Ô‖₂ = √m, and O = [I_m 0] attains 1."""
+    rng = np.random.default_rng(seed)
+    n = 2 ** k
+    m = min(mm, n)
+    W = rng.uniform(0.1, 10) * np.outer(rng.choice([-1.0, 1.0], m), rng.choice([-1.0, 1.0], n))
+    reached("li2022:sec3.3.ineq", np.linalg.norm(W, 2) / S.sigma_max_bound(W))
+    A = np.zeros((m, n))
+    A[rng.integers(m)] = rng.choice([-1.0, 1.0], n)
+    reached("li2022:eq32", np.abs(A).sum(1).max() / (math.sqrt(n) * np.linalg.norm(A, 2)))
+    Wc = rng.standard_normal((m, m))
+    Wc *= rng.uniform(0.1, 0.99) / np.linalg.norm(Wc, 2)
+    b = np.full(m, 10.0)
+    z1 = rng.uniform(-1, 1, m)
+    z2 = z1 + 0.5 * np.linalg.svd(Wc)[2][0]
+    lip = np.linalg.norm(np.maximum(Wc @ z1 + b, 0) - np.maximum(Wc @ z2 + b, 0)) / np.linalg.norm(z1 - z2)
+    reached("li2022:sec3.2.contractive", lip / np.linalg.norm(Wc, 2))
+    H = np.ones((1, 1))
+    for _ in range(k):
+        H = np.block([[H, H], [H, -H]])
+    O = H[:m] / math.sqrt(n)
+    up = S.orthogonal_lift_bounds(O).value
+    assert up <= math.sqrt(m) + 1e-12
+    low = S.orthogonal_lift_bounds(np.eye(m, n)).value
+    assert low >= 1 - 1e-12
+    reached("li2022:prop3.4", min(up / math.sqrt(m), 1.0 / low), slack=1e-12)
+    Wh = H / n                                   # O = H/√n orthogonal, scaled by 1/√n
+    reached("li2022:sec3.3.scaling", np.linalg.norm(S.ibp_lift(Wh), 2), slack=1e-12)
+    reached("li2022:sec3.7.item1", float(np.linalg.eigvalsh(np.abs(Wh))[-1]), slack=1e-12)
+
+
 @given(seeds, sizes, st.booleans())
 @settings(max_examples=scaled(20))
 def test_lift_spectral_radius(seed, n, sparse):
@@ -140,6 +181,7 @@ def adjoint_case(draw):
     return W * draw(st.floats(0.9, 1.1)) / np.linalg.norm(np.abs(W), 2)
 
 
+@pytest.mark.theorem("li2022:prop3.1")
 @given(adjoint_case())
 @settings(max_examples=scaled(25))
 def test_check_adjoint_contractive_sound(W):

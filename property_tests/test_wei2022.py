@@ -22,6 +22,7 @@ from deqtheory.intervals import Box, affine_box, ibp_box, ibp_lift, interval_bou
 from deqtheory.parametrizations import IBPMonDEQ, IBPMonDEQGamma, row_col_mass
 from deqtheory.parametrizations.ibp import IBPMonDEQParams
 from deqtheory.testing import scaled
+from deqtheory.testing.tightness import reached
 from deqtheory.verified import verified_pd
 
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
@@ -477,6 +478,7 @@ def test_specrad_lift_at_least_W_equality_for_nonnegative(seed, n, nonneg):
     assert abs(spectrum.lift_spectral_radius(W) - rl) <= tol
     if nonneg:
         assert abs(rl - rw) <= tol                      # equality: not 'larger'
+        reached("wei2022:sec3.1.specrad", min(rw, rl) / rl if rl > tol else 1.0)
 
 
 @pytest.mark.theorem("wei2022:sec3.1.specrad")
@@ -519,6 +521,8 @@ def test_rownorm_corrected_linf_statement(seed, n, slack):
     E = np.zeros((n, n))
     E[:, 0] = 1.0
     assert abs(np.linalg.norm(E, 2) - np.sqrt(n)) <= 1e-12 * n
+    # tight witness: D_ii = (|M|𝟙)_i exactly gives ‖D⁻¹M‖∞ = 1 (up to the rounding of the row sums)
+    reached("wei2022:sec3.3.rownorm", np.abs(M / np.abs(M).sum(1)[:, None]).sum(1).max(), slack=1e-12)
 
 
 # --------------------------------------------------------------------------------------- lemmaA.1
@@ -576,6 +580,7 @@ def test_sec4_param_D_from_M_gives_margin_m_with_equality(seed, n, m):
     assert np.allclose(W, W2, atol=1e-14 * (1 + np.abs(W).max()))
     lmax = lam_max_sym(np.abs(W))
     assert lmax <= 1 - m + 1e-12 and lmax >= 1 - m - 1e-12
+    reached("wei2022:sec4.param", lmax / (1 - m), slack=1e-11)
     assert abs(lam_min_sym(np.eye(2 * n) - spectrum.ibp_lift(W)) - m) <= 1e-12
 
 

@@ -3,7 +3,9 @@
 * ``@pytest.mark.theorem("<paper>:<label>")`` (several ids allowed) marks the claim(s) a test checks.
 * ``--theorem-id ID`` (repeatable) keeps only tests marked with one of these ids.
 * ``--theorem-report PATH`` writes one JSON object per test (JSON lines): ids, outcome,
-  duration, Hypothesis examples run and, on failure, the counterexample / error text.
+  duration, Hypothesis examples run, the tightness ratios the test reached
+  (:func:`deqtheory.testing.tightness.reached`: ``{id: {"min", "max"}}``) and, on failure, the
+  counterexample / error text.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ import re
 from typing import List
 
 import pytest
+
+from deqtheory.testing import tightness
 
 _PASSING = re.compile(r"-\s*(\d+) passing")
 
@@ -47,6 +51,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    tightness.take_reached()  # forget ratios of earlier tests / collection
+    yield
+    item._theorem_tightness = tightness.take_reached()
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
@@ -58,6 +69,7 @@ def pytest_runtest_makereport(item, call):
         examples = sum(int(m) for m in _PASSING.findall(stats)) if stats else None
         row = {"nodeid": item.nodeid, "ids": theorem_ids(item), "outcome": rep.outcome,
                "duration_s": round(rep.duration, 4), "examples": examples,
+               "tightness": getattr(item, "_theorem_tightness", {}),
                "failure": (str(rep.longrepr)[-3000:] if rep.failed else None)}
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
