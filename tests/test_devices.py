@@ -20,17 +20,11 @@ from deqtheory_train import experiment as X
 from deqtheory_train import registry as R
 from deqtheory_train import solvers as S
 from deqtheory_train import train as T
-from deqtheory_train.testing import DEVICES
+from deqtheory_train.testing import DEVICES, mondeq_matrix, mondeq_problem
 
 torch.set_num_threads(1)
 
 CPU = torch.device("cpu")
-
-
-def _mondeq(n, m=0.5, seed=0):
-    rng = np.random.default_rng(seed)
-    A, B = rng.standard_normal((2, n, n)) / np.sqrt(n)
-    return (1 - m) * np.eye(n) - A.T @ A + B - B.T
 
 
 # ----------------------------------------------------------------------------------------------
@@ -38,20 +32,16 @@ def _mondeq(n, m=0.5, seed=0):
 # ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dev", DEVICES)
-@pytest.mark.parametrize("mask", [False, True])
-def test_every_solver_reaches_the_numpy_fixed_point_on_the_device(dev, mask):
+@pytest.mark.parametrize("identity", [(), (2, 5)], ids=["relu", "masked"])
+def test_every_solver_reaches_the_numpy_fixed_point_on_the_device(dev, identity):
     """All of F_SOLVERS, checking every iteration and every 8th (and the device's "auto"), float64 on
-    ``dev``: CONVERGED, the returned z on ``dev`` within 1e-10 of deqtheory.solvers' fixed point."""
-    n = 9
-    W = _mondeq(n, seed=3)
-    V = np.random.default_rng(4).standard_normal((6, n))
-    im = np.zeros(n, dtype=bool)
-    if mask:
-        im[[2, 5]] = True
-    ref = ds.solve_injection(W, V, method="pr", tol=1e-13, identity_mask=im if mask else None)
+    ``dev``, φ = ReLU or the identity on some coordinates: CONVERGED, the returned z on ``dev`` within
+    1e-10 of deqtheory.solvers' fixed point."""
+    W, V, im = mondeq_problem(9, 6, identity, seed=3)
+    ref = ds.solve_injection(W, V, method="pr", tol=1e-13, identity_mask=im)
     assert ref.converged
     Wt, Vt = (torch.tensor(a, dtype=torch.float64, device=dev) for a in (W, V))
-    mk = torch.tensor(im, device=dev) if mask else None
+    mk = None if im is None else torch.tensor(im, device=dev)
     assert S.resolve_check_every("auto", torch.device(dev)) == (1 if dev == "cpu" else 8)
     for method in S.F_SOLVERS:
         for k in (1, 8, "auto"):
@@ -69,7 +59,7 @@ def test_implicit_gradient_on_the_device_equals_the_cpu_float64_gradient(dev, me
     """d/dW and d/dv of ⟨c, z*(W, v)⟩ through the adjoint fixed point: float64 on ``dev`` equals the
     CPU float64 gradient to 1e-9; float32 on ``dev`` to 1e-3 (relative to the gradient's size)."""
     n = 8
-    W0 = _mondeq(n, m=0.6, seed=7)
+    W0 = mondeq_matrix(n, m=0.6, seed=7)
     if method == "alpha_avg":                                 # μ∞ < 1 for the α-averaged iteration
         W0 = W0 / (2 * np.abs(W0).sum(1, keepdims=True))
     V0 = np.random.default_rng(8).standard_normal((4, n))
