@@ -222,10 +222,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(COMMITTED))
     ap.add_argument("--dry-run", action="store_true", help="CPU only, tiny sizes, a few steps (never the committed JSON)")
-    ap.add_argument("--budget-s", type=float, default=330.0, help="skip measurements once this is spent")
+    ap.add_argument("--budget-s", type=float, default=300.0, help="skip measurements once this is spent")
     ap.add_argument("--tests-junit", default=None, help="pytest --junitxml report of the test lane")
     ap.add_argument("--tests-rc", type=int, default=None, help="the test lane's exit status")
     ap.add_argument("--tests-command", default=None)
+    ap.add_argument("--check-command", default=None, help="the gpu_check.sh command line that ran this")
     ap.add_argument("--only", nargs="*", default=None, help="benchmark only these models (sources are built)")
     a = ap.parse_args(argv)
     dry = a.dry_run or os.environ.get("GPU_CHECK_DRY_RUN") == "1"
@@ -246,6 +247,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     res: Dict[str, Any] = {
         "schema": SCHEMA, "dry_run": dry,
         "command": " ".join([pathlib.Path(sys.executable).name, "benchmarks/gpu_bench.py", *(argv or sys.argv[1:])]),
+        "check_command": a.check_command,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "device": device_info(dev), "torch": torch.__version__, "cuda": torch.version.cuda,
         "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,

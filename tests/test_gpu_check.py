@@ -41,6 +41,7 @@ def test_dry_run_of_the_script_writes_the_documented_json(tmp_path):
     res = json.loads(out.read_text())
     assert res["schema"] == G.SCHEMA and res["dry_run"] is True and res["device"]["type"] == "cpu"
     assert res["torch"] == torch.__version__ and "gpu_bench.py" in res["command"] and res["errors"] == []
+    assert res["check_command"] == f"bash benchmarks/gpu_check.sh --dry-run --out {out}"
     assert res["targets"] is None                                 # a dry run claims nothing about a GPU
     t = res["tests"]
     assert t["returncode"] == 0 and t["passed"] >= 1 and t["failed"] == t["errors"] == 0
