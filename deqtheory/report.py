@@ -133,9 +133,35 @@ class LipschitzSection:
             c = self.l2_sdp
             d["l2_sdp"] = to_jsonable({"L": c.witness.get("L", float("nan")), "status": c.status.value,
                                        "margin": c.margin, "wellposed_condition": c.witness.get("wellposed_condition"),
-                                       "detail": c.message}) | {"certificate": c.to_dict(arrays=False)}
+                                       **self._sdp_optimality(), "detail": self._sdp_detail()}
+                                      ) | {"certificate": c.to_dict(arrays=False)}
         d["linf"] = self.linf.to_dict()
         return d
+
+    def _sdp_optimality(self) -> Dict[str, Any]:
+        """How good the ``l2_sdp`` L is: ``minimal`` (proved within ``gap_rel`` of a refuted ``L_lower``,
+        :mod:`deqtheory.sdp.minimal`), the ``backend`` and ``source`` that won, and the comparison with
+        the best closed-form bound: ``best_L`` = min(l2_sdp L, l2_analytic L) and ``best_source``."""
+        c = self.l2_sdp
+        st = c.stats
+        L = float(c.witness.get("L", float("nan"))) if c.certified else float("inf")
+        La = float(self.l2_analytic.L) if self.l2_analytic.status is Status.CERTIFIED else float("inf")
+        best, src = (L, "l2_sdp") if L <= La else (La, "l2_analytic")
+        return {"minimal": bool(st.get("minimal", False)), "L_lower": st.get("L_lower", 0.0),
+                "gap_rel": st.get("gap_rel", 1.0), "backend": st.get("backend"), "source": st.get("source"),
+                "best_L": best, "best_source": src}
+
+    def _sdp_detail(self) -> str:
+        """The ``l2_sdp`` row's detail: minimal or not (gap, backend) first, then the certificate's message."""
+        c = self.l2_sdp
+        if not c.certified:
+            return c.message
+        o = self._sdp_optimality()
+        head = (f"[minimal, gap {o['gap_rel']:.1e}, {o['source']}]" if o["minimal"] else
+                f"[NOT minimal: gap {o['gap_rel']:.1e} to the proved lower bound {_fmt(o['L_lower'])}, {o['source']}]")
+        if o["best_source"] == "l2_analytic":
+            head += f" [the closed-form l2_analytic L = {_fmt(o['best_L'])} is smaller: it is the best l2 bound]"
+        return f"{head} {c.message}"
 
     def rows(self) -> List[Tuple[str, Status, float, float, str]]:
         """(name, status, margin, L, detail) for the table."""
@@ -143,7 +169,7 @@ class LipschitzSection:
                 self.l2_analytic.detail)]
         if self.l2_sdp is not None:
             c = self.l2_sdp
-            out.append(("l2_sdp", c.status, c.margin, c.witness.get("L", float("nan")), c.message))
+            out.append(("l2_sdp", c.status, c.margin, c.witness.get("L", float("nan")), self._sdp_detail()))
         out.append(("linf", self.linf.status, self.linf.margin, self.linf.L, self.linf.detail))
         return out
 
