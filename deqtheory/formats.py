@@ -821,17 +821,17 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
 # LBEN conversions
 # ----------------------------------------------------------------------------------------------
 
-def _l_mondeq(m: FamilyNet) -> Any:
-    return _cv.mondeq_to_lben(m.A, m.B, m.m, m.U, m.G, m.b, m.b_y)
+def _l_mondeq(m: FamilyNet, **kw: Any) -> Any:
+    return _cv.mondeq_to_lben(m.A, m.B, m.m, m.U, m.G, m.b, m.b_y, **kw)
 
 
-def _l_gmondeq(m: FamilyNet) -> Any:
-    return _cv.gmondeq_to_lben(m.A, m.B, np.exp(m.log_phi), m.m, m.U, m.G, m.b, m.b_y)
+def _l_gmondeq(m: FamilyNet, **kw: Any) -> Any:
+    return _cv.gmondeq_to_lben(m.A, m.B, np.exp(m.log_phi), m.m, m.U, m.G, m.b, m.b_y, **kw)
 
 
-def _l_pipeline(m: "_pl.Pipeline") -> Any:
+def _l_pipeline(m: "_pl.Pipeline", **kw: Any) -> Any:
     st = m.model_stage()
-    return to_lben(kind_of(st), st)
+    return to_lben(kind_of(st), st, **kw)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -972,13 +972,17 @@ def load_model(path: "str | os.PathLike[str]") -> Dict[str, Any]:
     return deq_arrays(kind, obj, os.fspath(path))
 
 
-def to_lben(kind: str, obj: Any) -> Any:
+def to_lben(kind: str, obj: Any, *, allow_projection: bool = False) -> Any:
     """Convert a read model to LBEN: a :class:`deqtheory.convert.Conversion` (dense kinds) or a
-    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``); a ``classifier`` converts its model stage."""
+    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``); a ``classifier`` converts its model stage.
+    A dense source that violates its conversion's hypothesis beyond rounding raises :class:`DomainError`
+    unless ``allow_projection`` (then ``Conversion.exact`` is False and ``projection`` says by how much)."""
     spec = TABLE.get(kind)
     if spec is None or spec.lben is None:
         have = [k for k, s in TABLE.items() if s.lben is not None]
         raise DomainError(f"kind: no LBEN conversion from {kind!r} (supported: {', '.join(have)})")
+    if allow_projection and spec.type is not _ec.ConvResidualStack:
+        return spec.lben(obj, allow_projection=True)
     return spec.lben(obj)
 
 
