@@ -24,9 +24,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if kind_of(stage) in MATRIX_FREE_KINDS:                  # conv IBP-MonDEQ: proved without a dense W
         report = check_conv_ibp(stage, path=args.model, kind=kind)
     else:
-        model = deq_from_arrays(deq_arrays(kind, obj, args.model), source=args.model)
+        arrays = deq_arrays(kind, obj, args.model)
+        model = deq_from_arrays(arrays, source=args.model)
         report = check_deq(model, path=args.model, kind=kind,
-                           options={"backend": args.backend, "sdp": not args.no_sdp})
+                           options={"backend": args.backend, "sdp": not args.no_sdp,
+                                    "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin")})
     if kind == "classifier":
         report = report.with_classifier(ClassifierSection.of(obj, kind_of))
     if args.save_certificate:

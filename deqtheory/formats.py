@@ -678,11 +678,35 @@ def _a_deq(m: Any, path: str) -> Dict[str, Any]:
 
 
 def _a_family(m: FamilyNet, path: str) -> Dict[str, Any]:
-    return {"W": m.W(), "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None}
+    W = m.W()
+    return {"W": W, "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None,
+            **_w_rounding(m.family, m.params, W, m.scale,
+                          m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)}
 
 
 def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
-    return {"W": m.W(), "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask}
+    W = m.W()
+    return {"W": W, "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask,
+            **_w_rounding(m.family, m.params, W)}
+
+
+def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndarray] = None,
+                margin: Optional[float] = None) -> Dict[str, Any]:
+    r"""For a W computed from stored parameters (the model the file defines is the *exact* W of those
+    parameters, docs/formats.md): ``W_error`` — a proved bound on ‖W_exact − fl(W)‖₂
+    (:meth:`~deqtheory.parametrizations.base.Parametrization.forward_error_bound`; with CerDEQ's ``scale``
+    s, ‖s‖∞ times it plus the rounding u‖fl(W)‖_F of the row scaling, inflated) — and ``W_margin``, a
+    monotonicity margin the family proves exactly on the stored parameters (MonDEQ: sym(I − W) = mI + AᵀA
+    ⪰ mI, so the stored m), or ``None``. A family that claims no a-priori bound (``inf``: CerDEQ, whose
+    model is the computed Björck output itself) gets ``W_error`` 0: its computed W is the model."""
+    from .verified import INFLATE, UNIT_ROUNDOFF
+
+    e = float(family.forward_error_bound(params))
+    if not np.isfinite(e):
+        return {"W_error": 0.0, "W_margin": None}
+    if scale is not None:
+        e = INFLATE * (float(np.max(scale)) * e + UNIT_ROUNDOFF * float(np.linalg.norm(W)))
+    return {"W_error": e, "W_margin": None if margin is None else float(margin)}
 
 
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:

@@ -25,7 +25,7 @@ from ..verified import verified_pd_at_shift
 from . import ipm as _ipm
 from . import problems as _pb
 from .lmi import (LIPSCHITZ_LMI, lipschitz_block_matrix, validate_problem, verify_lipschitz_refutation,
-                  verify_lipschitz_witness, verify_wellposed_witness)
+                  verify_lipschitz_witness, verify_wellposed_witness, w_error_term)
 from . import minimal as _mn
 from .refute import factor_psd, verify_wellposed_refutation
 
@@ -133,7 +133,7 @@ def _solve_wellposed(W: np.ndarray, backend: str, tol: float):
         (None if Z is None else np.asarray(Z, dtype=float)), stats
 
 
-def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) -> Certificate:
+def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9, w_error: float = 0.0) -> Certificate:
     r"""Certificate for havens2023 Prop 2.1, eq. (3): ∃ diagonal Γ ≻ 0 with :math:`2\Gamma-\Gamma W-W^\top\Gamma\succ 0`.
 
     Solves :math:`\max t` s.t. :math:`2\Gamma-\Gamma W-W^\top\Gamma\succeq tI`, γ ≥ 0, tr Γ ≤ n
@@ -144,7 +144,9 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
     Statuses: CERTIFIED (margin > 0 proved); REFUTED (witness ``V``: Z = VVᵀ with
     diag((I−W)Z) ≤ 0 proved — then no diagonal Γ ≻ 0 works, see :mod:`deqtheory.sdp.refute`);
     INCONCLUSIVE (neither could be proved, e.g. t* ≈ 0); SOLVER_ERROR.
-    Conventions: ΓW scales the rows of W; W acts on column vectors.
+    Conventions: ΓW scales the rows of W; W acts on column vectors. ``w_error``: a proved bound on
+    ‖W_exact − W‖₂ when the model's exact W is not the given float matrix (parametric files); every
+    proof then covers W_exact (:func:`deqtheory.sdp.lmi.w_error_term`).
 
     >>> import numpy as np
     >>> c = sdp_wellposed(np.array([[0.5, 2.0], [0.0, 0.5]]))
@@ -164,7 +166,7 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
         g = np.maximum(g, 0.0)
         if np.sum(g) > 0:
             g = g * (n / float(np.sum(g)))
-            v = verify_wellposed_witness(W, g)
+            v = verify_wellposed_witness(W, g, w_error=w_error)
             if v.certified:
                 return v.replace(tolerance={**dict(v.tolerance), **base_tol},
                                  residuals={**dict(v.residuals), "t_solver": t},
@@ -172,7 +174,7 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
     if Z is not None and t <= 0:
         V = factor_psd(Z)
         if V.shape[1] > 0:
-            ref = verify_wellposed_refutation(W, V)
+            ref = verify_wellposed_refutation(W, V, w_error=w_error)
             if ref.status is Status.REFUTED:
                 return ref.replace(residuals={**dict(ref.residuals), "t_solver": t}, stats=stats,
                                    tolerance=base_tol)
@@ -203,7 +205,7 @@ def _quick_pd(F: np.ndarray, err: float) -> bool:
     return verified_pd_at_shift(F, shift, abs_err=err).certified
 
 
-def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str):
+def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str, w_error: float = 0.0):
     r"""Smallest step along the segment (λ, L) → anchor (λ₀, L₀) whose block LMI is *proved* ≻ 0.
 
     F is affine in (λ, L), so F((1−θ)(λ,L) + θ(λ₀,L₀)) ⪰ (1−θ)F(λ,L) + θF(λ₀,L₀): moving towards a
@@ -223,9 +225,9 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
         if np.any(lt <= 0) or not Lt > 0:
             continue
         F, err = lipschitz_block_matrix(W, U, G, lt, Lt)
-        if not _quick_pd(F, err):
+        if not _quick_pd(F, err + w_error_term(lt, w_error)):
             continue
-        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition)
+        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition, w_error=w_error)
         if cert.certified:
             return cert, th
     return None, math.nan
@@ -233,7 +235,7 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
 
 # ------------------------------------------------------------------------------- well-posedness
 
-def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float):
+def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float, w_error: float = 0.0):
     """Return (source certificate or None, anchor γ/t or None, note)."""
     own = None
     if wellposed is not None and not isinstance(wellposed, Certificate):
@@ -244,12 +246,13 @@ def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str
         own = wellposed
     else:
         n = W.shape[0]
-        ident = verify_wellposed_witness(W, np.ones(n))  # Γ = I works for every monotone W
+        ident = verify_wellposed_witness(W, np.ones(n), w_error=w_error)  # Γ = I works for every monotone W
         # Only *a* proved Γ is needed here (premise of Thm 3.1 and back-off anchor), not the
         # optimal one: solve (3) to a loose tolerance (about half the interior-point iterations).
-        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=max(tol, _ANCHOR_TOL))
+        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=max(tol, _ANCHOR_TOL),
+                                                          w_error=w_error)
         if not own.certified and tol < _ANCHOR_TOL:   # t* may be tiny: retry at full accuracy
-            own = sdp_wellposed(W, backend=backend, tol=tol)
+            own = sdp_wellposed(W, backend=backend, tol=tol, w_error=w_error)
     source = wellposed if (wellposed is not None and wellposed.certified) else (own if own.certified else None)
     anchor = (np.asarray(own.witness["gamma"], dtype=float), float(own.margin)) if own.certified else None
     return source, anchor, own
@@ -406,7 +409,7 @@ def _solve_min_l(W, U, G, anchor, backend, tol):
             None if Z is None else np.asarray(Z, dtype=float))
 
 
-def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol) -> Dict[str, Any]:
+def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0) -> Dict[str, Any]:
     """One backend's try: the solve, the back-off to a proved L' and the proved lower bound from its dual.
 
     Returns a dict: ``backend``, ``outcome``, ``cert`` (CERTIFIED or None), ``L_solver``, ``theta``,
@@ -421,8 +424,8 @@ def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol) -> Dict[str, An
     L_solver = L_s * alpha * beta
     anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
     t0 = time.perf_counter()
-    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI)
-    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta)
+    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI, w_error)
+    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error)
     att.update(cert=cert, L_solver=L_solver, theta=theta, L_lower=L_low, refutation=ref, lam=lam)
     att["stats"].update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
                          "verify_time": time.perf_counter() - t0, "anchor_L": anchor[1]})
@@ -438,13 +441,15 @@ def _attempt_summary(att: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
-                  wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True) -> Certificate:
-    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol, fallback=fallback)
+                  wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
+                  w_error: float = 0.0) -> Certificate:
+    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol, fallback=fallback, w_error=w_error)
     return c.replace(stats={**dict(c.stats), "lmi": "(10) min L"})
 
 
 def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
-                   wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True) -> Certificate:
+                   wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
+                   w_error: float = 0.0) -> Certificate:
     r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(10) min L"``).
 
     Solves :math:`\min\mu` over the "μ-form" (:mod:`deqtheory.sdp.problems`) — jointly linear in
@@ -459,7 +464,8 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     matrix of the solve gives a refutation of (10) at some :math:`L_{\rm low} < L'` (re-checked with
     numpy), and the result is reported minimal (``stats["minimal"]``) only when
     :math:`(L' - L_{\rm low})/L' \le` ``MINIMAL_GAP`` (10⁻⁶). When the requested backend stalls, fails
-    or leaves a larger gap, the others of ``("structured", "clarabel", "cvxopt")`` are tried in turn
+    or leaves a larger gap (with ``w_error`` > 0: only when it did not converge), the others of
+    ``("structured", "clarabel", "cvxopt")`` are tried in turn
     (``fallback=False`` turns this off; the cvxpy ones only for n + d ≤ 200), and the smallest proved
     L' and the largest proved L_low over all tries are kept. The closed-form witness Λ = cΓ of the
     well-posedness certificate (pabbaraju2021 Thm 1 for Γ = I, havens2023 Thm 3.3 otherwise) is
@@ -476,6 +482,11 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     given ``wellposed`` certificate if it is CERTIFIED, else (3) solved here (Γ stored in
     ``witness["gamma"]``). Since a proved F ≻ 0 is (4), the result is also valid by Prop 2.2.
 
+    ``w_error``: a proved bound on ‖W_exact − W‖₂ when the model's exact W is not the float ``W`` given
+    (a parametric file: W computed from stored parameters, :meth:`Parametrization.forward_error_bound`).
+    Every proof (upper witness, refutation, closed-form witness, (3)) then covers every W' within that
+    distance, so the result is about the stored model (``tolerance["W_error"]``, re-used by ``verify``).
+
     Statuses: CERTIFIED (possibly not minimal: see ``stats["minimal"]``); INCONCLUSIVE ((3) has no
     strictly feasible Γ — then no L can be proved in floating point — or verification failed);
     NOT_APPLICABLE (U = 0 or G = 0: y does not depend on x, L = 0 is not attained by a strict LMI);
@@ -489,7 +500,8 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     if alpha == 0 or beta == 0:
         return Certificate(LIPSCHITZ_LMI, Status.NOT_APPLICABLE, margin=math.nan,
                            message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
-    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol)
+    w_error = as_scalar("w_error", w_error, nonnegative=True)
+    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol, w_error)
     wp_extra = _wp_fields(source)
     if anchor_g is None:
         status = Status.SOLVER_ERROR if own.status is Status.SOLVER_ERROR else Status.INCONCLUSIVE
@@ -506,7 +518,7 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     attempts = []
     best, best_low = None, (0.0, None)
     for be in order:
-        att = _min_l_attempt(W, U, G, alpha, beta, anchor_s, be, tol)
+        att = _min_l_attempt(W, U, G, alpha, beta, anchor_s, be, tol, w_error)
         attempts.append(att)
         if att["cert"] is not None and (best is None or att["cert"].witness["L"] < best["cert"].witness["L"]):
             best = att
@@ -514,7 +526,9 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
             best_low = (att["L_lower"], att["refutation"])
         if best is not None and _mn.relative_gap(float(best["cert"].witness["L"]), best_low[0]) <= _mn.MINIMAL_GAP:
             break
-    closed = _mn.closed_form_witness(W, U, G, g)
+        if w_error and att["outcome"] == "optimal" and att["cert"] is not None:
+            break        # the gap comes from the rounding of W (w_error), which no other solver closes
+    closed = _mn.closed_form_witness(W, U, G, g, w_error)
     summaries = [_attempt_summary(a) for a in attempts]
     stats: Dict[str, Any] = {} if best is None else dict(best["stats"])
     stats.update({"wellposed_condition": wp_extra.get("wellposed_condition"), "scale_U": alpha, "scale_G": beta,

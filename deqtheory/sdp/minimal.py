@@ -57,7 +57,7 @@ def relative_gap(L_upper: float, L_lower: float) -> float:
 
 
 def proved_lower_bound(W: np.ndarray, U: np.ndarray, G: np.ndarray, X: Optional[np.ndarray], L_scaled: float,
-                       alpha: float, beta: float) -> Tuple[float, Optional[Certificate]]:
+                       alpha: float, beta: float, w_error: float = 0.0) -> Tuple[float, Optional[Certificate]]:
     r"""The largest L = αβ·L̃(1 − δ), δ in :data:`_LOWER_STEPS`, at which the dual matrix ``X`` of the
     scaled μ-form (order n + d; U/α, G/β) *proves* that (10) has no diagonal Λ ⪰ 0 (see the module
     docstring). Returns (L_low, the REFUTED certificate) or (0.0, None) when nothing was proved."""
@@ -78,15 +78,17 @@ def proved_lower_bound(W: np.ndarray, U: np.ndarray, G: np.ndarray, X: Optional[
         L = Lt * alpha * beta
         if not (L > 0 and math.isfinite(L)):
             continue
-        ref = verify_lipschitz_refutation(W, U, G, L, Vo, condition=LIPSCHITZ_LMI)
+        ref = verify_lipschitz_refutation(W, U, G, L, Vo, condition=LIPSCHITZ_LMI, w_error=w_error)
         if ref.status is Status.REFUTED:
             return L, ref
     return 0.0, None
 
 
-def closed_form_witness(W: np.ndarray, U: np.ndarray, G: np.ndarray, gamma: np.ndarray) -> Optional[Certificate]:
+def closed_form_witness(W: np.ndarray, U: np.ndarray, G: np.ndarray, gamma: np.ndarray,
+                        w_error: float = 0.0) -> Optional[Certificate]:
     r"""Prove (4) with Λ = cΓ, c = ‖G‖₂/‖ΓU‖₂, at L = 2‖G‖₂‖ΓU‖₂/t·(1 + δ) (t the smallest eigenvalue of
-    2Γ − ΓW − WᵀΓ, estimated; δ in :data:`_CLOSED_FORM_STEPS`, smallest first). The CERTIFIED
+    2Γ − ΓW − WᵀΓ, estimated; δ in :data:`_CLOSED_FORM_STEPS`, smallest first; ``w_error`` as in
+    :func:`deqtheory.sdp.lmi.verify_lipschitz_witness`). The CERTIFIED
     certificate of :func:`deqtheory.sdp.lmi.verify_lipschitz_witness`, or None (t ≤ 0 or not proved)."""
     g = np.asarray(gamma, dtype=float)
     if g.ndim != 1 or g.shape[0] != W.shape[0] or not np.all(g > 0):
@@ -100,7 +102,7 @@ def closed_form_witness(W: np.ndarray, U: np.ndarray, G: np.ndarray, gamma: np.n
     lam = (nG / nGU) * g
     base = 2.0 * nG * nGU / t
     for step in _CLOSED_FORM_STEPS:
-        cert = verify_lipschitz_witness(W, U, G, lam, base * (1.0 + step), condition=LIPSCHITZ_LMI)
+        cert = verify_lipschitz_witness(W, U, G, lam, base * (1.0 + step), condition=LIPSCHITZ_LMI, w_error=w_error)
         if cert.certified:
             return cert
     return None
