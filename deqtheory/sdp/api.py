@@ -235,8 +235,10 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
 
 # ------------------------------------------------------------------------------- well-posedness
 
-def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float, w_error: float = 0.0):
-    """Return (source certificate or None, anchor γ/t or None, note)."""
+def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float, w_error: float = 0.0,
+                   fallback: bool = False):
+    """Return (source certificate or None, anchor γ/t or None, note). With ``fallback``, a (3) solve that
+    fails (SOLVER_ERROR) on ``backend`` is retried on the other backends (:data:`_FALLBACKS`)."""
     own = None
     if wellposed is not None and not isinstance(wellposed, Certificate):
         from ..errors import DTypeError
@@ -253,6 +255,12 @@ def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str
                                                           w_error=w_error)
         if not own.certified and tol < _ANCHOR_TOL:   # t* may be tiny: retry at full accuracy
             own = sdp_wellposed(W, backend=backend, tol=tol, w_error=w_error)
+        if fallback and own.status is Status.SOLVER_ERROR:
+            for be in _FALLBACKS:
+                if be != backend and (be == "structured" or n <= _FALLBACK_MAX_ORDER):
+                    own = sdp_wellposed(W, backend=be, tol=tol, w_error=w_error)
+                    if own.status is not Status.SOLVER_ERROR:
+                        break
     source = wellposed if (wellposed is not None and wellposed.certified) else (own if own.certified else None)
     anchor = (np.asarray(own.witness["gamma"], dtype=float), float(own.margin)) if own.certified else None
     return source, anchor, own
@@ -501,7 +509,7 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
         return Certificate(LIPSCHITZ_LMI, Status.NOT_APPLICABLE, margin=math.nan,
                            message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
     w_error = as_scalar("w_error", w_error, nonnegative=True)
-    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol, w_error)
+    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol, w_error, fallback)
     wp_extra = _wp_fields(source)
     if anchor_g is None:
         status = Status.SOLVER_ERROR if own.status is Status.SOLVER_ERROR else Status.INCONCLUSIVE
