@@ -24,9 +24,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if kind_of(stage) in MATRIX_FREE_KINDS:                  # conv IBP-MonDEQ: proved without a dense W
         report = check_conv_ibp(stage, path=args.model, kind=kind)
     else:
-        model = deq_from_arrays(deq_arrays(kind, obj, args.model), source=args.model)
+        arrays = deq_arrays(kind, obj, args.model)
+        model = deq_from_arrays(arrays, source=args.model)
         report = check_deq(model, path=args.model, kind=kind,
-                           options={"backend": args.backend, "sdp": not args.no_sdp})
+                           options={"backend": args.backend, "sdp": not args.no_sdp,
+                                    "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin")})
     if kind == "classifier":
         report = report.with_classifier(ClassifierSection.of(obj, kind_of))
     if args.save_certificate:
@@ -102,7 +104,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .formats import read_model, save_model, to_lben
 
     kind, obj = read_model(args.source)
-    res = to_lben(kind, obj)
+    res = to_lben(kind, obj, allow_projection=args.allow_projection)
     out_kind = save_model(args.output, res)
     if isinstance(res, cv.ConvLBEN):
         cert, Lp = res.certificate() if not args.no_certificate else (None, math.nan)
@@ -113,7 +115,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         cert, Lp = res.certificate, res.L_certified
         summary = {"source": args.source, "source_kind": kind, "output": args.output, "kind": out_kind,
                    "L": res.L, "L_certified": Lp, "certificate": cert.status.value, "margin": cert.margin,
-                   "residuals": dict(res.residuals), "n": res.n}
+                   "residuals": dict(res.residuals), "n": res.n, "exact": res.exact, "projection": res.projection}
     if args.json:
         from .certificates import to_jsonable
 
@@ -122,6 +124,11 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     else:
         print(f"{args.source} ({kind}) -> {args.output} ({out_kind}): L = {summary['L']:.17g}, "
               f"certified L' = {Lp:.17g} ({summary['certificate']}, margin {summary['margin']})")
+        if "exact" in summary:
+            print("exact conversion: the LBEN is the source up to rounding" if summary["exact"] else
+                  f"PROJECTED: the source violates the conversion's hypothesis by {summary['projection']:.3e} "
+                  f"relative; the LBEN (and its certificate) is the projected model, not the source "
+                  f"(W differs by {summary['residuals'].get('W_rel', float('nan')):.3e} relative)")
     return 0
 
 
@@ -189,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("-o", "--output", required=True, help="OUT.npz (kind lben, or conv_lben for conv sources)")
     cv.add_argument("--json", action="store_true", help="one JSON object on stdout")
     cv.add_argument("--no-certificate", action="store_true", help="conv sources: skip the per-frequency certificate")
+    cv.add_argument("--allow-projection", action="store_true",
+                    help="dense sources that violate the conversion's hypothesis beyond rounding: convert to the "
+                         "projected LBEN (reported as PROJECTED, with by how much) instead of refusing")
     cv.set_defaults(func=_cmd_convert)
 
     ev = sub.add_parser("eval", help="evaluate a model file on inputs X.npy")

@@ -63,12 +63,17 @@ from .solvers import SolverStatus
 from .parametrizations.lben import LBEN, LBENParams, lben_lhs
 from .verified import UNIT_ROUNDOFF, verified_pd
 
-__all__ = ["Conversion", "certify_lben_lipschitz", "mondeq_to_lben", "gmondeq_to_lben", "sll_to_lben",
+__all__ = ["Conversion", "EXACT_ROUNDING", "conversion_projection", "certify_lben_lipschitz", "mondeq_to_lben", "gmondeq_to_lben", "sll_to_lben",
            "aol_to_lben", "sandwich_to_lben", "deqform_to_lben", "lben_conversion_from_params",
            "BACKOFFS", "trivial_mondeq_lben_L", "ConvLBEN", "ConvSolveResult", "conv_sll_to_lben",
            "certify_conv_lben"]
 
 _U = UNIT_ROUNDOFF
+
+#: A conversion is exact when the PSD factorization of ½(M + Mᵀ) clipped at most
+#: EXACT_ROUNDING · u · (√n ‖E‖₂ + n ‖½(M + Mᵀ)‖₂), E the entrywise magnitude of the terms that formed it
+#: (the size of its rounding and of the eigendecomposition's; :func:`conversion_projection`).
+EXACT_ROUNDING = 4.0
 
 #: relative back-offs δ tried (in order) for the strict certificate at L' = L(1 + δ)
 BACKOFFS: Tuple[float, ...] = (0.0,) + tuple(10.0 ** k for k in range(-15, -5))
@@ -93,6 +98,12 @@ class Conversion:
     residuals : ``W_rel`` = ‖W − W_source‖_F/max(1, ‖W_source‖_F); ``VtV_rel`` = ‖VᵀV − ½(M+Mᵀ)‖_F / max(1, ‖½(M+Mᵀ)‖_F);
         extra family-specific entries (``eq23_rel`` for Sandwich).
     blocks : the source's layer blocks ``((start, stop), …)`` for feed-forward sources, else ``None``.
+    projection : ‖VᵀV − ½(M+Mᵀ)‖₂ / ‖½(M+Mᵀ)‖₂ — how much the PSD factorization clipped, i.e. by how much
+        the source violates the conversion's hypothesis (½(M+Mᵀ) ⪰ 0) and the LBEN differs from it.
+    exact : ``True`` when that clipping is rounding only (:func:`conversion_projection`):
+        the LBEN is the source (outputs equal up to rounding). ``False`` only with ``allow_projection=True``
+        (otherwise a projecting conversion raises :class:`DomainError`): the LBEN is the *projected*
+        model, certified for itself, not for the source.
     """
 
     source: str
@@ -106,6 +117,8 @@ class Conversion:
     L_certified: float
     residuals: Dict[str, float]
     blocks: Optional[Tuple[Tuple[int, int], ...]] = None
+    projection: float = 0.0
+    exact: bool = True
 
     def __getattr__(self, name: str) -> Any:
         """``W``, ``U``, ``b``, ``G``, ``b_y``, ``identity_mask``: the arrays of :attr:`model`."""
@@ -213,10 +226,20 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 def lben_conversion_from_params(source: str, params: LBENParams, L: float, *, b: Any = None, b_y: Any = None,
                                 identity_mask: Any = None, W_source: Any = None, VtV_target: Any = None,
                                 blocks: Any = None, extra: Optional[Dict[str, float]] = None,
-                                eps: float = 0.0) -> Conversion:
+                                eps: float = 0.0, allow_projection: bool = False, scale: float = 0.0) -> Conversion:
     """Assemble a :class:`Conversion` from LBEN parameters: ``W = LBEN(L, eps).forward(params)``,
     the certificate (:func:`certify_lben_lipschitz` with Λ = Ψ⁻¹) and the residuals against
-    ``W_source`` / ``VtV_target`` (when given)."""
+    ``W_source`` / ``VtV_target`` (when given). With ``VtV_target`` (the unclipped ½(M + Mᵀ); ``scale``
+    = ‖E‖₂ for the entrywise magnitude E of the terms that formed it) the projection is measured (:func:`conversion_projection`)
+    and a conversion that is not exact raises :class:`DomainError` unless ``allow_projection``."""
+    projection, exact = 0.0, True
+    if VtV_target is not None:
+        projection, exact = conversion_projection(params.V, VtV_target, scale)
+        if not exact and not allow_projection:
+            raise DomainError(
+                f"{source}: the source violates the conversion's hypothesis 1/2 (M + M^T) >= 0 by {projection:.3e} "
+                f"relative (more than the rounding of forming it); the LBEN would be a projected model, not the "
+                "source. Pass allow_projection=True (deqtheory convert --allow-projection) to convert anyway")
     lb = LBEN(L=L, eps=eps)
     W = lb.forward(params)
     n = W.shape[0]
@@ -237,17 +260,49 @@ def lben_conversion_from_params(source: str, params: LBENParams, L: float, *, b:
         res.update(extra)
     return Conversion(source=source, params=params, L=float(L), eps=float(eps),
                       model=DEQ(W, U, bv, G, by, identity_mask=mask), lam=lam, W_source=Ws, certificate=cert, L_certified=float(Lp),
-                      residuals=res, blocks=None if blocks is None else tuple(tuple(int(v) for v in bk) for bk in blocks))
+                      residuals=res, blocks=None if blocks is None else tuple(tuple(int(v) for v in bk) for bk in blocks),
+                      projection=projection, exact=exact)
 
 
-def _factor(VtV: np.ndarray, scale: float) -> np.ndarray:
+def conversion_projection(V: np.ndarray, target: Any, terms: float = 0.0) -> Tuple[float, bool]:
+    r"""(projection, exact) of a factor ``V`` of the target :math:`T = \tfrac12(M + M^\top)` (PSD for a source
+    that satisfies the conversion's hypothesis): projection = :math:`\|V^\top V - T\|_2 / \|T\|_2` (what the
+    clipping removed, relative; 0 when nothing was), exact iff
+    :math:`\|V^\top V - T\|_2 \le` :data:`EXACT_ROUNDING` · u · (√n ``terms`` + n‖T‖₂), with ``terms`` = ‖E‖₂
+    for the entrywise magnitude E of the terms that formed T (the statistical size of their rounding) and
+    n‖T‖₂ u the backward error of the eigendecomposition that factors T.
+    A source that violates its hypothesis by more than that is reported projected."""
+    T = np.asarray(target, dtype=float)
+    n = T.shape[0]
+    if n == 0:
+        return 0.0, True
+    clipped = _norm2(V.T @ V - T)
+    nT = _norm2(T)
+    exact = clipped <= EXACT_ROUNDING * _U * (math.sqrt(n) * max(float(terms), nT) + n * nT)
+    return (clipped / nT if nT > 0 else (0.0 if clipped == 0 else math.inf)), bool(exact)
+
+
+def _factor(VtV: np.ndarray, scale: float, allow_projection: bool = False) -> np.ndarray:
     """:func:`deqtheory.linalg.psd_factor` with the indefiniteness tolerance ``1e3 n u · scale``
     measured against the magnitude ``scale`` of the *terms* that formed ``VtV`` (it can be exactly
     singular, even 0, while its terms are not); a genuinely indefinite VᵀV raises."""
     n = VtV.shape[0]
     nrm = float(np.linalg.norm(VtV, 2)) if VtV.size else 0.0
-    t = 1e3 * n * _U * max(scale, 1e-300) / max(nrm, 1e-300)
+    t = math.inf if allow_projection else 1e3 * n * _U * max(scale, 1e-300) / max(nrm, 1e-300)
     return psd_factor(VtV, tol=t)
+
+
+def _terms_norm(lam: np.ndarray, absA: Optional[np.ndarray], absG: np.ndarray, absLU: np.ndarray, L: float,
+                m: float, W: Optional[np.ndarray] = None) -> float:
+    """‖E‖₂ for the entrywise magnitude E of the terms of ½(M + Mᵀ): λ(I + |W|) symmetrized (or, for the MonDEQ
+    forms, λ(mI + |A|ᵀ|A|)) plus (|G|ᵀ|G| + |ΛU||ΛU|ᵀ)/(2L)."""
+    n = lam.shape[0]
+    if W is not None:
+        K = lam[:, None] * (np.eye(n) + np.abs(W))
+        E = 0.5 * (K + K.T)
+    else:
+        E = lam[:, None] * (m * np.eye(n) + absA.T @ absA)
+    return _norm2(E + (absG.T @ absG + absLU @ absLU.T) / (2 * L))
 
 
 def _norm2(A: np.ndarray) -> float:
@@ -280,7 +335,7 @@ def _mon_common(A, B, m, U, G, phi):
 
 
 def mondeq_to_lben(A: Any, B: Any, m: Any, U: Any, G: Any = None, b: Any = None, b_y: Any = None, *,
-                   L: Any = None) -> Conversion:
+                   L: Any = None, allow_projection: bool = False) -> Conversion:
     r"""MonDEQ :math:`W = (1-m)I - A^\top A + B - B^\top` (eq. 5) → LBEN (havens2023 Thm 3.2, general G).
 
     With :math:`g = \|G\|_2` (G = I by default), :math:`u = \|U\|_2`, :math:`c = g/u`:
@@ -302,14 +357,17 @@ def mondeq_to_lben(A: Any, B: Any, m: Any, U: Any, G: Any = None, b: Any = None,
     L = _check_L(L, g * u / m)
     c = g / u
     VtV = c * (m * np.eye(n) + A.T @ A) - (G.T @ G) / (2 * L) - (c * c) * (U @ U.T) / (2 * L)
-    V = _factor(VtV, c * (m + _norm2(A) ** 2) + g * g / L)
+    scale = c * (m + _norm2(A) ** 2) + g * g / L
+    V = _factor(VtV, scale, allow_projection)
+    terms = _terms_norm(np.full(n, c), np.abs(A), np.abs(G), np.abs(U) * c, L, m)
     params = LBENParams(log_psi=np.full(n, math.log(u / g)), G=G.copy(), U=U.copy(), V=V, S=c * B)
     W_src = ((1.0 - m) * np.eye(n) - A.T @ A) + (B - B.T)
-    return lben_conversion_from_params("mondeq", params, L, b=b, b_y=b_y, W_source=W_src, VtV_target=VtV)
+    return lben_conversion_from_params("mondeq", params, L, b=b, b_y=b_y, W_source=W_src, VtV_target=VtV,
+                                       allow_projection=allow_projection, scale=terms)
 
 
 def gmondeq_to_lben(A: Any, B: Any, phi: Any, m: Any, U: Any, G: Any = None, b: Any = None, b_y: Any = None, *,
-                    L: Any = None) -> Conversion:
+                    L: Any = None, allow_projection: bool = False) -> Conversion:
     r"""G-MonDEQ :math:`W = I - \Phi(A^\top A + B^\top - B + mI)` (eq. 6) → LBEN (havens2023 Thm 3.4, general G).
 
     With :math:`w = \|\Phi^{-1}U\|_2`, :math:`g = \|G\|_2`, :math:`c = g/w`: :math:`\Lambda = c\Phi^{-1}`,
@@ -329,10 +387,13 @@ def gmondeq_to_lben(A: Any, B: Any, phi: Any, m: Any, U: Any, G: Any = None, b: 
     L = _check_L(L, g * w / m)
     c = g / w
     VtV = c * (A.T @ A + m * np.eye(n)) - (G.T @ G) / (2 * L) - (c * c) * (PU @ PU.T) / (2 * L)
-    V = _factor(VtV, c * (m + _norm2(A) ** 2) + g * g / L)
+    scale = c * (m + _norm2(A) ** 2) + g * g / L
+    V = _factor(VtV, scale, allow_projection)
+    terms = _terms_norm(np.full(n, c), np.abs(A), np.abs(G), np.abs(PU) * c, L, m)
     params = LBENParams(log_psi=np.log(phi) + math.log(w / g), G=G.copy(), U=U.copy(), V=V, S=c * B)
     W_src = np.eye(n) - phi[:, None] * ((A.T @ A + (B.T - B)) + m * np.eye(n))
-    return lben_conversion_from_params("gmondeq", params, L, b=b, b_y=b_y, W_source=W_src, VtV_target=VtV)
+    return lben_conversion_from_params("gmondeq", params, L, b=b, b_y=b_y, W_source=W_src, VtV_target=VtV,
+                                       allow_projection=allow_projection, scale=terms)
 
 
 def trivial_mondeq_lben_L(A: Any, B: Any, m: Any, U: Any, G: Any = None) -> float:
@@ -352,12 +413,14 @@ def trivial_mondeq_lben_L(A: Any, B: Any, m: Any, U: Any, G: Any = None) -> floa
 # ----------------------------------------------------------------------------------------------
 
 def deqform_to_lben(form: "_ex.DEQForm", *, source: Optional[str] = None, V: Any = None,
-                    extra: Optional[Dict[str, float]] = None) -> Conversion:
+                    extra: Optional[Dict[str, float]] = None, allow_projection: bool = False) -> Conversion:
     r"""Any :class:`deqtheory.explicit.DEQForm` with an analytic multiplier (``form.lam``, ``form.L``)
     → LBEN via :func:`deqtheory.explicit.lben_from_deqform` (Thm 3.5 / App. D recipe; S = ½Mᵀ in
     the eq. (7) convention). ``½(M + Mᵀ)`` must be PSD up to rounding — its factor is an eigh
-    factor with clipping; if the clipping had to remove more than rounding (relative
-    ``1e3 n u``), the source violates its constraint and :class:`DomainError` is raised. ``V``
+    factor with clipping; if the clipping had to remove more than rounding (:data:`EXACT_ROUNDING` · n · u
+    relative, :func:`conversion_projection`), the source violates its constraint and :class:`DomainError`
+    is raised — unless ``allow_projection=True``: then the result is the projected LBEN, with
+    ``exact=False`` and ``projection`` saying by how much it differs. ``V``
     overrides the factor (e.g. the analytic eq. 23 factor); it must satisfy VᵀV = ½(M + Mᵀ) to
     the same tolerance."""
     if not isinstance(form, _ex.DEQForm):
@@ -371,7 +434,7 @@ def deqform_to_lben(form: "_ex.DEQForm", *, source: Optional[str] = None, V: Any
     scale = max(float(np.max(lam)) * (1.0 + float(np.linalg.norm(form.W))),
                 (float(np.linalg.norm(form.G)) ** 2 + float(np.linalg.norm(LU)) ** 2) / (2 * L), 1e-300)
     tol = 1e3 * n * _U * scale
-    if lp.residual > tol:
+    if lp.residual > tol and not allow_projection:
         w0 = float(np.linalg.eigvalsh(Sym)[0])
         raise DomainError(f"form: 1/2 (M + M^T) is indefinite (lambda_min ~ {w0:.3e}, factor residual "
                           f"{lp.residual:.3e} > {tol:.3e}); the source does not satisfy its Lipschitz constraint")
@@ -381,10 +444,11 @@ def deqform_to_lben(form: "_ex.DEQForm", *, source: Optional[str] = None, V: Any
     params = lp.params if V is None else dataclasses.replace(lp.params, V=Vf)
     return lben_conversion_from_params(source or form.source or "deqform", params, lp.L, b=form.b, b_y=form.b_y,
                                        identity_mask=form.identity_mask, W_source=form.W, VtV_target=Sym,
-                                       blocks=form.blocks, extra=extra)
+                                       blocks=form.blocks, extra=extra, allow_projection=allow_projection,
+                                       scale=_terms_norm(lam, None, np.abs(form.G), np.abs(LU), L, 1.0, W=form.W))
 
 
-def sll_to_lben(stack: "_ex.ResidualStack") -> Conversion:
+def sll_to_lben(stack: "_ex.ResidualStack", *, allow_projection: bool = False) -> Conversion:
     r"""SLL / CPL residual stack → 1-Lipschitz LBEN (havens2023 Thm 3.5, eqs. 13–16, App. C).
 
     DEQ form (:func:`deqtheory.explicit.sll_to_deq`, eq. 14): z = [x̃₀ = x; x̃₁; …; x̃_N], φ = [id, σ, …, σ]
@@ -397,17 +461,18 @@ def sll_to_lben(stack: "_ex.ResidualStack") -> Conversion:
         raise DTypeError(f"stack: expected an explicit.ResidualStack, got {type(stack).__name__}")
     kinds = {l.kind for l in stack.layers}
     src = "cpl" if kinds == {"cpl"} else "sll"
-    return deqform_to_lben(_ex.sll_to_deq(stack), source=src)
+    return deqform_to_lben(_ex.sll_to_deq(stack), source=src, allow_projection=allow_projection)
 
 
-def aol_to_lben(net: "_ex.AOLNet") -> Conversion:
+def aol_to_lben(net: "_ex.AOLNet", *, allow_projection: bool = False) -> Conversion:
     r"""AOL net → 1-Lipschitz LBEN (havens2023 App. D.1): Λ = Ψ = I, L = 1, VᵀV = ½(M + Mᵀ), S = ½Mᵀ, ε = 0."""
     if not isinstance(net, _ex.AOLNet):
         raise DTypeError(f"net: expected an explicit.AOLNet, got {type(net).__name__}")
-    return deqform_to_lben(_ex.aol_to_deq(net), source="aol")
+    return deqform_to_lben(_ex.aol_to_deq(net), source="aol", allow_projection=allow_projection)
 
 
-def sandwich_to_lben(net: "_ex.SandwichNet", *, analytic_V: bool = False) -> Conversion:
+def sandwich_to_lben(net: "_ex.SandwichNet", *, analytic_V: bool = False,
+                     allow_projection: bool = False) -> Conversion:
     r"""Sandwich net → L-Lipschitz LBEN (havens2023 App. D.2): Λ = diag(Φ₀², …, Φ_{N−1}²), Ψ = Λ⁻¹,
     VᵀV = ½(M + Mᵀ), S = ½Mᵀ, ε = 0. ``analytic_V=True`` uses the closed-form factor of eq. (23)
     *as corrected* (:func:`deqtheory.explicit.sandwich_analytic_V`) instead of the eigh factor;
@@ -419,7 +484,8 @@ def sandwich_to_lben(net: "_ex.SandwichNet", *, analytic_V: bool = False) -> Con
     lp = _ex.lben_from_deqform(form)
     Sym = lp.S + lp.S.T
     eq23 = _rel(V23.T @ V23, Sym)
-    return deqform_to_lben(form, source="sandwich", V=V23 if analytic_V else None, extra={"eq23_rel": eq23})
+    return deqform_to_lben(form, source="sandwich", V=V23 if analytic_V else None, extra={"eq23_rel": eq23},
+                           allow_projection=allow_projection)
 
 
 # ----------------------------------------------------------------------------------------------

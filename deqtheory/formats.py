@@ -721,11 +721,35 @@ def _a_deq(m: Any, path: str) -> Dict[str, Any]:
 
 
 def _a_family(m: FamilyNet, path: str) -> Dict[str, Any]:
-    return {"W": m.W(), "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None}
+    W = m.W()
+    return {"W": W, "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None,
+            **_w_rounding(m.family, m.params, W, m.scale,
+                          m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)}
 
 
 def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
-    return {"W": m.W(), "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask}
+    W = m.W()
+    return {"W": W, "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask,
+            **_w_rounding(m.family, m.params, W)}
+
+
+def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndarray] = None,
+                margin: Optional[float] = None) -> Dict[str, Any]:
+    r"""For a W computed from stored parameters (the model the file defines is the *exact* W of those
+    parameters, docs/formats.md): ``W_error`` — a proved bound on ‖W_exact − fl(W)‖₂
+    (:meth:`~deqtheory.parametrizations.base.Parametrization.forward_error_bound`; with CerDEQ's ``scale``
+    s, ‖s‖∞ times it plus the rounding u‖fl(W)‖_F of the row scaling, inflated) — and ``W_margin``, a
+    monotonicity margin the family proves exactly on the stored parameters (MonDEQ: sym(I − W) = mI + AᵀA
+    ⪰ mI, so the stored m), or ``None``. A family that claims no a-priori bound (``inf``: CerDEQ, whose
+    model is the computed Björck output itself) gets ``W_error`` 0: its computed W is the model."""
+    from .verified import INFLATE, UNIT_ROUNDOFF
+
+    e = float(family.forward_error_bound(params))
+    if not np.isfinite(e):
+        return {"W_error": 0.0, "W_margin": None}
+    if scale is not None:
+        e = INFLATE * (float(np.max(scale)) * e + UNIT_ROUNDOFF * float(np.linalg.norm(W)))
+    return {"W_error": e, "W_margin": None if margin is None else float(margin)}
 
 
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
@@ -864,17 +888,17 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
 # LBEN conversions
 # ----------------------------------------------------------------------------------------------
 
-def _l_mondeq(m: FamilyNet) -> Any:
-    return _cv.mondeq_to_lben(m.A, m.B, m.m, m.U, m.G, m.b, m.b_y)
+def _l_mondeq(m: FamilyNet, **kw: Any) -> Any:
+    return _cv.mondeq_to_lben(m.A, m.B, m.m, m.U, m.G, m.b, m.b_y, **kw)
 
 
-def _l_gmondeq(m: FamilyNet) -> Any:
-    return _cv.gmondeq_to_lben(m.A, m.B, np.exp(m.log_phi), m.m, m.U, m.G, m.b, m.b_y)
+def _l_gmondeq(m: FamilyNet, **kw: Any) -> Any:
+    return _cv.gmondeq_to_lben(m.A, m.B, np.exp(m.log_phi), m.m, m.U, m.G, m.b, m.b_y, **kw)
 
 
-def _l_pipeline(m: "_pl.Pipeline") -> Any:
+def _l_pipeline(m: "_pl.Pipeline", **kw: Any) -> Any:
     st = m.model_stage()
-    return to_lben(kind_of(st), st)
+    return to_lben(kind_of(st), st, **kw)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1017,13 +1041,17 @@ def load_model(path: "str | os.PathLike[str]") -> Dict[str, Any]:
     return deq_arrays(kind, obj, os.fspath(path))
 
 
-def to_lben(kind: str, obj: Any) -> Any:
+def to_lben(kind: str, obj: Any, *, allow_projection: bool = False) -> Any:
     """Convert a read model to LBEN: a :class:`deqtheory.convert.Conversion` (dense kinds) or a
-    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``); a ``classifier`` converts its model stage."""
+    :class:`deqtheory.convert.ConvLBEN` (``conv_sll``/``conv_cpl``); a ``classifier`` converts its model stage.
+    A dense source that violates its conversion's hypothesis beyond rounding raises :class:`DomainError`
+    unless ``allow_projection`` (then ``Conversion.exact`` is False and ``projection`` says by how much)."""
     spec = TABLE.get(kind)
     if spec is None or spec.lben is None:
         have = [k for k, s in TABLE.items() if s.lben is not None]
         raise DomainError(f"kind: no LBEN conversion from {kind!r} (supported: {', '.join(have)})")
+    if allow_projection and spec.type is not _ec.ConvResidualStack:
+        return spec.lben(obj, allow_projection=True)
     return spec.lben(obj)
 
 

@@ -133,9 +133,35 @@ class LipschitzSection:
             c = self.l2_sdp
             d["l2_sdp"] = to_jsonable({"L": c.witness.get("L", float("nan")), "status": c.status.value,
                                        "margin": c.margin, "wellposed_condition": c.witness.get("wellposed_condition"),
-                                       "detail": c.message}) | {"certificate": c.to_dict(arrays=False)}
+                                       **self._sdp_optimality(), "detail": self._sdp_detail()}
+                                      ) | {"certificate": c.to_dict(arrays=False)}
         d["linf"] = self.linf.to_dict()
         return d
+
+    def _sdp_optimality(self) -> Dict[str, Any]:
+        """How good the ``l2_sdp`` L is: ``minimal`` (proved within ``gap_rel`` of a refuted ``L_lower``,
+        :mod:`deqtheory.sdp.minimal`), the ``backend`` and ``source`` that won, and the comparison with
+        the best closed-form bound: ``best_L`` = min(l2_sdp L, l2_analytic L) and ``best_source``."""
+        c = self.l2_sdp
+        st = c.stats
+        L = float(c.witness.get("L", float("nan"))) if c.certified else float("inf")
+        La = float(self.l2_analytic.L) if self.l2_analytic.status is Status.CERTIFIED else float("inf")
+        best, src = (L, "l2_sdp") if L <= La else (La, "l2_analytic")
+        return {"minimal": bool(st.get("minimal", False)), "L_lower": st.get("L_lower", 0.0),
+                "gap_rel": st.get("gap_rel", 1.0), "backend": st.get("backend"), "source": st.get("source"),
+                "best_L": best, "best_source": src}
+
+    def _sdp_detail(self) -> str:
+        """The ``l2_sdp`` row's detail: minimal or not (gap, backend) first, then the certificate's message."""
+        c = self.l2_sdp
+        if not c.certified:
+            return c.message
+        o = self._sdp_optimality()
+        head = (f"[minimal, gap {o['gap_rel']:.1e}, {o['source']}]" if o["minimal"] else
+                f"[NOT minimal: gap {o['gap_rel']:.1e} to the proved lower bound {_fmt(o['L_lower'])}, {o['source']}]")
+        if o["best_source"] == "l2_analytic":
+            head += f" [the closed-form l2_analytic L = {_fmt(o['best_L'])} is smaller: it is the best l2 bound]"
+        return f"{head} {c.message}"
 
     def rows(self) -> List[Tuple[str, Status, float, float, str]]:
         """(name, status, margin, L, detail) for the table."""
@@ -143,7 +169,7 @@ class LipschitzSection:
                 self.l2_analytic.detail)]
         if self.l2_sdp is not None:
             c = self.l2_sdp
-            out.append(("l2_sdp", c.status, c.margin, c.witness.get("L", float("nan")), c.message))
+            out.append(("l2_sdp", c.status, c.margin, c.witness.get("L", float("nan")), self._sdp_detail()))
         out.append(("linf", self.linf.status, self.linf.margin, self.linf.L, self.linf.detail))
         return out
 
@@ -258,7 +284,10 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     """Run every condition of the table on a validated :class:`~deqtheory.model.DEQ` and return a
     :class:`CheckReport` (see the module docstring). ``only``: names of conditions to run (the
     Lipschitz section runs when ``only`` is None or names ``"lipschitz"``); ``options``: ``sdp``
-    (default True), ``backend`` (SDP backend)."""
+    (default True), ``backend`` (SDP backend), ``W_error`` / ``W_margin`` (a parametric file: a proved bound
+    on ‖W_exact − W‖₂ for the W computed from its stored parameters, and the family's exact monotonicity
+    margin, from :func:`deqtheory.formats.deq_arrays`): the ``monotone`` row, ``l2_analytic`` and ``l2_sdp``
+    are then proved for the stored model, not only for the computed W."""
     from .model import DEQ
 
     if not isinstance(model, DEQ):
@@ -284,6 +313,11 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         else:
             conds[name] = _guarded(name, lambda: checks[name](W))
         timings[name] = time.perf_counter() - t0
+    w_error = float(opts.get("W_error") or 0.0)
+    if w_error:
+        info["W_error"] = w_error
+        if "monotone" in conds and conds["monotone"].status is not Status.NOT_APPLICABLE:
+            conds["monotone"] = _stored_model_monotone(conds["monotone"], w_error, opts.get("W_margin"))
     lip = None
     if only is None or "lipschitz" in only:
         t0 = time.perf_counter()
@@ -354,6 +388,45 @@ def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = 
     return check_deq(model, path=path, kind=kind, only=only, options=options)
 
 
+def _stored_margin(mono: Optional[Certificate], w_error: float, w_margin: Optional[float]) -> float:
+    """A proved lower bound on λ_min(sym(I − W_exact)) of the stored model: the family's exact margin
+    (``w_margin``) or the computed W's proved parameter minus ``w_error`` (rounded down), the larger; −inf if none."""
+    from .bounds import _down
+    from .linalg import monotone_parameter
+
+    m_fl = monotone_parameter(mono) if mono is not None and mono.certified and not mono.witness.get("family") \
+        else -np.inf
+    best = _down(m_fl - w_error) if np.isfinite(m_fl) else -np.inf
+    return max(best, float(w_margin) if w_margin is not None and w_margin > 0 else -np.inf)
+
+
+def _stored_model_monotone(c: Certificate, w_error: float, w_margin: Optional[float]) -> Certificate:
+    r"""The ``monotone`` row of a parametric file (W computed from stored parameters, ‖W_exact − fl(W)‖₂ ≤
+    ``w_error``). When the proved margin of fl(W) exceeds ``w_error`` the verdict holds for the stored model
+    too: the row keeps that certificate (the same number the certifier of :mod:`deqtheory_train` proves)
+    and states the stored model's bound (``stats["margin_stored_model"]``). Otherwise the rounding could
+    change the verdict: the row is certified from the family's exact margin when it has one (MonDEQ:
+    sym(I − W) = mI + AᵀA ⪰ mI on the stored parameters, ``w_margin`` = m), else INCONCLUSIVE."""
+    from .linalg import monotone_parameter
+
+    m_fl = monotone_parameter(c) if c.certified else -np.inf
+    m_st = _stored_margin(c, w_error, w_margin)
+    note = (f"W is computed from the stored parameters (|W_exact - fl(W)|_2 <= {w_error:.3g}); "
+            f"the stored model has lambda_min(sym(I - W)) >= {m_st:.6g}")
+    stats = {**dict(c.stats), "W_error": w_error, "margin_stored_model": m_st}
+    if c.certified and m_fl > w_error:
+        return c.replace(stats=stats, message=f"{c.message}; {note}")
+    if w_margin is not None and w_margin > 0:
+        return Certificate("monotone", Status.CERTIFIED, margin=float(w_margin),
+                           witness={"m": 0.0, "family": "mondeq"}, stats=stats,
+                           message=(f"proved on the stored parameters: sym(I - W) = mI + A^T A >= mI with the stored "
+                                    f"m = {w_margin:.6g} (the computed W's margin {m_fl:.3g} is within its rounding "
+                                    f"{w_error:.3g} and is not used)"))
+    return Certificate("monotone", Status.INCONCLUSIVE, margin=-np.inf, stats=stats,
+                       message=(f"the computed W's proved margin {m_fl:.3g} does not exceed the rounding {w_error:.3g} "
+                                "of W from the stored parameters: the verdict for the stored model is not proved"))
+
+
 def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
     return {"backend": opts["backend"]} if opts.get("backend") else {}
 
@@ -361,6 +434,20 @@ def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
 def _given(conds: Mapping[str, Certificate], name: str) -> Optional[Certificate]:
     c = conds.get(name)
     return c if c is not None and c.certified else None
+
+
+def _stored_pabbaraju(U: np.ndarray, G: Optional[np.ndarray], m: float, mono: Optional[Certificate],
+                      w_error: float) -> BoundEntry:
+    """pabbaraju2021 Thm 1 on the stored model of a parametric file: ‖G‖₂‖U‖₂/m with m the stored model's
+    proved margin (:func:`_stored_margin`), norms proved, rounded up; ``inf`` when no margin is proved."""
+    from .bounds import norm2_upper
+
+    detail = (f"pabbaraju2021:thm1: ||G||_2 ||U||_2 / m with m = {m:.6g} proved for the stored parameters "
+              f"(W computed from them, rounding <= {w_error:.3g})")
+    if not m > 0:
+        return BoundEntry(np.inf, Status.INCONCLUSIVE, -np.inf, "pabbaraju2021:thm1", "2", detail)
+    nG = 1.0 if G is None else norm2_upper(G)
+    return BoundEntry(round_up(nG * norm2_upper(U) / m), Status.CERTIFIED, m, "pabbaraju2021:thm1", "2", detail)
 
 
 def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mapping[str, Any]) -> LipschitzSection:
@@ -371,21 +458,34 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
     W, U, G = model.W, model.U, model.G
     mono = _given(conds, "monotone")
+    w_error = float(opts.get("W_error") or 0.0)
     analytic: Dict[str, BoundEntry] = {}
-    r = bounds.pabbaraju_lipschitz(W, U, G, monotone=mono)
-    analytic["pabbaraju2021:thm1"] = BoundEntry.of(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
+    if w_error:
+        analytic["pabbaraju2021:thm1"] = _stored_pabbaraju(U, G, _stored_margin(mono, w_error, opts.get("W_margin")),
+                                                           mono, w_error)
+    else:
+        r = bounds.pabbaraju_lipschitz(W, U, G, monotone=mono)
+        analytic["pabbaraju2021:thm1"] = BoundEntry.of(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
     wp = _given(conds, "sdp_wellposed")
     if wp is not None and "gamma" in wp.witness:
         gam = np.asarray(wp.witness["gamma"], dtype=float)
         r2 = bounds.havens_gmondeq_lipschitz(W, U, 1.0 / gam, G)
-        analytic["havens2023:thm3.3"] = BoundEntry.of(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)")
+        if w_error and r2.certificate.certified:     # sym(Γ(I − W)) moves by at most max(γ)·‖W_exact − fl(W)‖₂
+            m2 = bounds._down(float(r2.details["m"]) - round_up(float(np.max(gam)) * w_error))
+            L2 = round_up(float(r2.details["norm2_G"] or 1.0) * float(r2.details["norm2_PhiinvU"]) / m2) \
+                if m2 > 0 else np.inf
+            r2 = dataclasses.replace(r2, value=L2)
+        analytic["havens2023:thm3.3"] = BoundEntry.of(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)"
+                                                      + (" (m lowered by the rounding of W from the stored parameters)"
+                                                         if w_error else ""))
     best = min(analytic.values(), key=lambda e: e.L if e.status is Status.CERTIFIED else np.inf)
     l2_sdp = None
     if opts.get("sdp", True):
         from .sdp import min_lipschitz
 
         wellposed = mono if mono is not None else wp
-        l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts)))
+        l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, w_error=w_error,
+                                                                 **_backend(opts)))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
     return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
                             linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"),

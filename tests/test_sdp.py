@@ -246,8 +246,12 @@ def test_solver_crash_is_solver_error(problem, monkeypatch):
         raise np.linalg.LinAlgError("simulated crash")
 
     monkeypatch.setattr(ipm, "solve_structured", boom)
-    for c in (sdp_wellposed(W), min_lipschitz(W, U, G), lipschitz_certificate(W, U, G, 100.0)):
+    for c in (sdp_wellposed(W), min_lipschitz(W, U, G, fallback=False), lipschitz_certificate(W, U, G, 100.0)):
         assert c.status is Status.SOLVER_ERROR and not c.certified
+    # with the fallback (default) the crash is recorded and another backend proves the L
+    c = min_lipschitz(W, U, G)
+    assert c.certified and c.verify(W=W, U=U, G=G).certified
+    assert c.stats["attempts"][0]["backend"] == "structured" and c.stats["attempts"][0]["outcome"] == "error"
 
 
 def test_cvxpy_crash_is_solver_error(problem, monkeypatch):

@@ -4,7 +4,8 @@ Public API::
 
     sdp_wellposed(W, backend=...) -> Certificate("sdp_wellposed")
     lipschitz_certificate(W, U, G, L, strict=True, lam=None, wellposed=None, backend=...) -> Certificate
-    min_lipschitz(W, U, G, backend=..., wellposed=None) -> Certificate("l2_sdp")
+    min_lipschitz(W, U, G, backend=..., wellposed=None, fallback=True, w_error=0.0) -> Certificate("lipschitz_lmi")
+        (stats["minimal"]: proved within 1e-6 of a refuted lower bound, deqtheory.sdp.minimal)
     save_certificate(path, cert) / load_certificate(path)
 
     conv.conv_min_lipschitz(KW, KU, KG, N, backend=...) -> Certificate("l2_sdp_conv")

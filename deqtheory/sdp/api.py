@@ -25,7 +25,8 @@ from ..verified import verified_pd_at_shift
 from . import ipm as _ipm
 from . import problems as _pb
 from .lmi import (LIPSCHITZ_LMI, lipschitz_block_matrix, validate_problem, verify_lipschitz_refutation,
-                  verify_lipschitz_witness, verify_wellposed_witness)
+                  verify_lipschitz_witness, verify_wellposed_witness, w_error_term)
+from . import minimal as _mn
 from .refute import factor_psd, verify_wellposed_refutation
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "sdp_wellposed", "lipschitz_certificate", "min_lipschitz"]
@@ -132,7 +133,7 @@ def _solve_wellposed(W: np.ndarray, backend: str, tol: float):
         (None if Z is None else np.asarray(Z, dtype=float)), stats
 
 
-def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) -> Certificate:
+def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9, w_error: float = 0.0) -> Certificate:
     r"""Certificate for havens2023 Prop 2.1, eq. (3): ∃ diagonal Γ ≻ 0 with :math:`2\Gamma-\Gamma W-W^\top\Gamma\succ 0`.
 
     Solves :math:`\max t` s.t. :math:`2\Gamma-\Gamma W-W^\top\Gamma\succeq tI`, γ ≥ 0, tr Γ ≤ n
@@ -143,7 +144,9 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
     Statuses: CERTIFIED (margin > 0 proved); REFUTED (witness ``V``: Z = VVᵀ with
     diag((I−W)Z) ≤ 0 proved — then no diagonal Γ ≻ 0 works, see :mod:`deqtheory.sdp.refute`);
     INCONCLUSIVE (neither could be proved, e.g. t* ≈ 0); SOLVER_ERROR.
-    Conventions: ΓW scales the rows of W; W acts on column vectors.
+    Conventions: ΓW scales the rows of W; W acts on column vectors. ``w_error``: a proved bound on
+    ‖W_exact − W‖₂ when the model's exact W is not the given float matrix (parametric files); every
+    proof then covers W_exact (:func:`deqtheory.sdp.lmi.w_error_term`).
 
     >>> import numpy as np
     >>> c = sdp_wellposed(np.array([[0.5, 2.0], [0.0, 0.5]]))
@@ -163,7 +166,7 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
         g = np.maximum(g, 0.0)
         if np.sum(g) > 0:
             g = g * (n / float(np.sum(g)))
-            v = verify_wellposed_witness(W, g)
+            v = verify_wellposed_witness(W, g, w_error=w_error)
             if v.certified:
                 return v.replace(tolerance={**dict(v.tolerance), **base_tol},
                                  residuals={**dict(v.residuals), "t_solver": t},
@@ -171,7 +174,7 @@ def sdp_wellposed(W: Any, *, backend: str = DEFAULT_BACKEND, tol: float = 1e-9) 
     if Z is not None and t <= 0:
         V = factor_psd(Z)
         if V.shape[1] > 0:
-            ref = verify_wellposed_refutation(W, V)
+            ref = verify_wellposed_refutation(W, V, w_error=w_error)
             if ref.status is Status.REFUTED:
                 return ref.replace(residuals={**dict(ref.residuals), "t_solver": t}, stats=stats,
                                    tolerance=base_tol)
@@ -202,7 +205,7 @@ def _quick_pd(F: np.ndarray, err: float) -> bool:
     return verified_pd_at_shift(F, shift, abs_err=err).certified
 
 
-def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str):
+def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str, w_error: float = 0.0):
     r"""Smallest step along the segment (λ, L) → anchor (λ₀, L₀) whose block LMI is *proved* ≻ 0.
 
     F is affine in (λ, L), so F((1−θ)(λ,L) + θ(λ₀,L₀)) ⪰ (1−θ)F(λ,L) + θF(λ₀,L₀): moving towards a
@@ -222,9 +225,9 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
         if np.any(lt <= 0) or not Lt > 0:
             continue
         F, err = lipschitz_block_matrix(W, U, G, lt, Lt)
-        if not _quick_pd(F, err):
+        if not _quick_pd(F, err + w_error_term(lt, w_error)):
             continue
-        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition)
+        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition, w_error=w_error)
         if cert.certified:
             return cert, th
     return None, math.nan
@@ -232,8 +235,10 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
 
 # ------------------------------------------------------------------------------- well-posedness
 
-def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float):
-    """Return (source certificate or None, anchor γ/t or None, note)."""
+def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str, tol: float, w_error: float = 0.0,
+                   fallback: bool = False):
+    """Return (source certificate or None, anchor γ/t or None, note). With ``fallback``, a (3) solve that
+    fails (SOLVER_ERROR) on ``backend`` is retried on the other backends (:data:`_FALLBACKS`)."""
     own = None
     if wellposed is not None and not isinstance(wellposed, Certificate):
         from ..errors import DTypeError
@@ -243,12 +248,19 @@ def _wellposedness(W: np.ndarray, wellposed: Optional[Certificate], backend: str
         own = wellposed
     else:
         n = W.shape[0]
-        ident = verify_wellposed_witness(W, np.ones(n))  # Γ = I works for every monotone W
+        ident = verify_wellposed_witness(W, np.ones(n), w_error=w_error)  # Γ = I works for every monotone W
         # Only *a* proved Γ is needed here (premise of Thm 3.1 and back-off anchor), not the
         # optimal one: solve (3) to a loose tolerance (about half the interior-point iterations).
-        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=max(tol, _ANCHOR_TOL))
+        own = ident if ident.certified else sdp_wellposed(W, backend=backend, tol=max(tol, _ANCHOR_TOL),
+                                                          w_error=w_error)
         if not own.certified and tol < _ANCHOR_TOL:   # t* may be tiny: retry at full accuracy
-            own = sdp_wellposed(W, backend=backend, tol=tol)
+            own = sdp_wellposed(W, backend=backend, tol=tol, w_error=w_error)
+        if fallback and own.status is Status.SOLVER_ERROR:
+            for be in _FALLBACKS:
+                if be != backend and (be == "structured" or n <= _FALLBACK_MAX_ORDER):
+                    own = sdp_wellposed(W, backend=be, tol=tol, w_error=w_error)
+                    if own.status is not Status.SOLVER_ERROR:
+                        break
     source = wellposed if (wellposed is not None and wellposed.certified) else (own if own.certified else None)
     anchor = (np.asarray(own.witness["gamma"], dtype=float), float(own.margin)) if own.certified else None
     return source, anchor, own
@@ -369,38 +381,83 @@ def _lipschitz_certificate(W: Any, U: Any, G: Any, L: Any, *, strict: bool = Tru
 
 # --------------------------------------------------------------------------------------- min L
 
+#: Backends tried after the requested one when its L is not proved minimal (cvxpy ones only up to
+#: :data:`_FALLBACK_MAX_ORDER`; SCS is left out: first-order, its optimum is too loose to help).
+_FALLBACKS = ("structured", "clarabel", "cvxopt")
+#: Largest LMI order n + d for which the generic cvxpy backends are tried as fallbacks (measured:
+#: about 10 s for Clarabel at n + d = 200 on one core).
+_FALLBACK_MAX_ORDER = 200
+
+
 def _solve_min_l(W, U, G, anchor, backend, tol):
-    """Solve the μ-form on (W, U, G) (already scaled). Returns (outcome, lam, L, stats, L_lower)."""
+    """Solve the μ-form on (W, U, G) (already scaled). Returns (outcome, lam, L, stats, L_lower_estimate, X)
+    with X the dual (primal-side) matrix of the LMI, used for a proved lower bound."""
     n = W.shape[0]
     if backend == "structured":
         P = _pb.structured_min_l(W, U, G)
         lam0, L0 = anchor
         y0 = np.concatenate([L0 * lam0, [L0 * L0]])
         try:
-            r = _ipm.solve_structured(P, y0, tol=tol)
+            with np.errstate(all="ignore"):     # a breakdown is a status (NUMERICAL), never a warning
+                r = _ipm.solve_structured(P, y0, tol=tol)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}, math.nan
+            return "error", None, math.nan, {"backend": backend, "error": repr(exc)}, math.nan, None
         mu = float(r.y[n])
         Ls = math.sqrt(mu) if mu > 0 else math.nan
         lower = math.sqrt(max(-r.primal_objective, 0.0)) if r.primal_objective == r.primal_objective else math.nan
-        return _ipm_outcome(r), r.y[:n] / Ls, Ls, _ipm_stats(r), lower
+        return _ipm_outcome(r), r.y[:n] / Ls, Ls, _ipm_stats(r), lower, r.X
     prob, v = _pb.cvx_min_l(W, U, G)
     outcome, stats = _run_cvx(prob, backend, tol)
     if outcome in ("error", "infeasible") or v["p"].value is None or v["mu"].value is None:
-        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats, math.nan
+        return ("error" if outcome != "infeasible" else outcome), None, math.nan, stats, math.nan, None
     mu = float(v["mu"].value)
     Ls = math.sqrt(mu) if mu > 0 else math.nan
-    return outcome, np.asarray(v["p"].value, dtype=float).ravel() / Ls, Ls, stats, math.nan
+    Z = v["lmi"].dual_value
+    return (outcome, np.asarray(v["p"].value, dtype=float).ravel() / Ls, Ls, stats, math.nan,
+            None if Z is None else np.asarray(Z, dtype=float))
+
+
+def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0) -> Dict[str, Any]:
+    """One backend's try: the solve, the back-off to a proved L' and the proved lower bound from its dual.
+
+    Returns a dict: ``backend``, ``outcome``, ``cert`` (CERTIFIED or None), ``L_solver``, ``theta``,
+    ``L_lower`` (proved, 0.0 if none), ``refutation`` (its certificate or None), ``stats``."""
+    Us, Gs = U / alpha, G / beta
+    outcome, lam_s, L_s, stats, lower_s, X = _solve_min_l(W, Us, Gs, anchor_s, backend, tol)
+    att: Dict[str, Any] = {"backend": backend, "outcome": outcome, "cert": None, "L_solver": math.nan,
+                           "theta": math.nan, "L_lower": 0.0, "refutation": None, "stats": dict(stats)}
+    if outcome == "error" or lam_s is None or not (L_s == L_s) or not np.all(np.isfinite(lam_s)):
+        return att
+    lam = np.maximum(lam_s, 0.0) * (beta / alpha)
+    L_solver = L_s * alpha * beta
+    anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
+    t0 = time.perf_counter()
+    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI, w_error)
+    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error)
+    att.update(cert=cert, L_solver=L_solver, theta=theta, L_lower=L_low, refutation=ref, lam=lam)
+    att["stats"].update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
+                         "verify_time": time.perf_counter() - t0, "anchor_L": anchor[1]})
+    return att
+
+
+def _attempt_summary(att: Dict[str, Any]) -> Dict[str, Any]:
+    c = att["cert"]
+    return {"backend": att["backend"], "outcome": att["outcome"],
+            "solver_status": att["stats"].get("solver_status", att["stats"].get("error")),
+            "L_solver": att["L_solver"], "L_proved": float(c.witness["L"]) if c is not None else math.inf,
+            "backoff_theta": att["theta"], "L_lower": att["L_lower"]}
 
 
 def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
-                  wellposed: Optional[Certificate] = None, tol: float = 1e-9) -> Certificate:
-    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol)
+                  wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
+                  w_error: float = 0.0) -> Certificate:
+    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol, fallback=fallback, w_error=w_error)
     return c.replace(stats={**dict(c.stats), "lmi": "(10) min L"})
 
 
 def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
-                   wellposed: Optional[Certificate] = None, tol: float = 1e-9) -> Certificate:
+                   wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
+                   w_error: float = 0.0) -> Certificate:
     r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(10) min L"``).
 
     Solves :math:`\min\mu` over the "μ-form" (:mod:`deqtheory.sdp.problems`) — jointly linear in
@@ -409,17 +466,39 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     :math:`\Lambda \mapsto (\beta/\alpha)\Lambda`), then **proves** F(Λ, L') ≻ 0 for a reported
     :math:`L' \ge L^*`: at the optimum (10) is only PSD, so we move along the segment to a strictly
     feasible anchor built from a (3)-witness Γ (see :func:`_anchor`) until the verified Cholesky
-    succeeds. ``witness["L"]`` is the **proved** L'; ``stats["L_solver"]`` the solver's (unproved)
-    optimum, ``stats["backoff_rel"] = L'/L_solver − 1``; ``stats["L_lower_estimate"]`` a (not
-    rigorous) lower bound from the structured solver's primal objective.
+    succeeds.
+
+    **Minimality is proved, never taken from the solver** (:mod:`deqtheory.sdp.minimal`): the dual
+    matrix of the solve gives a refutation of (10) at some :math:`L_{\rm low} < L'` (re-checked with
+    numpy), and the result is reported minimal (``stats["minimal"]``) only when
+    :math:`(L' - L_{\rm low})/L' \le` ``MINIMAL_GAP`` (10⁻⁶). When the requested backend stalls, fails
+    or leaves a larger gap (with ``w_error`` > 0: only when it did not converge), the others of
+    ``("structured", "clarabel", "cvxopt")`` are tried in turn
+    (``fallback=False`` turns this off; the cvxpy ones only for n + d ≤ 200), and the smallest proved
+    L' and the largest proved L_low over all tries are kept. The closed-form witness Λ = cΓ of the
+    well-posedness certificate (pabbaraju2021 Thm 1 for Γ = I, havens2023 Thm 3.3 otherwise) is
+    proved too, so the reported L is never above ≈ 2‖G‖‖ΓU‖/t (``stats["source"]`` says which won).
+
+    ``witness["L"]`` is the **proved** L'. ``stats``: ``minimal`` (bool), ``L_lower`` (proved lower
+    bound on the minimal L of (10); 0.0 when none), ``gap_rel`` = (L' − L_low)/L', ``source``
+    (``"sdp:<backend>"`` or ``"closed_form"``), ``backend`` (the backend of the winning solve),
+    ``attempts`` (one summary per backend tried), ``L_solver`` (that solver's unproved optimum),
+    ``backoff_rel`` = L'/L_solver − 1; ``L_lower_estimate`` a (not rigorous) lower estimate from the
+    structured solver's primal objective.
 
     Well-posedness (the premise of Thm 3.1) is recorded as ``witness["wellposed_condition"]``: the
     given ``wellposed`` certificate if it is CERTIFIED, else (3) solved here (Γ stored in
     ``witness["gamma"]``). Since a proved F ≻ 0 is (4), the result is also valid by Prop 2.2.
 
-    Statuses: CERTIFIED; INCONCLUSIVE ((3) has no strictly feasible Γ — then no L can be proved in
-    floating point — or verification failed); NOT_APPLICABLE (U = 0 or G = 0: y does not depend on
-    x, L = 0 is not attained by a strict LMI); SOLVER_ERROR.
+    ``w_error``: a proved bound on ‖W_exact − W‖₂ when the model's exact W is not the float ``W`` given
+    (a parametric file: W computed from stored parameters, :meth:`Parametrization.forward_error_bound`).
+    Every proof (upper witness, refutation, closed-form witness, (3)) then covers every W' within that
+    distance, so the result is about the stored model (``tolerance["W_error"]``, re-used by ``verify``).
+
+    Statuses: CERTIFIED (possibly not minimal: see ``stats["minimal"]``); INCONCLUSIVE ((3) has no
+    strictly feasible Γ — then no L can be proved in floating point — or verification failed);
+    NOT_APPLICABLE (U = 0 or G = 0: y does not depend on x, L = 0 is not attained by a strict LMI);
+    SOLVER_ERROR (every backend failed and no closed-form witness was proved).
     """
     W, U, G = validate_problem(W, U, G)
     backend = _check_backend(backend)
@@ -429,7 +508,8 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     if alpha == 0 or beta == 0:
         return Certificate(LIPSCHITZ_LMI, Status.NOT_APPLICABLE, margin=math.nan,
                            message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
-    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol)
+    w_error = as_scalar("w_error", w_error, nonnegative=True)
+    source, anchor_g, own = _wellposedness(W, wellposed, backend, tol, w_error, fallback)
     wp_extra = _wp_fields(source)
     if anchor_g is None:
         status = Status.SOLVER_ERROR if own.status is Status.SOLVER_ERROR else Status.INCONCLUSIVE
@@ -437,32 +517,59 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
                            stats={"wellposed_status": own.status.value},
                            message="(3) has no proved strictly feasible Γ, so (10) has no strictly feasible point "
                                    f"and no L can be proved in floating point ({own.message})")
-    Us, Gs = U / alpha, G / beta
     g, tg = anchor_g
-    anchor_s = _anchor(W, Us, Gs, g, tg)
-    outcome, lam_s, L_s, stats, lower_s = _solve_min_l(W, Us, Gs, anchor_s, backend, tol)
-    stats = dict(stats)
-    stats["wellposed_condition"] = wp_extra.get("wellposed_condition")
-    if outcome == "error" or lam_s is None or not (L_s == L_s):
+    anchor_s = _anchor(W, U / alpha, G / beta, g, tg)
+    order = [backend]
+    if fallback:
+        small = W.shape[0] + U.shape[1] <= _FALLBACK_MAX_ORDER
+        order += [b for b in _FALLBACKS if b != backend and (b == "structured" or small)]
+    attempts = []
+    best, best_low = None, (0.0, None)
+    for be in order:
+        att = _min_l_attempt(W, U, G, alpha, beta, anchor_s, be, tol, w_error)
+        attempts.append(att)
+        if att["cert"] is not None and (best is None or att["cert"].witness["L"] < best["cert"].witness["L"]):
+            best = att
+        if att["L_lower"] > best_low[0]:
+            best_low = (att["L_lower"], att["refutation"])
+        if best is not None and _mn.relative_gap(float(best["cert"].witness["L"]), best_low[0]) <= _mn.MINIMAL_GAP:
+            break
+        if w_error and att["outcome"] == "optimal" and att["cert"] is not None:
+            break        # the gap comes from the rounding of W (w_error), which no other solver closes
+    closed = _mn.closed_form_witness(W, U, G, g, w_error)
+    summaries = [_attempt_summary(a) for a in attempts]
+    stats: Dict[str, Any] = {} if best is None else dict(best["stats"])
+    stats.update({"wellposed_condition": wp_extra.get("wellposed_condition"), "scale_U": alpha, "scale_G": beta,
+                  "attempts": summaries, "backend": (best or attempts[0])["backend"]})
+    L_sdp = float(best["cert"].witness["L"]) if best is not None else math.inf
+    if closed is not None and float(closed.witness["L"]) < L_sdp:
+        cert, src = closed, "closed_form"
+        L_cf = float(closed.witness["L"])
+        how = (f"closed-form witness Λ = cΓ of the well-posedness certificate (L = 2‖G‖‖ΓU‖/t), smaller than the "
+               f"SDP's {L_sdp:.10g}" if best is not None else "closed-form witness Λ = cΓ (every SDP solve failed)")
+        stats.update({"backoff_theta": best["theta"] if best else math.nan, "closed_form_L": L_cf})
+    elif best is not None:
+        cert, src = best["cert"], "sdp:" + best["backend"]
+        how = (f"{best['backend']} solver optimum {best['L_solver']:.10g}, back-off "
+               f"{float(cert.witness['L']) / best['L_solver'] - 1:.2e} relative")
+        stats.update({"backoff_theta": best["theta"], "backoff_rel": float(cert.witness["L"]) / best["L_solver"] - 1.0,
+                      "closed_form_L": math.inf if closed is None else float(closed.witness["L"])})
+    else:
+        failed = ", ".join(f"{s['backend']}: {s['outcome']}" for s in summaries)
         return Certificate(LIPSCHITZ_LMI, Status.SOLVER_ERROR, margin=math.nan, witness=wp_extra, stats=stats,
-                           message="solver failed on the min-L SDP; nothing is claimed")
-    lam = np.maximum(lam_s, 0.0) * (beta / alpha)
-    L_solver = L_s * alpha * beta
-    anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
-    t0 = time.perf_counter()
-    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI)
-    stats.update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
-                  "verify_time": time.perf_counter() - t0, "scale_U": alpha, "scale_G": beta,
-                  "anchor_L": anchor[1]})
-    if cert is None:
-        return Certificate(LIPSCHITZ_LMI, Status.INCONCLUSIVE, margin=-math.inf,
-                           witness={"lam": lam, "L": L_solver, **wp_extra}, stats=stats,
-                           message=f"solver optimum L ≈ {L_solver:.10g} could not be verified, even after backing off")
+                           message=f"every solve of the min-L SDP failed or could not be verified ({failed}); "
+                                   "nothing is claimed")
     Lp = float(cert.witness["L"])
-    stats.update({"backoff_theta": theta, "backoff_rel": Lp / L_solver - 1.0})
+    gap = _mn.relative_gap(Lp, best_low[0])
+    minimal = gap <= _mn.MINIMAL_GAP
+    stats.update({"minimal": minimal, "L_lower": best_low[0], "gap_rel": gap, "source": src})
+    tried = " → ".join(f"{s['backend']} ({s['outcome']})" for s in summaries)
+    head = (f"minimal L = {Lp:.10g} (proved gap {gap:.1e}: {_mn.lower_bound_summary(*best_low)}; {how})"
+            if minimal else
+            f"L = {Lp:.10g} proved, NOT proved minimal (gap {gap:.1e}: {_mn.lower_bound_summary(*best_low)}; "
+            f"{how}; tried {tried})")
     return cert.replace(witness={**dict(cert.witness), **wp_extra},
                         tolerance={**dict(cert.tolerance), "solver_tol": tol},
                         stats={**stats, **dict(cert.stats)},
-                        message=(f"proved L = {Lp:.10g} (solver optimum {L_solver:.10g}, back-off "
-                                 f"{Lp / L_solver - 1:.2e} relative): " + cert.message +
+                        message=(f"{head}: " + cert.message +
                                  f"; well-posedness from {wp_extra.get('wellposed_condition')!r}"))

@@ -34,7 +34,7 @@ from ..verified import INFLATE, UNIT_ROUNDOFF, gamma, product_error_bound, sum_e
 
 __all__ = ["LIPSCHITZ_LMI", "wellposed_matrix", "lipschitz_lmi_matrix", "lipschitz_block_matrix", "lipschitz_schur_matrix",
            "verify_wellposed_witness", "verify_lipschitz_witness", "validate_problem", "verified_pd_two",
-           "verify_lipschitz_refutation", "lambda_box"]
+           "verify_lipschitz_refutation", "lambda_box", "w_error_term"]
 
 #: The one name of the claim "a diagonal Λ ≻ 0 proves havens2023 (4)/(10) at L" (deqtheory.conditions).
 LIPSCHITZ_LMI = "lipschitz_lmi"
@@ -213,12 +213,23 @@ def verified_pd_two(A: np.ndarray, *, abs_err: float, name: str = "A",
 # Verifiers (numpy only). They recompute the margin from the witness; they never call a solver.
 # ----------------------------------------------------------------------------------------------
 
-def verify_wellposed_witness(W: Any, gamma_diag: Any) -> Certificate:
+def w_error_term(lam: np.ndarray, w_error: float) -> float:
+    r"""Bound on :math:`\|\Lambda\Delta + \Delta^\top\Lambda\|_2 \le 2\max_i\lambda_i\,\|\Delta\|_2` for the
+    difference Δ between the exact W of a stored model and the floating-point ``W`` checked, when
+    ‖Δ‖₂ ≤ ``w_error`` (parametric files: W computed from stored parameters). Rounded up."""
+    if not w_error:
+        return 0.0
+    return INFLATE * 2.0 * float(np.max(lam)) * float(w_error)
+
+
+def verify_wellposed_witness(W: Any, gamma_diag: Any, *, w_error: float = 0.0) -> Certificate:
     r"""Proved lower bound on :math:`\lambda_{\min}(2\Gamma-\Gamma W-W^\top\Gamma)` for ``Γ = diag(gamma)``.
 
     CERTIFIED iff every γ_i > 0 (checked exactly) and the proved bound is > 0 (Prop 2.1, eq. (3)).
     The margin refers to the stored (unnormalized) γ; :func:`deqtheory.sdp.sdp_wellposed` stores
-    γ with ``sum(γ) = n`` (i.e. tr Γ = n).
+    γ with ``sum(γ) = n`` (i.e. tr Γ = n). ``w_error``: a proved bound on ‖W_exact − W‖₂ (the model's
+    exact W differs from the given one, e.g. computed from stored parameters); the proof then holds
+    for every W' with ‖W' − W‖₂ ≤ ``w_error`` (recorded in ``tolerance["W_error"]``).
     """
     W = as_square("W", W)
     g = as_vector("gamma", gamma_diag, n=W.shape[0])
@@ -226,10 +237,12 @@ def verify_wellposed_witness(W: Any, gamma_diag: Any) -> Certificate:
         return Certificate("sdp_wellposed", Status.INCONCLUSIVE, margin=-math.inf,
                            witness={"gamma": g}, message="witness Γ is not positive definite")
     M, err = wellposed_matrix(W, g)
+    err += w_error_term(g, w_error)
     pd = verified_pd_two(M, abs_err=err, name="2Γ - ΓW - WᵀΓ")
     status = Status.CERTIFIED if pd.certified else Status.INCONCLUSIVE
     return Certificate("sdp_wellposed", status, margin=pd.margin, witness={"gamma": g},
-                       tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"}},
+                       tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"},
+                                  **({"W_error": float(w_error)} if w_error else {})},
                        residuals={"lambda_min_estimate": pd.stats.get("lambda_min_estimate", math.nan)},
                        stats={"n": W.shape[0], "trace_gamma": float(np.sum(g)),
                               "factorizations": pd.stats.get("factorizations")},
@@ -237,11 +250,14 @@ def verify_wellposed_witness(W: Any, gamma_diag: Any) -> Certificate:
                        else "could not prove (3) for the stored Γ: " + pd.message)
 
 
-def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condition: str) -> Certificate:
+def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condition: str,
+                             w_error: float = 0.0) -> Certificate:
     r"""Proved lower bound on :math:`\lambda_{\min}(F(\lambda, L))` for the stored witness.
 
     A positive bound proves the block LMI strictly, which (L > 0, Schur complement) is exactly (4)
     at this L, hence also (10). Status CERTIFIED iff λ > 0 entrywise, L > 0 and the bound is > 0.
+    ``w_error`` (a proved bound on ‖W_exact − W‖₂, :func:`w_error_term`): the proof then holds for
+    every W' within it (``tolerance["W_error"]``).
     """
     W, U, G = validate_problem(W, U, G)
     lam = as_vector("lam", lam, n=W.shape[0])
@@ -250,10 +266,12 @@ def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condit
         return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness={"lam": lam, "L": L},
                            message="witness Λ is not positive definite or L <= 0")
     F, err = lipschitz_block_matrix(W, U, G, lam, L)
+    err += w_error_term(lam, w_error)
     pd = verified_pd_two(F, abs_err=err, name="F(Λ, L)")
     status = Status.CERTIFIED if pd.certified else Status.INCONCLUSIVE
     return Certificate(condition, status, margin=pd.margin, witness={"lam": lam, "L": L},
-                       tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"}},
+                       tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"},
+                                  **({"W_error": float(w_error)} if w_error else {})},
                        residuals={"lambda_min_estimate": pd.stats.get("lambda_min_estimate", math.nan)},
                        stats={"n": W.shape[0], "d": U.shape[1], "p": G.shape[0],
                               "factorizations": pd.stats.get("factorizations")},
@@ -281,7 +299,8 @@ def lambda_box(W: np.ndarray, U: np.ndarray, L: float) -> np.ndarray:
     return box * (1 + 8 * UNIT_ROUNDOFF)
 
 
-def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condition: str) -> Certificate:
+def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condition: str,
+                                w_error: float = 0.0) -> Certificate:
     r"""REFUTED iff the alternative below is proved for :math:`Z = VV^\top` (``V`` of shape (n+d+p, r)).
 
     Theorem of alternatives for :math:`F(\lambda, L) = C_L + \sum_i\lambda_iA_i` (block form of (10),
@@ -297,7 +316,8 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     with the a-priori bound :math:`\gamma_k\cdot` (the same expression in absolute values),
     k = n + d + p + r + 8 (Higham §3.1, products and sums of at most k terms).
     This refutes the *certificate method* ((10) with a diagonal multiplier) at L, not the
-    Lipschitz bound itself.
+    Lipschitz bound itself. ``w_error`` (a proved bound on ‖W_exact − W‖₂): every
+    :math:`\langle A_i, Z\rangle` moves by at most :math:`2\,\|\Delta\|_2\|V_1\|_F\|(V_1)_{i,:}\|_2`, added to its bound.
     """
     W, U, G = validate_problem(W, U, G)
     L = as_scalar("L", L, positive=True)
@@ -315,6 +335,8 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     a = 2.0 * np.sum((IW @ V1 + U @ V2) * V1, axis=1)
     a_err = g * 2.0 * np.sum(((np.eye(n) + np.abs(W)) @ A1 + np.abs(U) @ A2) * A1, axis=1)
     a_up = a + a_err
+    if w_error:
+        a_up = a_up + INFLATE * 2.0 * float(w_error) * float(np.linalg.norm(V1)) * np.linalg.norm(V1, axis=1)
     cval = 2.0 * float(np.sum((G @ V1) * V3)) + L * (float(np.sum(V2 * V2)) + float(np.sum(V3 * V3)))
     c_err = g * (2.0 * float(np.sum((np.abs(G) @ A1) * A3)) + L * (float(np.sum(A2 * A2)) + float(np.sum(A3 * A3))))
     c_up = cval + c_err
@@ -352,12 +374,19 @@ def _verify_sdp_wellposed(cert: Certificate, *, W: Any, **_: Any) -> Certificate
             from .refute import verify_wellposed_refutation
             return verify_wellposed_refutation(W, cert.witness["V"])
         return cert.replace(status=Status.INCONCLUSIVE, message="no witness Γ to verify")
-    return _merge(cert, verify_wellposed_witness(W, cert.witness["gamma"]))
+    return _merge(cert, verify_wellposed_witness(W, cert.witness["gamma"], w_error=_w_error_of(cert)))
+
+
+def _w_error_of(cert: Certificate) -> float:
+    """The ‖W_exact − W‖₂ bound a certificate was proved with (0 for a W taken as exact). Re-checking with
+    it is never weaker than without: a larger value only makes the proof harder."""
+    return float(cert.tolerance.get("W_error", 0.0) or 0.0)
 
 
 def _refutation(cert: Certificate, W: Any, U: Any, G: Any) -> Optional[Certificate]:
     if "V" in cert.witness and "L" in cert.witness and "lam" not in cert.witness:
-        return verify_lipschitz_refutation(W, U, G, cert.witness["L"], cert.witness["V"], condition=cert.condition)
+        return verify_lipschitz_refutation(W, U, G, cert.witness["L"], cert.witness["V"], condition=cert.condition,
+                                           w_error=_w_error_of(cert))
     return None
 
 
@@ -365,11 +394,13 @@ def _verify_with_wellposedness(cert: Certificate, W: Any, U: Any, G: Any,
                                wellposed: Optional[Certificate]) -> Certificate:
     if "lam" not in cert.witness or "L" not in cert.witness:
         return cert.replace(status=Status.INCONCLUSIVE, message="no witness (Λ, L) to verify")
-    fresh = verify_lipschitz_witness(W, U, G, cert.witness["lam"], cert.witness["L"], condition=cert.condition)
+    we = _w_error_of(cert)
+    fresh = verify_lipschitz_witness(W, U, G, cert.witness["lam"], cert.witness["L"], condition=cert.condition,
+                                     w_error=we)
     source = str(cert.witness.get("wellposed_condition", ""))
     wp_note: str
     if "gamma" in cert.witness:
-        wp = verify_wellposed_witness(W, cert.witness["gamma"])
+        wp = verify_wellposed_witness(W, cert.witness["gamma"], w_error=we)
         wp_ok = wp.certified
         wp_note = f"well-posedness re-verified from stored Γ ((3), margin {wp.margin:.3g})"
     elif wellposed is not None:

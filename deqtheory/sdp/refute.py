@@ -34,8 +34,9 @@ def factor_psd(X: np.ndarray, rel: float = 1e-12) -> np.ndarray:
     return Q[:, keep] * np.sqrt(w[keep])[None, :]
 
 
-def verify_wellposed_refutation(W: Any, V: Any) -> Certificate:
-    """CERTIFIED-as-REFUTED check: status REFUTED iff the alternative above is proved for Z = VVᵀ."""
+def verify_wellposed_refutation(W: Any, V: Any, *, w_error: float = 0.0) -> Certificate:
+    """CERTIFIED-as-REFUTED check: status REFUTED iff the alternative above is proved for Z = VVᵀ.
+    ``w_error``: a proved bound on ‖W_exact − W‖₂; each d_i then moves by at most ‖Δ‖₂‖V‖_F‖V_{i,:}‖₂."""
     W = as_square("W", W)
     n = W.shape[0]
     V = as_matrix("V", V)
@@ -44,6 +45,8 @@ def verify_wellposed_refutation(W: Any, V: Any) -> Certificate:
     R = np.eye(n) - W
     d = np.sum((R @ V) * V, axis=1)
     err = INFLATE * gamma(2 * n + 3 + V.shape[1]) * np.sum(((np.eye(n) + np.abs(W)) @ np.abs(V)) * np.abs(V), axis=1)
+    if w_error:
+        err = err + INFLATE * float(w_error) * float(np.linalg.norm(V)) * np.linalg.norm(V, axis=1)
     worst = float(np.max(d + err))
     nonzero = bool(np.any(V != 0))
     if nonzero and worst <= 0:
