@@ -91,6 +91,47 @@ def sum_error_bound(*terms: np.ndarray) -> float:
     return _INFLATE * gamma(len(terms)) * float(np.linalg.norm(acc))
 
 
+#: matrices with an entry above this are scaled by a power of two before the proof (:func:`_unit_scale`)
+_BIG = 2.0 ** 400
+
+
+def _unit_scale(A: np.ndarray, abs_err: float) -> "tuple[np.ndarray, float, float]":
+    r"""``(A/s, err, s)`` with :math:`s = 2^k` and :math:`\max|A/s| < 1` when :math:`\max|A| > 2^{400}`
+    (else ``(A, abs_err, 1)``): above that, squares and sums in the error bounds (‖S‖_F, tr) and the
+    shifts overflow near 1e154 and the proof would fail with an exception. Dividing by a power of two
+    is exact except for entries that become subnormal, each off by at most :math:`\eta/2`, so
+    :math:`\|A/s - \mathrm{fl}(A/s)\|_2 \le \|\cdot\|_F \le n\eta/2`;
+    ``err`` = abs_err/s + nη rounded up. A proof about A/s is then a proof about A:
+    :math:`\lambda_{\min}(\mathrm{sym}A) = s\,\lambda_{\min}(\mathrm{sym}(A/s))`."""
+    amax = float(np.max(np.abs(A))) if A.size else 0.0
+    if not amax > _BIG:
+        return A, abs_err, 1.0
+    s = math.ldexp(1.0, math.frexp(amax)[1])
+    err = float(np.nextafter(np.nextafter(abs_err / s, np.inf) + A.shape[0] * _ETA, np.inf))
+    return A / s, err, s
+
+
+def _rescaled(c: Certificate, s: float, abs_err: float, name: str) -> Certificate:
+    """A ``"pd"`` certificate proved on ``A/s`` restated for ``A`` (margin, shift and λ estimates × s)."""
+    k = int(math.log2(s))
+    wit = dict(c.witness)
+    if "shift" in wit:
+        wit["shift"] = float(wit["shift"]) * s
+    stats = {key: (float(v) * s if key in ("lambda_min_estimate", "lambda_min_upper_bound") else v)
+             for key, v in c.stats.items()}
+    stats["scaled_by"] = f"2^{k}"
+    margin = c.margin * s
+    if c.status is Status.REFUTED:
+        msg = f"proved lambda_min(sym({name})) <= {stats['lambda_min_upper_bound']:.6g} < 0 (witness v)"
+    elif margin > -math.inf:
+        msg = f"proved lambda_min(sym({name})) >= {margin:.6g}"
+    else:
+        msg = f"could not prove sym({name}) positive definite"
+    return c.replace(margin=margin, witness=wit, stats=stats,
+                     tolerance={**dict(c.tolerance), "abs_err": abs_err},
+                     message=f"{msg} (proved on {name}/2^{k}: exact power-of-two scaling, subnormal rounding bounded)")
+
+
 def _cholesky_ok(B: np.ndarray) -> bool:
     try:
         scipy.linalg.cholesky(B, lower=False, check_finite=False, overwrite_a=True)
@@ -125,6 +166,9 @@ def verified_pd_at_shift(A: Any, shift: float, *, abs_err: float = 0.0, name: st
     A = as_square(name, A)
     abs_err = as_scalar("abs_err", abs_err, nonnegative=True)
     t = as_scalar("shift", shift)
+    As, err, s = _unit_scale(A, abs_err)
+    if s != 1.0:
+        return _rescaled(verified_pd_at_shift(As, t / s, abs_err=err, name=name), s, abs_err, name)
     S, sym_err = _symmetric_part(A)
     B = S.copy()
     B[np.diag_indices_from(B)] -= t
@@ -166,6 +210,9 @@ def verified_pd(A: Any, *, abs_err: float = 0.0, refute: bool = True, name: str 
     """
     A = as_square(name, A)
     abs_err = as_scalar("abs_err", abs_err, nonnegative=True)
+    As, err, s = _unit_scale(A, abs_err)
+    if s != 1.0:
+        return _rescaled(verified_pd(As, abs_err=err, refute=refute, name=name), s, abs_err, name)
     n = A.shape[0]
     S, sym_err = _symmetric_part(A)
     w, V = np.linalg.eigh(S)
