@@ -31,7 +31,7 @@ from . import explicit_conv as _ec
 from . import parametrizations as _dp
 from . import pipeline as _pl
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
-from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, ShapeError
+from .errors import DEQInputError, DomainError, DTypeError, ModelFileError, NonFiniteError, ShapeError
 from .io import MAX_ARRAY_ELEMENTS, load_npz, save_npz
 from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
@@ -377,6 +377,13 @@ class _File:
         return self.prefix + key in self.data
 
     def req(self, key: str) -> Any:
+        """The numeric array ``key`` (text members are refused: a model array is never a string)."""
+        v = self._get(key)
+        if isinstance(v, (str, list)):
+            raise DTypeError(f"{self.path}:{self.prefix + key}: expected a numeric array, got text {v!r:.60}")
+        return v
+
+    def _get(self, key: str) -> Any:
         k = self.prefix + key
         if k not in self.data:
             raise ModelFileError(f"{self.path}: kind {self.kind!r} needs array {k!r}; found {sorted(self.data)}")
@@ -386,10 +393,8 @@ class _File:
         return self.req(key) if self.has(key) else None
 
     def scalar(self, key: str, integer: bool = False) -> Any:
-        v = np.asarray(self.req(key))
-        if v.size != 1:
-            raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a scalar, got shape {v.shape}")
-        f = float(v.reshape(-1)[0])
+        """One finite real number (``integer``: a non-negative integer); typed errors name ``file:key``."""
+        f = as_scalar(f"{self.path}:{self.prefix + key}", self.req(key))   # finite, real, one element
         if integer:
             if f != int(f) or f < 0:
                 raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a non-negative integer, got {f}")
@@ -416,7 +421,7 @@ class _File:
         return self.scalar(key) if self.has(key) else None
 
     def text(self, key: str) -> str:
-        v = self.opt(key)
+        v = self._get(key) if self.has(key) else None
         return v if isinstance(v, str) else ""
 
     def cplx(self, key: str) -> np.ndarray:
