@@ -18,7 +18,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from .errors import DEQInputError
 
-__all__ = ["main", "build_parser", "OneLineParser", "report_error", "emit_json", "set_blas_threads"]
+__all__ = ["main", "build_parser", "OneLineParser", "report_error", "emit_json", "set_blas_threads", "blas_threads"]
 
 
 def report_error(prog: str, message: str, *, as_json: bool = False, code: int = 2) -> int:
@@ -62,32 +62,46 @@ class OneLineParser(argparse.ArgumentParser):
         return super().add_subparsers(**kwargs)
 
 
-def set_blas_threads(n: int) -> List[str]:
-    """Set the thread count of every OpenBLAS already loaded in this process (numpy's and scipy's
-    bundled copies) through its ``*openblas_set_num_threads*`` entry point; returns the libraries
-    set. BLAS reads ``OPENBLAS_NUM_THREADS`` only when it loads, so this is how a command picks
-    its threads after numpy is imported."""
+def _openblas_calls(action: str) -> List[Any]:
+    """``*openblas_{action}_num_threads*`` of every OpenBLAS loaded in this process (numpy's and scipy's
+    bundled copies), found through ``/proc/self/maps`` (Linux; elsewhere none)."""
     import ctypes
 
-    done: List[str] = []
     try:
         with open("/proc/self/maps") as fh:
             libs = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and ".so" in line})
     except OSError:  # pragma: no cover - not Linux: the environment variables decide
-        return done
+        return []
+    calls = []
     for lib in libs:
         try:
             h = ctypes.CDLL(lib)
         except OSError:  # pragma: no cover
             continue
-        for sym in ("openblas_set_num_threads", "openblas_set_num_threads64_", "scipy_openblas_set_num_threads64_",
-                    "scipy_openblas_set_num_threads"):
+        for sym in (f"openblas_{action}_num_threads", f"openblas_{action}_num_threads64_",
+                    f"scipy_openblas_{action}_num_threads64_", f"scipy_openblas_{action}_num_threads"):
             fn = getattr(h, sym, None)
             if fn is not None:
-                fn(ctypes.c_int(int(n)))
-                done.append(lib)
+                calls.append(fn)
                 break
-    return done
+    return calls
+
+
+def set_blas_threads(n: int) -> int:
+    """Set the thread count of every OpenBLAS loaded in this process; returns how many were set. BLAS
+    reads ``OPENBLAS_NUM_THREADS`` only when it loads, so this is how a command picks its threads
+    after numpy is imported."""
+    import ctypes
+
+    calls = _openblas_calls("set")
+    for fn in calls:
+        fn(ctypes.c_int(int(n)))
+    return len(calls)
+
+
+def blas_threads() -> List[int]:
+    """The thread count of every OpenBLAS loaded in this process (see :func:`set_blas_threads`)."""
+    return [int(fn()) for fn in _openblas_calls("get")]
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -801,20 +801,14 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
     """Fixed point of a dense DEQ: exact DAG solve on W with rounding-level entries snapped to 0
     when that W is feed-forward (converted explicit nets), else PR in the Λ-metric (LBEN) or
     ``auto``; the residual is always recomputed with the stored W."""
-    from . import graph, solvers
+    from . import solvers
 
     W = np.asarray(a["W"])
-    n = W.shape[0]
     U = a["U"]
     mask = a.get("identity_mask")
-    snap = 64 * n * 2.0 ** -53 * float(np.max(np.abs(W))) if W.size else 0.0
-    Ws = np.where(np.abs(W) <= snap, 0.0, W)
-    if graph.is_feedforward(Ws).certified:
-        r = solvers.solve(Ws, U, a["b"], X, method="exact_dag", tol=tol, identity_mask=mask)
-        res = solvers.fixed_point_residual(W, U, a["b"], r.z, X, identity_mask=mask)
-        rmax = float(np.max(res))
-        if rmax <= r.tol:
-            return r.z, rmax, r.tol, SolverStatus.CONVERGED, "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
+    r = _cv.snapped_dag_solve(W, U, a["b"], X, tol=tol, identity_mask=mask)
+    if r is not None:
+        return r.z, r.residual, r.tol, SolverStatus.CONVERGED, r.method
     if lam is not None:
         r = solvers.solve(W, U, a["b"], X, method="pr", tol=tol, Lambda=lam, max_iter=200_000, identity_mask=mask)
     else:
