@@ -385,21 +385,39 @@ def certificate_files(draw, tmp):
     return p
 
 
+def _fuzz_command(data, cmd, *args, note=""):
+    """``deqtheory cmd *args [--json]``: exit 0 / 1 (did not verify) / 2 with the usual form."""
+    json_out = data.draw(st.booleans())
+    argv = [cmd, *args] + (["--json"] if json_out else [])
+    code, out, err = run(dcli.main, argv, tag=f"deqtheory {cmd}")
+    assert_clean(code, out, err, [note] + argv, ok_codes=(0, 1, 2), json_out=json_out)
+    return code
+
+
+@pytest.fixture(scope="module")
+def saved_certificate(bases, tmp_path_factory):
+    """A real ``lipschitz_lmi`` certificate of the mondeq base model (``check --save-certificate``)."""
+    d = tmp_path_factory.mktemp("cert")
+    model, cert = d / "mondeq.npz", d / "cert.npz"
+    np.savez(model, **bases["mondeq"])
+    assert dcli.main(["check", str(model), "--save-certificate", str(cert)]) == 0
+    return model, cert
+
+
 @FUZZ
 @given(data=st.data())
-def test_fuzz_verify(bases, tmp_path_factory, data):
+def test_fuzz_verify(bases, saved_certificate, tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("ver")
-    if data.draw(st.booleans()):
+    which = data.draw(st.sampled_from(["good", "mutated model", "bad certificate"]))
+    model, cert = saved_certificate
+    note = which
+    if which == "mutated model":
         model, note = data.draw(mutated_files(bases, tmp))
-    else:
-        model = tmp / "deq.npz"
-        np.savez(model, **bases["deq"])
-        note = "deq"
-    cert = data.draw(st.one_of(certificate_files(tmp), mutated_files(bases, tmp).map(lambda t: t[0])))
-    json_out = data.draw(st.booleans())
-    argv = ["verify", model, cert] + (["--json"] if json_out else [])
-    code, out, err = run(dcli.main, argv, tag="deqtheory verify")
-    assert_clean(code, out, err, [note] + argv, ok_codes=(0, 1, 2), json_out=json_out)
+    elif which == "bad certificate":
+        cert = data.draw(st.one_of(certificate_files(tmp), mutated_files(bases, tmp).map(lambda t: t[0])))
+    code = _fuzz_command(data, "verify", model, cert, note=note)
+    if which == "good":
+        assert code == 0                                   # the real certificate verifies on its model
 
 
 @st.composite
@@ -436,10 +454,7 @@ def test_fuzz_verify_certification(bases, tmp_path_factory, data):
     buf = _io.BytesIO()
     np.savez(buf, **bases["deq"])
     cert = data.draw(st.one_of(certification_files(tmp, buf.getvalue()), mutated_files(bases, tmp).map(lambda t: t[0])))
-    json_out = data.draw(st.booleans())
-    argv = ["verify-certification", cert] + (["--json"] if json_out else [])
-    code, out, err = run(dcli.main, argv, tag="deqtheory verify-certification")
-    assert_clean(code, out, err, argv, ok_codes=(0, 1, 2), json_out=json_out)
+    _fuzz_command(data, "verify-certification", cert)
 
 
 # ---------------------------------------------------------------------------------------------- arguments
