@@ -43,7 +43,7 @@ from ._validate import as_square, as_scalar
 from .certificates import Certificate, Status, register_verifier
 
 __all__ = ["UNIT_ROUNDOFF", "INFLATE", "round_up", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
-           "sum_error_bound", "verified_lambda_min", "pd_as_condition"]
+           "sum_error_bound", "verified_lambda_min", "pd_as_condition", "refute_quadratic"]
 
 UNIT_ROUNDOFF = 2.0 ** -53
 _ETA = 2.0 ** -1074
@@ -130,6 +130,35 @@ def _rescaled(c: Certificate, s: float, abs_err: float, name: str) -> Certificat
     return c.replace(margin=margin, witness=wit, stats=stats,
                      tolerance={**dict(c.tolerance), "abs_err": abs_err},
                      message=f"{msg} (proved on {name}/2^{k}: exact power-of-two scaling, subnormal rounding bounded)")
+
+
+def refute_quadratic(B: Any, v: Any, abs_err: float = 0.0) -> "tuple[bool, float]":
+    r"""Proved upper bound on :math:`v^\top \mathrm{sym}(B_{\rm exact}) v`; True if it is < 0 (then
+    :math:`\mathrm{sym}(B_{\rm exact})` is not positive semidefinite, witness ``v``).
+
+    The allowance is :math:`\gamma_{2n+2}|v|^\top|S||v| + (\texttt{abs\_err} + u\|S\|_F)\|v\|^2` with
+    :math:`S = \mathrm{fl}(\mathrm{sym}\,B)` (the :math:`u\|S\|_F` term covers forming :math:`S`; 0
+    when :math:`B` is exactly symmetric), inflated by :data:`INFLATE`, the sum rounded up. Matrices
+    above :math:`2^{400}` are first scaled exactly (:func:`_unit_scale`), so nothing overflows; a bound
+    that still overflows (a huge witness ``v``) is ``inf``: not refuted. The one quadratic-form
+    refutation of the library (:func:`verified_pd`, ``linalg``, ``spectrum``, ``conv_ibp``)."""
+    B = np.asarray(B, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    Bs, err, s = _unit_scale(B, float(abs_err))
+    n = Bs.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.array_equal(Bs, Bs.T):
+            S, sym_err = Bs, 0.0
+        else:
+            S = 0.5 * (Bs + Bs.T)
+            sym_err = UNIT_ROUNDOFF * float(np.linalg.norm(S))
+        q = float(v @ (S @ v))
+        av = np.abs(v)
+        bound = _INFLATE * (gamma(2 * n + 2) * float(av @ (np.abs(S) @ av)) + (err + sym_err) * float(v @ v))
+        ub = float(np.nextafter(q + bound, np.inf)) * s
+    if not math.isfinite(ub):
+        return False, math.inf
+    return ub < 0, ub
 
 
 def _cholesky_ok(B: np.ndarray) -> bool:
@@ -244,12 +273,9 @@ def verified_pd(A: Any, *, abs_err: float = 0.0, refute: bool = True, name: str 
     witness = dict(best.witness) if best is not None else {}
     if refute and lam < 0:
         v = V[:, 0]
-        q = float(v @ (S @ v))
-        absv = np.abs(v)
-        err = _INFLATE * (gamma(2 * n + 2) * float(absv @ (np.abs(S) @ absv))
-                          + (abs_err + sym_err) * float(v @ v))
-        if q + err < 0:
-            ub = (q + err) / float(v @ v) * (1 + 4 * n * UNIT_ROUNDOFF)
+        ok, q_ub = refute_quadratic(A, v, abs_err)
+        if ok:
+            ub = q_ub / float(v @ v) * (1 - 4 * (n + 1) * UNIT_ROUNDOFF)   # ub < 0: towards 0 is the safe side
             witness.update({"v": v})
             return Certificate("pd", Status.REFUTED, margin=margin, witness=witness, tolerance=tol,
                                stats={**stats, "lambda_min_upper_bound": ub},
