@@ -174,3 +174,12 @@ def test_readme_sll_example_runs_as_written(tmp_path):
         assert r.returncode == 0, (argv, r.stderr)
     y_sll, y_lben = np.load(tmp_path / "y_sll.npy"), np.load(tmp_path / "y_lben.npy")
     assert np.max(np.abs(y_sll - y_lben)) <= 1e-14 * max(1.0, float(np.max(np.abs(y_sll))))
+
+
+def test_an_output_path_that_is_a_directory_is_one_line_exit_2(mondeq, tmp_path, capsys):
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((2, 3)))
+    (tmp_path / "out").mkdir()
+    for argv in (["eval", mondeq, x, "-o", tmp_path / "out"], ["check", mondeq, "--no-sdp", "--json-out", tmp_path / "out"]):
+        code, out, err = _run(dcli.main, argv, capsys)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "out" in err, err
