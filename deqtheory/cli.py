@@ -342,8 +342,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv
     args = build_parser(json_errors=as_json).parse_args(argv)
-    if getattr(args, "threads", None):
-        set_blas_threads(args.threads)
+    restore = blas_threads() if getattr(args, "threads", None) else []
+    if restore:
+        set_blas_threads(args.threads)     # for this command only (main may run in-process)
     try:
         return int(args.func(args) or 0)
     except DEQInputError as exc:
@@ -353,6 +354,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:       # an output path that cannot be written (a directory, no permission)
         return report_error(f"deqtheory {args.command}", f"{exc.filename or ''}: {exc.strerror or exc}",
                             as_json=as_json)
+    finally:
+        if restore and len(set(restore)) == 1:
+            set_blas_threads(restore[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -98,7 +98,7 @@ def test_exit_code_3_is_the_missing_dataset_and_is_documented():
         assert code in doc
 
 
-def test_threads_flag_sets_every_loaded_openblas(mondeq, capsys):
+def test_threads_flag_sets_every_loaded_openblas(mondeq, capsys, monkeypatch):
     import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS, loaded)
 
     assert dcli.build_parser().parse_args(["check", "m.npz"]).threads == 1       # the default
@@ -106,10 +106,16 @@ def test_threads_flag_sets_every_loaded_openblas(mondeq, capsys):
         code, _, err = _run(dcli.main, ["check", mondeq, "--threads", bad], capsys)
         assert code == 2 and len(err.strip().splitlines()) == 1
     before = dcli.blas_threads()
+    seen = []
+    real = report.check_deq
+    monkeypatch.setattr(report, "check_deq", lambda *a, **k: seen.append(dcli.blas_threads()) or real(*a, **k))
     try:
         assert dcli.set_blas_threads(2) and set(dcli.blas_threads()) == {2}
         code, _, _ = _run(dcli.main, ["check", mondeq, "--no-sdp"], capsys)
-        assert code == 0 and set(dcli.blas_threads()) == {1}                    # check's default: one thread
+        assert code == 0 and set(seen[-1]) == {1}                     # during check: one thread (the default)
+        code, _, _ = _run(dcli.main, ["check", mondeq, "--no-sdp", "--threads", "3"], capsys)
+        assert code == 0 and set(seen[-1]) == {3}
+        assert set(dcli.blas_threads()) == {2}                         # and the caller's setting is back
     finally:
         for n in set(before):
             dcli.set_blas_threads(n)

@@ -54,7 +54,7 @@ ADDRESS_SPACE_BUDGET = 1 << 30
 #: io.MAX_ARRAY_ELEMENTS during the fuzz (8 MiB of float64): a header declaring more is refused
 FUZZ_ARRAY_LIMIT = 1 << 20
 
-FUZZ = settings(max_examples=400 if LONG else 30, derandomize=not LONG, deadline=None, database=None,
+FUZZ = settings(max_examples=1000 if LONG else 30, derandomize=not LONG, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 SUMMARY: "collections.Counter[str]" = collections.Counter()
 T0 = time.perf_counter()
