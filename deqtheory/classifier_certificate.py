@@ -226,8 +226,11 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
         raise ModelFileError(f"{p}:model_npz: expected uint8 bytes, got dtype {f['model_npz'].dtype} shape {f['model_npz'].shape}")
     wit = {k[len("witness/"):]: as_array(f"{p}:{k}", v, allow_empty=True, check_finite=False)
            for k, v in f.items() if k.startswith("witness/")}
+    radius = as_array(f"{p}:radius", f["radius"], ndim=1, allow_empty=True, check_finite=False) if "radius" in f else None
+    for k, v in list(wit.items()) + ([("radius", radius)] if radius is not None else []):
+        if v.ndim < 1 or v.shape[0] != N or (k in ("z_lift", "interval_margins") and (v.ndim != 3 or v.shape[1] != E)):
+            raise ShapeError(f"{p}:{k}: shape {v.shape} does not match {N} images and {E} radii")
     certs = {n: _cert_from(n, f, p) for n in names}
-    radius = as_array(f"{p}:radius", f["radius"], allow_empty=True, check_finite=False) if "radius" in f else None
     return Certification(X=arr["X"], labels=arr["labels"].astype(np.int64), norm=str(norm), eps=arr["eps"],
                          domain=None if dom is None else (float(dom[0]), float(dom[1])),
                          certified=arr["certified"] != 0, correct=arr["correct"] != 0, radius=radius, witness=wit,

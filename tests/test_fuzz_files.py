@@ -447,14 +447,63 @@ def certification_files(draw, tmp, model_bytes):
     return p
 
 
+@pytest.fixture(scope="module")
+def saved_certification(tmp_path_factory):
+    """A real classifier certification (``deqtheory-train certify --witness``) of a tiny IBP-MonDEQ."""
+    torch = pytest.importorskip("torch")
+    from deqtheory_train.certify import Readout, certify_deq
+    from deqtheory_train.data import Normalize
+    from deqtheory_train.experiment.certification import save_witness
+    from deqtheory_train.layers import IBPMonDEQLayer
+
+    torch.manual_seed(0)
+    layer = IBPMonDEQLayer(4, 8, 3, dtype=torch.float64, m=0.3)
+    model = torch.nn.Sequential(Normalize([0.5], [0.3]), torch.nn.Flatten(), layer, Readout(layer)).double()
+    x = torch.rand(6, 1, 2, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    x, y = x.numpy(), y.numpy()
+    out = certify_deq(model, x, y, norm="2", eps=[0.0, 0.01], witness=True)
+    p = tmp_path_factory.mktemp("cc") / "cert.npz"
+    save_witness(p, model, out, x, y, norm="2", eps=[0.0, 0.01], certifier="deq")
+    return p
+
+
+@st.composite
+def damaged_certifications(draw, good, tmp):
+    """The real certification with one to three members replaced, dropped or perturbed."""
+    arrays = _arrays_of(good)
+    for _ in range(draw(st.integers(0, 3))):
+        k = draw(st.sampled_from(sorted(arrays)))
+        op = draw(st.sampled_from(["drop", "replace", "scale", "flip"]))
+        if op == "drop":
+            arrays.pop(k)
+        elif op == "replace":
+            arrays[k] = draw(bad_arrays())
+        elif op == "scale" and arrays[k].dtype.kind == "f":
+            with np.errstate(all="ignore"):
+                arrays[k] = arrays[k] * draw(st.sampled_from([-1.0, 0.0, 2.0, 1e300, np.nan]))
+        elif op == "flip" and arrays[k].dtype == bool:
+            arrays[k] = ~arrays[k]
+    p = tmp / f"d{draw(st.integers(0, 10 ** 9))}.npz"
+    np.savez(p, **arrays)
+    return p
+
+
 @FUZZ
 @given(data=st.data())
-def test_fuzz_verify_certification(bases, tmp_path_factory, data):
+def test_fuzz_verify_certification(bases, saved_certification, tmp_path_factory, data):
     tmp = tmp_path_factory.mktemp("vc")
     buf = _io.BytesIO()
     np.savez(buf, **bases["deq"])
-    cert = data.draw(st.one_of(certification_files(tmp, buf.getvalue()), mutated_files(bases, tmp).map(lambda t: t[0])))
-    _fuzz_command(data, "verify-certification", cert)
+    which = data.draw(st.sampled_from(["good", "damaged", "malformed", "model file"]))
+    cert = {"good": lambda: saved_certification,
+            "damaged": lambda: data.draw(damaged_certifications(saved_certification, tmp)),
+            "malformed": lambda: data.draw(certification_files(tmp, buf.getvalue())),
+            "model file": lambda: data.draw(mutated_files(bases, tmp))[0]}[which]()
+    code = _fuzz_command(data, "verify-certification", cert, note=which)
+    if which == "good":
+        assert code == 0                                   # the real certification is confirmed
 
 
 # ---------------------------------------------------------------------------------------------- arguments
@@ -586,6 +635,14 @@ def test_found_certification_with_wrong_array_types(tmp_path, bases):
              X=np.zeros((2, 3)), labels=np.asarray(["a", "b"]), eps=np.zeros(1), certified=np.zeros((2, 1), bool),
              correct=np.ones(2, bool), model_npz=np.frombuffer(buf.getvalue(), np.uint8), **{"witness/z": np.zeros((2, 4))})
     assert "labels" in _one_line_2(dcli.main, ["verify-certification", p])
+
+
+@pytest.mark.parametrize("key, value", [("radius", np.zeros((1, 0))), ("witness/z", np.zeros((2, 8)))])
+def test_found_certification_arrays_that_disagree_with_the_images(tmp_path, saved_certification, key, value):
+    """recheck: 'operands could not be broadcast' traceback for a radius / witness of the wrong shape."""
+    p = tmp_path / "c.npz"
+    np.savez(p, **{**_arrays_of(saved_certification), key: value})
+    assert key in _one_line_2(dcli.main, ["verify-certification", p])
 
 
 def test_found_text_where_a_model_scalar_belongs(tmp_path, bases):
