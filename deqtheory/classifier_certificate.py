@@ -227,8 +227,9 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
     wit = {k[len("witness/"):]: as_array(f"{p}:{k}", v, allow_empty=True, check_finite=False)
            for k, v in f.items() if k.startswith("witness/")}
     radius = as_array(f"{p}:radius", f["radius"], ndim=1, allow_empty=True, check_finite=False) if "radius" in f else None
-    for k, v in list(wit.items()) + ([("radius", radius)] if radius is not None else []):
-        if v.ndim < 1 or v.shape[0] != N or (k in ("z_lift", "interval_margins") and (v.ndim != 3 or v.shape[1] != E)):
+    for k, v in [(f"witness/{k}", v) for k, v in wit.items()] + ([("radius", radius)] if radius is not None else []):
+        if v.ndim < 1 or v.shape[0] != N or (k in ("witness/z_lift", "witness/interval_margins")
+                                             and (v.ndim != 3 or v.shape[1] != E)):
             raise ShapeError(f"{p}:{k}: shape {v.shape} does not match {N} images and {E} radii")
     certs = {n: _cert_from(n, f, p) for n in names}
     return Certification(X=arr["X"], labels=arr["labels"].astype(np.int64), norm=str(norm), eps=arr["eps"],
