@@ -409,19 +409,21 @@ class _Conditions:
         return self.mono is not None or self.mu is not None or self.m_weighted is not None
 
     def error(self, M: np.ndarray, v: np.ndarray, dv: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Componentwise bound on |z − z*(v_exact)| for |v_exact − v| ≤ dv (+inf without a condition)."""
-        r, delta = _bounds.residual_bound(M, v, z)
-        d = (delta + dv) * (1 + 2 * _U)
-        e = np.full(M.shape[0], math.inf)
-        if self.mono is not None:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
-                                                              certificate=self.mono).componentwise)
-        if self.m_weighted is not None and self.m_weighted > 0:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
-                                                              m=self.m_weighted).componentwise)
-        if self.mu is not None:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "inf", residual_err=d,
-                                                              certificate=self.mu).componentwise)
+        """Componentwise bound on |z − z*(v_exact)| for |v_exact − v| ≤ dv (+inf without a condition).
+        The stored z is data from the file: a bound that overflows (a z of 1e300) is +inf, nothing proved."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            r, delta = _bounds.residual_bound(M, v, z)
+            d = (delta + dv) * (1 + 2 * _U)
+            e = np.full(M.shape[0], math.inf)
+            if self.mono is not None:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
+                                                                  certificate=self.mono).componentwise)
+            if self.m_weighted is not None and self.m_weighted > 0:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
+                                                                  m=self.m_weighted).componentwise)
+            if self.mu is not None:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "inf", residual_err=d,
+                                                                  certificate=self.mu).componentwise)
         return np.where(np.isnan(e), math.inf, e)
 
 

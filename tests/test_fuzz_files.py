@@ -645,6 +645,15 @@ def test_found_certification_arrays_that_disagree_with_the_images(tmp_path, save
     assert key in _one_line_2(dcli.main, ["verify-certification", p])
 
 
+def test_found_overflowing_stored_fixed_point(tmp_path, saved_certification, capsys):
+    """A stored z of 1e300 overflowed the error bound (RuntimeWarning): now inf, the claims not confirmed."""
+    arrays = _arrays_of(saved_certification)
+    p = tmp_path / "c.npz"
+    np.savez(p, **{**arrays, "witness/z": arrays["witness/z"] * 1e300})
+    code, out, err = run(dcli.main, ["verify-certification", p], tag="regression")
+    assert code == 1 and err == "" and "not_confirmed" in out
+
+
 def test_found_text_where_a_model_scalar_belongs(tmp_path, bases):
     """formats._File.scalar: ``float('x')`` ValueError traceback for a string ``L`` in an lben file."""
     p = tmp_path / "l.npz"
