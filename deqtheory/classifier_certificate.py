@@ -62,9 +62,7 @@ import math
 import os
 import sys
 import tempfile
-import zipfile
-import zlib
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -78,8 +76,8 @@ from .conditions import canonical
 from .sdp import lmi as _lmi  # noqa: F401  (registers the verifiers of the x → y Lipschitz LMI certificates)
 from .model import DEQ
 from .errors import DEQInputError, DomainError, ModelFileError, ShapeError
-from .io import atomic_write, check_npz_headers
-from .verified import UNIT_ROUNDOFF, gamma, round_up
+from .io import atomic_write, check_npz_headers, json_object, load_npz_raw
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
 
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CERTIFICATE_CONDITIONS", "CONV_CONDITIONS", "certificate_target",
            "expected_conditions", "ClaimStatus", "Certification",
@@ -184,13 +182,24 @@ def _num(v: Any) -> Any:
     return float(v) if isinstance(v, str) and v in ("inf", "-inf", "nan") else v
 
 
-def _cert_from(name: str, f: Mapping[str, np.ndarray]) -> Certificate:
-    head = json.loads(str(f[f"cert/{name}/__json__"][()]))
+def _cert_from(name: str, f: Mapping[str, np.ndarray], p: str = "") -> Certificate:
+    from ._validate import as_array
+
+    key = f"cert/{name}/__json__"
+    if key not in f:
+        raise ModelFileError(f"{p}: missing array {key!r}")
+    head = json_object(f"{p}:{key}", f[key])
     pre = f"cert/{name}/witness/"
-    wit: Dict[str, Any] = {k: _num(v) for k, v in head["witness"].items()}
-    wit.update({k[len(pre):]: np.asarray(f[k], dtype=np.float64) for k in f if k.startswith(pre)})
-    return Certificate(head["condition"], Status(head["status"]), margin=float(_num(head["margin"])),
-                       witness=wit, stats={k: _num(v) for k, v in head["stats"].items()}, message=head["message"])
+    try:
+        wit: Dict[str, Any] = {k: _num(v) for k, v in head["witness"].items()}
+        wit.update({k[len(pre):]: as_array(f"{p}:{k}", f[k], allow_empty=True, check_finite=False)
+                    for k in f if k.startswith(pre)})
+        return Certificate(head["condition"], Status(head["status"]), margin=float(_num(head["margin"])),
+                           witness=wit, stats={k: _num(v) for k, v in head["stats"].items()}, message=str(head["message"]))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, DEQInputError):
+            raise
+        raise ModelFileError(f"{p}:{key}: malformed certificate record ({type(exc).__name__}: {exc})") from None
 
 
 def save_certification(path: "str | os.PathLike[str]", *, model_npz: bytes, X: Any, labels: Any, norm: str,
@@ -221,36 +230,57 @@ def save_certification(path: "str | os.PathLike[str]", *, model_npz: bytes, X: A
     return sha
 
 
+def _meta_field(p: str, meta: Mapping[str, Any], key: str, ok: Callable[[Any], bool], want: str) -> Any:
+    v = meta.get(key)
+    if not ok(v):
+        raise ModelFileError(f"{p}:__meta__: {key} must be {want}, got {v!r}")
+    return v
+
+
 def load_certification(path: "str | os.PathLike[str]") -> Certification:
-    """Read a file of :func:`save_certification` (``ModelFileError`` if it is not one; shapes checked)."""
+    """Read a file of :func:`save_certification` (``ModelFileError`` if it is not one; every member's
+    header, dtype and shape checked by the shared readers of :mod:`deqtheory.io` / ``_validate``)."""
+    from ._validate import as_array
+
     p = os.fspath(path)
-    try:
-        check_npz_headers(p)                  # sizes from the headers first: nothing huge is allocated
-        with np.load(p, allow_pickle=False) as z:
-            f = {k: z[k] for k in z.files}
-    except ModelFileError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
-        raise ModelFileError(f"{p}: not a readable .npz ({exc})") from None
+    f = load_npz_raw(p)                      # sizes from the headers first: nothing huge is allocated
     if "__meta__" not in f:
         raise ModelFileError(f"{p}: no __meta__ entry: not a certification file")
-    meta = json.loads(str(f["__meta__"][()]))
+    meta = json_object(f"{p}:__meta__", f["__meta__"])
     if meta.get("format") != FORMAT:
         raise ModelFileError(f"{p}: format {meta.get('format')!r}, expected {FORMAT!r}")
     for k in ("X", "labels", "eps", "certified", "correct", "model_npz", "witness/z"):
         if k not in f:
             raise ModelFileError(f"{p}: missing array {k!r}")
-    N, E = f["labels"].shape[0], f["eps"].shape[0]
-    if f["certified"].shape != (N, E) or f["correct"].shape != (N,) or f["X"].shape[:1] != (N,):
-        raise ShapeError(f"{p}: certified {f['certified'].shape}, correct {f['correct'].shape}, X {f['X'].shape}: "
+    norm = _meta_field(p, meta, "norm", lambda v: v in ("2", "inf"), "'2' or 'inf'")
+    names = _meta_field(p, meta, "certificates", lambda v: isinstance(v, list) and all(
+        isinstance(n, str) and n in CERTIFICATE_TARGETS for n in v), f"a list of names from {sorted(CERTIFICATE_TARGETS)}")
+    dom = _meta_field(p, meta, "domain", lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)), "null or [lo, hi]")
+    _meta_field(p, meta, "model_sha256", lambda v: isinstance(v, str), "a string")
+    arr = {k: as_array(f"{p}:{k}", f[k], ndim=nd, allow_empty=True) for k, nd in
+           (("labels", 1), ("eps", 1), ("certified", 2), ("correct", 1))}
+    arr["X"] = as_array(f"{p}:X", f["X"], allow_empty=True)
+    N, E = arr["labels"].shape[0], arr["eps"].shape[0]
+    if arr["certified"].shape != (N, E) or arr["correct"].shape != (N,) or arr["X"].ndim < 1 or arr["X"].shape[0] != N:
+        raise ShapeError(f"{p}: certified {arr['certified'].shape}, correct {arr['correct'].shape}, X {arr['X'].shape}: "
                          f"expected ({N}, {E}), ({N},), ({N}, ...)")
-    wit = {k[len("witness/"):]: v for k, v in f.items() if k.startswith("witness/")}
-    certs = {n: _cert_from(n, f) for n in meta.get("certificates", [])}
-    dom = meta.get("domain")
-    return Certification(X=f["X"], labels=f["labels"], norm=str(meta["norm"]), eps=f["eps"],
-                         domain=None if dom is None else (float(dom[0]), float(dom[1])), certified=f["certified"],
-                         correct=f["correct"], radius=f.get("radius"), witness=wit, certificates=certs,
-                         model_npz=f["model_npz"].tobytes(), meta=meta)
+    if np.any(arr["labels"] != np.round(arr["labels"])) or np.any(arr["labels"] < 0) or np.any(arr["eps"] < 0):
+        raise DomainError(f"{p}: labels must be non-negative integers and eps >= 0")
+    if f["model_npz"].dtype != np.uint8 or f["model_npz"].ndim != 1:
+        raise ModelFileError(f"{p}:model_npz: expected uint8 bytes, got dtype {f['model_npz'].dtype} shape {f['model_npz'].shape}")
+    wit = {k[len("witness/"):]: as_array(f"{p}:{k}", v, allow_empty=True, check_finite=False)
+           for k, v in f.items() if k.startswith("witness/")}
+    radius = as_array(f"{p}:radius", f["radius"], ndim=1, allow_empty=True, check_finite=False) if "radius" in f else None
+    for k, v in [(f"witness/{k}", v) for k, v in wit.items()] + ([("radius", radius)] if radius is not None else []):
+        if v.ndim < 1 or v.shape[0] != N or (k in ("witness/z_lift", "witness/interval_margins")
+                                             and (v.ndim != 3 or v.shape[1] != E)):
+            raise ShapeError(f"{p}:{k}: shape {v.shape} does not match {N} images and {E} radii")
+    certs = {n: _cert_from(n, f, p) for n in names}
+    return Certification(X=arr["X"], labels=arr["labels"].astype(np.int64), norm=str(norm), eps=arr["eps"],
+                         domain=None if dom is None else (float(dom[0]), float(dom[1])),
+                         certified=arr["certified"] != 0, correct=arr["correct"] != 0, radius=radius, witness=wit,
+                         certificates=certs, model_npz=f["model_npz"].tobytes(), meta=meta)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -411,19 +441,21 @@ class _Conditions:
         return self.mono is not None or self.mu is not None or self.m_weighted is not None
 
     def error(self, M: np.ndarray, v: np.ndarray, dv: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Componentwise bound on |z − z*(v_exact)| for |v_exact − v| ≤ dv (+inf without a condition)."""
-        r, delta = _bounds.residual_bound(M, v, z)
-        d = (delta + dv) * (1 + 2 * _U)
-        e = np.full(M.shape[0], math.inf)
-        if self.mono is not None:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
-                                                              certificate=self.mono).componentwise)
-        if self.m_weighted is not None and self.m_weighted > 0:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
-                                                              m=self.m_weighted).componentwise)
-        if self.mu is not None:
-            e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "inf", residual_err=d,
-                                                              certificate=self.mu).componentwise)
+        """Componentwise bound on |z − z*(v_exact)| for |v_exact − v| ≤ dv (+inf without a condition).
+        The stored z is data from the file: a bound that overflows (a z of 1e300) is +inf, nothing proved."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            r, delta = _bounds.residual_bound(M, v, z)
+            d = (delta + dv) * (1 + 2 * _U)
+            e = np.full(M.shape[0], math.inf)
+            if self.mono is not None:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
+                                                                  certificate=self.mono).componentwise)
+            if self.m_weighted is not None and self.m_weighted > 0:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "2", residual_err=d,
+                                                                  m=self.m_weighted).componentwise)
+            if self.mu is not None:
+                e = np.minimum(e, _bounds.fixed_point_error_bound(M, r, "inf", residual_err=d,
+                                                                  certificate=self.mu).componentwise)
         return np.where(np.isnan(e), math.inf, e)
 
 

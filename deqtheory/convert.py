@@ -63,7 +63,8 @@ from .solvers import SolverStatus
 from .parametrizations.lben import LBEN, LBENParams, lben_lhs
 from .verified import UNIT_ROUNDOFF, verified_pd
 
-__all__ = ["Conversion", "EXACT_ROUNDING", "conversion_projection", "certify_lben_lipschitz", "mondeq_to_lben", "gmondeq_to_lben", "sll_to_lben",
+__all__ = ["Conversion", "EXACT_ROUNDING", "conversion_projection", "ExactDEQ", "snapped_dag_solve",
+           "certify_lben_lipschitz", "mondeq_to_lben", "gmondeq_to_lben", "sll_to_lben",
            "aol_to_lben", "sandwich_to_lben", "deqform_to_lben", "lben_conversion_from_params",
            "BACKOFFS", "trivial_mondeq_lben_L", "ConvLBEN", "ConvSolveResult", "conv_sll_to_lben",
            "certify_conv_lben"]
@@ -148,13 +149,57 @@ class Conversion:
         return LBEN(L=self.L, eps=self.eps)
 
     def deq(self) -> DEQ:
-        """The converted model as a :class:`deqtheory.model.DEQ` (with the identity mask): :attr:`model`."""
-        return self.model
+        """The converted model as a :class:`deqtheory.model.DEQ` (with the identity mask) whose default
+        evaluation is as exact as ``deqtheory eval``: :class:`ExactDEQ` (the arrays of :attr:`model`)."""
+        m = self.model
+        return ExactDEQ(m.W, m.U, m.b, m.G, m.b_y, identity_mask=m.identity_mask)
 
     def deq_arrays(self) -> Dict[str, np.ndarray]:
         """``{"W", "U", "b", "G", "b_y", "identity_mask"}``."""
         return {"W": self.W, "U": self.U, "b": self.b, "G": self.G, "b_y": self.b_y,
                 "identity_mask": self.identity_mask}
+
+
+def snapped_dag_solve(W: Any, U: Any, b: Any, X: Any, *, tol: Optional[float] = None,
+                      identity_mask: Any = None) -> "Optional[Any]":
+    r"""The exact fixed point of a DEQ whose W is feed-forward **up to rounding** (a converted explicit
+    net: LBEN's W = formula(params) leaves entries ≈ u·max|W| in blocks that are exactly zero in the
+    source), or ``None``.
+
+    Entries :math:`|W_{ij}| \le 64\,n\,u\max|W|` are set to 0; when that matrix is a DAG
+    (:func:`deqtheory.graph.is_feedforward`) the fixed point is found by the exact DAG solve on it, and
+    accepted only when its residual **re-measured with the stored W** is ≤ ``tol`` (the returned
+    :class:`~deqtheory.solvers.FixedPointResult` carries that residual; ``method`` is ``exact_dag`` or
+    ``exact_dag(snapped)``). The one such solve: ``deqtheory eval`` and :meth:`Conversion.deq` use it."""
+    from . import graph, solvers
+
+    W = np.asarray(W)
+    n = W.shape[0]
+    snap = 64 * n * _U * float(np.max(np.abs(W))) if W.size else 0.0
+    Ws = np.where(np.abs(W) <= snap, 0.0, W)
+    if not graph.is_feedforward(Ws).certified:
+        return None
+    r = solvers.solve(Ws, U, b, X, method="exact_dag", tol=tol, identity_mask=identity_mask)
+    res = np.atleast_1d(solvers.fixed_point_residual(W, U, b, r.z, X, identity_mask=identity_mask))
+    rmax = float(np.max(res))
+    if rmax > r.tol:
+        return None
+    method = "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
+    return dataclasses.replace(r, residual=rmax, sample_residuals=res, method=method)
+
+
+class ExactDEQ(DEQ):
+    """A :class:`~deqtheory.model.DEQ` (a converted model, :meth:`Conversion.deq`) whose default solve
+    (``method="auto"``) is :func:`snapped_dag_solve` when W is feed-forward up to rounding — the
+    evaluation of ``deqtheory eval``, exact to ~1e-15 — and the usual ``auto`` solve otherwise."""
+
+    def solve(self, x: Any, method: str = "auto", tol: Optional[float] = None, max_iter: Optional[int] = None,
+              **options: Any) -> Any:
+        if method == "auto" and not options:
+            r = snapped_dag_solve(self.W, self.U, self.b, self._inputs(x), tol=tol, identity_mask=self._mask)
+            if r is not None:
+                return r
+        return super().solve(x, method=method, tol=tol, max_iter=max_iter, **options)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from . import explicit_conv as _ec
 from . import parametrizations as _dp
 from . import pipeline as _pl
 from ._validate import as_matrix, as_positive_diagonal, as_scalar, as_vector
-from .errors import DEQInputError, DomainError, ModelFileError, NonFiniteError, ShapeError
+from .errors import DEQInputError, DomainError, DTypeError, ModelFileError, NonFiniteError, ShapeError
 from .io import MAX_ARRAY_ELEMENTS, load_npz, save_npz
 from .model import dimension
 from .parametrizations.lben import LBEN, LBENParams
@@ -412,6 +412,13 @@ class _File:
         return self.prefix + key in self.data
 
     def req(self, key: str) -> Any:
+        """The numeric array ``key`` (text members are refused: a model array is never a string)."""
+        v = self._get(key)
+        if isinstance(v, (str, list)):
+            raise DTypeError(f"{self.path}:{self.prefix + key}: expected a numeric array, got text {v!r:.60}")
+        return v
+
+    def _get(self, key: str) -> Any:
         k = self.prefix + key
         if k not in self.data:
             raise ModelFileError(f"{self.path}: kind {self.kind!r} needs array {k!r}; found {sorted(self.data)}")
@@ -421,10 +428,8 @@ class _File:
         return self.req(key) if self.has(key) else None
 
     def scalar(self, key: str, integer: bool = False) -> Any:
-        v = np.asarray(self.req(key))
-        if v.size != 1:
-            raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a scalar, got shape {v.shape}")
-        f = float(v.reshape(-1)[0])
+        """One finite real number (``integer``: a non-negative integer); typed errors name ``file:key``."""
+        f = as_scalar(f"{self.path}:{self.prefix + key}", self.req(key))   # finite, real, one element
         if integer:
             if f != int(f) or f < 0:
                 raise ModelFileError(f"{self.path}:{self.prefix + key}: expected a non-negative integer, got {f}")
@@ -451,7 +456,7 @@ class _File:
         return self.scalar(key) if self.has(key) else None
 
     def text(self, key: str) -> str:
-        v = self.opt(key)
+        v = self._get(key) if self.has(key) else None
         return v if isinstance(v, str) else ""
 
     def cplx(self, key: str) -> np.ndarray:
@@ -863,20 +868,14 @@ def _solve_dense(a: Dict[str, Any], X: np.ndarray, tol: Optional[float], lam: Op
     """Fixed point of a dense DEQ: exact DAG solve on W with rounding-level entries snapped to 0
     when that W is feed-forward (converted explicit nets), else PR in the Λ-metric (LBEN) or
     ``auto``; the residual is always recomputed with the stored W."""
-    from . import graph, solvers
+    from . import solvers
 
     W = np.asarray(a["W"])
-    n = W.shape[0]
     U = a["U"]
     mask = a.get("identity_mask")
-    snap = 64 * n * 2.0 ** -53 * float(np.max(np.abs(W))) if W.size else 0.0
-    Ws = np.where(np.abs(W) <= snap, 0.0, W)
-    if graph.is_feedforward(Ws).certified:
-        r = solvers.solve(Ws, U, a["b"], X, method="exact_dag", tol=tol, identity_mask=mask)
-        res = solvers.fixed_point_residual(W, U, a["b"], r.z, X, identity_mask=mask)
-        rmax = float(np.max(res))
-        if rmax <= r.tol:
-            return r.z, rmax, r.tol, SolverStatus.CONVERGED, "exact_dag" + ("" if snap == 0 or np.array_equal(Ws, W) else "(snapped)")
+    r = _cv.snapped_dag_solve(W, U, a["b"], X, tol=tol, identity_mask=mask)
+    if r is not None:
+        return r.z, r.residual, r.tol, SolverStatus.CONVERGED, r.method
     if lam is not None:
         r = solvers.solve(W, U, a["b"], X, method="pr", tol=tol, Lambda=lam, max_iter=200_000, identity_mask=mask)
     else:

@@ -18,7 +18,7 @@ from ._validate import as_array
 from .errors import DEQInputError, ModelFileError
 
 __all__ = ["load_npz", "load_npy", "save_npz", "load_deq_arrays", "atomic_write", "check_npy_header",
-           "DEQ_KEYS", "MAX_ARRAY_ELEMENTS", "check_npz_headers"]
+           "DEQ_KEYS", "MAX_ARRAY_ELEMENTS", "check_npz_headers", "load_npz_raw", "json_object"]
 
 DEQ_KEYS = ("W", "U", "b", "G", "b_y")
 
@@ -28,12 +28,16 @@ DEQ_KEYS = ("W", "U", "b", "G", "b_y")
 MAX_ARRAY_ELEMENTS = 2 ** 30
 
 
-def check_npy_header(fh: BinaryIO, name: str, *, limit: Optional[int] = None) -> tuple:
+def check_npy_header(fh: BinaryIO, name: str, *, limit: Optional[int] = None, size: Optional[int] = None) -> tuple:
     """Read and check the ``.npy`` header at the start of ``fh`` (format 1.0/2.0/3.0) without reading data.
 
     Returns ``(shape, dtype)``. Raises :class:`ModelFileError` naming ``name`` for an unreadable
-    header, an object dtype (a pickle), or a shape with more than ``limit`` (default
-    :data:`MAX_ARRAY_ELEMENTS`) elements — counted in exact integers, so no overflow."""
+    header, an object dtype (a pickle), a shape with more than ``limit`` (default
+    :data:`MAX_ARRAY_ELEMENTS`) elements or more than ``8·limit`` bytes (wide dtypes such as ``V``/``S``
+    items) — counted in exact integers, so no overflow — and, when ``size`` (the bytes of the whole
+    ``.npy``: the file's size, or a zip member's uncompressed size) is given, a header that declares
+    more data than the file holds. numpy allocates the declared array *before* it reads the data, so
+    this last check is what keeps a 64-byte file from allocating the 8 GiB its header declares."""
     from numpy.lib import format as npf
 
     limit = MAX_ARRAY_ELEMENTS if limit is None else limit
@@ -52,9 +56,13 @@ def check_npy_header(fh: BinaryIO, name: str, *, limit: Optional[int] = None) ->
     count = 1
     for d in shape:
         count *= int(d)
-    if count > limit:
+    nbytes = count * int(dtype.itemsize)
+    if count > limit or nbytes > 8 * limit:
         raise ModelFileError(f"{name}: header declares shape {tuple(shape)} ({count} elements of {dtype}), "
-                             f"above the limit of {limit} elements per array (io.MAX_ARRAY_ELEMENTS)")
+                             f"above the limit of {limit} elements (of 8 bytes) per array (io.MAX_ARRAY_ELEMENTS)")
+    if size is not None and nbytes > size - fh.tell():
+        raise ModelFileError(f"{name}: header declares shape {tuple(shape)} of {dtype} ({nbytes} bytes) but the "
+                             f"file holds {max(size - fh.tell(), 0)} bytes of data (truncated or forged header)")
     return tuple(shape), dtype
 
 
@@ -64,7 +72,7 @@ def check_npz_headers(p: str) -> None:
         for info in zf.infolist():
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             with zf.open(info) as fh:
-                check_npy_header(fh, f"{p}:{key}")
+                check_npy_header(fh, f"{p}:{key}", size=info.file_size)
 
 
 def load_npy(path: "str | os.PathLike[str]") -> np.ndarray:
@@ -78,12 +86,64 @@ def load_npy(path: "str | os.PathLike[str]") -> np.ndarray:
         raise ModelFileError(f"{p}: is a directory, expected an .npy file")
     try:
         with open(p, "rb") as fh:
-            check_npy_header(fh, p)
+            check_npy_header(fh, p, size=os.fstat(fh.fileno()).st_size)
         return np.load(p, allow_pickle=False)
     except ModelFileError:
         raise
     except (ValueError, OSError, EOFError) as exc:
         raise ModelFileError(f"{p}: not a readable .npy array without pickle ({exc})") from None
+
+
+def _readable_file(p: str, what: str) -> None:
+    if not os.path.exists(p):
+        raise ModelFileError(f"{p}: no such file")
+    if os.path.isdir(p):
+        raise ModelFileError(f"{p}: is a directory, expected {what}")
+    if not zipfile.is_zipfile(p):
+        raise ModelFileError(f"{p}: not an .npz archive (not a zip file)")
+
+
+def load_npz_raw(path: "str | os.PathLike[str]") -> Dict[str, np.ndarray]:
+    """Every member of an ``.npz`` archive **as stored** (no dtype conversion), read with
+    ``allow_pickle=False`` after :func:`check_npz_headers`; :class:`ModelFileError` naming the file for
+    a missing, non-zip, truncated, corrupt or oversized archive and for object members. The one raw
+    reader for files whose arrays are not model arrays (certifications, checkpoints)."""
+    p = os.fspath(path)
+    _readable_file(p, "an .npz file")
+    try:
+        check_npz_headers(p)
+        with np.load(p, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, KeyError, ValueError) as exc:
+        raise ModelFileError(f"{p}: truncated or corrupt .npz archive ({type(exc).__name__}: {exc})") from None
+
+
+def json_object(name: str, stored: Any) -> Dict[str, Any]:
+    """The JSON object stored in an array (a 0-d / one-element string array, or ``uint8`` bytes of
+    UTF-8 text): :class:`ModelFileError` naming ``name`` when it is not text, not JSON, or a JSON
+    value other than an object (a list, a number, ``null``)."""
+    import json
+
+    a = np.asarray(stored)
+    if a.dtype == np.uint8 and a.ndim == 1:
+        try:
+            text = a.tobytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelFileError(f"{name}: not UTF-8 text ({exc})") from None
+    elif a.dtype.kind in "US" and a.size == 1:
+        v = a.reshape(-1)[0]
+        text = v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+    else:
+        raise ModelFileError(f"{name}: expected JSON text, got an array of dtype {a.dtype} and shape {a.shape}")
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise ModelFileError(f"{name}: not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ModelFileError(f"{name}: expected a JSON object, got a JSON {type(obj).__name__}")
+    return obj
 
 
 def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
@@ -98,12 +158,7 @@ def load_npz(path: "str | os.PathLike[str]", *, required: Iterable[str] = (),
     that name ``file:array``).
     """
     p = os.fspath(path)
-    if not os.path.exists(p):
-        raise ModelFileError(f"{p}: no such file")
-    if os.path.isdir(p):
-        raise ModelFileError(f"{p}: is a directory, expected an .npz file")
-    if not zipfile.is_zipfile(p):
-        raise ModelFileError(f"{p}: not an .npz archive (not a zip file)")
+    _readable_file(p, "an .npz file")
     out: Dict[str, Any] = {}
     try:
         check_npz_headers(p)

@@ -35,7 +35,7 @@ import numpy as np
 from ._validate import as_matrix, as_positive_diagonal, as_positive_weights, as_scalar, as_square, as_vector
 from .certificates import Certificate, Status, register_verifier
 from .errors import DEQLinAlgError, DomainError, IllConditionedWarning, NonFiniteError
-from .verified import INFLATE, UNIT_ROUNDOFF, gamma, pd_as_condition, verified_pd, verified_pd_at_shift
+from .verified import INFLATE, UNIT_ROUNDOFF, gamma, pd_as_condition, refute_quadratic, verified_pd, verified_pd_at_shift
 
 __all__ = [
     "pos", "neg", "absm", "sym", "metzler_split", "metzler_majorant",
@@ -655,24 +655,8 @@ def _verify_monotone(cert: Certificate, *, W: Any, phi: Any = None, **_: Any) ->
                         message="re-verified from witness shift: " + c.message)
 
 
-def _refute_quadratic(B: np.ndarray, v: np.ndarray, abs_err: float) -> Tuple[bool, float]:
-    r"""Proved upper bound on :math:`v^\top \mathrm{sym}(B_{\rm exact}) v`; True if it is < 0.
-
-    Same allowance as the refutation branch of :func:`~deqtheory.verified.verified_pd`:
-    :math:`\gamma_{2n+2}|v|^\top|S||v| + (\texttt{abs\_err} + u\|S\|_F)\|v\|^2` with
-    :math:`S = \mathrm{fl}(\mathrm{sym}\,B)` (the :math:`u\|S\|_F` term covers forming
-    :math:`S`; it is 0 when :math:`B` is exactly symmetric)."""
-    n = B.shape[0]
-    if np.array_equal(B, B.T):
-        S, sym_err = B, 0.0
-    else:
-        S = 0.5 * (B + B.T)
-        sym_err = _U * float(np.linalg.norm(S))
-    q = float(v @ (S @ v))
-    av = np.abs(v)
-    err = INFLATE * (gamma(2 * n + 2) * float(av @ (np.abs(S) @ av)) + (abs_err + sym_err) * float(v @ v))
-    ub = float(np.nextafter(q + err, np.inf))
-    return ub < 0, ub
+#: the one quadratic-form refutation (scaled for huge matrices): :func:`deqtheory.verified.refute_quadratic`
+_refute_quadratic = refute_quadratic
 
 
 def _ibp_matrix(W: np.ndarray) -> Tuple[np.ndarray, float]:

@@ -40,7 +40,7 @@ from .errors import DTypeError
 
 __all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
            "check_conv_ibp", "MATRIX_FREE_KINDS",
-           "CONDITIONS", "validate_deq_arrays"]
+           "CONDITIONS", "validate_deq_arrays", "VACUOUS_L", "is_vacuous"]
 
 
 def _checks() -> Dict[str, Callable[..., Certificate]]:
@@ -77,6 +77,31 @@ def validate_deq_arrays(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y
         p = out["G"].shape[0] if out["G"] is not None else n
         out["b_y"] = as_vector(pre + "b_y", b_y, n=p)
     return out
+
+
+#: A Lipschitz bound ``L`` of x ↦ y is marked **vacuous** when ``L > VACUOUS_L = 2^24``. Rule: a logit
+#: margin M certifies at most the radius M/L (ℓ2 gives M/(√2 L), ℓ∞ M/(2L), both smaller), so for
+#: L > 2^24 a unit margin certifies a radius below 2^-24 — under the float32 resolution (the dtype models
+#: are trained and images stored in) of an input scaled to [0, 1]: no perturbation an input can
+#: represent is certified. The bound is still proved (its status is unchanged); the mark says it is useless.
+VACUOUS_L = 2.0 ** 24
+
+
+def is_vacuous(L: Any) -> bool:
+    """``L`` is a finite proved bound above :data:`VACUOUS_L` (see there)."""
+    try:
+        return bool(np.isfinite(float(L)) and float(L) > VACUOUS_L)
+    except (TypeError, ValueError):
+        return False
+
+
+#: the table's legend for the number column of the conditions (one meaning for every row)
+SLACK_LEGEND = ("slack = a proved lower bound on how much the condition's inequality holds by, in its own units "
+                "(m for monotone; lambda_min for ibp_wellposed / sdp_wellposed; 1 - proved bound for "
+                "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition")
+#: and of the Lipschitz rows: the number column is the proved constant L
+L_LEGEND = (f"L = the proved Lipschitz constant of x -> y (vacuous: L > 2^24, a unit logit margin certifies a radius "
+            f"below float32 resolution of inputs in [0, 1]); 'uses' = the slack of the certificate it rests on")
 
 
 def _fmt(x: Any) -> str:
@@ -238,27 +263,33 @@ class CheckReport:
             "conditions": {k: c.to_dict() for k, c in self.conditions.items()},
         }
         if self.lipschitz is not None:
-            d["lipschitz"] = self.lipschitz.to_dict()
+            d["lipschitz"] = _mark_vacuous(self.lipschitz.to_dict())
         if self.classifier is not None:
             d["classifier"] = self.classifier.to_dict() | {
-                "lipschitz": {name: {"L": L, "status": st.value} for name, st, L, _ in self._classifier_rows()}}
+                "lipschitz": _mark_vacuous({name: {"L": L, "status": st.value} for name, st, L, _ in self._classifier_rows()})}
         d["timings_s"] = to_jsonable(dict(self.timings))
         return d
 
     def format_table(self) -> str:
-        """Human-readable report (one line per condition)."""
+        """Human-readable report: one line per condition (column ``slack``, :data:`SLACK_LEGEND`), one per
+        Lipschitz bound (column ``L``, :data:`L_LEGEND`; vacuous bounds marked), each number column
+        with one meaning."""
         lines = []
         m = self.model
         lines.append(f"model {m.get('path', '<arrays>')}: kind={m.get('kind', 'deq')} n={m.get('n')} "
                      f"d={m.get('d')} p={m.get('p')}" + (f" identity-masked={m['masked']}" if m.get("masked") else ""))
-        w = max([len(k) for k in self.conditions] + [11])
-        lines.append(f"  {'condition':<{w}}  {'status':<13} {'margin':>12}  detail")
+        w = max([len(k) for k in self.conditions] + [15])
+        lines.append(f"  {'condition':<{w}}  {'status':<13} {'slack':>12}  detail")
         for name, c in self.conditions.items():
             lines.append(f"  {name:<{w}}  {c.status.value:<13} {_fmt(c.margin):>12}  {c.message}")
+        lines.append(f"  ({SLACK_LEGEND})")
         if self.lipschitz is not None:
-            lines.append("  [lipschitz]")
+            lines.append(f"  {'lipschitz bound':<{w}}  {'status':<13} {'L':>12}  detail")
             for k, st, margin, L, detail in self.lipschitz.rows():
-                lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(margin):>12}  L = {_fmt(L)}  {detail}")
+                uses = "LMI (4)" if k == "l2_sdp" else "assumption"
+                lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(L):>12}  {_vacuous_mark(st, L)}"
+                             f"[uses: {uses} slack {_fmt(margin)}] {detail}")
+            lines.append(f"  ({L_LEGEND})")
         if self.classifier is not None:
             c = self.classifier
             rows = self._classifier_rows()
@@ -267,8 +298,20 @@ class CheckReport:
             lines.append(f"  [classifier] stages {' -> '.join(c.stages)}: the rows above are about stage "
                          f"{c.model_stage} ({c.stages[c.model_stage]}); {tail}")
             for k, st, L, detail in rows:
-                lines.append(f"  {k:<{w}}  {st.value:<13} {'':>12}  L = {_fmt(L)}  {detail}")
+                lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(L):>12}  {_vacuous_mark(st, L)}{detail}")
         return "\n".join(lines)
+
+
+def _vacuous_mark(st: Status, L: Any) -> str:
+    return "VACUOUS (L > 2^24) " if st is Status.CERTIFIED and is_vacuous(L) else ""
+
+
+def _mark_vacuous(d: Dict[str, Any]) -> Dict[str, Any]:
+    """``vacuous: true/false`` on every Lipschitz entry of a report dict that carries an ``L``."""
+    for v in d.values():
+        if isinstance(v, dict) and "L" in v:
+            v["vacuous"] = v.get("status") == Status.CERTIFIED.value and is_vacuous(v["L"])
+    return d
 
 
 def _guarded(name: str, fn: Callable[[], Certificate]) -> Certificate:

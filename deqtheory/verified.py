@@ -43,7 +43,7 @@ from ._validate import as_square, as_scalar
 from .certificates import Certificate, Status, register_verifier
 
 __all__ = ["UNIT_ROUNDOFF", "INFLATE", "round_up", "gamma", "verified_pd", "verified_pd_at_shift", "product_error_bound",
-           "sum_error_bound", "verified_lambda_min", "pd_as_condition"]
+           "sum_error_bound", "verified_lambda_min", "pd_as_condition", "refute_quadratic"]
 
 UNIT_ROUNDOFF = 2.0 ** -53
 _ETA = 2.0 ** -1074
@@ -91,6 +91,76 @@ def sum_error_bound(*terms: np.ndarray) -> float:
     return _INFLATE * gamma(len(terms)) * float(np.linalg.norm(acc))
 
 
+#: matrices with an entry above this are scaled by a power of two before the proof (:func:`_unit_scale`)
+_BIG = 2.0 ** 400
+
+
+def _unit_scale(A: np.ndarray, abs_err: float) -> "tuple[np.ndarray, float, float]":
+    r"""``(A/s, err, s)`` with :math:`s = 2^k` and :math:`\max|A/s| < 1` when :math:`\max|A| > 2^{400}`
+    (else ``(A, abs_err, 1)``): above that, squares and sums in the error bounds (‖S‖_F, tr) and the
+    shifts overflow near 1e154 and the proof would fail with an exception. Dividing by a power of two
+    is exact except for entries that become subnormal, each off by at most :math:`\eta/2`, so
+    :math:`\|A/s - \mathrm{fl}(A/s)\|_2 \le \|\cdot\|_F \le n\eta/2`;
+    ``err`` = abs_err/s + nη rounded up. A proof about A/s is then a proof about A:
+    :math:`\lambda_{\min}(\mathrm{sym}A) = s\,\lambda_{\min}(\mathrm{sym}(A/s))`."""
+    amax = float(np.max(np.abs(A))) if A.size else 0.0
+    if not amax > _BIG:
+        return A, abs_err, 1.0
+    s = math.ldexp(1.0, math.frexp(amax)[1])
+    err = float(np.nextafter(np.nextafter(abs_err / s, np.inf) + A.shape[0] * _ETA, np.inf))
+    return A / s, err, s
+
+
+def _rescaled(c: Certificate, s: float, abs_err: float, name: str) -> Certificate:
+    """A ``"pd"`` certificate proved on ``A/s`` restated for ``A`` (margin, shift and λ estimates × s)."""
+    k = int(math.log2(s))
+    wit = dict(c.witness)
+    if "shift" in wit:
+        wit["shift"] = float(wit["shift"]) * s
+    stats = {key: (float(v) * s if key in ("lambda_min_estimate", "lambda_min_upper_bound") else v)
+             for key, v in c.stats.items()}
+    stats["scaled_by"] = f"2^{k}"
+    margin = c.margin * s
+    if c.status is Status.REFUTED:
+        msg = f"proved lambda_min(sym({name})) <= {stats['lambda_min_upper_bound']:.6g} < 0 (witness v)"
+    elif margin > -math.inf:
+        msg = f"proved lambda_min(sym({name})) >= {margin:.6g}"
+    else:
+        msg = f"could not prove sym({name}) positive definite"
+    return c.replace(margin=margin, witness=wit, stats=stats,
+                     tolerance={**dict(c.tolerance), "abs_err": abs_err},
+                     message=f"{msg} (proved on {name}/2^{k}: exact power-of-two scaling, subnormal rounding bounded)")
+
+
+def refute_quadratic(B: Any, v: Any, abs_err: float = 0.0) -> "tuple[bool, float]":
+    r"""Proved upper bound on :math:`v^\top \mathrm{sym}(B_{\rm exact}) v`; True if it is < 0 (then
+    :math:`\mathrm{sym}(B_{\rm exact})` is not positive semidefinite, witness ``v``).
+
+    The allowance is :math:`\gamma_{2n+2}|v|^\top|S||v| + (\texttt{abs\_err} + u\|S\|_F)\|v\|^2` with
+    :math:`S = \mathrm{fl}(\mathrm{sym}\,B)` (the :math:`u\|S\|_F` term covers forming :math:`S`; 0
+    when :math:`B` is exactly symmetric), inflated by :data:`INFLATE`, the sum rounded up. Matrices
+    above :math:`2^{400}` are first scaled exactly (:func:`_unit_scale`), so nothing overflows; a bound
+    that still overflows (a huge witness ``v``) is ``inf``: not refuted. The one quadratic-form
+    refutation of the library (:func:`verified_pd`, ``linalg``, ``spectrum``, ``conv_ibp``)."""
+    B = np.asarray(B, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    Bs, err, s = _unit_scale(B, float(abs_err))
+    n = Bs.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.array_equal(Bs, Bs.T):
+            S, sym_err = Bs, 0.0
+        else:
+            S = 0.5 * (Bs + Bs.T)
+            sym_err = UNIT_ROUNDOFF * float(np.linalg.norm(S))
+        q = float(v @ (S @ v))
+        av = np.abs(v)
+        bound = _INFLATE * (gamma(2 * n + 2) * float(av @ (np.abs(S) @ av)) + (err + sym_err) * float(v @ v))
+        ub = float(np.nextafter(q + bound, np.inf)) * s
+    if not math.isfinite(ub):
+        return False, math.inf
+    return ub < 0, ub
+
+
 def _cholesky_ok(B: np.ndarray) -> bool:
     try:
         scipy.linalg.cholesky(B, lower=False, check_finite=False, overwrite_a=True)
@@ -125,6 +195,9 @@ def verified_pd_at_shift(A: Any, shift: float, *, abs_err: float = 0.0, name: st
     A = as_square(name, A)
     abs_err = as_scalar("abs_err", abs_err, nonnegative=True)
     t = as_scalar("shift", shift)
+    As, err, s = _unit_scale(A, abs_err)
+    if s != 1.0:
+        return _rescaled(verified_pd_at_shift(As, t / s, abs_err=err, name=name), s, abs_err, name)
     S, sym_err = _symmetric_part(A)
     B = S.copy()
     B[np.diag_indices_from(B)] -= t
@@ -166,6 +239,9 @@ def verified_pd(A: Any, *, abs_err: float = 0.0, refute: bool = True, name: str 
     """
     A = as_square(name, A)
     abs_err = as_scalar("abs_err", abs_err, nonnegative=True)
+    As, err, s = _unit_scale(A, abs_err)
+    if s != 1.0:
+        return _rescaled(verified_pd(As, abs_err=err, refute=refute, name=name), s, abs_err, name)
     n = A.shape[0]
     S, sym_err = _symmetric_part(A)
     w, V = np.linalg.eigh(S)
@@ -197,12 +273,9 @@ def verified_pd(A: Any, *, abs_err: float = 0.0, refute: bool = True, name: str 
     witness = dict(best.witness) if best is not None else {}
     if refute and lam < 0:
         v = V[:, 0]
-        q = float(v @ (S @ v))
-        absv = np.abs(v)
-        err = _INFLATE * (gamma(2 * n + 2) * float(absv @ (np.abs(S) @ absv))
-                          + (abs_err + sym_err) * float(v @ v))
-        if q + err < 0:
-            ub = (q + err) / float(v @ v) * (1 + 4 * n * UNIT_ROUNDOFF)
+        ok, q_ub = refute_quadratic(A, v, abs_err)
+        if ok:
+            ub = q_ub / float(v @ v) * (1 - 4 * (n + 1) * UNIT_ROUNDOFF)   # ub < 0: towards 0 is the safe side
             witness.update({"v": v})
             return Certificate("pd", Status.REFUTED, margin=margin, witness=witness, tolerance=tol,
                                stats={**stats, "lambda_min_upper_bound": ub},

@@ -5,9 +5,9 @@
     deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--progress|--no-progress]
                                [--threads N] [--device DEV]
     deqtheory-train certify CHECKPOINT --eps E [E ...] [--norm 2|inf] [--certifier NAME] [--split S]
-                               [--max-samples N] [--json OUT] [--plot PNG] [--witness CERT.npz]
+                               [--max-samples N] [--json] [--json-out OUT] [--plot PNG] [--witness CERT.npz]
     deqtheory-train list
-    deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json]   # then: deqtheory check model.npz
+    deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json] [--json-out OUT]   # then: deqtheory check model.npz
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
 
 CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
@@ -15,6 +15,11 @@ CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train li
 installed, 130 / 143 a run stopped by SIGINT (Ctrl-C) / SIGTERM: it finished the current step, wrote
 its checkpoint and printed the ``--resume`` command (128 + signal number, the shell convention; a
 second Ctrl-C aborts at once).
+
+Output conventions are those of ``deqtheory`` (:mod:`deqtheory.cli`, docs/cli.md): errors are one line
+on stderr; ``--json`` prints the result as JSON on stdout (errors too, as ``{"error": …, "exit": 2}``),
+``--json-out PATH`` writes it to a file. ``certify --json PATH`` (the old spelling) still writes PATH,
+with a deprecation note on stderr.
 """
 from __future__ import annotations
 
@@ -75,15 +80,10 @@ def _known_certifier(name: str) -> str:
     return name
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (exit 2): ``deqtheory-train certify: error: …``."""
+def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
+    from deqtheory.cli import OneLineParser
 
-    def error(self, message: str) -> "NoReturn":  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="deqtheory-train", description=__doc__.split("\n\n")[0])
+    p = OneLineParser(prog="deqtheory-train", description=__doc__.split("\n\n")[0], json_errors=json_errors)
     from deqtheory import __version__
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__} (deqtheory {__version__})")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -113,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--split", default=None,
                    help="dataset split, used whole (default: the config's test split, restricted to the config's "
                         "data.test_subset when it sets one; the output says which)")
-    c.add_argument("--json", default=None, help="write the result table as JSON")
+    c.add_argument("--json", nargs="?", const=True, default=None, metavar="OUT",
+                   help="print the result as JSON on stdout (deprecated: --json OUT writes OUT; use --json-out)")
+    c.add_argument("--json-out", default=None, metavar="OUT", help="write the result as JSON to OUT")
     c.add_argument("--plot", default=None, help="write a certified-accuracy-vs-ε PNG")
     c.add_argument("--witness", default=None,
                    help="write the proofs (constants' certificates, fixed points, the exported model) to CERT.npz; "
@@ -127,13 +129,53 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a trained model as a deqtheory model file (deqtheory check/eval/convert)")
     e.add_argument("source", help="RUN_DIR or RUN/model.npz (or checkpoint.npz)")
     e.add_argument("-o", "--output", required=True, help="OUT.npz (deqtheory format, docs/formats.md)")
-    e.add_argument("--json", action="store_true", help="print the summary as JSON")
+    e.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    e.add_argument("--json-out", default=None, metavar="OUT", help="write the summary as JSON to OUT")
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    from deqtheory.cli import report_error
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in argv
+    args = _parser(as_json).parse_args(argv)
+    try:
+        return _run(args, as_json)
+    except Exception as exc:  # noqa: BLE001 - typed errors of the commands, see _ERRORS
+        code = _exit_code(exc)
+        if code is None:
+            raise
+        return report_error(f"deqtheory-train {args.cmd}", str(exc), as_json=as_json, code=code)
+
+
+def _exit_code(exc: BaseException) -> Optional[int]:
+    """The exit code of a typed error (3: a dataset is not installed; 2: bad input), None for a bug."""
+    from deqtheory.errors import DEQInputError
+
+    from . import data as D
+    from . import experiment as X
+
+    if isinstance(exc, D.DatasetUnavailableError):
+        return 3
+    if isinstance(exc, (X.ConfigError, X.CheckpointError, DEQInputError)):
+        return 2
+    return None
+
+
+def _json_target(args: argparse.Namespace) -> "tuple[bool, Optional[str]]":
+    """(print JSON on stdout, write it to this path) from ``--json`` / ``--json-out`` (and the deprecated
+    ``certify --json PATH``)."""
+    j = getattr(args, "json", None)
+    if isinstance(j, str):
+        sys.stderr.write(f"deqtheory-train {args.cmd}: note: --json PATH is deprecated, use --json-out {j}\n")
+        return False, j
+    return bool(j), getattr(args, "json_out", None)
+
+
+def _run(args: argparse.Namespace, as_json: bool) -> int:
     import torch
+    from deqtheory.cli import report_error
 
     from . import data as D
     from . import experiment as X
@@ -142,82 +184,78 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     if getattr(args, "threads", None):
         torch.set_num_threads(int(args.threads))
-    try:
-        if args.cmd == "export":
-            from deqtheory.errors import DEQInputError
+    if args.cmd == "export":
+        from deqtheory.cli import emit_json
 
-            from .experiment.export_file import export_file, format_summary
-            try:
-                summary = export_file(args.source, args.output)
-            except DEQInputError as exc:
-                sys.stderr.write(f"deqtheory-train export: {exc}\n")
-                return 2
-            sys.stdout.write(format_summary(summary, as_json=args.json) + "\n")
-            return 0
-        if args.cmd == "list":
-            sys.stdout.write("models:      " + ", ".join(X.available_models()) + "\n")
-            sys.stdout.write("datasets:    " + ", ".join(D.available_datasets()) + "\n")
-            sys.stdout.write("losses:      " + ", ".join(sorted(R.LOSSES)) + "\n")
-            sys.stdout.write("certifiers:  " + ", ".join(X.available_certifiers()) + "\n")
-            sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
-            return 0
-        if args.cmd in ("run", "certify") and args.device:
-            why = _device_problem(args.device)
-            if why:
-                sys.stderr.write(f"deqtheory-train {args.cmd}: --device {args.device}: {why}\n")
-                return 2
-        if args.cmd == "run":
-            cfg = X.load_config(args.config)
-            out = args.out or str(pathlib.Path("runs") / cfg["name"])
-            summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
-                                       progress=args.progress, device=args.device)
-            if T.dist_info().is_main:
-                sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
-                if summary.get("signal"):
-                    import shlex
-                    import signal as _signal
-                    cmd = ["deqtheory-train", "run", args.config, "--out", out, "--resume"]
-                    if args.epochs is not None:
-                        cmd += ["--epochs", str(args.epochs)]
-                    sys.stderr.write(f"deqtheory-train: {_signal.Signals(summary['signal']).name} at step "
-                                     f"{summary['global_step']}: checkpoint written to "
-                                     f"{pathlib.Path(out) / 'checkpoint.npz'}; continue with:\n  "
-                                     f"{shlex.join(cmd)}\n")
+        from .experiment.export_file import export_file, format_summary
+        summary = export_file(args.source, args.output)
+        stdout, path = _json_target(args)
+        emit_json(summary, stdout=stdout, path=path)
+        if not stdout:
+            sys.stdout.write(format_summary(summary) + "\n")
+        return 0
+    if args.cmd == "list":
+        sys.stdout.write("models:      " + ", ".join(X.available_models()) + "\n")
+        sys.stdout.write("datasets:    " + ", ".join(D.available_datasets()) + "\n")
+        sys.stdout.write("losses:      " + ", ".join(sorted(R.LOSSES)) + "\n")
+        sys.stdout.write("certifiers:  " + ", ".join(X.available_certifiers()) + "\n")
+        sys.stdout.write("configs:     " + ", ".join(X.bundled_configs()) + "\n")
+        return 0
+    if args.cmd in ("run", "certify") and args.device:
+        why = _device_problem(args.device)
+        if why:
+            return report_error(f"deqtheory-train {args.cmd}", f"--device {args.device}: {why}", as_json=as_json)
+    if args.cmd == "run":
+        cfg = X.load_config(args.config)
+        out = args.out or str(pathlib.Path("runs") / cfg["name"])
+        summary = X.run_experiment(cfg, out, resume=args.resume, epochs=args.epochs, max_steps=args.max_steps,
+                                   progress=args.progress, device=args.device)
+        if T.dist_info().is_main:
+            sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
             if summary.get("signal"):
-                return 128 + int(summary["signal"])
-            return 0
-        if args.cmd == "certify":
-            model, meta = X.load_model_file(args.checkpoint)
-            cfg = X.validate_config(meta["config"])
-            dc = cfg["data"]
-            # the config's certification norm when it configures a certification, else its training norm
-            norm = args.norm or (cfg["certify"]["norm"] if cfg["certify"]["eps"] else cfg["norm"])
-            split = args.split or dc["test_split"]
-            ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
-            n_split = len(ds)
-            if args.split is None:
-                ds = ds.subset(dc["test_subset"])
-            try:
-                res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
-                                      max_samples=args.max_samples, witness_path=args.witness, device=args.device)
-            except ValueError as exc:
-                sys.stderr.write(f"deqtheory-train certify: {exc}\n")
-                return 2
-            res["checkpoint"] = str(args.checkpoint)
-            res["split"] = split
-            res["split_size"] = n_split
-            res["data"] = X.describe_sample(dc["dataset"], split, res["n"], n_split,
-                                            dc["test_subset"] if args.split is None else None, args.max_samples)
+                import shlex
+                import signal as _signal
+                cmd = ["deqtheory-train", "run", args.config, "--out", out, "--resume"]
+                if args.epochs is not None:
+                    cmd += ["--epochs", str(args.epochs)]
+                sys.stderr.write(f"deqtheory-train: {_signal.Signals(summary['signal']).name} at step "
+                                 f"{summary['global_step']}: checkpoint written to "
+                                 f"{pathlib.Path(out) / 'checkpoint.npz'}; continue with:\n  "
+                                 f"{shlex.join(cmd)}\n")
+        if summary.get("signal"):
+            return 128 + int(summary["signal"])
+        return 0
+    if args.cmd == "certify":
+        model, meta = X.load_model_file(args.checkpoint)
+        cfg = X.validate_config(meta["config"])
+        dc = cfg["data"]
+        # the config's certification norm when it configures a certification, else its training norm
+        norm = args.norm or (cfg["certify"]["norm"] if cfg["certify"]["eps"] else cfg["norm"])
+        split = args.split or dc["test_split"]
+        ds = D.load_dataset(dc["dataset"], split, **dc["kwargs"])
+        n_split = len(ds)
+        if args.split is None:
+            ds = ds.subset(dc["test_subset"])
+        try:
+            res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
+                                  max_samples=args.max_samples, witness_path=args.witness, device=args.device)
+        except ValueError as exc:          # the certifier refused the model / norm / radii
+            return report_error("deqtheory-train certify", str(exc), as_json=as_json)
+        res["checkpoint"] = str(args.checkpoint)
+        res["split"] = split
+        res["split_size"] = n_split
+        res["data"] = X.describe_sample(dc["dataset"], split, res["n"], n_split,
+                                        dc["test_subset"] if args.split is None else None, args.max_samples)
+        stdout, path = _json_target(args)
+        if stdout:
+            from deqtheory.cli import emit_json
+
+            emit_json(res, stdout=True, path=None)
+        else:
             sys.stdout.write(X.format_table(res) + "\n")
-            X.write_certify_outputs(res, pathlib.Path(args.json) if args.json else None,
-                                     pathlib.Path(args.plot) if args.plot else None, cfg)
-            return 0
-    except D.DatasetUnavailableError as exc:
-        sys.stderr.write(f"deqtheory-train: {exc}\n")
-        return 3
-    except (X.ConfigError, X.CheckpointError) as exc:
-        sys.stderr.write(f"deqtheory-train: {exc}\n")
-        return 2
+        X.write_certify_outputs(res, pathlib.Path(path) if path else None,
+                                 pathlib.Path(args.plot) if args.plot else None, cfg)
+        return 0
     return 2  # pragma: no cover
 
 

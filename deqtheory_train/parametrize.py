@@ -19,7 +19,9 @@ For ``torch.nn.utils.parametrize``: :class:`FamilyParametrization` wraps a deqth
 (``forward(*free_tensors) -> W``, ``right_inverse(W)`` = deqtheory's right inverse), e.g.
 ``parametrize.register_parametrization(linear, "weight", FamilyParametrization(MonDEQ(m=1)), unsafe=True)``
 (``unsafe`` because ``right_inverse`` returns several tensors). LBEN is not offered there (its set
-depends on ``G``, ``U``; use :class:`LBENWeight`).
+depends on ``G``, ``U``; use :class:`LBENWeight`). On registration a weight outside the family's set
+(a default ``nn.Linear`` for ``MonDEQ(m=1)``) is replaced by a valid point, ``family.sample`` drawn
+from torch's RNG (as geotorch does), with a warning; a later assignment outside the set raises.
 
 Formulas (conventions of ``docs/conventions.md``; W acts on column vectors):
 
@@ -442,9 +444,14 @@ class FamilyParametrization(nn.Module):
 
     ``forward(*tensors)`` takes the free tensors in the order of the deqtheory params dataclass
     fields and returns ``W`` with the torch formula above; ``right_inverse(W)`` calls the deqtheory
-    family's ``right_inverse`` (float64, may raise ``OutsideSetError``) and returns the tensors in
-    ``W``'s dtype/device. The deqtheory params of the free tensors: ``fam.params_type(**dict(zip(fields,
-    numpy copies)))``."""
+    family's ``right_inverse`` (float64) and returns the tensors in ``W``'s dtype/device. The deqtheory
+    params of the free tensors: ``fam.params_type(**dict(zip(fields, numpy copies)))``.
+
+    Initialisation (the first ``right_inverse``, made by ``register_parametrization``): a ``W`` in the
+    set is kept exactly; a ``W`` outside it — e.g. a default ``nn.Linear``, whose symmetric part is
+    not ⪯ (1 − m)I — starts instead at ``family.sample(rng, n)`` with ``rng`` seeded from torch's
+    generator (so ``torch.manual_seed`` makes it reproducible), with a ``UserWarning`` naming the
+    reason. Any later assignment of a ``W`` outside the set raises ``OutsideSetError`` with a hint."""
 
     def __init__(self, family: dp.Parametrization):
         super().__init__()
@@ -453,11 +460,26 @@ class FamilyParametrization(nn.Module):
                               f"(supported: {sorted(_FORMULAS)})")
         self.fam = family
         self.fields, self._f = _FORMULAS[family.family]
+        self._initialised = False
 
     def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
         return self._f(self.fam, *tensors)
 
     def right_inverse(self, W: torch.Tensor):
-        prm = self.fam.right_inverse(to_numpy(W))
+        import warnings
+
+        Wn = to_numpy(W)
+        try:
+            prm = self.fam.right_inverse(Wn)
+        except dp.OutsideSetError as exc:
+            if self._initialised:
+                raise dp.OutsideSetError(f"{exc}. The assigned weight is outside the {self.fam.family} set: assign "
+                                         f"family.forward(params) for valid params instead") from None
+            seed = int(torch.randint(0, 2 ** 31 - 1, (1,)).item())
+            prm = self.fam.sample(np.random.default_rng(seed), int(Wn.shape[0]))
+            warnings.warn(f"FamilyParametrization({self.fam.family}): the initial weight is outside the set ({exc}); "
+                          f"it starts at family.sample(rng, {Wn.shape[0]}) instead (rng seeded from torch's generator)",
+                          UserWarning, stacklevel=2)
+        self._initialised = True
         return tuple(torch.as_tensor(np.array(getattr(prm, k), dtype=np.float64, copy=True), dtype=W.dtype, device=W.device)
                      for k in self.fields)

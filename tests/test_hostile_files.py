@@ -2,6 +2,7 @@
 typed error (exit 2) naming the file and the array, never a traceback, never a rounded model."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -64,7 +65,8 @@ def test_feedforward_not_certified_for_cycle_lost_in_rounding(tmp_path):
     np.savez(p, W=W)
     r = _cli("check", p, "--no-sdp", "--json")
     _assert_one_line_exit_2(r, "cyc.npz:W", "(1, 0)")
-    assert r.stdout == ""
+    out = json.loads(r.stdout)                  # with --json: the error object, no report
+    assert set(out) == {"error", "exit"} and out["exit"] == 2 and "(1, 0)" in out["error"]
 
 
 @pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int16, np.int32, np.uint32, np.float16, np.float32, np.float64])

@@ -14,7 +14,6 @@ import math
 import os
 import pathlib
 import random
-import zipfile
 from typing import Any, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
@@ -99,22 +98,22 @@ def save_checkpoint(path: "str | os.PathLike[str]", arrays: Mapping[str, np.ndar
 
 def load_checkpoint(path: "str | os.PathLike[str]") -> Tuple[Dict[str, np.ndarray], Dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint` (``allow_pickle=False``)."""
+    from deqtheory.errors import DEQInputError
+    from deqtheory.io import json_object, load_npz_raw
+
     p = pathlib.Path(path)
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint")
     try:
-        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as exc:
-        raise CheckpointError(f"{p}: unreadable without pickle ({exc})") from None
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{p}: corrupt checkpoint ({type(exc).__name__}: {exc})") from None
+        arrays = load_npz_raw(p)          # headers checked first: a forged shape allocates nothing
+    except DEQInputError as exc:
+        raise CheckpointError(f"corrupt checkpoint: {exc}") from None
     if "__meta__" not in arrays or arrays["__meta__"].dtype != np.uint8:
         raise CheckpointError(f"{p}: no __meta__ record")
     try:
-        meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
-    except ValueError as exc:
-        raise CheckpointError(f"{p}: bad __meta__ JSON ({exc})") from None
+        meta = json_object(f"{p}:__meta__", arrays.pop("__meta__"))
+    except DEQInputError as exc:
+        raise CheckpointError(f"bad __meta__ record: {exc}") from None
     return arrays, meta
 
 
@@ -168,6 +167,9 @@ def load_model_file(path: "str | os.PathLike[str]", *, device: "torch.device | s
                     ) -> Tuple[nn.Module, Dict[str, Any]]:
     """Rebuild the model of a checkpoint / ``model.npz`` from its stored config and load its weights."""
     arrays, meta = load_checkpoint(path)
+    missing = [k for k in ("config", "input_shape", "num_classes") if k not in meta]
+    if missing:
+        raise CheckpointError(f"{path}: __meta__ lacks {missing}: not a model file of deqtheory-train run")
     cfg = validate_config(meta["config"])
     model = build_model_from_config(cfg, meta["input_shape"], meta["num_classes"])
     model.to(dtype=getattr(torch, cfg["dtype"]))
