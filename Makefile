@@ -70,7 +70,7 @@ demo: install
 	@echo
 	@echo "== sound l2 certification of the trained model (1000 MNIST test images, eps in [0,1] pixel units) =="
 	$(BIN)/deqtheory-train certify $(DEMO)/train/model.npz --norm 2 --eps 0.1411764705882353 0.2823529411764706 0.4235294117647059 1.0 \
-	    --max-samples 1000 --json $(DEMO)/certify.json --plot $(DEMO)/certify.png --witness $(DEMO)/certify_witness.npz
+	    --max-samples 1000 --json-out $(DEMO)/certify.json --plot $(DEMO)/certify.png --witness $(DEMO)/certify_witness.npz
 	@echo
 	@echo "== the certification re-checked from its witnesses with numpy alone (no torch, no solver trusted) =="
 	$(BIN)/deqtheory verify-certification $(DEMO)/certify_witness.npz
