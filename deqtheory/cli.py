@@ -109,17 +109,22 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .report import MATRIX_FREE_KINDS, ClassifierSection, check_conv_ibp, check_deq, deq_from_arrays
 
     kind, obj = read_model(args.model)                       # the file is read once
-    stage = obj.model_stage() if kind == "classifier" else obj
-    if kind_of(stage) in MATRIX_FREE_KINDS:                  # conv IBP-MonDEQ: proved without a dense W
-        report = check_conv_ibp(stage, path=args.model, kind=kind)
+
+    def check(stage: Any, k: str, o: Any) -> Any:
+        if kind_of(stage) in MATRIX_FREE_KINDS:              # conv DEQs: proved without a dense W
+            return check_conv_ibp(stage, path=args.model, kind=k)
+        arrays = deq_arrays(k, o, args.model)
+        return check_deq(deq_from_arrays(arrays, source=args.model), path=args.model, kind=k,
+                         options={"backend": args.backend, "sdp": not args.no_sdp,
+                                  "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin")})
+
+    if kind == "classifier":                                 # every DEQ stage, the last one in front
+        stages = obj.model_stages()
+        report = check(stages[-1], kind, obj)
+        earlier = [(obj.stages.index(s), check(s, kind_of(s), s)) for s in stages[:-1]]
+        report = report.with_classifier(ClassifierSection.of(obj, kind_of), earlier)
     else:
-        arrays = deq_arrays(kind, obj, args.model)
-        model = deq_from_arrays(arrays, source=args.model)
-        report = check_deq(model, path=args.model, kind=kind,
-                           options={"backend": args.backend, "sdp": not args.no_sdp,
-                                    "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin")})
-    if kind == "classifier":
-        report = report.with_classifier(ClassifierSection.of(obj, kind_of))
+        report = check(obj, kind, obj)
     if args.save_certificate:
         cert = report.lipschitz.l2_sdp if report.lipschitz is not None else None
         if cert is None:

@@ -21,7 +21,7 @@ inputs be reshaped to images before the first stage.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -285,12 +285,16 @@ class Pipeline:
             object.__setattr__(self, "input_shape", shp)
         self.model_stage()
 
-    def model_stage(self) -> Any:
-        """The last stage that is a model (not one of :data:`STAGES`)."""
+    def model_stages(self) -> List[Any]:
+        """Every stage that is a model (not one of :data:`STAGES`), in order (several DEQs in sequence)."""
         models = [s for s in self.stages if not isinstance(s, tuple(STAGES.values()))]
         if not models:
             raise ShapeError(f"stages: a classifier needs a model stage, got {[type(s).__name__ for s in self.stages]}")
-        return models[-1]
+        return models
+
+    def model_stage(self) -> Any:
+        """The last stage that is a model (not one of :data:`STAGES`)."""
+        return self.model_stages()[-1]
 
     def stage_lipschitz(self, norm: str = "2") -> Tuple[float, float]:
         r"""Proved upper bounds ``(before, after)`` on the Lipschitz constants (:func:`stages_lipschitz`)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -240,10 +240,14 @@ class CheckReport:
     lipschitz: Optional[LipschitzSection] = None
     timings: Mapping[str, float] = dataclasses.field(default_factory=dict)
     classifier: Optional[ClassifierSection] = None
+    #: a classifier with several DEQ stages: (stage index, report) of each DEQ stage before the last one
+    earlier_stages: Tuple[Tuple[int, "CheckReport"], ...] = ()
 
-    def with_classifier(self, section: ClassifierSection) -> "CheckReport":
-        """This report, about the model stage of a classifier file described by ``section``."""
-        return dataclasses.replace(self, classifier=section)
+    def with_classifier(self, section: ClassifierSection,
+                        earlier: Sequence[Tuple[int, "CheckReport"]] = ()) -> "CheckReport":
+        """This report, about the (last) model stage of a classifier file described by ``section``;
+        ``earlier``: the reports of its other DEQ stages (several DEQs in sequence), by stage index."""
+        return dataclasses.replace(self, classifier=section, earlier_stages=tuple(earlier))
 
     def _classifier_rows(self) -> List[Tuple[str, Status, float, str]]:
         out: List[Tuple[str, Status, float, str]] = []
@@ -267,6 +271,8 @@ class CheckReport:
         if self.classifier is not None:
             d["classifier"] = self.classifier.to_dict() | {
                 "lipschitz": _mark_vacuous({name: {"L": L, "status": st.value} for name, st, L, _ in self._classifier_rows()})}
+        if self.earlier_stages:
+            d["earlier_deq_stages"] = [{"stage": k, **r.to_dict()} for k, r in self.earlier_stages]
         d["timings_s"] = to_jsonable(dict(self.timings))
         return d
 
@@ -299,6 +305,10 @@ class CheckReport:
                          f"{c.model_stage} ({c.stages[c.model_stage]}); {tail}")
             for k, st, L, detail in rows:
                 lines.append(f"  {k:<{w}}  {st.value:<13} {_fmt(L):>12}  {_vacuous_mark(st, L)}{detail}")
+        for k, r in self.earlier_stages:
+            lines.append(f"  [classifier] DEQ stage {k} ({self.classifier.stages[k] if self.classifier else '?'}), "
+                         f"before the one above — its own conditions:")
+            lines.extend("    " + line for line in r.format_table().splitlines())
         return "\n".join(lines)
 
 

@@ -363,6 +363,12 @@ def test_tiny_config_trains_reloads_and_exports(tmp_path, capsys):
     assert deqtheory_main(["check", str(out), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["model"]["kind"] == "classifier" and rep["model"]["matrix_free"] is True
+    # both DEQ stages are checked: the last one in front, the earlier one under earlier_deq_stages
+    (early,) = rep["earlier_deq_stages"]
+    assert rep["classifier"]["stages"][early["stage"]] == "conv_kernel_deq" and early["model"]["matrix_free"] is True
+    assert early["conditions"] and set(early["conditions"]) == set(rep["conditions"])
+    assert deqtheory_main(["check", str(out)]) == 0
+    assert f"DEQ stage {early['stage']} (conv_kernel_deq)" in capsys.readouterr().out
 
 
 def test_cifar_config_fails_with_a_one_line_missing_dataset_error(tmp_path, monkeypatch, capsys):
