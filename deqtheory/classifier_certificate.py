@@ -254,7 +254,9 @@ def load_certification(path: "str | os.PathLike[str]") -> Certification:
             raise ModelFileError(f"{p}: missing array {k!r}")
     norm = _meta_field(p, meta, "norm", lambda v: v in ("2", "inf"), "'2' or 'inf'")
     names = _meta_field(p, meta, "certificates", lambda v: isinstance(v, list) and all(
-        isinstance(n, str) and n in CERTIFICATE_TARGETS for n in v), f"a list of names from {sorted(CERTIFICATE_TARGETS)}")
+        isinstance(n, str) and certificate_target(n) is not None for n in v),
+        f"a list of names from {sorted(CERTIFICATE_TARGETS)} or <condition>@<k> with a condition of "
+        f"{list(CONV_CONDITIONS)}")
     dom = _meta_field(p, meta, "domain", lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(
         isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v)), "null or [lo, hi]")
     _meta_field(p, meta, "model_sha256", lambda v: isinstance(v, str), "a string")
