@@ -380,8 +380,10 @@ def test_ddp_checkpoint_keeps_every_rank_rng_and_a_blind_rank_stops_all(tmp_path
     blind = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=180)
     err = blind.stderr.decode()
     assert blind.returncode != 0
-    # each rank printed the one-line error and exited 2 (torchrun adds its own summary, not ours)
-    assert err.count("rank(s) [1] of 2 cannot see") == 2 and err.count("exitcode  : 2") == 2, err[-3000:]
+    # each rank printed the one-line error and exited 2 — or was SIGTERMed by torchrun after it printed,
+    # when the other rank's exit came first; never an abort (torchrun adds its own summary, not ours)
+    assert err.count("rank(s) [1] of 2 cannot see") == 2 and err.count("exitcode  : 2") >= 1, err[-3000:]
+    assert "SIGABRT" not in err and "terminate called" not in err, err[-3000:]
     assert "deqtheory_train/experiment" not in err, err[-3000:]
     assert X.load_checkpoint(out / "checkpoint.npz")[1]["global_step"] == 5     # nothing was overwritten
     done = subprocess.run(cmd + ["--resume"], env=_env(), capture_output=True, timeout=180)

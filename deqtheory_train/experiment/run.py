@@ -137,8 +137,16 @@ def run_experiment(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *,
     current step, checkpoints and returns with status ``interrupted`` and ``summary["signal"]``.
     Returns the summary dict (final test metrics, steps, status)."""
     with _StopSignals() as stop:
-        return _run(cfg, out_dir, resume=resume, epochs=epochs, max_steps=max_steps, progress=progress,
-                    device=device, stop=stop)
+        try:
+            return _run(cfg, out_dir, resume=resume, epochs=epochs, max_steps=max_steps, progress=progress,
+                        device=device, stop=stop)
+        except BaseException:
+            # a collective error (every rank raises together, e.g. _agree_on_checkpoint): tear the process
+            # group down before the interpreter exits, or gloo/nccl threads abort the process (SIGABRT)
+            import torch.distributed as dist
+            if dist.is_available() and dist.is_initialized():
+                dist.destroy_process_group()
+            raise
 
 
 def _agree_on_checkpoint(ckpt_path: pathlib.Path, resume: bool, info: "T.DistInfo", dev: torch.device) -> None:
