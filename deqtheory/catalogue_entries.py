@@ -447,7 +447,8 @@ ENTRIES = [
         "label": "eq2.3.conv",
         "title": "[project's own claim] Interval rule (2.3) for a convolution, computed in float64, contains the exact box",
         "statement": (
-            "Not printed in the paper; the project's own claim behind the matrix-free certifier of the convolutional "
+            "Not printed in the paper; the project's own claim behind the matrix-free certifier (torch, "
+            "certify/conv_blocks.py) and its numpy re-check (conv_certificate.conv_box) of the convolutional "
             "models (App. B, DEQ-3/DEQ-7). wei2022 eq. (2.3) for y = K ⋆ x + b (cross-correlation, zero or circular "
             "padding, any stride) over the box [x̲, x̄]: y ∈ [K₊⋆x̲ + K₋⋆x̄ + b, K₊⋆x̄ + K₋⋆x̲ + b]. Computed by direct "
             "convolution in IEEE binary64 (each output a float sum of at most T = c_in k_h k_w products, any "

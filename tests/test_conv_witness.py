@@ -256,6 +256,7 @@ def _frac(a):
     return np.vectorize(lambda v: Fraction(float(v)), otypes=[object])(a)
 
 
+@pytest.mark.theorem("wei2022:eq2.3.conv")      # the numpy re-check's implementation of the same claim
 @pytest.mark.parametrize("case", [dict(stride=1, padding=1), dict(stride=2, padding=0), dict(stride=2, padding=1),
                                   dict(circular=True)])
 @pytest.mark.parametrize("seed", range(2))
