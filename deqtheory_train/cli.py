@@ -5,10 +5,12 @@
     deqtheory-train run CONFIG [--out DIR] [--resume] [--epochs N] [--max-steps N] [--progress|--no-progress]
                                [--threads N] [--device DEV]
     deqtheory-train certify CHECKPOINT --eps E [E ...] [--norm 2|inf] [--certifier NAME] [--split S]
-                               [--max-samples N] [--json] [--json-out OUT] [--plot PNG] [--witness CERT.npz]
+                               [--max-samples N] [--batch-size B] [--device DEV] [--json] [--json-out OUT]
+                               [--plot PNG] [--witness CERT.npz]
     deqtheory-train list
     deqtheory-train export RUN_DIR_OR_MODEL.npz -o model.npz [--json] [--json-out OUT]   # then: deqtheory check model.npz
     torchrun --standalone --nproc_per_node N -m deqtheory_train.cli run CONFIG ...   # DDP
+    torchrun --standalone --nproc_per_node N -m deqtheory_train.cli certify CHECKPOINT ...   # sharded: same numbers
 
 CONFIG is a JSON/TOML file or the name of a bundled config (``deqtheory-train list``). Exit codes:
 0 success (also a run stopped by --max-steps), 2 usage/config/checkpoint error, 3 dataset not
@@ -122,6 +124,9 @@ def _parser(json_errors: bool = False) -> argparse.ArgumentParser:
                         "re-check without torch: deqtheory verify-certification CERT.npz "
                         "(dense DEQ and conv l_inf certifiers)")
     c.add_argument("--threads", type=_int_at_least(1), default=None, help="torch.set_num_threads (default: torch's choice)")
+    c.add_argument("--batch-size", type=_int_at_least(1), default=None,
+                   help="examples per certifier batch (default: the certifier's); under torchrun the ranks share "
+                        "these batches round-robin")
     c.add_argument("--device", default=None,
                    help="where the certifier computes (default cpu); float64 throughout, cuDNN off for the proved "
                         "convolutions (docs/certify.md); dense DEQ and conv l_inf certifiers")
@@ -236,11 +241,22 @@ def _run(args: argparse.Namespace, as_json: bool) -> int:
         n_split = len(ds)
         if args.split is None:
             ds = ds.subset(dc["test_subset"])
+        info = T.dist_info()
+        if info.enabled:                   # torchrun: every rank certifies a shard, rank 0 reports
+            T.init_distributed(info)
         try:
             res = X.certify_model(model, ds, certifier=args.certifier, norm=norm, eps=args.eps,
-                                  max_samples=args.max_samples, witness_path=args.witness, device=args.device)
+                                  max_samples=args.max_samples, witness_path=args.witness, device=args.device,
+                                  dist=info, **({"batch_size": args.batch_size} if args.batch_size else {}))
         except ValueError as exc:          # the certifier refused the model / norm / radii
             return report_error("deqtheory-train certify", str(exc), as_json=as_json)
+        finally:
+            if info.enabled:
+                import torch.distributed as tdist
+
+                tdist.destroy_process_group()
+        if res is None:                    # a rank > 0: its shard went to rank 0
+            return 0
         res["checkpoint"] = str(args.checkpoint)
         res["split"] = split
         res["split_size"] = n_split

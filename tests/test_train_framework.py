@@ -355,6 +355,7 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path):
     assert all(np.allclose(w1[k], w2[k], rtol=1e-4, atol=1e-5) for k in w1)
     c2 = json.loads((tmp_path / "two" / "certify.json").read_text())
     assert c2["n"] == 240 and len(c2["certified_accuracy"]) == 2
+    assert c2["ranks"] == 2          # both ranks certified a shard (tests/test_shard_certify.py: same numbers)
 
 
 def test_ddp_checkpoint_keeps_every_rank_rng_and_a_blind_rank_stops_all(tmp_path):

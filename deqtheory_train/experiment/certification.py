@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import pathlib
 import time
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
@@ -16,7 +16,8 @@ from deqtheory.io import atomic_write
 from .. import data as D
 from ..certify.results import CertifyOutput
 from ..registry import get_certifier
-from ..train import unwrap
+from ..train import DistInfo, gather_to_main, unwrap
+from .sharding import certifier_batch_size, merge_outputs, shard_indices
 
 __all__ = ["describe_sample", "summarize_certification", "certify_model", "write_certify_outputs", "format_table", "WITNESS_CERTIFIERS",
            "DEVICE_CERTIFIERS", "RADIUS_SLACK", "save_witness"]
@@ -86,12 +87,17 @@ def save_witness(path: "str | pathlib.Path", model: nn.Module, outp: CertifyOutp
 def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optional[str], norm: str,
                   eps: Sequence[float], max_samples: Optional[int] = None,
                   witness_path: "Optional[str | pathlib.Path]" = None, device: Any = None,
-                  **kwargs: Any) -> Dict[str, Any]:
+                  dist: Optional[DistInfo] = None, **kwargs: Any) -> Optional[Dict[str, Any]]:
     """Run a registered certifier (default: the model's ``default_certifier``) on the first
     ``max_samples`` examples of ``dataset``; returns :func:`summarize_certification`'s dict.
     ``witness_path``: also write the proofs there (:func:`save_witness`; certifiers of
     :data:`WITNESS_CERTIFIERS` only) and record ``witness`` / ``model_sha256`` in the dict. ``device``:
-    where the certifier computes (:data:`DEVICE_CERTIFIERS`; the others run on the CPU only)."""
+    where the certifier computes (:data:`DEVICE_CERTIFIERS`; the others run on the CPU only).
+
+    ``dist``: under ``torchrun`` (``dist.enabled``; the process group initialised) every rank must call
+    this; each certifies its shard of the certifier's batches (:mod:`.sharding`) and rank 0 gathers them,
+    writes the witness file and returns the dict (the same numbers as one process; ``ranks`` records
+    the world size); the other ranks return ``None``. ``device="cuda"`` means each rank's own GPU."""
     base = unwrap(model)
     name = certifier or getattr(base, "default_certifier", None)
     if not name:
@@ -107,16 +113,51 @@ def certify_model(model: nn.Module, dataset: D.ArrayDataset, *, certifier: Optio
                              f"{', '.join(DEVICE_CERTIFIERS)}; docs/certify.md)")
         if name in DEVICE_CERTIFIERS:
             kwargs["device"] = torch.device(device)
+    sharded = dist is not None and dist.enabled
+    if sharded and "device" in kwargs and kwargs["device"].type == "cuda" and kwargs["device"].index is None:
+        kwargs["device"] = torch.device("cuda", dist.local_rank)
     ds = dataset.subset(max_samples)
     t0 = time.time()
-    outp = get_certifier(name)(base, ds.x, ds.y, norm=str(norm), eps=list(eps), **kwargs)
+    fn = get_certifier(name)
+    if sharded:
+        outp = _certify_sharded(fn, base, ds, dist, name=name, norm=str(norm), eps=list(eps), kwargs=kwargs)
+        if outp is None:
+            return None
+    else:
+        outp = fn(base, ds.x, ds.y, norm=str(norm), eps=list(eps), **kwargs)
     res = summarize_certification(outp, eps, norm, name)
     res["seconds"] = time.time() - t0
     res["device"] = str(kwargs.get("device", "cpu"))
+    if sharded:
+        res["ranks"] = dist.world_size
     if witness_path is not None:
         res["model_sha256"] = save_witness(witness_path, base, outp, ds.x, ds.y, norm=norm, eps=eps, certifier=name)
         res["witness"] = str(witness_path)
     return res
+
+
+def _certify_sharded(fn: Any, base: nn.Module, ds: D.ArrayDataset, dist: DistInfo, *, name: str, norm: str,
+                     eps: List[float], kwargs: Mapping[str, Any]) -> Optional[CertifyOutput]:
+    """This rank's shard certified, then gathered on rank 0 (its merged output; ``None`` elsewhere). A
+    rank whose certifier raises makes every rank raise the same ``ValueError`` (no rank is left waiting)."""
+    import torch.distributed as tdist
+
+    idx = shard_indices(len(ds.y), certifier_batch_size(fn, kwargs), dist.rank, dist.world_size)
+    piece: Optional[Dict[str, Any]] = None
+    err = ""
+    if len(idx):
+        try:
+            piece = {"index": idx, "output": fn(base, ds.x[idx], ds.y[idx], norm=norm, eps=eps, **kwargs)}
+        except (ValueError, ArithmeticError, RuntimeError) as exc:
+            err = f"rank {dist.rank}: {exc}"
+    errors: List[Any] = [None] * dist.world_size
+    tdist.all_gather_object(errors, err)
+    if any(errors):
+        raise ValueError(f"certifier {name}: " + "; ".join(e for e in errors if e))
+    pieces = gather_to_main(piece, dist)
+    if not dist.is_main:
+        return None
+    return merge_outputs(pieces or [], len(ds.y), len(eps))
 
 
 def write_certify_outputs(res: Mapping[str, Any], json_path: Optional[pathlib.Path], png_path: Optional[pathlib.Path],

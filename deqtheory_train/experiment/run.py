@@ -375,10 +375,12 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
             meta = {"format": "deqtheory_train.model/1", "config": cfg, "input_shape": list(train_ds.input_shape),
                     "num_classes": train_ds.num_classes, "global_step": gstep, "epoch": epoch}
             save_checkpoint(out / "model.npz", model_arrays(base), meta)
-            ce = cfg["certify"]
-            if ce["at_end"] and ce["eps"]:
-                res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
-                                    max_samples=ce["max_samples"], **ce["kwargs"])
+        ce = cfg["certify"]
+        if ce["at_end"] and ce["eps"]:
+            # every rank certifies its shard of the batches (no rank idles at a barrier); rank 0 gathers
+            res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
+                                max_samples=ce["max_samples"], dist=info, **ce["kwargs"])
+            if res is not None:
                 res["split"], res["split_size"] = cfg["data"]["test_split"], n_test_split
                 res["data"] = describe_sample(cfg["data"]["dataset"], res["split"], res["n"], n_test_split,
                                               cfg["data"]["test_subset"], ce["max_samples"])
