@@ -9,6 +9,7 @@ file on a GPU. The reference of each comparison is computed on the CPU in the sa
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -206,6 +207,104 @@ def test_certification_on_the_device_proves_what_the_cpu_proves(dev, family, cer
     for key in ("clean_margins", "interval_margins"):
         if key in a.witness:
             assert np.allclose(a.witness[key], b.witness[key], rtol=0, atol=1e-9), key
+
+
+_MNIST_NORM = {"mean": [0.1307], "std": [0.3081]}
+
+
+@functools.lru_cache(maxsize=None)
+def _conv_l2_model(kind):
+    """The tiny 28 × 28 conv models of tests/test_conv_dag.py (float64): the conv SLL, its ConvLBEN
+    (one-pass ``"dag"`` solve), the same LBEN with W no longer nilpotent (PR solve) and its DAG-LBEN."""
+    from deqtheory_train import models as M
+    torch.manual_seed(0)
+    src = M.build_convsll((1, 28, 28), 10, channels=2, hidden=3, depth=2, normalize=_MNIST_NORM, seed=2).double()
+    if kind == "convsll":
+        return src
+    if kind == "conv_dag_lben":
+        return M.convlben_dag_from_sll_model(src)
+    lben = M.convlben_from_sll_model(src, f_solver="dag")
+    if kind == "convlben_pr":
+        with torch.no_grad():
+            lben.body.S[0, -1] += 1e-3
+    return lben
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+@pytest.mark.parametrize("kind, solver", [("convsll", None), ("convlben_dag", "dag"), ("convlben_pr", "pr"),
+                                          ("conv_dag_lben", "dag")])
+def test_conv_l2_on_the_device_proves_what_the_cpu_proves(dev, kind, solver):
+    """``certify_model(..., certifier="conv_l2", device=dev)`` reports the CPU run's numbers; per image the
+    certified matrix and ``correct`` are the CPU's exactly and the radii within 1e-9 relative (bit for bit
+    on the CPU). The ConvLBEN solves check convergence every iteration on both sides (the PR case)."""
+    model = _conv_l2_model(kind)
+    ds_ = D.load_dataset("mnist", "test").subset(24)
+    eps = [0.0, 0.01, 0.1]
+    ref = X.certify_model(model, ds_, certifier="conv_l2", norm="2", eps=eps)
+    res = X.certify_model(model, ds_, certifier="conv_l2", norm="2", eps=eps, device=dev)
+    assert res["device"] == str(torch.device(dev)) and ref["device"] == "cpu"
+    for key in ("certified_accuracy", "clean_accuracy", "median_certified_radius"):
+        assert res[key] == pytest.approx(ref[key], rel=1e-9, abs=0), key
+    if solver is not None:
+        assert set(res["details"]["solver"]["statuses"]) == {"clean:converged"}
+    fn = R.get_certifier("conv_l2")
+    same = {"solver_options": {"check_every": 1}}
+    a = fn(model, ds_.x, ds_.y, norm="2", eps=eps, **same)
+    b = fn(model, ds_.x, ds_.y, norm="2", eps=eps, device=torch.device(dev), **same)
+    assert np.array_equal(a.certified, b.certified) and np.array_equal(a.correct, b.correct)
+    assert a.certified[:, 1].sum() > 0                       # the comparison is not about an empty matrix
+    ok = a.radius > 0
+    assert np.array_equal(ok, b.radius > 0)
+    assert np.all(np.abs(b.radius[ok] - a.radius[ok]) <= 1e-9 * a.radius[ok])
+    if torch.device(dev).type == "cpu":
+        assert np.array_equal(a.radius, b.radius)
+    if solver is not None:
+        from deqtheory_train.certify import ConvCertificationPlan
+        lay = ConvCertificationPlan(model, device=dev).lben.layer
+        assert lay.solver_options["f_solver"] == solver and lay.S.device.type == torch.device(dev).type
+
+
+def test_conv_l2_plan_puts_every_per_image_tensor_on_the_device():
+    """On torch's ``meta`` device (no data, strict placement checks) the conv SLL plan's clean pass and
+    ℓ2 factors run there: every per-image tensor is on the plan's device and the constants were moved
+    (a CPU tensor in an elementwise op with a meta one raises). The ConvLBEN plan (whose solve needs
+    values) holds its claimed spectra and its layer there; its constants are the CPU plan's, bit for bit."""
+    from deqtheory_train.certify import ConvCertificationPlan
+    meta = torch.device("meta")
+    plan = ConvCertificationPlan(_conv_l2_model("convsll"), device=meta)
+    x = torch.empty(3, 1, 28, 28, dtype=torch.float64, device=meta)
+    y = torch.zeros(3, dtype=torch.long, device=meta)
+    out = plan.clean(x, y)
+    assert out["margins"].device == meta and out["correct"].device == meta and plan.l2_factors(y).device == meta
+    for kind in ("convlben_dag", "conv_dag_lben"):
+        model = _conv_l2_model(kind)
+        lp, cp = ConvCertificationPlan(model, device=meta), ConvCertificationPlan(model)
+        lb = lp.lben
+        assert all(t.device == meta for t in (lb.What, lb.Uh, lb.Gh, lp.Cnorm, lp.C, lp.c0))
+        assert all(p.device == meta for p in lb.layer.parameters())
+        assert lp.info()[0] == cp.info()[0]                  # the model's constants: computed on the CPU
+
+
+def test_certify_model_runs_conv_l2_on_a_non_cpu_device(monkeypatch):
+    """conv_l2 is a device certifier: ``certify_model(..., device=D)`` hands ``D`` to it instead of refusing
+    (a certifier without a device rounding model still refuses: tests/test_train_framework.py)."""
+    from deqtheory_train.experiment import certification as XC
+    assert "conv_l2" in XC.DEVICE_CERTIFIERS
+    seen = {}
+    real = R.get_certifier("conv_l2")
+
+    def recorder(name):
+        assert name == "conv_l2"
+
+        def run(model, x, y, **kw):
+            seen.update(kw)
+            return real(model, x, y, **{**kw, "device": CPU})
+        return run
+
+    monkeypatch.setattr(XC, "get_certifier", recorder)
+    ds_ = D.load_dataset("mnist", "test").subset(4)
+    res = X.certify_model(_conv_l2_model("convsll"), ds_, certifier="conv_l2", norm="2", eps=[0.01], device="meta")
+    assert seen["device"] == torch.device("meta") and res["device"] == "meta"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,7 +20,20 @@ body = SLLConv2d stack (explicit) or one ConvLBEN (identity activation on its fi
   bound of Higham (2002, Thm 24.2), ‖fl(Fx) − Fx‖₂ ≤ τ‖x‖₂ for the unitary 2-D DFT of length n = N²,
   used with a 10× safety factor: τ = 10·(⌈log₂ n⌉ + 1)·η, η = u + γ₄(√2 + u); LAPACK's Hermitian
   eigvalsh is backward stable with |λ̃ − λ| ≤ 64·C·u·‖P‖_F. Every FFT-computed quantity that enters
-  a claim (kernel spectra, Wz, Ux, Gz) carries an allowance derived from τ.
+  a claim (kernel spectra, Wz, Ux, Gz) carries an allowance derived from τ; Ux and Gz are computed
+  by the certifier itself as FFT products with the spectra it bounded (never the layer's direct
+  convolution of small kernels, whose error the FFT allowance was never shown to cover).
+* **Devices** (``device=``, ``deqtheory-train certify --device``): every model constant above (T̃ and
+  dT of each SLL layer, the kernel spectra and their errors, m_Λ, ‖W‖₂, the block error gain, the
+  eq. (7) materialisation of a DAG-LBEN, the head) is computed once on the CPU — bit for bit what a
+  CPU run computes — and moved to the device as it is. Per image, on the device: the SLL boxes by
+  direct circular convolutions with cuDNN switched off (:func:`.conv_blocks.direct_conv`: the γ_k
+  model in any summation order, no FFT / Winograd algorithm); the ConvLBEN's clean solve (not
+  trusted) and the claimed Wz, Ux, Gz, residual and readout through ``torch.fft`` — on CUDA that is
+  cuFFT, and the claim rests on the **same FFT assumption** (Cooley–Tukey bound, 10× factor) for
+  cuFFT as for pocketfft; the per-frequency products are complex128 batched GEMMs (γ_k, any order).
+  The direct route for the ConvLBEN was measured ~150× slower per convolution than the FFT on its
+  full N × N kernels (docs/certify.md), so it is not taken.
 * ConvDAGLBEN body (deqtheory_train.layers.conv_dag): certified as the eq. (7) ConvLBEN that
   ``as_conv_lben()`` materialises in float64 — every claim above is about that ConvLBEN (its kernels
   define the certified model; it equals the DAG-LBEN's function up to float64 rounding of the
@@ -46,6 +59,7 @@ from ..solvers import SolverStatus
 from ..train import unwrap
 from .blocks import Block, is_normalize, lipschitz_product, normalize_block
 from .boxes import DT, INFLATE, TINY, UROUND, down, downf, gamma, point_margins, up, upf
+from .conv_blocks import direct_conv
 from .driver import run_certifier
 from .layer_arrays import conv_body_as_lben
 from .results import CertifyOutput
@@ -67,8 +81,10 @@ def _box_mid_rad(lo: torch.Tensor, hi: torch.Tensor) -> Tuple[torch.Tensor, torc
     return c, r
 
 
-def _sllconv_box(mod: nn.Module):
-    """Box transformer of ``x − 2 M_Kᵀ T⁻¹ σ(M_K x + b)`` (SLLConv2d, spatial circular convs)."""
+def _sllconv_box(mod: nn.Module, device: torch.device):
+    """Box transformer of ``x − 2 M_Kᵀ T⁻¹ σ(M_K x + b)`` (SLLConv2d, spatial circular convs): T and its
+    enclosure are computed once on the CPU (model constants); the box runs on ``device`` with direct
+    convolutions (cuDNN off: γ_k for any summation order)."""
     K = mod.kernel.detach().to(torch.float64).cpu()
     h, c, k, _ = K.shape
     q = torch.exp(mod.log_q.detach().to(torch.float64)).cpu()
@@ -81,20 +97,22 @@ def _sllconv_box(mod: nn.Module):
     if not bool((Tlo > 0).all()):
         raise DomainError("SLLConv2d: T is not provably positive (zero kernel channel?)")
     g_in, g_out = gamma(c * k * k + 2), gamma(h * k * k + 2)
+    K, Ka, b, Tlo, Thi = (t.to(device) for t in (K, Ka, b, Tlo, Thi))
 
     def box(lo, hi):
-        cx, rx = _box_mid_rad(lo, hi)
-        pre = _fft.conv2d_circular(K, cx, b)
-        rp = _fft.conv2d_circular(Ka, rx) + INFLATE * g_in * (_fft.conv2d_circular(Ka, cx.abs()) + b.abs()[:, None, None]) + TINY
-        hlo, hhi = down(pre - rp).clamp(min=0), up(pre + rp).clamp(min=0)
-        slo = down(hlo / Thi[:, None, None] * (1 - 2 * UROUND))
-        shi = up(hhi / Tlo[:, None, None] * (1 + 2 * UROUND))
-        cs, rs = _box_mid_rad(slo, shi)
-        t = _fft.conv2d_circular_adjoint(K, cs)
-        rt = _fft.conv2d_circular_adjoint(Ka, rs) + INFLATE * g_out * _fft.conv2d_circular_adjoint(Ka, cs.abs()) + TINY
-        olo = lo - 2.0 * (t + rt)
-        ohi = hi - 2.0 * (t - rt)
-        return down(olo - 2 * UROUND * olo.abs() - TINY), up(ohi + 2 * UROUND * ohi.abs() + TINY)
+        with direct_conv():
+            cx, rx = _box_mid_rad(lo, hi)
+            pre = _fft.conv2d_circular(K, cx, b)
+            rp = _fft.conv2d_circular(Ka, rx) + INFLATE * g_in * (_fft.conv2d_circular(Ka, cx.abs()) + b.abs()[:, None, None]) + TINY
+            hlo, hhi = down(pre - rp).clamp(min=0), up(pre + rp).clamp(min=0)
+            slo = down(hlo / Thi[:, None, None] * (1 - 2 * UROUND))
+            shi = up(hhi / Tlo[:, None, None] * (1 + 2 * UROUND))
+            cs, rs = _box_mid_rad(slo, shi)
+            t = _fft.conv2d_circular_adjoint(K, cs)
+            rt = _fft.conv2d_circular_adjoint(Ka, rs) + INFLATE * g_out * _fft.conv2d_circular_adjoint(Ka, cs.abs()) + TINY
+            olo = lo - 2.0 * (t + rt)
+            ohi = hi - 2.0 * (t - rt)
+            return down(olo - 2 * UROUND * olo.abs() - TINY), up(ohi + 2 * UROUND * ohi.abs() + TINY)
 
     return box
 
@@ -135,10 +153,13 @@ def _block_error_gain(What: torch.Tensor, blocks: Optional[Sequence[int]], dW: f
 
 
 class _ConvLBENCert:
-    """Proved constants of one ConvLBEN (float64 copies of its parameters) and its clean solve."""
+    """Proved constants of one ConvLBEN (float64 copies of its parameters, computed once on the CPU) and
+    its clean solve on ``device`` (the solve, Wz, Ux, Gz and the residual there; module docstring)."""
 
-    def __init__(self, layer: nn.Module, solver_options: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, layer: nn.Module, solver_options: Optional[Mapping[str, Any]] = None,
+                 device: Any = None) -> None:
         self.fft = _fft
+        self.device = torch.device("cpu") if device is None else torch.device(device)
         lay = copy.deepcopy(layer).to(torch.float64).cpu().eval()
         self.layer = lay
         N, C = lay.N, lay.channels
@@ -183,11 +204,13 @@ class _ConvLBENCert:
             self.U2 = upf(nF["U"] + dK["U"])
             self.capply = upf(2 * self.tau + 4 * gamma(2 * C + 4) * math.sqrt(C) + 4 * UROUND)
             self.dK = dK
+            self.bnorm = float(torch.linalg.vector_norm(lay.bias)) * N        # ‖b‖₂ of the map (N² copies)
+            self.by = float(torch.linalg.vector_norm(lay.bias_y)) * N
         self.m_eff = downf(self.m_lam / lmax) if self.m_lam > 0 else None
         self.block_gain = _block_error_gain(self.What, lay.blocks, self.dW)
         opts = {"f_solver": "pr", "f_tol": 1e-11, "f_stop_mode": "rel", "f_max_iter": 3000,
                 "alpha": lay.solver_options.get("alpha")}     # the layer's PR step (any α > 0 converges)
-        if lay.solver_options.get("f_solver") == "dag":        # exact one-pass solve where W is nilpotent
+        if lay.solver_options.get("f_solver") == "dag":        # one exact pass where W is nilpotent (CPU test)
             opts["f_solver"] = "dag"
             try:
                 lay.dag_plan()
@@ -195,6 +218,11 @@ class _ConvLBENCert:
                 opts["f_solver"] = "pr"
         opts.update(solver_options or {})
         lay.solver_options = {**lay.solver_options, **opts}
+        # per-image work on the device: the spectra that enter a claim (computed above on the CPU, moved
+        # as they are) and the layer (its solve is not trusted)
+        dev = self.device
+        self.What, self.Uh, self.Gh = self.What.to(dev), Uh.to(dev), Gh.to(dev)
+        lay.to(dev)
         self.constants = {"L_body": L, "m_lambda": self.m_lam, "m_eff": self.m_eff, "W2_upper": self.W2,
                           "dW": self.dW, "fft_tau": self.tau, "lambda_min_float": lam_min,
                           "block_error_gain": self.block_gain}
@@ -226,7 +254,7 @@ class _ConvLBENCert:
         with torch.no_grad():
             z = lay(xin)
             st = lay.last_stats
-            v = lay.injection(xin)
+            v = fft.fft_apply(self.Uh, xin) + lay.bias[:, None, None]
             Wz = fft.fft_apply(self.What, z)
             pre = Wz + v
             mask = lay.identity_mask()
@@ -234,14 +262,12 @@ class _ConvLBENCert:
             r = z - phi
             nrm = lambda t: torch.linalg.vector_norm(t.reshape(B, -1), dim=1)
             xn, zn = nrm(xin), nrm(z)
-            bnorm = float(torch.linalg.vector_norm(lay.bias)) * self.N
             d_wz = (self.dW + self.capply * self.W2) * zn
-            d_v = (self.dK["U"] + self.capply * self.U2) * xn + 2 * UROUND * bnorm
+            d_v = (self.dK["U"] + self.capply * self.U2) * xn + 2 * UROUND * self.bnorm
             rho = up((nrm(r) * (1 + 2 * UROUND) + d_wz + d_v + 2 * UROUND * (nrm(Wz) + nrm(v))) * INFLATE + TINY)
             ez = self.fixed_point_error(rho)
-            y = lay.readout(z)
-            by = float(torch.linalg.vector_norm(lay.bias_y)) * self.N
-            d_y = (self.dK["G"] + self.capply * self.G2) * zn + 2 * UROUND * (nrm(y) + by)
+            y = fft.fft_apply(self.Gh, z) + lay.bias_y[:, None, None]
+            d_y = (self.dK["G"] + self.capply * self.G2) * zn + 2 * UROUND * (nrm(y) + self.by)
             ey = up(self.G2 * ez + d_y * INFLATE + TINY)
         ok = st is not None and st.status is SolverStatus.CONVERGED
         if not ok:
@@ -250,9 +276,11 @@ class _ConvLBENCert:
 
 
 class ConvCertificationPlan:
-    """ℓ2 plan for ``deqtheory_train.models.ConvClassifier`` (SLL stack or ConvLBEN body)."""
+    """ℓ2 plan for ``deqtheory_train.models.ConvClassifier`` (SLL stack or ConvLBEN body). The model's
+    constants are computed once on the CPU; the per-image work runs on ``device`` (module docstring)."""
 
-    def __init__(self, model: nn.Module, *, solver_options: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, model: nn.Module, *, solver_options: Optional[Mapping[str, Any]] = None,
+                 device: Any = None) -> None:
         for a in ("norm", "pad", "body", "head"):
             if not hasattr(model, a):
                 raise DomainError(f"model: expected a ConvClassifier (norm, pad, body, head), missing {a!r}")
@@ -263,14 +291,14 @@ class ConvCertificationPlan:
         elif not isinstance(model.norm, nn.Identity):
             raise DomainError(f"model.norm: unsupported {type(model.norm).__name__}")
         self.lip_pre = lipschitz_product(self.pre)
-        self.device = torch.device("cpu")
+        self.device = dev = torch.device("cpu") if device is None else torch.device(device)
         self.c_pad = int(model.pad.c)
         body = model.body
-        if isinstance(body, ConvDAGLBEN):        # certified as its eq. (7) materialisation (float64)
-            body = conv_body_as_lben(body)
+        if isinstance(body, ConvDAGLBEN):        # certified as its eq. (7) materialisation (float64, on the CPU)
+            body = conv_body_as_lben(copy.deepcopy(body).cpu())
         if isinstance(body, ConvLBEN):
             self.kind = "conv_dag_lben" if body is not model.body else "conv_lben"
-            self.lben = _ConvLBENCert(body, solver_options)
+            self.lben = _ConvLBENCert(body, solver_options, dev)
             self.L_body = self.lben.L
             self.sll = None
         else:
@@ -278,17 +306,17 @@ class ConvCertificationPlan:
             if not layers or not all(isinstance(l, SLLConv2d) for l in layers):
                 raise DomainError("model.body: expected SLLConv2d layers, one ConvLBEN or one ConvDAGLBEN")
             self.kind = "conv_sll"
-            self.sll = [_sllconv_box(l) for l in layers]
+            self.sll = [_sllconv_box(l, dev) for l in layers]
             self.L_body = 1.0
             self.lben = None
         Hm = model.head.weight.detach().to(torch.float64).cpu()
         hb = model.head.bias.detach().to(torch.float64).cpu() if model.head.bias is not None else torch.zeros(Hm.shape[0], dtype=DT)
-        self.H, self.hb = Hm, hb
         self.p = Hm.shape[0]
-        self.C = Hm[:, None, :] - Hm[None, :, :]
-        self.c0 = hb[:, None] - hb[None, :]
+        C = Hm[:, None, :] - Hm[None, :, :]
         D = Hm.shape[1]
-        self.Cnorm = up(torch.linalg.vector_norm(self.C, dim=-1) * (1 + gamma(D + 4)))
+        Cnorm = up(torch.linalg.vector_norm(C, dim=-1) * (1 + gamma(D + 4)))
+        c0 = hb[:, None] - hb[None, :]
+        self.H, self.hb, self.C, self.c0, self.Cnorm = (t.to(dev) for t in (Hm, hb, C, c0, Cnorm))
         self.D = D
 
     def info(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -336,10 +364,12 @@ class ConvCertificationPlan:
 
 
 def certify_conv(model: nn.Module, x: np.ndarray, y: np.ndarray, *, norm: str, eps: Sequence[float],
-                 batch_size: int = 250, solver_options: Optional[Mapping[str, Any]] = None) -> CertifyOutput:
+                 batch_size: int = 250, solver_options: Optional[Mapping[str, Any]] = None,
+                 device: Any = None) -> CertifyOutput:
     """Registry certifier ``conv_l2`` for ``ConvClassifier`` models (ℓ2 only; see the module docstring).
-    Certified at ε iff correct and m̲_j > ℓ_pre · L_body · ‖h_y − h_j‖₂ · ε for all j ≠ y."""
+    Certified at ε iff correct and m̲_j > ℓ_pre · L_body · ‖h_y − h_j‖₂ · ε for all j ≠ y. ``device``:
+    where the per-image work runs (default the CPU); the model's constants are computed on the CPU."""
     if str(norm) != "2":
         raise DomainError("conv_l2: only the l2 threat model is supported for conv models")
-    plan = ConvCertificationPlan(unwrap(model), solver_options=solver_options)
+    plan = ConvCertificationPlan(unwrap(model), solver_options=solver_options, device=device)
     return run_certifier(plan, x, y, name="conv_l2", norm="2", eps=eps, batch_size=batch_size)

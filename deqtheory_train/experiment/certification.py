@@ -26,8 +26,9 @@ __all__ = ["describe_sample", "summarize_certification", "certify_model", "write
 #: docs/certify.md
 WITNESS_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf")
 #: the registered certifiers that run on any torch device (their rounding model holds there: float64,
-#: cuDNN off for every proved convolution, FFTs only inside the untrusted solver; docs/certify.md)
-DEVICE_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf")
+#: cuDNN off for every proved convolution, FFTs only inside the untrusted solver — except conv_l2's
+#: ConvLBEN, whose claimed FFT products rest on the FFT assumption for cuFFT too; docs/certify.md)
+DEVICE_CERTIFIERS = ("deq", "deq_ibp", "deq_metzler", "deq_sqrt2", "deq_linf", "conv_linf", "conv_l2")
 #: relative amount by which a saved radius claim is below the certifier's radius (:func:`save_witness`)
 RADIUS_SLACK = 1e-6
 
