@@ -21,8 +21,8 @@ device, one untimed warm-up step, then steps until the side's step count or time
 call of the registry certifier on ``n`` images (the whole call: plan, solves, proofs; images/s = n / wall).
 The CPU side runs the same model and batch size in this process with fewer steps / images (recorded as
 ``steps`` / ``images`` per side); ``ratio`` = device images/s ÷ CPU images/s. A certifier that runs on the
-CPU only (not in ``experiment.certification.DEVICE_CERTIFIERS``, e.g. ``conv_l2``) has no device side:
-``device`` holds the reason and ``ratio`` is null. ``certified_agrees``: the device's certified matrix on the
+CPU only (not in ``experiment.certification.DEVICE_CERTIFIERS``; none of the four measured here) has no device
+side: ``device`` holds the reason and ``ratio`` is null. ``certified_agrees``: the device's certified matrix on the
 images both sides certified equals the CPU's.
 
 Without CUDA the script refuses to run except with ``--dry-run`` (CPU "device", tiny sizes, a few steps), and

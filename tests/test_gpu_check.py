@@ -62,6 +62,9 @@ def test_dry_run_of_the_script_writes_the_documented_json(tmp_path):
         else:
             assert "CPU only" in ce["device"]["skipped"] and ce["ratio"] is None
     assert res["models"]["deq3"]["certify"]["certifier"] == "conv_linf"
+    # every measured certifier runs on the device (conv_l2 included): each model has a device side
+    assert all("skipped" not in rec["certify"]["device"] for rec in res["models"].values())
+    assert {res["models"][m]["certify"]["certifier"] for m in ("convsll", "convlben_dag")} == {"conv_l2"}
 
 
 def test_the_committed_json_is_never_written_by_a_dry_run_or_without_cuda(monkeypatch, tmp_path, capsys):
