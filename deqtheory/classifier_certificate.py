@@ -82,7 +82,7 @@ from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CERTIFICATE_CONDITIONS", "CONV_CONDITIONS", "certificate_target",
            "expected_conditions", "ClaimStatus", "Certification",
            "EpsResult", "RecheckReport",
-           "save_certification", "load_certification", "recheck", "add_verify_arguments", "run_verify",
+           "save_certification", "load_certification", "recheck", "add_verify_arguments",
            "main_verify_certification"]
 
 FORMAT = "deqtheory-classifier-certification/1"
@@ -583,6 +583,12 @@ def recheck(certification: "str | os.PathLike[str] | Certification", model: "str
         os.unlink(tmp)
     N, E = cf.certified.shape
     notes: List[str] = []
+    if m.note is None:
+        d_model = next((int(s.W.shape[1]) for s in m.pre if isinstance(s, _pl.Linear)), int(m.U.shape[1]))
+        d_x = int(np.prod(cf.X.shape[1:], dtype=np.int64))
+        if d_x != d_model:
+            raise ShapeError(f"X: the stored images have shape {tuple(cf.X.shape[1:])} ({d_x} values each); the "
+                             f"embedded model takes {d_model}")
     if m.note is not None:
         per = [EpsResult(float(e), int(cf.certified[:, k].sum()), 0,
                          ClaimStatus.NEEDS_TORCH if cf.certified[:, k].any() else ClaimStatus.CONFIRMED, [])
@@ -777,25 +783,13 @@ def add_verify_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser
     return ap
 
 
-def run_verify(args: argparse.Namespace) -> int:
-    """Re-check ``args.certification``; exit 0 iff every claim is confirmed, 1 if some claim is not
-    (or needs torch, or the model differs), 2 for an unreadable file."""
-    try:
-        rep = recheck(args.certification, args.model, first=args.first)
-    except (DEQInputError, OSError) as exc:
-        sys.stderr.write(f"deqtheory verify-certification: {exc}\n")
-        return 2
-    sys.stdout.write((json.dumps(rep.to_dict(), indent=2, sort_keys=True) if args.json else rep.format()) + "\n")
-    return 0 if rep.ok else 1
-
-
 def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:
-    """``deqtheory verify-certification CERT.npz [--model MODEL.npz] [--json] [--first K]``: re-check a
-    saved classifier certification in numpy (:func:`run_verify`)."""
-    ap = add_verify_arguments(argparse.ArgumentParser(prog="deqtheory verify-certification",
-                                                      description="re-check a saved classifier certification "
-                                                                  "without torch"))
-    return run_verify(ap.parse_args(list(argv) if argv is not None else None))
+    """``python -m deqtheory.classifier_certificate CERT.npz [--model MODEL.npz] [--json] [--first K]``: the
+    command ``deqtheory verify-certification`` (:mod:`deqtheory.cli`: its exit codes, JSON and one-line
+    errors), re-checking a saved classifier certification in numpy."""
+    from .cli import main
+
+    return main(["verify-certification", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -358,6 +358,21 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     return p
 
 
+#: the positional file arguments of each command, in the order an error is attributed to them
+_INPUT_FILES = {"check": ("model",), "verify": ("model", "certificate"), "verify-certification": ("certification",),
+                "convert": ("source",), "eval": ("model", "inputs")}
+
+
+def _naming_the_input(args: argparse.Namespace, msg: str) -> str:
+    """``msg`` prefixed with the command's input file when it names none of them: an error raised deep in a
+    computation (``U: expected shape ('*', 6), got (8, 4)``) then still says which file it is about. With
+    several inputs, the first is named (the one the others are checked against)."""
+    paths = [str(getattr(args, a)) for a in _INPUT_FILES.get(args.command, ()) if getattr(args, a, None)]
+    if not paths or any(p in msg for p in paths):
+        return msg
+    return f"{paths[0]}: {msg}"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run one command; every failure on bad input is exit 2 with one line (:func:`report_error`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -369,7 +384,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DEQInputError as exc:
-        return report_error(f"deqtheory {args.command}", str(exc), as_json=as_json)
+        return report_error(f"deqtheory {args.command}", _naming_the_input(args, str(exc)), as_json=as_json)
     except BrokenPipeError:  # pragma: no cover - e.g. `| head`
         return 0
     except OSError as exc:       # an output path that cannot be written (a directory, no permission)

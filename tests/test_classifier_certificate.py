@@ -315,3 +315,18 @@ def test_load_certification_checks_array_headers_before_reading(tmp_path):
         zf.writestr("X.npy", hdr.getvalue())
     with pytest.raises(ModelFileError, match="limit"):
         CC.load_certification(p)
+
+
+def test_errors_found_deep_in_the_recheck_name_the_file_and_the_mismatch(runs, tmp_path, capsys):
+    """A certification whose stored images do not fit the embedded model is refused with one line that
+    names the file and both widths (it used to read ``U: expected shape ('*', 6), got (8, 4)``)."""
+    path, _ = runs["l2"] if "l2" in runs else next(iter(runs.values()))
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["X"] = np.zeros(arrays["X"].shape[:-1] + (arrays["X"].shape[-1] + 1,))
+    bad = tmp_path / "wide.npz"
+    np.savez(bad, **arrays)
+    assert CC.main_verify_certification([str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(bad) in err and "X: the stored images have shape" in err, err
+    assert "the embedded model takes 4" in err, err
