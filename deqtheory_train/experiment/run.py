@@ -21,7 +21,7 @@ from .. import data as D
 from .. import train as T
 from ..errors import CheckpointError, ConfigError
 from ..registry import get_loss
-from .certification import certify_model, describe_sample, write_certify_outputs
+from .certification import DEVICE_CERTIFIERS, certify_model, describe_sample, write_certify_outputs
 from .checkpoint import (build_model_from_config, load_checkpoint, load_model_arrays, model_arrays, rank_rng_prefix,
                          rng_state, save_checkpoint, set_rng_state, state_to_tree, tree_to_state)
 from .config import config_fingerprint, validate_config
@@ -377,9 +377,12 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
             save_checkpoint(out / "model.npz", model_arrays(base), meta)
         ce = cfg["certify"]
         if ce["at_end"] and ce["eps"]:
-            # every rank certifies its shard of the batches (no rank idles at a barrier); rank 0 gathers
+            # every rank certifies its shard of the batches (no rank idles at a barrier); rank 0 gathers.
+            # A device certifier runs where the model trained (each rank's own GPU), the others on the CPU.
+            cname = ce["certifier"] or getattr(base, "default_certifier", None)
             res = certify_model(base, test_ds, certifier=ce["certifier"], norm=ce["norm"], eps=ce["eps"],
-                                max_samples=ce["max_samples"], dist=info, **ce["kwargs"])
+                                max_samples=ce["max_samples"], dist=info,
+                                device=dev if cname in DEVICE_CERTIFIERS else None, **ce["kwargs"])
             if res is not None:
                 res["split"], res["split_size"] = cfg["data"]["test_split"], n_test_split
                 res["data"] = describe_sample(cfg["data"]["dataset"], res["split"], res["n"], n_test_split,
