@@ -39,7 +39,7 @@ from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "ConvIBPMonDEQNet", "ConvNonEuclideanNet", "ConvKernelDEQNet",
-           "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
+           "save_model", "read_model", "load_model", "stored_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
 MAX_DENSE_N = 4096
@@ -728,14 +728,27 @@ def _a_deq(m: Any, path: str) -> Dict[str, Any]:
 def _a_family(m: FamilyNet, path: str) -> Dict[str, Any]:
     W = m.W()
     return {"W": W, "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None,
-            **_w_rounding(m.family, m.params, W, m.scale,
-                          m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)}
+            **stored_rounding(m, W)}
 
 
 def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
     W = m.W()
     return {"W": W, "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask,
-            **_w_rounding(m.family, m.params, W)}
+            **stored_rounding(m, W)}
+
+
+def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
+    r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
+    (:class:`FamilyNet`, :class:`LBENNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the family's exact
+    monotonicity margin; ``0.0`` / ``None`` for every kind whose W is stored (the stored W is the model).
+    ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
+    numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
+    if isinstance(m, FamilyNet):
+        return _w_rounding(m.family, m.params, m.W() if W is None else W, m.scale,
+                           m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)
+    if isinstance(m, LBENNet):
+        return _w_rounding(m.family, m.params, m.W() if W is None else W)
+    return {"W_error": 0.0, "W_margin": None}
 
 
 def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndarray] = None,
