@@ -13,7 +13,10 @@ name                         claim                                              
 ``feedforward``              W nilpotent up to permutation (a DAG)                 1 if DAG
 ============================ ==================================================== =====================
 
-plus ``sdp_wellposed`` (havens2023 (3) by SDP). The rows come from the table of conditions
+plus ``sdp_wellposed`` (havens2023 (3) by SDP). Every row is about the **stored** model: for a parametric
+file (W computed from stored parameters, ``options["W_error"]`` > 0) each certificate proved on fl(W) is
+restated for the exact W by :func:`deqtheory.conditions_stored.stored_condition` (``sdp_wellposed`` proves
+its LMI for every W within ``W_error``). The rows come from the table of conditions
 (:mod:`deqtheory.conditions`: claim, catalogue ids, check, verifier). Then a typed
 :class:`LipschitzSection`: the ℓ2 SDP certificate (``lipschitz_lmi``), the closed-form ℓ2 bounds
 and the ℓ∞ bound — each bound reuses the certificates proved above (nothing is proved twice).
@@ -99,7 +102,9 @@ def is_vacuous(L: Any) -> bool:
 #: the table's legend for the number column of the conditions (one meaning for every row)
 SLACK_LEGEND = ("slack = a proved lower bound on how much the condition's inequality holds by, in its own units "
                 "(m for monotone; lambda_min for ibp_wellposed / sdp_wellposed; 1 - proved bound for "
-                "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition")
+                "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition; "
+                "every row is about the stored model (a parametric file: the exact W of its parameters, "
+                "within model W_error of the computed W)")
 #: and of the Lipschitz rows: the number column is the proved constant L
 L_LEGEND = (f"L = the proved Lipschitz constant of x -> y (vacuous: L > 2^24, a unit logit margin certifies a radius "
             f"below float32 resolution of inputs in [0, 1]); 'uses' = the slack of the certificate it rests on")
