@@ -114,7 +114,9 @@ def _pd_row(c: Certificate, delta: float, loss: float, matrix: Callable[[], Tupl
 def _monotone(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
     r"""λ_min(sym(Φ⁻¹(I − W_exact))) ≥ λ_min(sym(Φ⁻¹(I − fl W))) − ‖Φ⁻¹E‖₂ (Weyl), so the loss is
     δ·max(1/φ) (δ when Φ = I); for Φ = I and no given m also ≥ the family's exact margin ``w_margin``
-    (MonDEQ: sym(I − W) = mI + AᵀA ⪰ mI on the stored m). The reported margin is the larger, rounded down."""
+    (MonDEQ: sym(I − W) = mI + AᵀA ⪰ mI on the stored m). The reported margin is the larger, rounded down.
+    (``w_margin`` is about W_exact only: a caller that also needs the number for fl(W) caps it first,
+    :func:`stored_condition` ``also_computed``.)"""
     from .linalg import _monotone_matrix
 
     m = float(c.witness.get("m", 0.0))
@@ -210,14 +212,18 @@ STORED_CONDITIONS: Dict[str, Callable[[Certificate, np.ndarray, float, Optional[
 }
 
 
-def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Optional[float] = None) -> Certificate:
+def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Optional[float] = None, *,
+                     also_computed: bool = False) -> Certificate:
     r"""The certificate ``cert`` (condition ``monotone``, ``ibp_wellposed``, ``adjoint_contractive``,
     ``mu_inf``, ``pf_abs`` or ``feedforward``, proved on the float ``W``) restated for every
     :math:`W_{\rm exact}` with :math:`\|W_{\rm exact} - W\|_2 \le` ``w_error`` (module docstring);
     ``w_margin``: the family's exact monotonicity margin (``monotone`` only). ``w_error == 0``, and
     NOT_APPLICABLE / SOLVER_ERROR certificates, are returned unchanged. ``tolerance["W_error"]`` records δ;
     the witness stays the one proved on ``W`` (``verify(W=W)`` re-checks the computed W's claim, the
-    stored-model margin is that minus the loss)."""
+    stored-model margin is that minus the loss). ``also_computed``: the result must hold for the float ``W``
+    too (a certifier that evaluates the model with fl(W), :mod:`deqtheory_train`): ``w_margin`` is then used
+    only up to the computed W's proved margin, so every margin returned is ≤ both models' — equal to the
+    ``check`` row whenever the family's m does not exceed fl(W)'s proved margin."""
     delta = float(w_error or 0.0)
     if not delta or cert.status in (Status.NOT_APPLICABLE, Status.SOLVER_ERROR):
         return cert
@@ -229,4 +235,6 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
         from .errors import DomainError
         raise DomainError(f"stored_condition: no stored-model rule for condition {cert.condition!r}; "
                           f"known: {sorted(STORED_CONDITIONS)}")
+    if also_computed and w_margin is not None:
+        w_margin = min(float(w_margin), float(cert.margin) if cert.certified else -math.inf)
     return fn(cert, np.asarray(W, dtype=np.float64), delta, w_margin)

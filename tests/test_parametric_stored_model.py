@@ -210,3 +210,42 @@ def test_parametric_file_rows_are_about_the_stored_parameters(tmp_path, capsys):
     assert ibp["status"] != "certified" or ibp["margin"] <= M_TINY
     for r, c in d["conditions"].items():
         assert c["tolerance"].get("W_error") == d["model"]["W_error"] or c["status"] != "certified", r
+
+
+def test_family_margin_is_about_the_stored_model_only():
+    """MonDEQ, A = B = 0, m = 2^-54: fl(1 - m) = 1, so the computed W = I is not monotone (z = ReLU(z + v) is
+    ill-posed) while the stored model is, with margin m. ``check`` reports the stored model (m); a certifier
+    that solves with the computed W (``also_computed``, deqtheory_train) must not borrow the family's m."""
+    m = 2.0 ** -54
+    a = deq_arrays("mondeq", MonDEQNet(np.zeros((2, 2)), np.zeros((2, 2)), m, np.eye(2)))
+    assert np.array_equal(a["W"], np.eye(2)) and a["W_margin"] == m
+    c = check_monotone(a["W"])
+    assert not c.certified
+    st = stored_condition(c, a["W"], a["W_error"], a["W_margin"])
+    assert st.certified and st.margin == m
+    both = stored_condition(c, a["W"], a["W_error"], a["W_margin"], also_computed=True)
+    assert not both.certified
+    # when fl(W) is proved monotone too, the common margin is capped at fl(W)'s: valid for both models
+    W = 0.5 * np.eye(3)
+    cw = check_monotone(W)
+    assert stored_condition(cw, W, 0.01, 0.7).margin == 0.7
+    assert stored_condition(cw, W, 0.01, 0.7, also_computed=True).margin == cw.margin
+
+
+def test_trainer_certifier_restates_its_margin_with_the_same_function():
+    """deqtheory_train's DEQConstants proves ``monotone`` for the exported model's exact W: its margin is
+    fl(W)'s lowered by formats.stored_rounding's W_error (the number ``check`` reports for the file)."""
+    import torch
+    from deqtheory.formats import stored_rounding
+    from deqtheory_train.certify import prepare
+    from deqtheory_train.layers import MonDEQLayer
+
+    torch.manual_seed(0)
+    plan = prepare(MonDEQLayer(4, 5, 3, dtype=torch.float64))
+    plan.deq.point()
+    r = stored_rounding(plan.deq.exported)
+    got = plan.certificates()["monotone"]
+    m_fl = check_monotone(plan.deq.Wn).margin
+    assert r["W_error"] > 0 and got.tolerance["W_error"] == r["W_error"]
+    assert got.certified and m_fl - 2 * r["W_error"] <= got.margin < m_fl
+    assert plan.deq.constants["fixed_point_m"] <= got.margin

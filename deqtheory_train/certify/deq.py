@@ -87,10 +87,11 @@ class DEQConstants:
 
     def _stored(self, c: Any) -> Any:
         """``c`` (proved on the computed W) restated for the exported model's exact W
-        (:func:`deqtheory.conditions_stored.stored_condition` with :func:`deqtheory.formats.stored_rounding`)."""
+        (:func:`deqtheory.conditions_stored.stored_condition` with :func:`deqtheory.formats.stored_rounding`),
+        every margin valid for the computed W too (``also_computed``: the fixed point is solved with it)."""
         if self._rounding is None:
             self._rounding = _fm.stored_rounding(self.exported, self.Wn)
-        return _stored_condition(c, self.Wn, self._rounding["W_error"], self._rounding["W_margin"])
+        return _stored_condition(c, self.Wn, self._rounding["W_error"], self._rounding["W_margin"], also_computed=True)
 
     # -- error-bound conditions for the point fixed point ----------------------------------------
     def point(self) -> Dict[str, Any]:
