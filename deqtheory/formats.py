@@ -748,7 +748,28 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
                            m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)
     if isinstance(m, LBENNet):
         return _w_rounding(m.family, m.params, m.W() if W is None else W)
+    if isinstance(m, ConvMonDEQNet):
+        return _conv_mondeq_rounding(m)
     return {"W_error": 0.0, "W_margin": None}
+
+
+def _conv_mondeq_rounding(m: "ConvMonDEQNet") -> Dict[str, Any]:
+    r""":meth:`ConvMonDEQNet.dense` computes :math:`\mathrm{fl}(((cI - \mathrm{fl}(\mathcal A^\top\mathcal A))
+    + \mathcal B) - \mathcal B^\top)`, :math:`c = \mathrm{fl}(1 - m)`, with :math:`\mathcal A, \mathcal B` from
+    :func:`deqtheory.circulant.conv_matrix` (exact: every entry is one kernel tap, k ≤ N). So
+    :math:`\|W_{\rm exact} - \mathrm{fl}(W)\|_2 \le u|1 - m| + \gamma_k\||\mathcal A|^\top|\mathcal A|\|_F
+    + \gamma_4\|\,|cI| + |\mathrm{fl}(\mathcal A^\top\mathcal A)| + |\mathcal B| + |\mathcal B^\top|\,\|_F`
+    (Higham 3.13 for the product, recursive summation of the four computed terms), inflated; ``W_margin`` =
+    m (sym(I − W) = mI + 𝒜ᵀ𝒜 ⪰ mI on the stored kernels)."""
+    from .circulant import conv_matrix
+    from .verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+
+    MA, MB = conv_matrix(m.A, m.N), conv_matrix(m.B, m.N)
+    c = 1.0 - m.m
+    AtA = MA.T @ MA
+    e = (UNIT_ROUNDOFF * abs(1.0 - m.m) + product_error_bound(MA.T, MA)
+         + sum_error_bound(c * np.eye(MB.shape[0]), AtA, MB, MB.T))
+    return {"W_error": INFLATE * e, "W_margin": float(m.m)}
 
 
 def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndarray] = None,
@@ -787,7 +808,7 @@ def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
 
 def _a_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", path: str) -> Dict[str, Any]:
     _dense_guard(m.c * m.N ** 2, path)
-    return m.dense()
+    return {**m.dense(), **stored_rounding(m)}
 
 
 def _a_pipeline(m: "_pl.Pipeline", path: str) -> Dict[str, Any]:

@@ -249,3 +249,39 @@ def test_trainer_certifier_restates_its_margin_with_the_same_function():
     assert r["W_error"] > 0 and got.tolerance["W_error"] == r["W_error"]
     assert got.certified and m_fl - 2 * r["W_error"] <= got.margin < m_fl
     assert plan.deq.constants["fixed_point_m"] <= got.margin
+
+
+def test_conv_mondeq_file_is_checked_on_its_stored_kernels(tmp_path, capsys):
+    """A conv MonDEQ (A = B = 0 kernels, m = 3·2^-54, 1 channel, 2 x 2 grid) is materialized densely as
+    W = fl(1 - m) I = (1 - 2^-52) I; the stored model's W = (1 - m)I has every slack exactly m. Before, the
+    file had no W_error: monotone and ibp_wellposed were certified with slack 2.2e-16 > m."""
+    from deqtheory.formats import ConvMonDEQNet
+
+    net = ConvMonDEQNet(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.ones((1, 1, 1, 1)), np.zeros(1), M_TINY, 2)
+    p = tmp_path / "conv.npz"
+    save_model(p, net)
+    a = deq_arrays(*read_model(p))
+    assert np.array_equal(a["W"], (1 - 2.0 ** -52) * np.eye(4)) and a["W_error"] > 0 and a["W_margin"] == M_TINY
+    assert check_monotone(a["W"]).margin > M_TINY
+    d = _check_json(p, capsys)
+    assert d["model"]["W_error"] == a["W_error"]
+    for r, c in d["conditions"].items():
+        assert c["status"] != "certified" or c["margin"] <= M_TINY, r
+    assert d["conditions"]["monotone"]["status"] == "certified"          # the stored m (family margin)
+
+
+def test_conv_mondeq_w_error_bounds_the_rounding():
+    """formats.stored_rounding of a random conv MonDEQ bounds ‖W_exact − fl(W)‖₂ (exact rationals)."""
+    from deqtheory.circulant import conv_matrix
+    from deqtheory.formats import ConvMonDEQNet, stored_rounding
+
+    rng = np.random.default_rng(5)
+    net = ConvMonDEQNet(rng.standard_normal((1, 1, 2, 2)), rng.standard_normal((1, 1, 2, 2)),
+                        rng.standard_normal((1, 1, 2, 2)), np.zeros(1), 0.3, 2)
+    W = net.dense()["W"]
+    MA, MB = conv_matrix(net.A, 2), conv_matrix(net.B, 2)
+    n = W.shape[0]
+    Ex = [[(Fr(1) - Fr(0.3) if i == j else 0) - sum(Fr(float(MA[k, i])) * Fr(float(MA[k, j])) for k in range(n))
+           + Fr(float(MB[i, j])) - Fr(float(MB[j, i])) - Fr(float(W[i, j])) for j in range(n)] for i in range(n)]
+    fro = float(sum(e * e for row in Ex for e in row)) ** 0.5          # ‖E‖₂ ≤ ‖E‖_F
+    assert fro <= stored_rounding(net)["W_error"]
