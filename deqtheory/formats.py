@@ -39,7 +39,7 @@ from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "ConvIBPMonDEQNet", "ConvNonEuclideanNet", "ConvKernelDEQNet",
-           "save_model", "read_model", "load_model", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
+           "save_model", "read_model", "load_model", "stored_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
 MAX_DENSE_N = 4096
@@ -728,14 +728,48 @@ def _a_deq(m: Any, path: str) -> Dict[str, Any]:
 def _a_family(m: FamilyNet, path: str) -> Dict[str, Any]:
     W = m.W()
     return {"W": W, "U": m.U_eff(), "b": m.b, "G": m.G, "b_y": m.b_y, "identity_mask": None,
-            **_w_rounding(m.family, m.params, W, m.scale,
-                          m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)}
+            **stored_rounding(m, W)}
 
 
 def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
     W = m.W()
     return {"W": W, "U": m.params.U, "b": m.b, "G": m.params.G, "b_y": m.b_y, "identity_mask": m.identity_mask,
-            **_w_rounding(m.family, m.params, W)}
+            **stored_rounding(m, W)}
+
+
+def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
+    r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
+    (:class:`FamilyNet`, :class:`LBENNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the family's exact
+    monotonicity margin; ``0.0`` / ``None`` for every kind whose W is stored (the stored W is the model).
+    ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
+    numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
+    if isinstance(m, FamilyNet):
+        return _w_rounding(m.family, m.params, m.W() if W is None else W, m.scale,
+                           m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)
+    if isinstance(m, LBENNet):
+        return _w_rounding(m.family, m.params, m.W() if W is None else W)
+    if isinstance(m, ConvMonDEQNet):
+        return _conv_mondeq_rounding(m)
+    return {"W_error": 0.0, "W_margin": None}
+
+
+def _conv_mondeq_rounding(m: "ConvMonDEQNet") -> Dict[str, Any]:
+    r""":meth:`ConvMonDEQNet.dense` computes :math:`\mathrm{fl}(((cI - \mathrm{fl}(\mathcal A^\top\mathcal A))
+    + \mathcal B) - \mathcal B^\top)`, :math:`c = \mathrm{fl}(1 - m)`, with :math:`\mathcal A, \mathcal B` from
+    :func:`deqtheory.circulant.conv_matrix` (exact: every entry is one kernel tap, k ≤ N). So
+    :math:`\|W_{\rm exact} - \mathrm{fl}(W)\|_2 \le u|1 - m| + \gamma_k\||\mathcal A|^\top|\mathcal A|\|_F
+    + \gamma_4\|\,|cI| + |\mathrm{fl}(\mathcal A^\top\mathcal A)| + |\mathcal B| + |\mathcal B^\top|\,\|_F`
+    (Higham 3.13 for the product, recursive summation of the four computed terms), inflated; ``W_margin`` =
+    m (sym(I − W) = mI + 𝒜ᵀ𝒜 ⪰ mI on the stored kernels)."""
+    from .circulant import conv_matrix
+    from .verified import INFLATE, UNIT_ROUNDOFF, product_error_bound, sum_error_bound
+
+    MA, MB = conv_matrix(m.A, m.N), conv_matrix(m.B, m.N)
+    c = 1.0 - m.m
+    AtA = MA.T @ MA
+    e = (UNIT_ROUNDOFF * abs(1.0 - m.m) + product_error_bound(MA.T, MA)
+         + sum_error_bound(c * np.eye(MB.shape[0]), AtA, MB, MB.T))
+    return {"W_error": INFLATE * e, "W_margin": float(m.m)}
 
 
 def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndarray] = None,
@@ -774,7 +808,7 @@ def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
 
 def _a_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", path: str) -> Dict[str, Any]:
     _dense_guard(m.c * m.N ** 2, path)
-    return m.dense()
+    return {**m.dense(), **stored_rounding(m)}
 
 
 def _a_pipeline(m: "_pl.Pipeline", path: str) -> Dict[str, Any]:

@@ -13,7 +13,10 @@ name                         claim                                              
 ``feedforward``              W nilpotent up to permutation (a DAG)                 1 if DAG
 ============================ ==================================================== =====================
 
-plus ``sdp_wellposed`` (havens2023 (3) by SDP). The rows come from the table of conditions
+plus ``sdp_wellposed`` (havens2023 (3) by SDP). Every row is about the **stored** model: for a parametric
+file (W computed from stored parameters, ``options["W_error"]`` > 0) each certificate proved on fl(W) is
+restated for the exact W by :func:`deqtheory.conditions_stored.stored_condition` (``sdp_wellposed`` proves
+its LMI for every W within ``W_error``). The rows come from the table of conditions
 (:mod:`deqtheory.conditions`: claim, catalogue ids, check, verifier). Then a typed
 :class:`LipschitzSection`: the ℓ2 SDP certificate (``lipschitz_lmi``), the closed-form ℓ2 bounds
 and the ℓ∞ bound — each bound reuses the certificates proved above (nothing is proved twice).
@@ -36,6 +39,7 @@ from .certificates import Certificate, Status, to_jsonable
 from .verified import round_up
 from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
+from .conditions_stored import stored_condition
 from .errors import DTypeError
 
 __all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
@@ -98,7 +102,9 @@ def is_vacuous(L: Any) -> bool:
 #: the table's legend for the number column of the conditions (one meaning for every row)
 SLACK_LEGEND = ("slack = a proved lower bound on how much the condition's inequality holds by, in its own units "
                 "(m for monotone; lambda_min for ibp_wellposed / sdp_wellposed; 1 - proved bound for "
-                "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition")
+                "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition; "
+                "every row is about the stored model (a parametric file: the exact W of its parameters, "
+                "within model W_error of the computed W)")
 #: and of the Lipschitz rows: the number column is the proved constant L
 L_LEGEND = (f"L = the proved Lipschitz constant of x -> y (vacuous: L > 2^24, a unit logit margin certifies a radius "
             f"below float32 resolution of inputs in [0, 1]); 'uses' = the slack of the certificate it rests on")
@@ -339,8 +345,9 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     Lipschitz section runs when ``only`` is None or names ``"lipschitz"``); ``options``: ``sdp``
     (default True), ``backend`` (SDP backend), ``W_error`` / ``W_margin`` (a parametric file: a proved bound
     on ‖W_exact − W‖₂ for the W computed from its stored parameters, and the family's exact monotonicity
-    margin, from :func:`deqtheory.formats.deq_arrays`): the ``monotone`` row, ``l2_analytic`` and ``l2_sdp``
-    are then proved for the stored model, not only for the computed W."""
+    margin, from :func:`deqtheory.formats.deq_arrays`): every row is then proved for the stored model, not
+    only for the computed W (:mod:`deqtheory.conditions_stored`; ``sdp_wellposed`` and ``l2_sdp`` prove their
+    LMIs for every W within ``W_error``; ``l2_analytic`` and ``linf`` use the stored model's margins)."""
     from .model import DEQ
 
     if not isinstance(model, DEQ):
@@ -350,6 +357,7 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     masked = int(mask.sum())
     info = {"path": path, "kind": kind, "n": model.n, "d": model.d, "p": model.p, "masked": masked}
     opts = dict(options or {})
+    w_error = float(opts.get("W_error") or 0.0)
     checks = _checks()
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
@@ -361,16 +369,13 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         if masked and TABLE[name].activation is Activation.RELU:
             conds[name] = Certificate(name, Status.NOT_APPLICABLE,
                                       message=f"{TABLE[name].activation.message} ({masked} identity coordinates)")
-        elif name == "sdp_wellposed":
-            conds[name] = _guarded(name, lambda: checks[name](W, **_backend(opts)))
-        else:
-            conds[name] = _guarded(name, lambda: checks[name](W))
+        elif name == "sdp_wellposed":     # the LMI proof itself covers every W within w_error
+            conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts)))
+        else:                             # proved on fl(W), then restated for the stored model
+            conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_error, opts.get("W_margin")))
         timings[name] = time.perf_counter() - t0
-    w_error = float(opts.get("W_error") or 0.0)
     if w_error:
         info["W_error"] = w_error
-        if "monotone" in conds and conds["monotone"].status is not Status.NOT_APPLICABLE:
-            conds["monotone"] = _stored_model_monotone(conds["monotone"], w_error, opts.get("W_margin"))
     lip = None
     if only is None or "lipschitz" in only:
         t0 = time.perf_counter()
@@ -441,45 +446,6 @@ def check_model(W: Any, U: Any = None, b: Any = None, G: Any = None, b_y: Any = 
     return check_deq(model, path=path, kind=kind, only=only, options=options)
 
 
-def _stored_margin(mono: Optional[Certificate], w_error: float, w_margin: Optional[float]) -> float:
-    """A proved lower bound on λ_min(sym(I − W_exact)) of the stored model: the family's exact margin
-    (``w_margin``) or the computed W's proved parameter minus ``w_error`` (rounded down), the larger; −inf if none."""
-    from .bounds import _down
-    from .linalg import monotone_parameter
-
-    m_fl = monotone_parameter(mono) if mono is not None and mono.certified and not mono.witness.get("family") \
-        else -np.inf
-    best = _down(m_fl - w_error) if np.isfinite(m_fl) else -np.inf
-    return max(best, float(w_margin) if w_margin is not None and w_margin > 0 else -np.inf)
-
-
-def _stored_model_monotone(c: Certificate, w_error: float, w_margin: Optional[float]) -> Certificate:
-    r"""The ``monotone`` row of a parametric file (W computed from stored parameters, ‖W_exact − fl(W)‖₂ ≤
-    ``w_error``). When the proved margin of fl(W) exceeds ``w_error`` the verdict holds for the stored model
-    too: the row keeps that certificate (the same number the certifier of :mod:`deqtheory_train` proves)
-    and states the stored model's bound (``stats["margin_stored_model"]``). Otherwise the rounding could
-    change the verdict: the row is certified from the family's exact margin when it has one (MonDEQ:
-    sym(I − W) = mI + AᵀA ⪰ mI on the stored parameters, ``w_margin`` = m), else INCONCLUSIVE."""
-    from .linalg import monotone_parameter
-
-    m_fl = monotone_parameter(c) if c.certified else -np.inf
-    m_st = _stored_margin(c, w_error, w_margin)
-    note = (f"W is computed from the stored parameters (|W_exact - fl(W)|_2 <= {w_error:.3g}); "
-            f"the stored model has lambda_min(sym(I - W)) >= {m_st:.6g}")
-    stats = {**dict(c.stats), "W_error": w_error, "margin_stored_model": m_st}
-    if c.certified and m_fl > w_error:
-        return c.replace(stats=stats, message=f"{c.message}; {note}")
-    if w_margin is not None and w_margin > 0:
-        return Certificate("monotone", Status.CERTIFIED, margin=float(w_margin),
-                           witness={"m": 0.0, "family": "mondeq"}, stats=stats,
-                           message=(f"proved on the stored parameters: sym(I - W) = mI + A^T A >= mI with the stored "
-                                    f"m = {w_margin:.6g} (the computed W's margin {m_fl:.3g} is within its rounding "
-                                    f"{w_error:.3g} and is not used)"))
-    return Certificate("monotone", Status.INCONCLUSIVE, margin=-np.inf, stats=stats,
-                       message=(f"the computed W's proved margin {m_fl:.3g} does not exceed the rounding {w_error:.3g} "
-                                "of W from the stored parameters: the verdict for the stored model is not proved"))
-
-
 def _backend(opts: Mapping[str, Any]) -> Dict[str, Any]:
     return {"backend": opts["backend"]} if opts.get("backend") else {}
 
@@ -489,10 +455,10 @@ def _given(conds: Mapping[str, Certificate], name: str) -> Optional[Certificate]
     return c if c is not None and c.certified else None
 
 
-def _stored_pabbaraju(U: np.ndarray, G: Optional[np.ndarray], m: float, mono: Optional[Certificate],
-                      w_error: float) -> BoundEntry:
+def _stored_pabbaraju(U: np.ndarray, G: Optional[np.ndarray], m: float, w_error: float) -> BoundEntry:
     """pabbaraju2021 Thm 1 on the stored model of a parametric file: ‖G‖₂‖U‖₂/m with m the stored model's
-    proved margin (:func:`_stored_margin`), norms proved, rounded up; ``inf`` when no margin is proved."""
+    proved margin (the ``monotone`` row, :mod:`deqtheory.conditions_stored`), norms proved, rounded up;
+    ``inf`` when no margin is proved."""
     from .bounds import norm2_upper
 
     detail = (f"pabbaraju2021:thm1: ||G||_2 ||U||_2 / m with m = {m:.6g} proved for the stored parameters "
@@ -514,8 +480,10 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
     w_error = float(opts.get("W_error") or 0.0)
     analytic: Dict[str, BoundEntry] = {}
     if w_error:
-        analytic["pabbaraju2021:thm1"] = _stored_pabbaraju(U, G, _stored_margin(mono, w_error, opts.get("W_margin")),
-                                                           mono, w_error)
+        from .linalg import monotone_parameter
+
+        analytic["pabbaraju2021:thm1"] = _stored_pabbaraju(U, G, -np.inf if mono is None else monotone_parameter(mono),
+                                                           w_error)
     else:
         r = bounds.pabbaraju_lipschitz(W, U, G, monotone=mono)
         analytic["pabbaraju2021:thm1"] = BoundEntry.of(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
@@ -540,6 +508,28 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
         l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, w_error=w_error,
                                                                  **_backend(opts)))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
+    if w_error:
+        rl = _stored_linf(rl, W, w_error)
     return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
-                            linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"),
+                            linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"
+                                               + (" (mu raised by the rounding of W from the stored parameters)"
+                                                  if w_error else "")),
                             l2_sdp=l2_sdp)
+
+
+def _stored_linf(rl: Any, W: np.ndarray, w_error: float) -> Any:
+    r"""jafarpour2022 Thm 6.1 for the stored model: the bound is N/(1 − μ⁺) with N a proved numerator that
+    does not involve W (‖G[η]‖∞‖[η]⁻¹U‖∞ or the printed form), so with μ_st ≥ μ_∞,[η]⁻¹(W_exact) from
+    :func:`deqtheory.conditions_stored.stored_condition` (μ raised by max_i(|E|η)_i/η_i) the bound is
+    L_fl·(1 − μ_fl⁺)/(1 − μ_st⁺), both denominators rounded down as in Thm 6.1's code, the quotient rounded
+    up (L_fl·den_fl ≥ N exactly). Not certified when μ_st ≥ 1."""
+    from .bounds import _down
+
+    cert = stored_condition(rl.certificate, W, w_error)
+    if not (rl.certificate.certified and cert.certified and np.isfinite(rl.value)):
+        return dataclasses.replace(rl, value=np.inf, certificate=cert)
+    den_fl = _down(1.0 - max(float(rl.details["mu_upper"]), 0.0))
+    den_st = _down(1.0 - max(float(cert.stats["upper_bound"]), 0.0))
+    L = round_up(float(rl.value) * den_fl / den_st) if den_st > 0 else np.inf
+    return dataclasses.replace(rl, value=L, certificate=cert, details={**dict(rl.details), "mu_upper": cert.stats["upper_bound"],
+                                                                         "mu_upper_computed_W": rl.details["mu_upper"]})

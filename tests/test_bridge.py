@@ -137,6 +137,14 @@ def test_dense_layer_bridge(kind, tmp_path, capsys):
     assert np.abs(a["W"] - layer.weight().detach().numpy()).max() <= 1e-13    # the torch W: rounding apart
     assert prov["monotone"]["margin"] == rep["conditions"]["monotone"]["margin"]
     assert prov["monotone"]["status"] == rep["conditions"]["monotone"]["status"]
+    # ... and both are about the stored model: fl(W)'s proof restated for every W within the file's W_error
+    w_err = rep["model"].get("W_error", 0.0)
+    assert (w_err > 0) == (kind != "cerdeq")              # CerDEQ's computed Björck output is its model
+    assert rep["conditions"]["monotone"]["tolerance"].get("W_error", 0.0) == w_err
+    from deqtheory.linalg import check_monotone
+    m_fl = check_monotone(a["W"]).margin
+    assert rep["conditions"]["monotone"]["margin"] == m_fl if not w_err else \
+        m_fl - 2 * w_err <= rep["conditions"]["monotone"]["margin"] < m_fl
     # the certifier names its proofs by the rows of the one table of conditions that `check` reports
     from deqtheory.conditions import CONDITIONS
     assert prov["monotone"]["condition"] == "monotone"

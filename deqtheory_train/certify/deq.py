@@ -15,7 +15,9 @@ import torch
 
 from deqtheory import conditions as _conditions
 from deqtheory import bounds as _bounds
+from deqtheory import formats as _fm
 from deqtheory import intervals as _iv
+from deqtheory.conditions_stored import stored_condition as _stored_condition
 from deqtheory.errors import DomainError
 
 from ..layers.dense import DenseDEQLayer
@@ -81,20 +83,31 @@ class DEQConstants:
         self._l2: Optional[Dict[str, Any]] = None
         self._lifts: Dict[str, Lift] = {}
         self.phi = e.phi
+        self._rounding: Optional[Dict[str, Any]] = None
+
+    def _stored(self, c: Any) -> Any:
+        """``c`` (proved on the computed W) restated for the exported model's exact W
+        (:func:`deqtheory.conditions_stored.stored_condition` with :func:`deqtheory.formats.stored_rounding`),
+        every margin valid for the computed W too (``also_computed``: the fixed point is solved with it)."""
+        if self._rounding is None:
+            self._rounding = _fm.stored_rounding(self.exported, self.Wn)
+        return _stored_condition(c, self.Wn, self._rounding["W_error"], self._rounding["W_margin"], also_computed=True)
 
     # -- error-bound conditions for the point fixed point ----------------------------------------
     def point(self) -> Dict[str, Any]:
         if self._point is not None:
             return self._point
         out: Dict[str, Any] = {"m": None, "mu": None, "eta": None, "contraction": None}
-        cm = _bounds.monotone_margin(self.Wn)
+        # proved for the stored model (W_exact of the exported parameters, not only the computed W): the
+        # very function `deqtheory check` uses, so the margin is the one its `monotone` row reports
+        cm = self._stored(_bounds.monotone_margin(self.Wn))
         self.provenance["monotone"] = cert_info(cm)
         self.certificates["monotone"] = cm
         ms = []
         if cm.certified:
             ms.append(downf(cm.margin))
         if self.phi is not None:
-            cw = _bounds.monotone_margin(self.Wn, self.phi)
+            cw = self._stored(_bounds.monotone_margin(self.Wn, self.phi))
             self.provenance["monotone_weighted"] = {**cert_info(cw), "phi": "family weight (G-MonDEQ Phi / LBEN Psi)"}
             self.certificates["monotone_weighted"] = cw
             if cw.certified:
@@ -103,7 +116,7 @@ class DEQConstants:
         if ms:
             out["m"] = max(ms)
         else:
-            cu = _bounds.mu_inf_bound(self.Wn)
+            cu = self._stored(_bounds.mu_inf_bound(self.Wn))
             self.provenance["mu_inf"] = cert_info(cu)
             self.certificates["mu_inf"] = cu
             if cu.certified and "eta" in cu.witness:
