@@ -293,7 +293,7 @@ def take_batch(x: Any, y: Any, idx: np.ndarray, device: Any, dtype: Any) -> Tupl
     values (indexing and the dtype cast commute)."""
     import torch
     if isinstance(x, torch.Tensor):
-        i = torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64)).to(x.device, non_blocking=True)
+        i = torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64)).to(x.device)
         return x.index_select(0, i), y.index_select(0, i)
     return (torch.from_numpy(x[idx]).to(device=device, dtype=dtype), torch.from_numpy(y[idx]).to(device))
 
