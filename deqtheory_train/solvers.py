@@ -177,7 +177,7 @@ def _bits(t: torch.Tensor) -> torch.Tensor:
     """``t`` viewed as integers of the same width (complex as pairs): equal views ⇔ equal bits
     (so −0.0 ≠ 0.0 and a NaN equals itself; :func:`torch.equal` on floats says neither)."""
     if t.is_complex():
-        t = torch.view_as_real(t)
+        t = torch.view_as_real(t.resolve_conj())
     return t.view(_INT_VIEW[t.element_size()]) if t.is_floating_point() else t
 
 
@@ -241,7 +241,7 @@ class SpectralCache:
                 self._entries.append(self._entries.pop(i))
                 return e.values
         self.misses += 1
-        stored = tuple(k.detach().clone() if isinstance(k, torch.Tensor) else k for k in key)
+        stored = tuple(k.detach().clone().resolve_conj() if isinstance(k, torch.Tensor) else k for k in key)
         e = _Entry(stored, _alive(tensors))
         self._entries.append(e)
         del self._entries[:-self.maxsize]
@@ -254,8 +254,8 @@ SPECTRAL_CACHE = SpectralCache()
 
 @contextlib.contextmanager
 def spectral_cache(enabled: bool = True, maxsize: Optional[int] = None) -> Iterator[SpectralCache]:
-    """Inside: :data:`SPECTRAL_CACHE` off (``enabled=False``: a dense operator computes m, L and the
-    resolvent at every use, a conv operator once for itself — the behaviour before the cache) or
+    """Inside: :data:`SPECTRAL_CACHE` off (``enabled=False``: nothing is shared between operators — a
+    dense operator computes m, L and the resolvent at every use, a conv operator once for itself) or
     with ``maxsize`` entries; emptied and restored on exit."""
     old = SPECTRAL_CACHE.maxsize
     SPECTRAL_CACHE.clear()
