@@ -20,6 +20,7 @@ from deqtheory_train.errors import ConfigError
 from deqtheory_train.experiment.config import config_fingerprint
 from deqtheory_train.layers.conv import ConvMonDEQ
 from deqtheory_train.models.linf import LinfDEQClassifier
+from deqtheory_train.testing import DEVICES
 
 torch.set_num_threads(1)
 
@@ -85,14 +86,15 @@ def test_a_parametrized_weight_computed_twice_is_recognised(calls):
         assert calls["matrix_norm"] == 1 and cache.hits == h + 1
 
 
-def test_never_stale_after_an_optimizer_step(calls):
+@pytest.mark.parametrize("dev", DEVICES)
+def test_never_stale_after_an_optimizer_step(calls, dev):
     rng = np.random.default_rng(4)
-    W = torch.nn.Parameter(torch.tensor(0.3 * rng.standard_normal((6, 6))))
+    W = torch.nn.Parameter(torch.tensor(0.3 * rng.standard_normal((6, 6)), device=dev))
     opt = torch.optim.SGD([W], lr=0.1)
     with S.spectral_cache(True):
         op = S.DenseOperator(W)
         m0, L0 = op.m, op.L
-        R0 = op.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype))
+        R0 = op.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype, device=dev))
         assert (S.DenseOperator(W).m, S.DenseOperator(W).L) == (m0, L0)   # same object, same version: hits
         n = calls["eigvalsh"]
         assert n == 1
@@ -100,12 +102,12 @@ def test_never_stale_after_an_optimizer_step(calls):
         opt.step()                                         # in place: W._version bumps
         op1 = S.DenseOperator(W)
         m1, L1 = op1.m, op1.L
-        R1 = op1.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype))
+        R1 = op1.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype, device=dev))
         assert calls["eigvalsh"] == n + 1 and m1 != m0 and L1 != L0 and not torch.equal(R1, R0)
         with S.spectral_cache(False):
             fresh = S.DenseOperator(W)
             assert (fresh.m, fresh.L) == (m1, L1)
-            assert torch.equal(fresh.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype)), R1)
+            assert torch.equal(fresh.resolvent(0.7)[0](torch.eye(6, dtype=W.dtype, device=dev)), R1)
         # replacing the storage (.data =, no version bump) is seen too
         with torch.no_grad():
             W.data = W.data * 0.5
@@ -163,14 +165,15 @@ def test_conv_operators_share_resolvents_across_forwards(calls):
 # batches on the device, augmentation
 # ----------------------------------------------------------------------------------------------
 
-def _reference_augment(x, P, flip, seed):
-    """Per-sample loop: pad with zeros, crop at the drawn offsets, flip — the same draws in the
-    same order as :func:`deqtheory_train.data.augment_batch`."""
-    g = torch.Generator().manual_seed(seed)
+def _reference_augment(x, P, flip, seed, dev):
+    """Per-sample loop on the CPU: pad with zeros, crop at the drawn offsets, flip — the same draws
+    (same device generator, same order) as :func:`deqtheory_train.data.augment_batch`."""
+    g = torch.Generator(device=dev).manual_seed(seed)
     B, C, H, W = x.shape
-    oi = torch.randint(0, 2 * P + 1, (B,), generator=g) if P else torch.zeros(B, dtype=torch.int64)
-    oj = torch.randint(0, 2 * P + 1, (B,), generator=g) if P else torch.zeros(B, dtype=torch.int64)
-    f = torch.randint(0, 2, (B, 1), generator=g).bool()[:, 0] if flip else torch.zeros(B, dtype=torch.bool)
+    kw = {"generator": g, "device": dev}
+    oi = torch.randint(0, 2 * P + 1, (B,), **kw).cpu() if P else torch.zeros(B, dtype=torch.int64)
+    oj = torch.randint(0, 2 * P + 1, (B,), **kw).cpu() if P else torch.zeros(B, dtype=torch.int64)
+    f = torch.randint(0, 2, (B, 1), **kw).cpu().bool()[:, 0] if flip else torch.zeros(B, dtype=torch.bool)
     out = torch.empty_like(x)
     for b in range(B):
         p = np.pad(x[b].numpy(), ((0, 0), (P, P), (P, P)))
@@ -179,11 +182,14 @@ def _reference_augment(x, P, flip, seed):
     return out, oi, oj, f
 
 
+@pytest.mark.parametrize("dev", DEVICES)
 @pytest.mark.parametrize("P,flip", [(2, True), (3, False), (0, True)])
-def test_augment_is_the_per_sample_crop_and_flip(P, flip):
+def test_augment_is_the_per_sample_crop_and_flip(P, flip, dev):
     x = torch.rand(16, 3, 5, 7, generator=torch.Generator().manual_seed(0))
-    got = D.augment_batch(x, crop=P, flip=flip, generator=torch.Generator().manual_seed(11))
-    ref, oi, oj, f = _reference_augment(x, P, flip, 11)
+    got = D.augment_batch(x.to(dev), crop=P, flip=flip, generator=torch.Generator(device=dev).manual_seed(11))
+    assert got.device.type == dev
+    got = got.cpu()
+    ref, oi, oj, f = _reference_augment(x, P, flip, 11, dev)
     assert torch.equal(got, ref)
     assert got.shape == x.shape and 0 <= float(got.min()) and float(got.max()) <= 1
     if P:
@@ -193,11 +199,12 @@ def test_augment_is_the_per_sample_crop_and_flip(P, flip):
     assert D.augment_batch(x, crop=0, flip=False, generator=None) is x
 
 
-def test_augment_generator_depends_on_seed_rank_step_only():
-    x = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+@pytest.mark.parametrize("dev", DEVICES)
+def test_augment_generator_depends_on_seed_rank_step_only(dev):
+    x = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(0)).to(dev)
 
     def aug(seed, rank, step):
-        return D.augment_batch(x, crop=2, flip=True, generator=D.augment_generator(seed, rank, step, "cpu"))
+        return D.augment_batch(x, crop=2, flip=True, generator=D.augment_generator(seed, rank, step, dev))
     assert torch.equal(aug(0, 0, 5), aug(0, 0, 5))
     assert not torch.equal(aug(0, 0, 5), aug(0, 1, 5))
     assert not torch.equal(aug(0, 0, 5), aug(0, 0, 6))
@@ -232,15 +239,17 @@ def test_config_defaults_and_fingerprint():
     assert X.validate_config(none)["data"]["augment"] is None
 
 
-def test_resident_budget_rule():
+@pytest.mark.parametrize("dev", DEVICES)
+def test_resident_budget_rule_and_resident_batches_equal_host_batches(dev):
     assert D.resident_fits(D.RESIDENT_CPU_BYTES, "cpu") and not D.resident_fits(D.RESIDENT_CPU_BYTES + 1, "cpu")
     ds = D.load_dataset("synthetic", "train", n=20, shape=(1, 4, 4), num_classes=3)
-    x, y = D.to_device_arrays(ds, "cpu", torch.float64, None)
-    assert isinstance(x, torch.Tensor) and x.dtype == torch.float64
-    hx, hy = D.to_device_arrays(ds, "cpu", torch.float64, False)
+    x, y = D.to_device_arrays(ds, dev, torch.float64, None)       # a few bytes: within every budget
+    assert isinstance(x, torch.Tensor) and x.dtype == torch.float64 and x.device.type == dev
+    hx, hy = D.to_device_arrays(ds, dev, torch.float64, False)
     assert hx is ds.x and hy is ds.y
     idx = np.array([5, 0, 19, 5])
-    a, b = D.take_batch(x, y, idx, "cpu", torch.float64), D.take_batch(hx, hy, idx, "cpu", torch.float64)
+    a, b = D.take_batch(x, y, idx, dev, torch.float64), D.take_batch(hx, hy, idx, dev, torch.float64)
+    assert a[0].device.type == b[0].device.type == dev
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
