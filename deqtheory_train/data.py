@@ -63,7 +63,8 @@ __all__ = [
     "ArrayDataset", "load_mnist", "mnist_pickle_path", "MNIST_PKL_SHA256", "read_idx", "load_idx_dataset",
     "load_fashion_mnist", "FASHION_MNIST_DIR", "load_cifar10", "make_synthetic", "register_dataset", "DATASETS",
     "load_dataset", "available_datasets", "Normalize", "epoch_permutation", "batch_indices",
-    "MNIST_MEAN", "MNIST_STD",
+    "MNIST_MEAN", "MNIST_STD", "RESIDENT_CPU_BYTES", "RESIDENT_GPU_FRACTION", "resident_fits", "to_device_arrays",
+    "take_batch", "augment_generator", "augment_batch", "check_augment",
 ]
 
 MNIST_PKL_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
@@ -245,6 +246,116 @@ def batch_indices(perm: np.ndarray, batch_size: int, *, rank: int = 0, world_siz
     nb = n // B if drop_last else -(-n // B)
     for i in range(int(start), nb):
         yield i, perm[i * B:(i + 1) * B][rank::world_size]
+
+
+# ----------------------------------------------------------------------------------------------
+# Batches on the device, and augmentation there (torch imported on use)
+# ----------------------------------------------------------------------------------------------
+
+#: ``data.device_resident = null`` keeps a split on the device when its arrays (images in the
+#: training dtype, labels int64) take at most this many bytes on the CPU …
+RESIDENT_CPU_BYTES = 2 ** 30
+#: … or at most this fraction of the accelerator's total memory elsewhere.
+RESIDENT_GPU_FRACTION = 0.25
+
+
+def resident_fits(nbytes: int, device: Any) -> bool:
+    """Whether ``nbytes`` fit the device-resident budget of ``device`` (:data:`RESIDENT_CPU_BYTES` on
+    the CPU, :data:`RESIDENT_GPU_FRACTION` of the total memory of a CUDA device; other devices: no)."""
+    import torch
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        return int(nbytes) <= RESIDENT_CPU_BYTES
+    if dev.type == "cuda":
+        total = torch.cuda.get_device_properties(dev).total_memory
+        return int(nbytes) <= RESIDENT_GPU_FRACTION * total
+    return False
+
+
+def to_device_arrays(ds: "ArrayDataset", device: Any, dtype: Any, resident: Optional[bool] = None
+                     ) -> Tuple[Any, Any]:
+    """``(x, y)`` of ``ds`` for :func:`take_batch`: torch tensors on ``device`` (images in ``dtype``) —
+    copied there **once** — when ``resident`` (``None``: :func:`resident_fits` of their size), else
+    the numpy arrays themselves (each batch is then indexed on the host and copied)."""
+    import torch
+    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if resident is None:
+        nbytes = ds.x.size * torch.empty((), dtype=dtype).element_size() + ds.y.nbytes
+        resident = resident_fits(nbytes, device)
+    if not resident:
+        return ds.x, ds.y
+    return (torch.from_numpy(ds.x).to(device=device, dtype=dtype), torch.from_numpy(ds.y).to(device))
+
+
+def take_batch(x: Any, y: Any, idx: np.ndarray, device: Any, dtype: Any) -> Tuple[Any, Any]:
+    """Rows ``idx`` of ``(x, y)`` on ``device``: ``index_select`` where they are resident tensors
+    (one small index copy), numpy fancy indexing + host-to-device copy otherwise. Both give the same
+    values (indexing and the dtype cast commute)."""
+    import torch
+    if isinstance(x, torch.Tensor):
+        i = torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int64)).to(x.device)
+        return x.index_select(0, i), y.index_select(0, i)
+    return (torch.from_numpy(x[idx]).to(device=device, dtype=dtype), torch.from_numpy(y[idx]).to(device))
+
+
+_AUGMENT_KEYS = {"crop": "int >= 0 (zero padding of the random crop; 0: none)", "flip": "bool (random horizontal flip)"}
+
+
+def check_augment(aug: Any, where: str = "data.augment") -> Optional[Dict[str, Any]]:
+    """The normal form ``{"crop": P, "flip": bool}`` of an augmentation config (``None`` or an empty
+    object: none); :class:`~deqtheory_train.errors.ConfigError` naming the offending value otherwise."""
+    from .errors import ConfigError
+    if aug is None:
+        return None
+    if not isinstance(aug, Mapping):
+        raise ConfigError(f"{where}: null or an object {{crop, flip}}, got {aug!r}")
+    bad = sorted(set(aug) - set(_AUGMENT_KEYS))
+    if bad:
+        raise ConfigError(f"{where}: unknown key(s) {bad} (accepted: crop, flip)")
+    crop, flip = aug.get("crop", 0), aug.get("flip", False)
+    if isinstance(crop, bool) or not isinstance(crop, int) or crop < 0:
+        raise ConfigError(f"{where}.crop: {_AUGMENT_KEYS['crop']}, got {crop!r}")
+    if not isinstance(flip, bool):
+        raise ConfigError(f"{where}.flip: {_AUGMENT_KEYS['flip']}, got {flip!r}")
+    return {"crop": crop, "flip": flip} if (crop or flip) else None
+
+
+def augment_generator(seed: int, rank: int, step: int, device: Any) -> Any:
+    """The ``torch.Generator`` on ``device`` of the augmentation at global step ``step`` on ``rank``:
+    seeded from (seed, rank, step) only, so a resumed run draws what the uninterrupted one drew and
+    ranks draw differently, with no generator state in the checkpoint."""
+    import torch
+    s = np.random.SeedSequence([int(seed), 0xA06E, int(rank), int(step)]).generate_state(1, np.uint64)[0]
+    return torch.Generator(device=torch.device(device)).manual_seed(int(s) & (2 ** 63 - 1))
+
+
+def augment_batch(x: Any, *, crop: int = 0, flip: bool = False, generator: Any = None) -> Any:
+    r"""Random crop with zero padding ``crop`` and random horizontal flip of a batch ``x`` (B, C, H, W),
+    per sample, on ``x``'s device, vectorised: sample b is
+    :math:`x'_b[c, i, j] = \mathrm{pad}_P(x_b)[c,\ i + o_b,\ q_b(j)]` with offsets
+    :math:`o_b, o'_b \in \{0, …, 2P\}` and :math:`q_b(j) = o'_b + j` (or :math:`o'_b + W − 1 − j` when
+    flipped, probability ½) — one gather per axis. Draws (in this order: row offsets, column offsets,
+    flips) come from ``generator`` (:func:`augment_generator`). Pixels stay in [0, 1] (padding is 0)."""
+    import torch
+    if x.ndim != 4:
+        raise ShapeError(f"x: expected a batch (B, C, H, W), got shape {tuple(x.shape)}")
+    P = int(crop)
+    if not P and not flip:
+        return x
+    B, C, H, W = x.shape
+    dev = x.device
+    kw = {"generator": generator, "device": dev}
+    oi = torch.randint(0, 2 * P + 1, (B,), **kw) if P else torch.zeros(B, dtype=torch.int64, device=dev)
+    oj = torch.randint(0, 2 * P + 1, (B,), **kw) if P else torch.zeros(B, dtype=torch.int64, device=dev)
+    cols = torch.arange(W, device=dev).expand(B, W)
+    if flip:
+        f = torch.randint(0, 2, (B, 1), **kw).to(torch.bool)
+        cols = torch.where(f, (W - 1) - cols, cols)
+    cols = oj[:, None] + cols                                                     # (B, W) into the padded width
+    rows = oi[:, None] + torch.arange(H, device=dev)                              # (B, H)
+    xp = torch.nn.functional.pad(x, (P, P, P, P)) if P else x
+    xr = xp.gather(2, rows[:, None, :, None].expand(B, C, H, W + 2 * P))
+    return xr.gather(3, cols[:, None, None, :].expand(B, C, H, W))
 
 
 # ----------------------------------------------------------------------------------------------

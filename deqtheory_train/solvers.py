@@ -33,6 +33,17 @@ holds those), so a solve may run up to k − 1 iterations past the first iterate
 FB with α ≠ 1 then also skip F(z) (one mat-vec) on the unchecked iterations. k = 1 is the exact
 per-iteration behaviour. The CONVERGED decision is unchanged: the returned z's quantity, recomputed.
 
+**Spectral cache (one eigvalsh / SVD / inverse per matrix and optimizer step).** m, L, min_i W_ii
+and the PR resolvents (I + α(I − W))⁻¹ are functions of W's values only, and W changes only at
+``optimizer.step()``; yet a training step builds several operators on the same W (the forward
+solve, its adjoint backward solve — same m and L, resolvent Rᵀ —, the parametrization evaluated
+again for the interval/IBP pass, every evaluation batch). :class:`SpectralCache` keeps them per
+distinct matrix, keyed by the **bits** of its values (a stored copy, compared with
+:func:`torch.equal` on an integer view after a fast identity + ``_version`` check), so a value is
+reused exactly when recomputing it would give the same bits, and an optimizer step (new values)
+can never see a stale one. Bounded LRU (:data:`SPECTRAL_CACHE`, default 4 matrices);
+:func:`spectral_cache` switches it off (or resizes it) inside a ``with`` block.
+
 **Floating point on GPUs.** cuBLAS / cuDNN may use TF32 (10-bit mantissa) for float32 matmuls and
 convolutions on recent GPUs: ≈ 1e-3 relative error, more than the solver tolerances. Every solve runs
 with TF32 switched off (:func:`ieee_float32`; ``allow_tf32=True`` opts out), so the iteration is the
@@ -56,6 +67,7 @@ import contextlib
 import dataclasses
 import math
 import time
+import weakref
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
 import torch
@@ -65,7 +77,7 @@ from deqtheory.solvers import SolverStatus
 
 __all__ = ["SolverStatus", "SolverStats", "DEQInfo", "LinearOperator", "DenseOperator", "as_operator",
            "activation", "fixed_point", "deq_solve", "fixed_point_residual", "F_SOLVERS", "ieee_float32",
-           "resolve_check_every"]
+           "resolve_check_every", "SpectralCache", "SPECTRAL_CACHE", "spectral_cache"]
 
 F_SOLVERS = ("fb", "pr", "alpha_avg", "anderson")
 _TINY = 1e-30
@@ -158,40 +170,156 @@ class LinearOperator:
         return self._resolvent(alpha)
 
 
+_INT_VIEW = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """``t`` viewed as integers of the same width (complex as pairs): equal views ⇔ equal bits
+    (so −0.0 ≠ 0.0 and a NaN equals itself; :func:`torch.equal` on floats says neither)."""
+    if t.is_complex():
+        t = torch.view_as_real(t.resolve_conj())
+    return t.view(_INT_VIEW[t.element_size()]) if t.is_floating_point() else t
+
+
+class _Entry:
+    __slots__ = ("key", "alive", "values")
+
+    def __init__(self, key: Tuple[Any, ...], alive: list):
+        self.key, self.alive, self.values = key, alive, {}
+
+
+def _alive(tensors: list) -> list:
+    """What the identity fast path compares: (weak reference, version, storage address) per tensor."""
+    return [(weakref.ref(t), t._version, t.data_ptr()) for t in tensors]
+
+
+class SpectralCache:
+    r"""Derived values of matrices (m, L, min_i W_ii, resolvents), one dict per distinct **key**: a
+    tuple of tensors (compared bitwise, see the module docstring) and hashable scalars (compared
+    with ``==``). :meth:`values` returns the dict of that key, creating it (and evicting the least
+    recently used beyond ``maxsize``) on a miss; the caller fills it. ``hits`` / ``misses`` count
+    lookups (tests, benchmarks). ``maxsize = 0`` disables it: every lookup is a fresh dict.
+
+    The fast path (no comparison of values) needs the very same tensor objects, alive, at the same
+    ``_version`` (bumped by every in-place update, ``optimizer.step()`` included) and storage."""
+
+    def __init__(self, maxsize: int = 4):
+        self.maxsize = int(maxsize)
+        self._entries: list = []
+        self.hits = self.misses = 0
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    @staticmethod
+    def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+        return (a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+                and torch.equal(_bits(a.detach()), _bits(b)))
+
+    def _match(self, e: _Entry, key: Tuple[Any, ...], tensors: list) -> bool:
+        if len(e.key) != len(key):
+            return False
+        for k, c in zip(key, e.key):
+            if isinstance(k, torch.Tensor) != isinstance(c, torch.Tensor):
+                return False
+            if not isinstance(k, torch.Tensor) and not (type(k) is type(c) and k == c):
+                return False
+        if len(e.alive) == len(tensors) and all(r() is t and t._version == v and t.data_ptr() == p
+                                                for (r, v, p), t in zip(e.alive, tensors)):
+            return True
+        return all(self._same(k, c) for k, c in zip(key, e.key) if isinstance(k, torch.Tensor))
+
+    def values(self, *key: Any) -> dict:
+        if self.maxsize <= 0:
+            self.misses += 1
+            return {}
+        tensors = [k for k in key if isinstance(k, torch.Tensor)]
+        for i, e in enumerate(self._entries):
+            if self._match(e, key, tensors):
+                self.hits += 1
+                e.alive = _alive(tensors)
+                self._entries.append(self._entries.pop(i))
+                return e.values
+        self.misses += 1
+        stored = tuple(k.detach().clone().resolve_conj() if isinstance(k, torch.Tensor) else k for k in key)
+        e = _Entry(stored, _alive(tensors))
+        self._entries.append(e)
+        del self._entries[:-self.maxsize]
+        return e.values
+
+
+#: The process-wide cache used by :class:`DenseOperator` and the conv operators.
+SPECTRAL_CACHE = SpectralCache()
+
+
+@contextlib.contextmanager
+def spectral_cache(enabled: bool = True, maxsize: Optional[int] = None) -> Iterator[SpectralCache]:
+    """Inside: :data:`SPECTRAL_CACHE` off (``enabled=False``: nothing is shared between operators — a
+    dense operator computes m, L and the resolvent at every use, a conv operator once for itself) or
+    with ``maxsize`` entries; emptied and restored on exit."""
+    old = SPECTRAL_CACHE.maxsize
+    SPECTRAL_CACHE.clear()
+    SPECTRAL_CACHE.maxsize = 0 if not enabled else (old if maxsize is None else int(maxsize))
+    try:
+        yield SPECTRAL_CACHE
+    finally:
+        SPECTRAL_CACHE.clear()
+        SPECTRAL_CACHE.maxsize = old
+
+
+def cached(values: dict, name: Any, compute: Callable[[], Any]) -> Any:
+    """``values[name]``, computed by ``compute()`` on the first call."""
+    if name not in values:
+        values[name] = compute()
+    return values[name]
+
+
 class DenseOperator(LinearOperator):
     r"""Dense ``W`` (n, n), rows-are-samples: ``Wz`` is ``z @ Wᵀ``. ``m``, ``L``, ``diag_min`` are
     computed lazily in float64 from ``W.detach()`` (eigvalsh / matrix 2-norm); the PR resolvent is
-    ``torch.linalg.inv(I + α(I − W))`` formed once per solve (LU), applied as one matmul per step."""
+    ``torch.linalg.inv(I + α(I − W))`` (LU), applied as one matmul per step, its transpose for the
+    adjoint. All of them are kept in :data:`SPECTRAL_CACHE` under W's values (module docstring), so
+    the operators of one optimizer step on the same W share one eigvalsh, one SVD and one inverse per α."""
 
     def __init__(self, W: torch.Tensor):
         if W.ndim != 2 or W.shape[0] != W.shape[1]:
             raise ShapeError(f"W: expected a square matrix, got shape {tuple(W.shape)}")
         self.W = W
-        self._cache: dict = {}
+        self._vals: Optional[dict] = None
         super().__init__(lambda z: z @ W.T, lambda g: g @ W, resolvent=self._dense_resolvent,
-                         m=self._m_est, L=self._L_est, diag_min=lambda: float(W.detach().diagonal().min()))
+                         m=self._m_est, L=self._L_est, diag_min=self._diag_min)
+
+    @property
+    def _cache(self) -> dict:
+        if SPECTRAL_CACHE.maxsize <= 0:       # off: every use computes afresh (tests, benchmarks)
+            return SPECTRAL_CACHE.values("dense", self.W)
+        if self._vals is None:
+            self._vals = SPECTRAL_CACHE.values("dense", self.W)
+        return self._vals
 
     def _IW64(self) -> torch.Tensor:
         Wd = self.W.detach().to(torch.float64)
         return torch.eye(Wd.shape[0], dtype=torch.float64, device=Wd.device) - Wd
 
     def _m_est(self) -> float:
-        if "m" not in self._cache:
+        def m():
             A = self._IW64()
-            self._cache["m"] = float(torch.linalg.eigvalsh(0.5 * (A + A.T))[0])
-        return self._cache["m"]
+            return float(torch.linalg.eigvalsh(0.5 * (A + A.T))[0])
+        return cached(self._cache, "m", m)
 
     def _L_est(self) -> float:
-        if "L" not in self._cache:
-            self._cache["L"] = float(torch.linalg.matrix_norm(self._IW64(), ord=2))
-        return self._cache["L"]
+        return cached(self._cache, "L", lambda: float(torch.linalg.matrix_norm(self._IW64(), ord=2)))
+
+    def _diag_min(self) -> float:
+        return cached(self._cache, "diag_min", lambda: float(self.W.detach().diagonal().min()))
 
     def _dense_resolvent(self, alpha: float):
-        Wd = self.W.detach()
-        n = Wd.shape[0]
-        eye = torch.eye(n, dtype=Wd.dtype, device=Wd.device)
-        R = torch.linalg.inv(eye + alpha * (eye - Wd))
-        RT = R.T.contiguous()
+        def inverse():
+            Wd = self.W.detach()
+            eye = torch.eye(Wd.shape[0], dtype=Wd.dtype, device=Wd.device)
+            R = torch.linalg.inv(eye + alpha * (eye - Wd))
+            return R, R.T.contiguous()
+        R, RT = cached(self._cache, ("R", float(alpha)), inverse)
         return (lambda u: u @ RT), (lambda u: u @ R)
 
 

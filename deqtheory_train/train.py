@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import take_batch
+
 __all__ = [
     "LossContext", "LossFn", "Ramp", "LRSchedule",
     "build_optimizer", "set_lr", "collect_solve_stats", "DistInfo", "dist_info", "init_distributed",
@@ -331,18 +333,19 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, lo
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, *, batch_size: int, device: torch.device,
+def evaluate(model: nn.Module, x: Any, y: Any, *, batch_size: int, device: torch.device,
              info: DistInfo = DistInfo(), dtype: torch.dtype = torch.float32) -> Dict[str, float]:
     """Clean cross-entropy and accuracy on (x, y); under DDP each rank takes indices ``rank::world``
-    and the sums are all-reduced, so every rank returns the metrics of the whole set."""
+    and the sums are all-reduced, so every rank returns the metrics of the whole set. ``x``, ``y``:
+    numpy arrays, or tensors already on the device (:func:`deqtheory_train.data.to_device_arrays`;
+    batches are then gathered there by :func:`deqtheory_train.data.take_batch`)."""
     model.eval()
     idx = np.arange(info.rank, len(y), info.world_size)
     loss_sum = correct = 0.0
     iters: List[float] = []
     for s in range(0, len(idx), batch_size):
         j = idx[s:s + batch_size]
-        xb = torch.from_numpy(x[j]).to(device=device, dtype=dtype)
-        yb = torch.from_numpy(y[j]).to(device)
+        xb, yb = take_batch(x, y, j, device, dtype)
         logits = model(xb)
         loss_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
         correct += float((logits.argmax(-1) == yb).sum())

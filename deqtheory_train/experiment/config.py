@@ -9,7 +9,8 @@ defaults, validation and the bundled configs. ::
       "norm": "inf",                       # threat model of the training ε ("inf" | "2")
       "model":     {"builder": "mlp", "kwargs": {"hidden": [128], "normalize": {"mean": [0.1307], "std": [0.3081]}}},
       "data":      {"dataset": "mnist", "kwargs": {}, "train_split": "train", "test_split": "test",
-                    "train_subset": null, "test_subset": null, "batch_size": 128, "eval_batch_size": 1000},
+                    "train_subset": null, "test_subset": null, "batch_size": 128, "eval_batch_size": 1000,
+                    "device_resident": null, "augment": null},   # augment e.g. {"crop": 4, "flip": true}
       "optimizer": {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "weight_decay": 0.0, "eps": 1e-8},
       "schedule":  {"name": "step", "milestones": [120, 280], "gamma": 0.2, "warmup_epochs": 0,
                     "start_factor": 0.0, "end_factor": 0.0},
@@ -26,7 +27,14 @@ defaults, validation and the bundled configs. ::
     }
 
 ``batch_size`` is the **global** batch size (divided evenly over DDP ranks; see
-:func:`deqtheory_train.data.batch_indices`). ``eps_schedule``/``kappa_schedule`` are
+:func:`deqtheory_train.data.batch_indices`). ``device_resident``: keep the train/test arrays on the
+training device and index them there (``null``: when they fit the budget of
+:func:`deqtheory_train.data.resident_fits` — 1 GiB on the CPU, a quarter of the GPU's memory);
+it changes no number, only where batches are gathered. ``augment``: ``null`` or ``{"crop": P,
+"flip": true}`` — per-sample random crop with zero padding P and horizontal flip of the training
+batches, on the device (:func:`deqtheory_train.data.augment_batch`), drawn from a generator seeded by
+(seed, rank, global step), so a resumed run augments as the uninterrupted one.
+``eps_schedule``/``kappa_schedule`` are
 :class:`deqtheory_train.train.Ramp` fields (ε defaults to 0, κ to 1). ``paper`` holds reference
 numbers (fractions in [0, 1]) drawn over the certified-accuracy plot.
 
@@ -58,7 +66,8 @@ _DEFAULTS: Dict[str, Any] = {
     "name": "run", "seed": 0, "epochs": 1, "dtype": "float32", "norm": "inf",
     "model": {"builder": None, "kwargs": {}},
     "data": {"dataset": None, "kwargs": {}, "train_split": "train", "test_split": "test",
-             "train_subset": None, "test_subset": None, "batch_size": 128, "eval_batch_size": 1000},
+             "train_subset": None, "test_subset": None, "batch_size": 128, "eval_batch_size": 1000,
+             "device_resident": None, "augment": None},
     "optimizer": {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.999], "weight_decay": 0.0, "eps": 1e-8,
                   "momentum": 0.0, "nesterov": False},
     "schedule": {"name": "constant", "milestones": [], "gamma": 0.1, "warmup_epochs": 0.0,
@@ -119,6 +128,9 @@ def validate_config(cfg: Mapping[str, Any]) -> Dict[str, Any]:
     for k in ("train_subset", "test_subset"):
         v = c["data"][k]
         _req(v is None or (isinstance(v, int) and v >= 1), f"data.{k}: null or int >= 1")
+    _req(c["data"]["device_resident"] is None or isinstance(c["data"]["device_resident"], bool),
+         f"data.device_resident: null (when it fits) | true | false, got {c['data']['device_resident']!r}")
+    c["data"]["augment"] = D.check_augment(c["data"]["augment"])
     o = c["optimizer"]
     _req(o["name"] in ("adam", "adamw", "sgd"), "optimizer.name: adam|adamw|sgd")
     _req(_num(o["lr"]) and o["lr"] > 0, "optimizer.lr: > 0")
@@ -215,9 +227,13 @@ def load_config(path_or_name: "str | os.PathLike[str]") -> Dict[str, Any]:
 
 def config_fingerprint(cfg: Mapping[str, Any]) -> str:
     """Hash of the parts of a config that a resumed run must share with its checkpoint (not
-    ``epochs``/``notes``/``paper``/``log``/``certify`` nor ``checkpoint.every_minutes``, which
-    change nothing in the trained weights; leaving the latter out keeps older checkpoints' hashes)."""
+    ``epochs``/``notes``/``paper``/``log``/``certify`` nor ``checkpoint.every_minutes`` nor
+    ``data.device_resident``, which change nothing in the trained weights; ``data.augment`` only when
+    set. Leaving the later additions out keeps older checkpoints' hashes)."""
     c = {k: v for k, v in cfg.items() if k not in ("epochs", "notes", "paper", "log", "certify")}
     if isinstance(c.get("checkpoint"), Mapping):
         c["checkpoint"] = {k: v for k, v in c["checkpoint"].items() if k != "every_minutes"}
+    if isinstance(c.get("data"), Mapping):
+        c["data"] = {k: v for k, v in c["data"].items()
+                     if k != "device_resident" and not (k == "augment" and v is None)}
     return hashlib.sha256(json.dumps(c, sort_keys=True).encode()).hexdigest()[:16]

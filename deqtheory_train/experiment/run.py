@@ -278,6 +278,11 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
             meta["rng_ranks"] = {str(r): m for r, (m, _) in enumerate(gathered or []) if r > 0}
         save_checkpoint(ckpt_path, arrays, meta)
 
+    resident = cfg["data"]["device_resident"]
+    train_x, train_y = D.to_device_arrays(train_ds, dev, dtype, resident)
+    test_x, test_y = D.to_device_arrays(test_ds, dev, dtype, resident)
+    augment = cfg["data"]["augment"]
+
     from tqdm import tqdm
     t0 = time.time()
     stopped = max_steps is not None and gstep >= max_steps and epoch < cfg["epochs"]
@@ -292,8 +297,9 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
             lr = lr_at(gstep)
             T.set_lr(opt, lr)
             ctx = T.LossContext(eps=eps_at(t), kappa=kappa_at(t), epoch=t, step=gstep, norm=cfg["norm"])
-            xb = torch.from_numpy(train_ds.x[idx]).to(device=dev, dtype=dtype)
-            yb = torch.from_numpy(train_ds.y[idx]).to(dev)
+            xb, yb = D.take_batch(train_x, train_y, idx, dev, dtype)
+            if augment:
+                xb = D.augment_batch(xb, **augment, generator=D.augment_generator(cfg["seed"], info.rank, gstep, dev))
             st = T.train_step(model, opt, loss_fn, cfg["loss"]["kwargs"], xb, yb, ctx, grad_clip=cfg["grad_clip"])
             # the stop flag and the "checkpoint time is up" flag travel with the sums so that every DDP
             # rank stops / checkpoints after the same step (each rank has its own clock)
@@ -343,7 +349,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
                "train_loss": acc["loss_sum"] / max(acc["count"], 1.0),
                "train_acc": acc["correct"] / max(acc["count"], 1.0), "wall_time": time.time() - t0}
         if epoch % cfg["eval"]["every_epochs"] == 0 or epoch == cfg["epochs"]:
-            last_eval = T.evaluate(base, test_ds.x, test_ds.y, batch_size=cfg["data"]["eval_batch_size"],
+            last_eval = T.evaluate(base, test_x, test_y, batch_size=cfg["data"]["eval_batch_size"],
                                    device=dev, info=info, dtype=dtype)
             rec.update({"test_loss": last_eval["loss"], "test_acc": last_eval["acc"]})
             if "fp_iters" in last_eval:

@@ -48,7 +48,7 @@ from deqtheory import circulant as _circ
 from deqtheory.errors import DomainError, ShapeError
 
 from .. import fft as _fft
-from ..solvers import DEQInfo, LinearOperator, SolverStats, SolverStatus, deq_solve
+from ..solvers import SPECTRAL_CACHE, DEQInfo, LinearOperator, SolverStats, SolverStatus, cached, deq_solve
 
 __all__ = ["FreqConvOperator", "ConvMonDEQ", "ConvLBEN"]
 
@@ -57,58 +57,76 @@ def _fk(dtype, device):
     return {"dtype": dtype if dtype is not None else torch.get_default_dtype(), "device": device}
 
 
-def _resolvent_from_freq(What: torch.Tensor):
-    """``alpha -> (apply, apply_T)`` with ``apply(u) = (I + α(I − W))⁻¹u`` per frequency (detached)."""
+#: Blocks ``Ŵ`` with at most this many entries are their own cache key (a stored copy); larger ones
+#: are cached across operators only under an explicit ``key`` (e.g. the kernels they come from).
+FREQ_KEY_MAX_NUMEL = 1 << 22
+
+
+def _freq_values(What: torch.Tensor, key: Optional[tuple] = None) -> dict:
+    """The :data:`~deqtheory_train.solvers.SPECTRAL_CACHE` dict of the operator with blocks ``What``:
+    under ``key`` (a tuple of tensors and scalars that determines ``What``), else under ``What``'s
+    values when it is small (:data:`FREQ_KEY_MAX_NUMEL`), else a dict of this operator alone."""
+    if key is not None:
+        return SPECTRAL_CACHE.values("freq", *key)
+    if What.numel() <= FREQ_KEY_MAX_NUMEL:
+        return SPECTRAL_CACHE.values("freq", What)
+    return {}
+
+
+def _resolvent_from_freq(What: torch.Tensor, values: Optional[dict] = None):
+    """``alpha -> (apply, apply_T)`` with ``apply(u) = (I + α(I − W))⁻¹u`` per frequency (detached);
+    one inverse per (``values`` dict, α) — by default :func:`_freq_values` of ``What``."""
     Wd = What.detach()
     N, _, c, _ = Wd.shape
+    vals = _freq_values(What) if values is None else values
 
-    memo: Dict[float, Any] = {}
+    def inverse(alpha: float):
+        I = _fft.freq_identity(N, c, dtype=Wd.dtype, device=Wd.device)
+        R = _fft.freq_inv(I + alpha * (I - Wd))
+        return R, _fft.freq_adjoint(R)
 
     def resolvent(alpha: float):
-        key = float(alpha)
-        if key not in memo:          # one inverse per (operator, α); an operator is cached in eval mode
-            I = _fft.freq_identity(N, c, dtype=Wd.dtype, device=Wd.device)
-            R = _fft.freq_inv(I + alpha * (I - Wd))
-            memo.clear()
-            memo[key] = (R, _fft.freq_adjoint(R))
-        R, RH = memo[key]
+        R, RH = cached(vals, ("R", float(alpha)), lambda: inverse(alpha))
         return (lambda u: _fft.fft_apply(R, u)), (lambda u: _fft.fft_apply(RH, u))
 
     return resolvent
 
 
-def _m_L(What: torch.Tensor):
-    """``(m, L)`` = (min_ω λ_min(sym(I − Ŵ)), max_ω σ_max(I − Ŵ)) in float64, lazily."""
-    cache: Dict[str, float] = {}
+def _m_L(What: torch.Tensor, values: Optional[dict] = None):
+    """``(m, L)`` = (min_ω λ_min(sym(I − Ŵ)), max_ω σ_max(I − Ŵ)) in float64, lazily, kept in
+    ``values`` (default :func:`_freq_values` of ``What``)."""
+    vals = _freq_values(What) if values is None else values
 
     def compute():
-        if not cache:
-            A = What.detach().to(torch.complex128)
-            I = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-            IW = I - A
-            cache["m"] = float(torch.linalg.eigvalsh(_fft.freq_sym(IW)).min())
-            cache["L"] = float(torch.linalg.matrix_norm(IW, ord=2).max())
-        return cache
+        A = What.detach().to(torch.complex128)
+        I = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+        IW = I - A
+        return (float(torch.linalg.eigvalsh(_fft.freq_sym(IW)).min()),
+                float(torch.linalg.matrix_norm(IW, ord=2).max()))
 
-    return (lambda: compute()["m"]), (lambda: compute()["L"])
+    return (lambda: cached(vals, "mL", compute)[0]), (lambda: cached(vals, "mL", compute)[1])
 
 
 class FreqConvOperator(LinearOperator):
     r"""``z ↦ Wz`` for a circular convolution given by its blocks ``Ŵ`` (``(N, N, c, c)``):
     ``matvec = fft_apply(Ŵ, ·)``, ``rmatvec = fft_apply(Ŵᴴ, ·)`` (graph kept), PR resolvent
     ``(I + α(I − Ŵ))⁻¹`` per frequency (detached). ``matvec``/``rmatvec`` may be overridden (e.g.
-    spatial convolutions) with ``matvec=``, ``rmatvec=``."""
+    spatial convolutions) with ``matvec=``, ``rmatvec=``. ``key``: a tuple of tensors and scalars
+    that determines ``Ŵ`` (e.g. the kernels and the grid), under which m, L and the resolvents are
+    shared with every other operator of the same key (:func:`_freq_values`)."""
 
-    def __init__(self, What: torch.Tensor, *, matvec=None, rmatvec=None):
+    def __init__(self, What: torch.Tensor, *, matvec=None, rmatvec=None, key: Optional[tuple] = None):
         if What.ndim != 4 or What.shape[0] != What.shape[1] or What.shape[2] != What.shape[3]:
             raise ShapeError(f"What: expected blocks (N, N, c, c), got shape {tuple(What.shape)}")
         self.What = What
         WH = _fft.freq_adjoint(What)
-        m, L = _m_L(What)
+        vals = _freq_values(What, key)
+        m, L = _m_L(What, vals)
         super().__init__(matvec or (lambda z: _fft.fft_apply(What, z)),
                          rmatvec or (lambda g: _fft.fft_apply(WH, g)),
-                         resolvent=_resolvent_from_freq(What), m=m, L=L,
-                         diag_min=lambda: float(What.detach().diagonal(dim1=-2, dim2=-1).real.mean(dim=(0, 1)).min()))
+                         resolvent=_resolvent_from_freq(What, vals), m=m, L=L,
+                         diag_min=lambda: cached(vals, "diag_min", lambda: float(
+                             What.detach().diagonal(dim1=-2, dim2=-1).real.mean(dim=(0, 1)).min())))
 
 
 _SOLVER_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-5, "f_max_iter": 500}
@@ -152,7 +170,8 @@ class ConvMonDEQ(nn.Module):
         return out - skew if transpose else out + skew
 
     def operator(self, N: int) -> FreqConvOperator:
-        return FreqConvOperator(self.W_freq(N), matvec=self._Wz, rmatvec=lambda g: self._Wz(g, transpose=True))
+        return FreqConvOperator(self.W_freq(N), matvec=self._Wz, rmatvec=lambda g: self._Wz(g, transpose=True),
+                                key=("conv_mondeq", int(N), self.m, self.A, self.B))
 
     def injection(self, x: torch.Tensor) -> torch.Tensor:
         return _fft.conv2d_circular(self.U, x, self.bias)
@@ -233,13 +252,14 @@ class ConvLBEN(nn.Module):
         """The W operator. In eval mode without autograd the blocks ``Ŵ`` (and the operator with its
         resolvent cache) are kept until a parameter changes (in-place updates bump ``_version``),
         so repeated inference does not rebuild them; training always rebuilds (graph needed)."""
+        key = ("conv_lben", self.N, self.L, self.eps, self.G, self.U, self.V, self.S, self.log_psi)
         if self.training or torch.is_grad_enabled():
             self._op_cache = None
-            return FreqConvOperator(self.W_freq())
-        key = self._param_key()
+            return FreqConvOperator(self.W_freq(), key=key)
+        pkey = self._param_key()
         cache = getattr(self, "_op_cache", None)
-        if cache is None or cache[0] != key:
-            cache = (key, FreqConvOperator(self.W_freq()))
+        if cache is None or cache[0] != pkey:
+            cache = (pkey, FreqConvOperator(self.W_freq(), key=key))
             self._op_cache = cache
         return cache[1]
 
