@@ -9,7 +9,7 @@
 #  .venv/bin/python -m pip install --force-reinstall torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128;
 #  check with  .venv/bin/python -c "import torch; print(torch.cuda.is_available())")
 #
-# It (a) runs the device test lane tests/test_devices.py (every test on the CPU and on cuda), then (b) runs
+# It (a) runs the device test lane tests/test_devices.py + tests/test_hotloop.py (every device test on the CPU and on cuda), then (b) runs
 # benchmarks/gpu_bench.py: training and certification images/s of the dense Lip-MonDEQ (n = 1024), the conv
 # SLL and its DAG-LBEN, and the full-size DEQ-3, each against the same model on the CPU in the same process,
 # with the test lane's pass/skip counts, into the JSON (docs/performance.md "GPU check" says how to read it).
@@ -44,7 +44,7 @@ fi
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 BENCH=("$PYTHON" benchmarks/gpu_bench.py --out "$OUT" --budget-s "${GPU_CHECK_BUDGET_S:-300}")
-LANE=("$PYTHON" -m pytest -q -p no:cacheprovider tests/test_devices.py -rs)
+LANE=("$PYTHON" -m pytest -q -p no:cacheprovider tests/test_devices.py tests/test_hotloop.py -rs)
 if [ "$DRY" = "1" ]; then
   BENCH+=(--dry-run)
   LANE+=(-k "test_every_solver_reaches_the_numpy_fixed_point and masked")   # a quick slice: the dry run checks the plumbing

@@ -45,7 +45,7 @@ def test_dry_run_of_the_script_writes_the_documented_json(tmp_path):
     assert res["targets"] is None                                 # a dry run claims nothing about a GPU
     t = res["tests"]
     assert t["returncode"] == 0 and t["passed"] >= 1 and t["failed"] == t["errors"] == 0
-    assert t["tests"] == t["passed"] + t["skipped"] and "tests/test_devices.py" in t["command"]
+    assert t["tests"] == t["passed"] + t["skipped"] and "tests/test_devices.py tests/test_hotloop.py" in t["command"]
     assert t["cuda_cases"] >= 1 and t["cuda_skipped"] == (t["cuda_cases"] if not torch.cuda.is_available() else 0)
     assert set(res["models"]) == set(MODELS)
     for name, rec in res["models"].items():

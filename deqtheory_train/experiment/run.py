@@ -374,7 +374,7 @@ def _run(cfg: Mapping[str, Any], out_dir: "str | os.PathLike[str]", *, resume: b
         summary["signal"] = signum
     if not stopped:
         if not last_eval:
-            last_eval = T.evaluate(base, test_ds.x, test_ds.y, batch_size=cfg["data"]["eval_batch_size"],
+            last_eval = T.evaluate(base, test_x, test_y, batch_size=cfg["data"]["eval_batch_size"],
                                    device=dev, info=info, dtype=dtype)
         summary.update({"test_loss": last_eval["loss"], "test_acc": last_eval["acc"]})
         if info.is_main:
