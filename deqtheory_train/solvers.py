@@ -41,7 +41,9 @@ again for the interval/IBP pass, every evaluation batch). :class:`SpectralCache`
 distinct matrix, keyed by the **bits** of its values (a stored copy, compared with
 :func:`torch.equal` on an integer view after a fast identity + ``_version`` check), so a value is
 reused exactly when recomputing it would give the same bits, and an optimizer step (new values)
-can never see a stale one. Bounded LRU (:data:`SPECTRAL_CACHE`, default 4 matrices);
+can never see a stale one. Bounded LRU (:data:`SPECTRAL_CACHE`, default 16 matrices: a conv ℓ∞ DEQ
+uses three per step — W and the two blocks of its lift — so li2022's three stacked DEQs need nine;
+the resolvents it keeps are those a step forms anyway, now alive between the solves of the step);
 :func:`spectral_cache` switches it off (or resizes it) inside a ``with`` block.
 
 **Floating point on GPUs.** cuBLAS / cuDNN may use TF32 (10-bit mantissa) for float32 matmuls and
@@ -203,7 +205,7 @@ class SpectralCache:
     The fast path (no comparison of values) needs the very same tensor objects, alive, at the same
     ``_version`` (bumped by every in-place update, ``optimizer.step()`` included) and storage."""
 
-    def __init__(self, maxsize: int = 4):
+    def __init__(self, maxsize: int = 16):
         self.maxsize = int(maxsize)
         self._entries: list = []
         self.hits = self.misses = 0

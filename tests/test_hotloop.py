@@ -161,6 +161,46 @@ def test_conv_operators_share_resolvents_across_forwards(calls):
         assert calls["solve"] == 1
 
 
+@pytest.mark.parametrize("family", ["conv_ibp_mondeq", "conv_nemon", "conv_cerdeq"])
+def test_conv_linf_operators_share_values_under_their_kernel_at_any_size(calls, monkeypatch, family):
+    """The conv l_inf families' W and lift operators are keyed by their kernel and grid, so the values are
+    shared between operators even when the blocks are too large to be their own key (the full-size DEQ-3:
+    FREQ_KEY_MAX_NUMEL forced to 0 here): a second clean + interval pass of the same model factorizes
+    nothing, and after a parameter update everything is recomputed."""
+    from deqtheory_train import registry as R
+    from deqtheory_train.layers import conv as C
+    monkeypatch.setattr(C, "FREQ_KEY_MAX_NUMEL", 0)
+    builders = {"conv_ibp_mondeq": ("deq3_linf", {"stem": [[4, 3, 1]], "channels": 4, "pool": 2, "init": "ibp"}),
+                "conv_nemon": ("deq3_linf", {"family": "nemon", "stem": [[4, 3, 1]], "channels": 4, "pool": 2,
+                                             "init": "ibp"}),
+                "conv_cerdeq": ("conv_cerdeq_cpu_linf", {"deqs": [[4, 3, 2]], "linear": [6]})}
+    builder, kw = builders[family]
+    torch.manual_seed(0)
+    model = R.build_model(builder, (1, 8, 8), 3, **kw).double()
+    for mod in model.modules():                  # the resolvent-based solver, so the inverses are counted
+        for name in ("solver_options", "lift_options"):
+            if isinstance(getattr(mod, name, None), dict):
+                getattr(mod, name)["f_solver"] = "pr"
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    y = torch.zeros(4, dtype=torch.int64)
+    ctx = T.LossContext(eps=0.02, kappa=0.5, epoch=0.0, step=0, norm="inf")
+
+    def passes():
+        calls.clear()
+        with torch.no_grad():
+            Lo.ibp_elided_loss(model, x, y, ctx)
+        return dict(calls)
+
+    with S.spectral_cache(True):
+        first = passes()
+        assert first.get("solve", 0) + first.get("inv", 0) >= 2           # W and the lift were factorized
+        assert not any(passes().values())                                 # ... once: the second pass reuses
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(1 + 1e-6)
+        assert passes() == first                                          # new kernel values: recomputed
+
+
 # ----------------------------------------------------------------------------------------------
 # batches on the device, augmentation
 # ----------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ from deqtheory.errors import DomainError
 
 from .. import fft as _fft
 from ..layers.conv_linf import LiftOperator
-from ..layers.conv_nemon import kernel_operator
+from ..layers.conv import kernel_operator
 from ..solvers import SolverStatus, fixed_point
 from ..train import unwrap
 from .blocks import model_blocks

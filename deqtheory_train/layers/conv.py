@@ -50,7 +50,7 @@ from deqtheory.errors import DomainError, ShapeError
 from .. import fft as _fft
 from ..solvers import SPECTRAL_CACHE, DEQInfo, LinearOperator, SolverStats, SolverStatus, cached, deq_solve
 
-__all__ = ["FreqConvOperator", "ConvMonDEQ", "ConvLBEN"]
+__all__ = ["FreqConvOperator", "kernel_operator", "ConvMonDEQ", "ConvLBEN"]
 
 
 def _fk(dtype, device):
@@ -127,6 +127,14 @@ class FreqConvOperator(LinearOperator):
                          resolvent=_resolvent_from_freq(What, vals), m=m, L=L,
                          diag_min=lambda: cached(vals, "diag_min", lambda: float(
                              What.detach().diagonal(dim1=-2, dim2=-1).real.mean(dim=(0, 1)).min())))
+
+
+def kernel_operator(K: torch.Tensor, N: int) -> FreqConvOperator:
+    """The operator of the circular conv with kernel ``K`` on the ``N × N`` grid: spatial convs for matvec /
+    rmatvec (graph kept), ``diag_min`` = the smallest origin tap (the α of ``alpha_avg``), per-frequency
+    resolvent (``pr``, unproved); m, L and the resolvents shared under the key (K, N) at any size."""
+    return FreqConvOperator(_fft.kernel_to_freq(K, N), matvec=lambda z: _fft.conv2d_circular(K, z),
+                            rmatvec=lambda g: _fft.conv2d_circular_adjoint(K, g), key=("kernel", int(N), K))
 
 
 _SOLVER_DEFAULTS = {"f_solver": "pr", "f_tol": 1e-5, "f_max_iter": 500}

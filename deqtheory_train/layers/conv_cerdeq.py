@@ -59,9 +59,9 @@ from torch import nn
 from deqtheory.errors import DomainError, ShapeError
 
 from ..parametrize import bjorck_order2
-from .conv import FreqConvOperator
+from .conv import FreqConvOperator, kernel_operator
 from .conv_linf import ConvIBPMonDEQ, LiftOperator, _pos_int, ibp_lift_kernel
-from .conv_nemon import _LIFT_DEFAULTS, _SOLVER_DEFAULTS, injection_init, kernel_operator
+from .conv_nemon import _LIFT_DEFAULTS, _SOLVER_DEFAULTS, injection_init
 
 __all__ = ["ConvCerDEQ", "conv_cerdeq_kernel", "solver_state", "with_conv_deq_maps", "SHARED_MAPS"]
 
@@ -176,7 +176,7 @@ class ConvCerDEQ(nn.Module):
         return ibp_lift_kernel(self.weight_kernel())
 
     def operator(self, K: Optional[torch.Tensor] = None) -> FreqConvOperator:
-        """The W operator (:func:`~deqtheory_train.layers.conv_nemon.kernel_operator`: spatial convs, ``diag_min``
+        """The W operator (:func:`~deqtheory_train.layers.conv.kernel_operator`: spatial convs, ``diag_min``
         = the smallest origin tap, the α of ``alpha_avg``)."""
         return kernel_operator(self.weight_kernel() if K is None else K, self.N)
 

@@ -45,7 +45,7 @@ from deqtheory.errors import DomainError, ShapeError
 from .. import fft as _fft
 from ..parametrize import m_warmup
 from ..solvers import DEQInfo, LinearOperator, deq_solve
-from .conv import FreqConvOperator, _m_L, _resolvent_from_freq
+from .conv import FreqConvOperator, _freq_values, _m_L, _resolvent_from_freq, kernel_operator
 
 __all__ = ["ConvIBPMonDEQ", "LiftOperator", "conv_ibp_weight_kernel", "ibp_gamma", "ibp_lift_kernel"]
 
@@ -182,8 +182,11 @@ class LiftOperator(LinearOperator):
     def __init__(self, K: torch.Tensor, N: int):
         A = K.abs()
         What, Ahat = _fft.kernel_to_freq(K, N), _fft.kernel_to_freq(A, N)
-        rW, rA = _resolvent_from_freq(What), _resolvent_from_freq(Ahat)
-        (mW, LW), (mA, LA) = _m_L(What), _m_L(Ahat)
+        # K and N determine both block sets: their values are shared under that key by every lift of
+        # the same K (forward and adjoint solves of a step), at any size (FREQ_KEY_MAX_NUMEL)
+        vW, vA = _freq_values(What, ("lift_W", int(N), K)), _freq_values(Ahat, ("lift_absW", int(N), K))
+        rW, rA = _resolvent_from_freq(What, vW), _resolvent_from_freq(Ahat, vA)
+        (mW, LW), (mA, LA) = _m_L(What, vW), _m_L(Ahat, vA)
 
         def lin(K_, A_, transpose):
             conv = _fft.conv2d_circular_adjoint if transpose else _fft.conv2d_circular
@@ -328,9 +331,7 @@ class ConvIBPMonDEQ(nn.Module):
     def operator(self, K: Optional[torch.Tensor] = None) -> FreqConvOperator:
         """The W operator: matvec/rmatvec by spatial circular conv (graph kept), PR resolvent per frequency."""
         K = self.weight_kernel() if K is None else K
-        return FreqConvOperator(_fft.kernel_to_freq(K, self.N),
-                                matvec=lambda z: _fft.conv2d_circular(K, z),
-                                rmatvec=lambda g: _fft.conv2d_circular_adjoint(K, g))
+        return kernel_operator(K, self.N)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The fixed point ``z*`` (B, c, N, N); solver statistics in ``last_info``."""

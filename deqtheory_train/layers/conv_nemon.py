@@ -38,9 +38,8 @@ from torch import nn
 
 from deqtheory.errors import DomainError, ShapeError
 
-from .. import fft as _fft
 from ..solvers import DEQInfo
-from .conv import FreqConvOperator
+from .conv import FreqConvOperator, kernel_operator
 from .conv_linf import ConvIBPMonDEQ, _exp, _np_sum_last, _pos_int
 
 __all__ = ["ConvNEMON", "conv_nemon_weight_kernel", "metzler_lift_kernel"]
@@ -81,13 +80,6 @@ def metzler_lift_kernel(K: torch.Tensor) -> torch.Tensor:
     B = torch.where(keep, torch.zeros_like(K), K.clamp(max=0))
     A = K - B
     return torch.cat([torch.cat([A, B], 1), torch.cat([B, A], 1)], 0)
-
-
-def kernel_operator(K: torch.Tensor, N: int) -> FreqConvOperator:
-    """The operator of the circular conv with kernel ``K``: spatial convs for matvec / rmatvec (graph kept),
-    ``diag_min`` = the smallest origin tap (the α of ``alpha_avg``), per-frequency resolvent (``pr``, unproved)."""
-    return FreqConvOperator(_fft.kernel_to_freq(K, N), matvec=lambda z: _fft.conv2d_circular(K, z),
-                            rmatvec=lambda g: _fft.conv2d_circular_adjoint(K, g))
 
 
 class ConvNEMON(nn.Module):
