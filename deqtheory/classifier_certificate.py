@@ -1,5 +1,6 @@
 r"""Classifier certificates that re-check without torch: the witness file of ``deqtheory-train certify
---witness`` and its numpy re-check (``main_verify_certification``).
+--witness`` and its numpy re-check (:func:`recheck`; on the command line ``deqtheory verify-certification``,
+:mod:`deqtheory.cli`).
 
 **What a certification claims.** For a classifier file (:class:`deqtheory.pipeline.Pipeline`:
 pre-stages → a dense DEQ z = σ(Wz + Ux + b) → head y = Gz + b_y), inputs X with labels y, a threat
@@ -53,14 +54,12 @@ than Normalize/Flatten/Linear/ReLU.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import io
 import json
 import math
 import os
-import sys
 import tempfile
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -82,8 +81,7 @@ from .verified import INFLATE, UNIT_ROUNDOFF, gamma, round_up
 __all__ = ["FORMAT", "CERTIFICATE_TARGETS", "CERTIFICATE_CONDITIONS", "CONV_CONDITIONS", "certificate_target",
            "expected_conditions", "ClaimStatus", "Certification",
            "EpsResult", "RecheckReport",
-           "save_certification", "load_certification", "recheck", "add_verify_arguments",
-           "main_verify_certification"]
+           "save_certification", "load_certification", "recheck"]
 
 FORMAT = "deqtheory-classifier-certification/1"
 _U = UNIT_ROUNDOFF
@@ -770,27 +768,3 @@ def _recheck_conv(cf: Certification, chain: _cc.ConvChain, input_shape: Optional
     notes = [f"conv l_inf: {len(chain.deqs)} DEQ stage(s), lifts "
              f"{', '.join(d.lift.name for d in chain.deqs)}; clean pass from the stored z, eps from z_lift"]
     return _report(cf, sha, kind, per, None, consts, failed, notes, first)
-
-
-def add_verify_arguments(ap: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of ``deqtheory verify-certification`` (shared by :func:`main_verify_certification`
-    and the ``deqtheory`` CLI)."""
-    ap.add_argument("certification", help="the .npz of deqtheory-train certify --witness")
-    ap.add_argument("--model", default=None, help="the model file to check against (default: the embedded one; "
-                                                   "its sha256 must equal the recorded one)")
-    ap.add_argument("--json", action="store_true", help="print the report as JSON")
-    ap.add_argument("--first", type=int, default=5, help="unconfirmed images listed per eps")
-    return ap
-
-
-def main_verify_certification(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m deqtheory.classifier_certificate CERT.npz [--model MODEL.npz] [--json] [--first K]``: the
-    command ``deqtheory verify-certification`` (:mod:`deqtheory.cli`: its exit codes, JSON and one-line
-    errors), re-checking a saved classifier certification in numpy."""
-    from .cli import main
-
-    return main(["verify-certification", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main_verify_certification())

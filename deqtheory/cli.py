@@ -320,10 +320,13 @@ def build_parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     vc = sub.add_parser("verify-certification",
                         help="re-check a saved classifier certification (deqtheory-train certify --witness) "
                              "against its model file, with numpy alone")
-    from .classifier_certificate import add_verify_arguments
-
-    add_verify_arguments(vc).add_argument("--json-out", metavar="PATH", default=None,
-                                          help="write the report as JSON to PATH (with or without --json)")
+    vc.add_argument("certification", help="the .npz of deqtheory-train certify --witness")
+    vc.add_argument("--model", default=None, help="the model file to check against (default: the embedded one; "
+                                                   "its sha256 must equal the recorded one)")
+    vc.add_argument("--json", action="store_true", help="print the report as JSON")
+    vc.add_argument("--first", type=_positive_int, default=5, help="unconfirmed images listed per eps")
+    vc.add_argument("--json-out", metavar="PATH", default=None,
+                    help="write the report as JSON to PATH (with or without --json)")
     vc.set_defaults(func=_cmd_verify_certification)
 
     cv = sub.add_parser("convert", help="reparameterize a model file as LBEN (havens2023 section 3)")

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from deqtheory import classifier_certificate as CC
+from deqtheory import cli as DC
 from deqtheory import formats as fm
 from deqtheory import pipeline as pl
 from deqtheory.certificates import Status
@@ -213,7 +214,7 @@ def test_conv_model_needs_torch_and_is_not_confirmed(tmp_path):
     rep = CC.recheck(tmp_path / "c.npz")
     assert rep.status is TORCH and rep.per_eps[0].status is TORCH and rep.per_eps[0].confirmed == 0
     assert "needs torch" in rep.notes[0] and rep.model_kind.startswith("conv")
-    assert CC.main_verify_certification([str(tmp_path / "c.npz")]) == 1
+    assert DC.main(["verify-certification", str(tmp_path / "c.npz")]) == 1
     with pytest.raises(ValueError, match="hands out no witnesses"):
         certify_model(model, None, certifier="conv_l2", norm="2", eps=[0.1], witness_path=tmp_path / "w.npz")
 
@@ -242,7 +243,7 @@ def _sha(p):
 
 def test_command_line_exit_codes_and_json(runs, tmp_path, capsys):
     path, _ = runs["linf_ibp"]
-    assert CC.main_verify_certification([str(path), "--json"]) == 0
+    assert DC.main(["verify-certification", str(path), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["status"] == "confirmed" and rep["norm"] == "inf" and len(rep["per_eps"]) == 3
     assert rep["domain"] == [0.0, 1.0]
@@ -254,17 +255,17 @@ def test_command_line_exit_codes_and_json(runs, tmp_path, capsys):
     arrays["certified"][i, k] = True
     bad = tmp_path / "bad.npz"
     np.savez(bad, **arrays)
-    assert CC.main_verify_certification([str(bad), "--json"]) == 1
+    assert DC.main(["verify-certification", str(bad), "--json"]) == 1
     rep = json.loads(capsys.readouterr().out)
     assert rep["status"] == "not_confirmed" and rep["per_eps"][k]["first_unconfirmed"][0]["index"] == i
-    assert CC.main_verify_certification([str(tmp_path / "nope.npz")]) == 2
+    assert DC.main(["verify-certification", str(tmp_path / "nope.npz")]) == 2
     np.savez(tmp_path / "notcert.npz", a=np.zeros(2))
-    assert CC.main_verify_certification([str(tmp_path / "notcert.npz")]) == 2
+    assert DC.main(["verify-certification", str(tmp_path / "notcert.npz")]) == 2
 
 
 def test_recheck_never_imports_torch(runs):
     path, _ = runs["l2_lben"]
-    code = ("import sys; from deqtheory.classifier_certificate import main_verify_certification as m; "
+    code = ("import sys; from deqtheory.cli import main; m = lambda a: main(['verify-certification', *a]); "
             f"rc = m([{str(path)!r}]); assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert done.returncode == 0, done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
@@ -287,7 +288,7 @@ def test_deqtheory_train_certify_witness_command(tmp_path, capsys):
         res = json.loads(js.read_text())
         assert res["witness"] == str(w) and res["model_sha256"] == CC.load_certification(w).model_sha256
         capsys.readouterr()
-        assert CC.main_verify_certification([str(w)]) == 0, capsys.readouterr().out
+        assert DC.main(["verify-certification", str(w)]) == 0, capsys.readouterr().out
         capsys.readouterr()
         from deqtheory import cli as dcli                     # the same re-check as `deqtheory verify-certification`
         assert dcli.main(["verify-certification", str(w), "--json"]) == 0
@@ -326,7 +327,7 @@ def test_errors_found_deep_in_the_recheck_name_the_file_and_the_mismatch(runs, t
     arrays["X"] = np.zeros(arrays["X"].shape[:-1] + (arrays["X"].shape[-1] + 1,))
     bad = tmp_path / "wide.npz"
     np.savez(bad, **arrays)
-    assert CC.main_verify_certification([str(bad)]) == 2
+    assert DC.main(["verify-certification", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(bad) in err and "X: the stored images have shape" in err, err
     assert "the embedded model takes 4" in err, err

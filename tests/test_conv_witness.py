@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from deqtheory import classifier_certificate as CC
+from deqtheory import cli as DC
 from deqtheory import conv_certificate as CV
 from deqtheory import formats as fm
 from deqtheory import intervals as _iv
@@ -180,7 +181,7 @@ def test_a_changed_kernel_entry_is_a_model_mismatch(runs, tmp_path):
     fm.save_model(other, pl.Pipeline(obj.stages[:k] + (st,) + obj.stages[k + 1:], obj.input_shape))
     rep = CC.recheck(path, other)
     assert rep.status is MISMATCH and not rep.per_eps and "sha256" in rep.notes[0]
-    assert CC.main_verify_certification([str(path), "--model", str(other)]) == 1
+    assert DC.main(["verify-certification", str(path), "--model", str(other)]) == 1
     same = tmp_path / "same.npz"
     same.write_bytes(CC.load_certification(path).model_npz)
     assert CC.recheck(path, same).status is OK
@@ -240,7 +241,7 @@ def test_wrong_witness_shapes_are_typed_errors(runs):
 
 
 def test_command_line_and_json(runs, capsys):
-    assert CC.main_verify_certification([str(runs["two"][0]), "--json"]) == 0
+    assert DC.main(["verify-certification", str(runs["two"][0]), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["status"] == "confirmed" and rep["norm"] == "inf" and rep["model_kind"].startswith("classifier[")
 
@@ -343,7 +344,7 @@ def test_numpy_deq_box_agrees_with_the_dense_sound_box(seed):
 def test_conv_recheck_never_imports_torch(runs):
     import subprocess
     import sys
-    code = ("import sys; from deqtheory.classifier_certificate import main_verify_certification as m; "
+    code = ("import sys; from deqtheory.cli import main; m = lambda a: main(['verify-certification', *a]); "
             f"rc = m([{str(runs['two'][0])!r}]); assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert done.returncode == 0, done.stdout.decode()[-2000:] + done.stderr.decode()[-2000:]
