@@ -750,7 +750,137 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
         return _w_rounding(m.family, m.params, m.W() if W is None else W)
     if isinstance(m, ConvMonDEQNet):
         return _conv_mondeq_rounding(m)
+    for typ, fn in _EXPLICIT_ROUNDING:
+        if isinstance(m, typ):
+            return _entrywise_rounding(fn(m))
     return {"W_error": 0.0, "W_margin": None}
+
+
+# ---- the explicit kinds' DEQ embeddings: entrywise bounds on the computed blocks ------------------------
+#
+# Rounding model (binary64, Higham ch. 3, with underflow): one rounded operation on a real x gives
+# x̂ with |x̂ − x| ≤ u|x̂|/(1 − u)·… ≤ γ₁|x̂| + η/2 (η = 2⁻¹⁰⁷⁴). A block fl(X̂Ŷ) of inner dimension k from
+# factors X̂, Ŷ that are each one rounding (or exactly) of the real X, Y satisfies, entrywise,
+#   |XY − fl(X̂Ŷ)| ≤ |XY − X̂Ŷ| + |X̂Ŷ − fl(X̂Ŷ)| ≤ (2γ₁ + γ₁² + γ_k)|X̂||Ŷ| + η(k + |X̂|𝟙 + 𝟙ᵀ|Ŷ| + 1)/…
+#                  ≤ γ_{k+2}|X̂||Ŷ| + η(k + 1 + (|X̂|𝟙)_i + (𝟙ᵀ|Ŷ|)_j)               (_product_entry_error)
+# (γ_a + γ_b + γ_aγ_b ≤ γ_{a+b}); the float |X̂||Ŷ| is inflated by INFLATE (≫ its own γ_k rounding).
+# Blocks that are stored arrays or structural zeros get 𝓔 = 0 (exact in any arithmetic), so the
+# feed-forward structure is proved for the stored model (:mod:`deqtheory.conditions_stored`).
+
+def _product_entry_error(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """𝓔 ≥ |XY − fl(X̂Ŷ)| entrywise (comment above), X̂ = ``X``, Ŷ = ``Y`` as computed."""
+    from .verified import INFLATE, _ETA, gamma
+
+    aX, aY = np.abs(X), np.abs(Y)
+    k = X.shape[1]
+    with np.errstate(over="ignore"):
+        E = INFLATE * gamma(k + 2) * (aX @ aY)
+        return E + INFLATE * _ETA * ((k + 1) + aX.sum(axis=1)[:, None] + aY.sum(axis=0)[None, :])
+
+
+def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
+    r"""``W_error`` = ‖𝓔‖_F rounded up (≥ ‖E‖₂ for |E| ≤ 𝓔), carrying 𝓔
+    (:class:`deqtheory.conditions_stored.RoundingBound`); ``0.0`` when every block is exact."""
+    from .conditions_stored import RoundingBound
+    from .verified import INFLATE, round_up
+
+    if not np.any(E):
+        return {"W_error": 0.0, "W_margin": None}
+    return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
+
+
+def _sll_entry_error(stack: "_ex.ResidualStack") -> np.ndarray:
+    r""":func:`deqtheory.explicit.sll_to_deq`: block (n+1, k+1), k < n, is fl(W_nᵀ P̂_k) with
+    P̂_k = fl((−2W_k)/T_k) (one rounding; −2W_k is exact) — the real block is W_nᵀ(−2W_kT_k⁻¹) of the stored
+    W, T. Blocks W_nᵀ (stored), the identity-activation rows and everything on or above the block
+    diagonal are exact."""
+    sizes = [stack.d] + [l.k for l in stack.layers]
+    blocks = _ex._blocks_from_sizes(sizes)
+    E = np.zeros((blocks[-1][1],) * 2)
+    P = [-2.0 * l.W / l.T[None, :] for l in stack.layers]
+    for i, l in enumerate(stack.layers):
+        s, e = blocks[i + 1]
+        for k in range(i):
+            sk, ek = blocks[k + 1]
+            E[s:e, sk:ek] = _product_entry_error(l.W.T, P[k])
+    return E
+
+
+def _feedforward_entry_error(sizes: "list[int]", errs: "list[np.ndarray]") -> np.ndarray:
+    """𝓔 of :func:`deqtheory.explicit.feedforward_to_deq`: block (k, k−1) gets ``errs[k-1]``, every other
+    block is a structural zero."""
+    blocks = _ex._blocks_from_sizes(sizes)
+    E = np.zeros((blocks[-1][1],) * 2)
+    for k, err in enumerate(errs, start=1):
+        (s, e), (sp, ep) = blocks[k], blocks[k - 1]
+        E[s:e, sp:ep] = err
+    return E
+
+
+def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
+    r"""δD ≥ |D_exact − D̂| per column for :func:`deqtheory.explicit.aol_scaling`,
+    :math:`D_i = s_i^{-1/2}`, :math:`s_i = \sum_j |	ilde W^	op	ilde W|_{ij}`. The computed ŝ (a product of
+    inner dimension m, then k non-negative terms) satisfies :math:`|\hat s - s| \le a = \gamma_k\hat s +
+    \gamma_{m+1}(|	ilde W|^	op|	ilde W|\mathbb 1) + (m + k)\eta` (inflated), and :math:`s \ge
+    \|	ilde W_{:,i}\|^2 \ge c_{m lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
+    :math:`s \in [\max(\hat s - a, c_{m lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
+    (evaluated with a relative allowance 8u outward), and δD its distance to D̂. A zero column has
+    D_exact = D̂ = 0 and every weight entry in it is 0: δD = 0 there."""
+    from .verified import INFLATE, UNIT_ROUNDOFF, _ETA, gamma
+
+    m, k = Wt.shape
+    aW = np.abs(Wt)
+    s_hat = np.abs(Wt.T @ Wt).sum(axis=1)
+    D_hat = _ex.aol_scaling(Wt)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + k) * _ETA)
+        col = (Wt * Wt).sum(axis=0)
+        c_lo = np.maximum(col * (1.0 - INFLATE * gamma(m + 1)) - m * _ETA, 0.0)
+        s_lo = np.maximum(s_hat - a, c_lo)
+        s_hi = s_hat + a
+        D_hi = np.where(s_lo > 0, 1.0 / np.sqrt(s_lo), np.inf) * (1.0 + 8 * UNIT_ROUNDOFF)
+        D_lo = (1.0 / np.sqrt(s_hi)) * (1.0 - 8 * UNIT_ROUNDOFF)
+        dev = np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
+    return np.where(np.any(Wt != 0, axis=0), dev, 0.0)
+
+
+def _aol_weight_error(Wt: np.ndarray) -> np.ndarray:
+    """𝓔 for :func:`deqtheory.explicit.aol_weight` fl(W̃_ij D̂_j): |W̃_ij|δD_j + the product's rounding
+    γ₁|fl(W̃_ij D̂_j)| + η/2, inflated (∞·0 = 0: a zero entry is exact)."""
+    from .verified import INFLATE, _ETA, gamma
+
+    dev = _aol_scaling_deviation(Wt)
+    with np.errstate(over="ignore", invalid="ignore"):
+        E = INFLATE * (np.abs(Wt) * dev[None, :] + gamma(1) * np.abs(_ex.aol_weight(Wt)) + _ETA)
+    return np.where(Wt != 0, E, 0.0)
+
+
+def _aol_entry_error(net: "_ex.AOLNet") -> np.ndarray:
+    r""":func:`deqtheory.explicit.aol_to_deq`: block (k, k−1) = W̃_kD_k (:func:`_aol_weight_error`), k ≥ 1."""
+    return _feedforward_entry_error([w.shape[0] for w in net.weights],
+                                    [_aol_weight_error(w) for w in net.weights[1:]])
+
+
+def _sandwich_entry_error(net: "_ex.SandwichNet") -> np.ndarray:
+    r""":func:`deqtheory.explicit.sandwich_to_deq`: block (n, n−1) = 2·fl(X̂Ŷ) with X̂ = fl(B_n/φ_n),
+    Ŷ = fl(A_{n−1}ᵀφ_{n−1}) (one rounding each; ×2 exact): 2·:func:`_product_entry_error`."""
+    errs = [2.0 * _product_entry_error(net.B[n] / net.phi[n][:, None], net.A[n - 1].T * net.phi[n - 1][None, :])
+            for n in range(1, net.depth)]
+    return _feedforward_entry_error([B.shape[0] for B in net.B], errs)
+
+
+#: explicit kinds whose DEQ embedding is computed from the stored arrays: type → 𝓔 of that W
+_EXPLICIT_ROUNDING: "tuple[tuple[type, Callable[[Any], np.ndarray]], ...]" = (
+    (_ex.ResidualStack, _sll_entry_error),
+    (_ec.ConvResidualStack, lambda m: _sll_entry_error(m.to_dense())),
+    (_ex.AOLNet, _aol_entry_error),
+    (_ex.SandwichNet, _sandwich_entry_error),
+)
+
+
+def _a_explicit(to_deq: Callable[[Any], "_ex.DEQForm"]) -> Callable[[Any, str], Dict[str, Any]]:
+    """The dense arrays of an explicit kind's DEQ embedding with its :func:`stored_rounding`."""
+    return lambda m, path: {**_form_arrays(to_deq(m)), **stored_rounding(m)}
 
 
 def _conv_mondeq_rounding(m: "ConvMonDEQNet") -> Dict[str, Any]:
@@ -793,7 +923,7 @@ def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndar
 
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
-    return _form_arrays(_ex.sll_to_deq(m.to_dense()))
+    return {**_form_arrays(_ex.sll_to_deq(m.to_dense())), **stored_rounding(m)}
 
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
@@ -974,12 +1104,12 @@ def _table() -> Dict[str, KindSpec]:
                  _e_deq(lambda m: np.exp(-m.params.log_psi))),       # Λ = Ψ⁻¹ (havens2023 eq. 7)
         *[KindSpec(k, FamilyNet, _w_family, _r_family, _a_family, _e_deq(), None, fam(k))
           for k in ("ibp_mondeq", "ibp_mondeq_gamma", "noneuclidean", "cerdeq")],
-        *[KindSpec(k, _ex.ResidualStack, _w_residual, _r_residual, lambda m, p: _form_arrays(_ex.sll_to_deq(m)),
+        *[KindSpec(k, _ex.ResidualStack, _w_residual, _r_residual, _a_explicit(_ex.sll_to_deq),
                    _e_explicit, _cv.sll_to_lben, (lambda m, k=k: _residual_kind(m) == k)) for k in ("sll", "cpl")],
-        KindSpec("aol", _ex.AOLNet, _w_aol, _r_aol, lambda m, p: _form_arrays(_ex.aol_to_deq(m)), _e_explicit,
+        KindSpec("aol", _ex.AOLNet, _w_aol, _r_aol, _a_explicit(_ex.aol_to_deq), _e_explicit,
                  _cv.aol_to_lben),
         KindSpec("sandwich", _ex.SandwichNet, _w_sandwich, _r_sandwich,
-                 lambda m, p: _form_arrays(_ex.sandwich_to_deq(m)), _e_explicit, _cv.sandwich_to_lben),
+                 _a_explicit(_ex.sandwich_to_deq), _e_explicit, _cv.sandwich_to_lben),
         *[KindSpec("conv_" + k, _ec.ConvResidualStack, _w_conv_residual, _r_conv_residual, _a_conv_residual,
                    _e_conv_residual, _cv.conv_sll_to_lben, (lambda m, k=k: _residual_kind(m) == k))
           for k in ("sll", "cpl")],

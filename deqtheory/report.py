@@ -357,7 +357,8 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     masked = int(mask.sum())
     info = {"path": path, "kind": kind, "n": model.n, "d": model.d, "p": model.p, "masked": masked}
     opts = dict(options or {})
-    w_error = float(opts.get("W_error") or 0.0)
+    w_bound = opts.get("W_error") or 0.0      # a float, or a RoundingBound with an entrywise bound
+    w_error = float(w_bound)
     checks = _checks()
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
@@ -372,7 +373,7 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         elif name == "sdp_wellposed":     # the LMI proof itself covers every W within w_error
             conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts)))
         else:                             # proved on fl(W), then restated for the stored model
-            conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_error, opts.get("W_margin")))
+            conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_bound, opts.get("W_margin")))
         timings[name] = time.perf_counter() - t0
     if w_error:
         info["W_error"] = w_error
@@ -477,7 +478,8 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
     W, U, G = model.W, model.U, model.G
     mono = _given(conds, "monotone")
-    w_error = float(opts.get("W_error") or 0.0)
+    w_bound = opts.get("W_error") or 0.0
+    w_error = float(w_bound)
     analytic: Dict[str, BoundEntry] = {}
     if w_error:
         from .linalg import monotone_parameter
@@ -509,7 +511,7 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
                                                                  **_backend(opts)))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
     if w_error:
-        rl = _stored_linf(rl, W, w_error)
+        rl = _stored_linf(rl, W, w_bound)
     return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
                             linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"
                                                + (" (mu raised by the rounding of W from the stored parameters)"
@@ -517,7 +519,7 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
                             l2_sdp=l2_sdp)
 
 
-def _stored_linf(rl: Any, W: np.ndarray, w_error: float) -> Any:
+def _stored_linf(rl: Any, W: np.ndarray, w_error: Any) -> Any:
     r"""jafarpour2022 Thm 6.1 for the stored model: the bound is N/(1 − μ⁺) with N a proved numerator that
     does not involve W (‖G[η]‖∞‖[η]⁻¹U‖∞ or the printed form), so with μ_st ≥ μ_∞,[η]⁻¹(W_exact) from
     :func:`deqtheory.conditions_stored.stored_condition` (μ raised by max_i(|E|η)_i/η_i) the bound is
