@@ -20,6 +20,7 @@ Missing keys raise :class:`deqtheory.errors.ModelFileError` naming the file, the
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -39,7 +40,7 @@ from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "ConvIBPMonDEQNet", "ConvNonEuclideanNet", "ConvKernelDEQNet",
-           "save_model", "read_model", "load_model", "stored_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
+           "save_model", "read_model", "load_model", "stored_rounding", "kernel_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
 MAX_DENSE_N = 4096
@@ -750,6 +751,12 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
         return _w_rounding(m.family, m.params, m.W() if W is None else W)
     if isinstance(m, ConvMonDEQNet):
         return _conv_mondeq_rounding(m)
+    if isinstance(m, _ConvKernelDEQ):
+        E = kernel_rounding(m)
+        if E is None:
+            return {"W_error": 0.0, "W_margin": None}
+        from .circulant import conv_matrix
+        return _entrywise_rounding(conv_matrix(E, m.N))     # every entry of the dense W is one tap (k ≤ N)
     for typ, fn in _EXPLICIT_ROUNDING:
         if isinstance(m, typ):
             return _entrywise_rounding(fn(m))
@@ -822,8 +829,10 @@ def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
     :math:`D_i = s_i^{-1/2}`, :math:`s_i = \sum_j |	ilde W^	op	ilde W|_{ij}`. The computed ŝ (a product of
     inner dimension m, then k non-negative terms) satisfies :math:`|\hat s - s| \le a = \gamma_k\hat s +
     \gamma_{m+1}(|	ilde W|^	op|	ilde W|\mathbb 1) + (m + k)\eta` (inflated), and :math:`s \ge
-    \|	ilde W_{:,i}\|^2 \ge c_{m lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
-    :math:`s \in [\max(\hat s - a, c_{m lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
+    \|	ilde W_{:,i}\|^2 \ge c_{
+m lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
+    :math:`s \in [\max(\hat s - a, c_{
+m lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
     (evaluated with a relative allowance 8u outward), and δD its distance to D̂. A zero column has
     D_exact = D̂ = 0 and every weight entry in it is 0: δD = 0 there."""
     from .verified import INFLATE, UNIT_ROUNDOFF, _ETA, gamma
@@ -867,6 +876,64 @@ def _sandwich_entry_error(net: "_ex.SandwichNet") -> np.ndarray:
     errs = [2.0 * _product_entry_error(net.B[n] / net.phi[n][:, None], net.A[n - 1].T * net.phi[n - 1][None, :])
             for n in range(1, net.depth)]
     return _feedforward_entry_error([B.shape[0] for B in net.B], errs)
+
+
+# ---- the matrix-free conv kinds: a tap-wise bound on the W kernel computed from the parameters ----------
+#
+# Every step of the families' forward formulas acts on positive quantities or is one rounded operation per
+# tap, so the computed kernel has a *relative* error per tap: |K̂ − K| ≤ γ_J|K| ≤ γ_{2J}|K̂| (J the count of
+# unit roundoffs below; |K| ≤ |K̂|/(1 − γ_J)), plus 4η per tap for underflow. exp and tanh (numpy's libm) are
+# counted as 4 roundings each (their documented accuracy is below 4 ulp).
+
+def _ibp_scale_units(c: int, k2: int) -> int:
+    r"""Roundings (in u) of s = 1/√d, d = r/(1 − m) + exp(log_slack), r = ½(A𝟙 + Aᵀ𝟙), A = Σ_taps |M|
+    (:meth:`deqtheory.conv_ibp.ConvIBPMonDEQ.forward`): A ≤ k² − 1, r ≤ (k² − 1) + (c − 1) + 1, r/(1 − m) ≤ +2,
+    exp 4, the sum 1, √ ½·(that) + 1, the reciprocal 1 — at most k² + c + 9."""
+    return k2 + c + 9
+
+
+def kernel_rounding(net: Any) -> Optional[np.ndarray]:
+    r"""A tap-wise bound 𝓔 ≥ |K_exact − K̂| (c, c, kh, kw) on the W kernel ``net.W_kernel()`` computed from the
+    stored parameters of a matrix-free conv kind, K_exact being the kernel the same formula gives in exact real
+    arithmetic (docs/formats.md: the stored model); ``None`` for :class:`ConvKernelDEQNet` (the stored kernel is
+    the model). ``inf`` taps where a step overflows or underflows to 0 (then nothing is proved).
+
+    * :class:`ConvIBPMonDEQNet`: W = (s_o M) s_i with s of :func:`_ibp_scale_units` J_s: J = 2J_s + 2; the
+      Γ-variant multiplies by Γ_o/Γ_i with Γ = exp(β) (4 units) or ((γ−1)/γ)·½(1 + tanh(β/2)) + 1/γ (all terms
+      positive; tanh's absolute error 4u is at most 4uγ relative to Γ ≥ 1/γ: ⌈6γ⌉ + 4 units): J += 2J_Γ + 2.
+    * :class:`ConvNonEuclideanNet`: off the origin taps (η_o T)/η_i: J = 2 + 2·4; the origin tap of channel c is
+      ((η_cT)/η_c − s_c) + γ with the exact value T − s_c + γ, s_c = Σ|T[c]| (c·k² non-negative terms):
+      𝓔 = γ_{2J}|T_o| + γ_{2ck²}ŝ_c + γ₂(|fl(x − ŝ)| + |K̂_o|) + 4η (each inflated)."""
+    from .verified import INFLATE, _ETA, gamma
+
+    if isinstance(net, ConvKernelDEQNet):
+        return None
+    K = np.asarray(net.W_kernel(), dtype=np.float64)
+    c, k2 = K.shape[0], K.shape[2] * K.shape[3]
+    if isinstance(net, ConvIBPMonDEQNet):
+        J = 2 * _ibp_scale_units(c, k2) + 2
+        if net.beta is not None:
+            JG = 4 if net.gamma is None else int(math.ceil(6.0 * float(net.gamma))) + 4
+            J += 2 * JG + 2
+        d = net.family.d(net.params)
+        ok = bool(np.all(np.isfinite(d)) and np.all(d > 0))
+        with np.errstate(over="ignore"):
+            E = INFLATE * (gamma(2 * J) * np.abs(K) + 4 * _ETA)
+        return E if ok and np.all(np.isfinite(E)) else np.full(K.shape, np.inf)
+    if isinstance(net, ConvNonEuclideanNet):
+        from .conv_nemon import _diag_index
+
+        T = net.T
+        ok = bool(np.all(np.isfinite(net.eta)) and np.all(net.eta > 0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = INFLATE * (gamma(20) * np.abs(K) + 4 * _ETA)
+            idx = _diag_index(K)
+            s_hat = np.abs(T).reshape(c, -1).sum(axis=1)
+            x = (net.eta * T[idx]) / net.eta
+            E[idx] = INFLATE * (gamma(20) * np.abs(T[idx]) + gamma(2 * c * k2) * s_hat
+                                + gamma(2) * (np.abs(x - s_hat) + np.abs(K[idx])) + 4 * _ETA)
+        return E if ok and np.all(np.isfinite(E)) else np.full(K.shape, np.inf)
+    raise DTypeError(f"kernel_rounding: expected a matrix-free conv net, got {type(net).__name__}")
 
 
 #: explicit kinds whose DEQ embedding is computed from the stored arrays: type → 𝓔 of that W

@@ -395,8 +395,9 @@ def _matrix_free_checks(net: Any) -> Dict[str, Any]:
     from .formats import kind_of
 
     if kind_of(net) == "conv_noneuclidean":          # the NEMON's own η is the first candidate weight
-        return {"conv_mu_inf": lambda K, N: conv_nemon.conv_mu_inf(K, N, eta=net.eta)}
-    return {"conv_ibp_monotone": conv_ibp.conv_ibp_margin, "conv_abs_contraction": conv_ibp.conv_abs_contraction}
+        return {"conv_mu_inf": lambda K, N, S: conv_nemon.conv_mu_inf(K, N, eta=net.eta, mass_error=S)}
+    return {"conv_ibp_monotone": lambda K, N, S: conv_ibp.conv_ibp_margin(K, N, mass_error=S),
+            "conv_abs_contraction": lambda K, N, S: conv_ibp.conv_abs_contraction(K, N, mass_error=S)}
 
 
 def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ibp_mondeq") -> CheckReport:
@@ -407,16 +408,30 @@ def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ib
     ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction). Conv NEMON
     (:class:`deqtheory.formats.ConvNonEuclideanNet`, :mod:`deqtheory.conv_nemon`): ``conv_mu_inf``
     (μ∞ of W and of its Metzler lift < 1). A stored kernel (:class:`deqtheory.formats.ConvKernelDEQNet`, e.g.
-    li2022's conv CerDEQ): the two IBP conditions above, proved on the stored K. No Lipschitz section (the ℓ2 SDP needs the dense W)."""
+    li2022's conv CerDEQ): the two IBP conditions above, proved on the stored K. No Lipschitz section (the ℓ2 SDP needs the dense W).
+
+    Every row is about the stored model: for a kernel computed from parameters,
+    :func:`deqtheory.formats.kernel_rounding` bounds |K_exact − K̂| tap by tap (𝓔), and each condition is proved
+    with its masses widened by S = Σ_taps 𝓔 rounded up (``mass_error``,
+    :func:`deqtheory.conv_ibp.with_mass_error`: |K_exact| ≤ |K̂| + 𝓔, so A_exact ≤ A_up + S for the |·| and the
+    Metzler masses, and ≥ A_low − S for refutations); ``model["kernel_error"]`` records max 𝓔."""
+    from .conv_ibp import abs_mass_upper
+    from .formats import kernel_rounding
+
     K = net.W_kernel()
     c, N = int(K.shape[0]), int(net.N)
+    E = kernel_rounding(net)
+    S = abs_mass_upper(E) if E is not None and np.all(np.isfinite(E)) and np.any(E) else None
+    if E is not None and not np.all(np.isfinite(E)):
+        S = np.full((c, c), np.inf)
     info = {"path": path, "kind": kind, "n": c * N * N, "d": int(net.U.shape[1]) * N * N, "p": None, "masked": 0,
-            "channels": c, "grid": N, "matrix_free": True}
+            "channels": c, "grid": N, "matrix_free": True,
+            **({} if S is None else {"kernel_error": float(np.max(E))})}
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
     for name, fn in _matrix_free_checks(net).items():
         t0 = time.perf_counter()
-        conds[name] = _guarded(name, lambda fn=fn: fn(K, N))
+        conds[name] = _guarded(name, lambda fn=fn: fn(K, N, S))
         timings[name] = time.perf_counter() - t0
     return CheckReport(model=info, conditions=conds, lipschitz=None, timings=timings)
 

@@ -224,3 +224,109 @@ def test_stored_w_kinds_unchanged(tmp_path):
     assert "W_error" not in r1["model"] and repr(r0) == repr(r1)
     one = ex.random_sll_stack(rng, 3, [4])
     assert fm.deq_arrays("sll", one)["W_error"] == 0.0
+
+
+# ---- matrix-free conv kinds: the W kernel computed from parameters (formats.kernel_rounding) -----------
+
+def _nemon_net(seed, gam=0.25, c=2):
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(0.1, 1.0, size=(c, c, 1, 1)) * 10.0 ** rng.uniform(0, 3, size=(c, c, 1, 1))
+    return fm.ConvNonEuclideanNet(T, rng.uniform(-3, 3, size=c), np.ones((c, 1, 1, 1)), np.zeros(c), gam, 3)
+
+
+def test_conv_nemon_margin_never_exceeds_the_stored_models():
+    """Positive origin taps: the stored model's Metzler mass has (A_M η)_c/η_c = γ exactly (claim 3), so η is
+    a positive eigenvector, α(A_M) = γ and no weight proves μ < γ: a certified margin must be ≤ 1 − γ (exact
+    rationals). The computed kernel of this file (cancellation in the origin tap) proves 1 − γ + 2.2e-14;
+    before, `check` reported that margin."""
+    from deqtheory import conv_nemon
+    from deqtheory.report import check_conv_ibp
+
+    net = _nemon_net(20)
+    on_fl = conv_nemon.conv_mu_inf(net.W_kernel(), net.N, eta=net.eta)
+    assert on_fl.certified and F(on_fl.margin) > 1 - F(net.gamma)          # the computed kernel's claim
+    rep = check_conv_ibp(net, kind=net.kind)
+    c = rep.conditions["conv_mu_inf"]
+    assert c.certified and F(c.margin) <= 1 - F(net.gamma)
+    assert rep.model["kernel_error"] > 0 and "A_error" in c.witness
+    assert c.verify(K=net.W_kernel(), N=net.N).certified                   # re-proved with the recorded allowance
+
+
+def _mp_kernel(net):
+    """The W kernel of the stored parameters at 60 digits (mpmath): the families' formulas in real arithmetic."""
+    import mpmath as mp
+
+    mp.mp.dps = 60
+    f = lambda x: mp.mpf(float(x))  # noqa: E731
+    if isinstance(net, fm.ConvNonEuclideanNet):
+        T, eta, c = net.T, [mp.exp(f(v)) for v in net.log_eta], net.T.shape[0]
+        K = np.empty(T.shape, dtype=object)
+        for idx in np.ndindex(T.shape):
+            K[idx] = eta[idx[0]] * f(T[idx]) / eta[idx[1]]
+        o = ((T.shape[2] - 1) // 2, (T.shape[3] - 1) // 2)
+        for ch in range(c):
+            K[(ch, ch) + o] = f(T[(ch, ch) + o]) - sum(abs(f(x)) for x in T[ch].ravel()) + f(net.gamma)
+        return K
+    M, c = net.M, net.M.shape[0]
+    A = [[sum(abs(f(x)) for x in M[o, i].ravel()) for i in range(c)] for o in range(c)]
+    r = [(sum(A[ch][i] for i in range(c)) + sum(A[o][ch] for o in range(c))) / 2 for ch in range(c)]
+    d = [r[ch] / (1 - f(net.m)) + mp.exp(f(net.log_slack[ch])) for ch in range(c)]
+    g = [mp.mpf(1)] * c
+    if net.beta is not None:
+        G = None if net.gamma is None else f(net.gamma)
+        g = [mp.exp(f(b)) if G is None else (G - 1) / G * (1 + mp.tanh(f(b) / 2)) / 2 + 1 / G for b in net.beta]
+    K = np.empty(M.shape, dtype=object)
+    for idx in np.ndindex(M.shape):
+        K[idx] = g[idx[0]] * f(M[idx]) / mp.sqrt(d[idx[0]] * d[idx[1]]) / g[idx[1]]
+    return K
+
+
+@pytest.mark.parametrize("variant", ["ibp", "ibp_gamma", "ibp_exp", "nemon", "nemon_cancel"])
+def test_kernel_rounding_bounds_the_exact_kernel(variant):
+    """|K_exact − K̂| ≤ 𝓔 tap by tap (60-digit oracle), for each matrix-free family."""
+    from deqtheory import conv_ibp, conv_nemon
+
+    rng = np.random.default_rng(11)
+    if variant.startswith("nemon"):
+        net = _nemon_net(20) if variant == "nemon_cancel" else None
+        if net is None:
+            p = conv_nemon.ConvNonEuclidean(gamma=0.3).sample(rng, 3, 3, 5)
+            net = fm.ConvNonEuclideanNet(p.T, p.log_eta, rng.standard_normal((3, 2, 3, 3)), np.zeros(3), 0.3, 5)
+    else:
+        gam = {"ibp": None, "ibp_gamma": 3.0, "ibp_exp": None}[variant]
+        fam = conv_ibp.ConvIBPMonDEQ(m=0.1) if variant == "ibp" else conv_ibp.ConvIBPMonDEQGamma(m=0.1, gamma=gam)
+        p = fam.sample(rng, 3, 3, 5, scale=40.0)
+        net = fm.ConvIBPMonDEQNet(p.M, p.log_slack, rng.standard_normal((3, 2, 3, 3)), np.zeros(3), 0.1, 5,
+                                  beta=None if variant == "ibp" else p.beta * 6, gamma=gam)
+    E = fm.kernel_rounding(net)
+    K = net.W_kernel()
+    Kx = _mp_kernel(net)
+    for idx in np.ndindex(K.shape):
+        assert abs(Kx[idx] - float(K[idx])) <= float(E[idx]), (variant, idx)
+    assert np.all(E > 0)
+
+
+def test_conv_rows_use_the_kernel_bound_and_stored_kernels_are_unchanged(tmp_path):
+    """Each matrix-free row is proved with masses widened by Σ_taps 𝓔 (margin ≤ the computed kernel's, witness
+    A_error); a conv_kernel_deq file stores its kernel: no allowance, certificates identical to the plain ones."""
+    from deqtheory import conv_ibp
+    from deqtheory.report import check_conv_ibp
+
+    rng = np.random.default_rng(3)
+    p = conv_ibp.ConvIBPMonDEQ(m=0.1).sample(rng, 3, 3, 5)
+    net = fm.ConvIBPMonDEQNet(p.M, p.log_slack, rng.standard_normal((3, 2, 3, 3)), np.zeros(3), 0.1, 5)
+    rep = check_conv_ibp(net, kind=net.kind)
+    for name, fn in (("conv_ibp_monotone", conv_ibp.conv_ibp_margin),
+                     ("conv_abs_contraction", conv_ibp.conv_abs_contraction)):
+        c, c_fl = rep.conditions[name], fn(net.W_kernel(), 5)
+        assert c.certified and c.margin < c_fl.margin and "A_error" in c.witness
+        assert c.verify(K=net.W_kernel(), N=5).certified
+    assert fm.stored_rounding(net)["W_error"] > 0                  # the dense path carries conv_matrix(𝓔)
+    kd = fm.ConvKernelDEQNet(net.W_kernel(), net.U, net.b, 5)
+    assert fm.kernel_rounding(kd) is None and fm.stored_rounding(kd)["W_error"] == 0.0
+    rk = check_conv_ibp(kd, kind="conv_kernel_deq")
+    assert "kernel_error" not in rk.model
+    for name, fn in (("conv_ibp_monotone", conv_ibp.conv_ibp_margin),
+                     ("conv_abs_contraction", conv_ibp.conv_abs_contraction)):
+        plain = fn(kd.K, 5)
+        assert rk.conditions[name].margin == plain.margin and "A_error" not in rk.conditions[name].witness
