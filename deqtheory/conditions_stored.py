@@ -32,6 +32,10 @@ lowered by the loss below, rounded toward safety; a verdict the loss can flip be
                              and refuted by a cycle through entries with |fl(W)_ij| > 𝓔_ij
 ``sdp_wellposed``            not here: proved with ``w_error`` by :func:`deqtheory.sdp.sdp_wellposed`
                              (‖ΓE + EᵀΓ‖₂ ≤ 2 max γ · δ, :func:`deqtheory.sdp.lmi.w_error_term`)
+``conv_ibp_monotone``,       not here: the matrix-free conv rows are proved directly for every kernel
+``conv_abs_contraction``,    within a tap-wise bound 𝓔 (:func:`deqtheory.formats.kernel_rounding`): their
+``conv_mu_inf``              c × c masses are widened by S = Σ_taps 𝓔 (|K_exact| ≤ |K̂| + 𝓔 tap by tap),
+                             ``mass_error`` of :mod:`deqtheory.conv_ibp` / :mod:`deqtheory.conv_nemon`
 ============================ ===================================================================
 
 An entrywise bound 𝓔 ≥ |E| (``w_error`` a :class:`RoundingBound` carrying it, e.g. the explicit kinds'
@@ -59,17 +63,25 @@ class RoundingBound(float):
     r"""A proved δ ≥ ‖W_exact − fl(W)‖₂ (the float value) that may carry an entrywise bound
     ``entrywise`` = 𝓔 ≥ |W_exact − fl(W)| (n × n, ≥ 0, zero exactly where W_exact and fl(W) are both
     structurally zero), with δ ≥ ‖𝓔‖_F. It is a float wherever a number is expected (``W_error`` of
-    :func:`deqtheory.formats.stored_rounding`, JSON), so every caller that passes ``W_error`` on passes 𝓔 too."""
+    :func:`deqtheory.formats.stored_rounding`, JSON), so every caller that passes ``W_error`` on passes 𝓔 too.
+    ``unproved`` (δ = 0 only): W is computed from the stored data with no proved bound (``conv_lben``'s inverse
+    FFT) — the rows stay about the computed W, and :func:`deqtheory.report.check_deq` says so
+    (``model["rows_about"]``)."""
 
     entrywise: Optional[np.ndarray]
+    unproved: str
 
-    def __new__(cls, delta: float, entrywise: Optional[np.ndarray] = None) -> "RoundingBound":
+    def __new__(cls, delta: float, entrywise: Optional[np.ndarray] = None, unproved: str = "") -> "RoundingBound":
         out = super().__new__(cls, delta)
+        if unproved and delta:
+            from .errors import DomainError
+            raise DomainError(f"RoundingBound: unproved needs delta = 0, got {delta!r}")
         out.entrywise = None if entrywise is None else np.asarray(entrywise, dtype=np.float64)
+        out.unproved = str(unproved)
         return out
 
-    def __reduce__(self) -> Any:          # copies keep the entrywise bound
-        return (RoundingBound, (float(self), self.entrywise))
+    def __reduce__(self) -> Any:          # copies keep the entrywise bound and the note
+        return (RoundingBound, (float(self), self.entrywise, self.unproved))
 
 
 def _entrywise(w_error: Any) -> Optional[np.ndarray]:

@@ -751,6 +751,9 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
         return _w_rounding(m.family, m.params, m.W() if W is None else W)
     if isinstance(m, ConvMonDEQNet):
         return _conv_mondeq_rounding(m)
+    if isinstance(m, _cv.ConvLBEN):
+        from .conditions_stored import RoundingBound
+        return {"W_error": RoundingBound(0.0, unproved=_CONV_LBEN_UNPROVED), "W_margin": None}
     if isinstance(m, _ConvKernelDEQ):
         E = kernel_rounding(m)
         if E is None:
@@ -950,6 +953,12 @@ def _a_explicit(to_deq: Callable[[Any], "_ex.DEQForm"]) -> Callable[[Any, str], 
     return lambda m, path: {**_form_arrays(to_deq(m)), **stored_rounding(m)}
 
 
+#: why a conv_lben file's rows are about its computed W (``model.rows_about`` of ``deqtheory check``)
+_CONV_LBEN_UNPROVED = ("conv_lben: W is the inverse FFT of the W spectrum computed from the stored spectra "
+                       "(numpy's FFT has no proved error bound here), so every row is about that computed W, not "
+                       "the exact W of the stored spectra (they differ by FFT rounding, ~1e-16 relative)")
+
+
 def _conv_mondeq_rounding(m: "ConvMonDEQNet") -> Dict[str, Any]:
     r""":meth:`ConvMonDEQNet.dense` computes :math:`\mathrm{fl}(((cI - \mathrm{fl}(\mathcal A^\top\mathcal A))
     + \mathcal B) - \mathcal B^\top)`, :math:`c = \mathrm{fl}(1 - m)`, with :math:`\mathcal A, \mathcal B` from
@@ -1000,7 +1009,7 @@ def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
 
 def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.C * m.N ** 2, path)
-    return m.dense()
+    return {**m.dense(), **stored_rounding(m)}
 
 
 def _a_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", path: str) -> Dict[str, Any]:

@@ -104,7 +104,8 @@ SLACK_LEGEND = ("slack = a proved lower bound on how much the condition's inequa
                 "(m for monotone; lambda_min for ibp_wellposed / sdp_wellposed; 1 - proved bound for "
                 "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition; "
                 "every row is about the stored model (a parametric file: the exact W of its parameters, "
-                "within model W_error of the computed W)")
+                "within model W_error of the computed W; a NOTE under the model line names a kind whose W is "
+                "computed with no proved bound, whose rows are about that computed W)")
 #: and of the Lipschitz rows: the number column is the proved constant L
 L_LEGEND = (f"L = the proved Lipschitz constant of x -> y (vacuous: L > 2^24, a unit logit margin certifies a radius "
             f"below float32 resolution of inputs in [0, 1]); 'uses' = the slack of the certificate it rests on")
@@ -290,6 +291,8 @@ class CheckReport:
         m = self.model
         lines.append(f"model {m.get('path', '<arrays>')}: kind={m.get('kind', 'deq')} n={m.get('n')} "
                      f"d={m.get('d')} p={m.get('p')}" + (f" identity-masked={m['masked']}" if m.get("masked") else ""))
+        if m.get("rows_about"):
+            lines.append(f"  NOTE: {m['rows_about']}")
         w = max([len(k) for k in self.conditions] + [15])
         lines.append(f"  {'condition':<{w}}  {'status':<13} {'slack':>12}  detail")
         for name, c in self.conditions.items():
@@ -357,7 +360,8 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     masked = int(mask.sum())
     info = {"path": path, "kind": kind, "n": model.n, "d": model.d, "p": model.p, "masked": masked}
     opts = dict(options or {})
-    w_bound = opts.get("W_error") or 0.0      # a float, or a RoundingBound with an entrywise bound
+    w_bound = opts.get("W_error")            # a float, or a RoundingBound (entrywise bound, or `unproved`)
+    w_bound = 0.0 if w_bound is None else w_bound
     w_error = float(w_bound)
     checks = _checks()
     conds: Dict[str, Certificate] = {}
@@ -377,6 +381,8 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         timings[name] = time.perf_counter() - t0
     if w_error:
         info["W_error"] = w_error
+    if getattr(w_bound, "unproved", ""):
+        info["rows_about"] = w_bound.unproved
     lip = None
     if only is None or "lipschitz" in only:
         t0 = time.perf_counter()

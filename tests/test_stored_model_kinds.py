@@ -330,3 +330,26 @@ def test_conv_rows_use_the_kernel_bound_and_stored_kernels_are_unchanged(tmp_pat
                      ("conv_abs_contraction", conv_ibp.conv_abs_contraction)):
         plain = fn(kd.K, 5)
         assert rk.conditions[name].margin == plain.margin and "A_error" not in rk.conditions[name].witness
+
+
+def test_conv_lben_rows_say_they_are_about_the_computed_w(tmp_path, capsys):
+    """conv_lben: W is an inverse FFT (no proved bound), so `check` keeps δ = 0 and says — in the JSON
+    (`model.rows_about`) and in the table (a NOTE under the model line) — that the rows are about the computed
+    W. Before: nothing said so, under a legend claiming every row is about the stored model."""
+    import json
+
+    from deqtheory import cli
+    from deqtheory import convert as cv
+
+    lb = cv.conv_sll_to_lben(ec.random_conv_sll_stack(np.random.default_rng(9), 1, [2], 3))
+    p = str(tmp_path / "lb.npz")
+    assert fm.save_model(p, lb) == "conv_lben"
+    a = fm.deq_arrays("conv_lben", lb)
+    assert a["W_error"] == 0.0 and "inverse FFT" in a["W_error"].unproved
+    assert cli.main(["check", p, "--no-sdp", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert "computed W" in rep["model"]["rows_about"] and "W_error" not in rep["model"]
+    assert cli.main(["check", p, "--no-sdp"]) == 0
+    assert "NOTE: conv_lben: W is the inverse FFT" in capsys.readouterr().out.splitlines()[1]
+    with pytest.raises(Exception, match="delta = 0"):
+        RoundingBound(1e-16, unproved="x")
