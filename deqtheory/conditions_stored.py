@@ -56,7 +56,8 @@ import numpy as np
 from .certificates import Certificate, Status
 from .verified import INFLATE, refute_quadratic, round_up
 
-__all__ = ["stored_condition", "STORED_CONDITIONS", "weighted_abs_loss", "add_up", "sub_down", "RoundingBound"]
+__all__ = ["stored_condition", "STORED_CONDITIONS", "weighted_abs_loss", "add_up", "sub_down", "RoundingBound",
+           "unbounded_condition"]
 
 
 class RoundingBound(float):
@@ -244,7 +245,7 @@ def _feedforward(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional
                  E: Optional[np.ndarray] = None) -> Certificate:
     """A cycle of fl(W) through entries |fl(W)_ij| > δ (> 𝓔_ij with an entrywise bound) is a cycle of W_exact
     (e1); with an entrywise bound 𝓔, supp(W_exact) ⊆ supp(fl W) ∪ supp(𝓔), so a DAG union proves W_exact
-    feed-forward (witness: the union's order, re-checkable with ``verify(W=|fl W| + 𝓔)``); without one, zeros
+    feed-forward (witness: the union's order, re-checkable with ``verify`` on the 0/1 support matrix); without one, zeros
     are never proved."""
     from .graph import is_feedforward
 
@@ -256,7 +257,7 @@ def _feedforward(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional
                            message=f"{big.message}, every entry on it larger than its rounding bound in magnitude, "
                                    f"so the stored model has it too ({_note(delta)})")
     if E is not None:
-        union = is_feedforward(np.abs(W) + E)
+        union = is_feedforward(np.where((W != 0) | (E > 0), 1.0, 0.0))
         if union.certified:
             return union.replace(tolerance={**tol, "entrywise": True}, stats={**dict(union.stats), "W_error": delta},
                                  message=(f"{union.message}, for every W within the entrywise rounding bound of the "
@@ -293,9 +294,9 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
     delta = float(w_error or 0.0)
     if not delta or cert.status in (Status.NOT_APPLICABLE, Status.SOLVER_ERROR):
         return cert
-    if not (delta > 0 and math.isfinite(delta)):
+    if not delta > 0:
         from .errors import DomainError
-        raise DomainError(f"w_error: must be finite and >= 0, got {w_error!r}")
+        raise DomainError(f"w_error: must be >= 0 (inf: unbounded), got {w_error!r}")
     fn = STORED_CONDITIONS.get(cert.condition)
     if fn is None:
         from .errors import DomainError
@@ -308,4 +309,19 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
     if E is not None and E.shape != W.shape:
         from .errors import ShapeError
         raise ShapeError(f"w_error.entrywise: expected shape {W.shape}, got {E.shape}")
+    if math.isinf(delta) and not (cert.condition == "feedforward" and E is not None):
+        return unbounded_condition(cert)
     return fn(cert, W, delta, w_margin, E)
+
+
+def unbounded_condition(cert: Certificate) -> Certificate:
+    """``w_error = inf`` (a step of computing W from the stored data overflowed or underflowed, e.g. an AOL
+    scaling whose W̃ᵀW̃ overflows to a computed D = 0): nothing proved on fl(W) carries over — a certificate or
+    a refutation becomes INCONCLUSIVE, saying so (only the structural ``feedforward`` rule with an entrywise
+    bound still decides)."""
+    if cert.status not in (Status.CERTIFIED, Status.REFUTED):
+        return cert
+    return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf if cert.certified else cert.margin,
+                        tolerance={**dict(cert.tolerance), "W_error": math.inf},
+                        message=(f"{cert.message} -- for the computed W only: computing W from the stored data "
+                                 "overflowed or underflowed (W_error = inf), so not proved for the stored model"))

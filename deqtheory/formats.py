@@ -740,8 +740,12 @@ def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
 
 def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
     r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
-    (:class:`FamilyNet`, :class:`LBENNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the family's exact
-    monotonicity margin; ``0.0`` / ``None`` for every kind whose W is stored (the stored W is the model).
+    (:class:`FamilyNet`, :class:`LBENNet`, :class:`ConvMonDEQNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the
+    family's exact monotonicity margin; for the explicit kinds' DEQ embeddings (SLL/CPL, AOL, Sandwich, conv
+    SLL/CPL) and the matrix-free conv kinds' dense W a :class:`~deqtheory.conditions_stored.RoundingBound`
+    with an entrywise bound (zero on structural zeros; ``inf`` where a step overflowed); for ``conv_lben`` a
+    zero bound marked ``unproved`` (inverse FFT: the rows are about the computed W, and say so); ``0.0`` /
+    ``None`` for every kind whose W is stored (the stored W is the model).
     ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
     numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
     if isinstance(m, FamilyNet):
@@ -794,9 +798,11 @@ def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
     from .conditions_stored import RoundingBound
     from .verified import INFLATE, round_up
 
+    E = np.where(np.isnan(E), np.inf, E)          # a step overflowed: unbounded (the rows say so)
     if not np.any(E):
         return {"W_error": 0.0, "W_margin": None}
-    return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
+    with np.errstate(over="ignore"):
+        return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
 
 
 def _sll_entry_error(stack: "_ex.ResidualStack") -> np.ndarray:
@@ -829,13 +835,11 @@ def _feedforward_entry_error(sizes: "list[int]", errs: "list[np.ndarray]") -> np
 
 def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
     r"""δD ≥ |D_exact − D̂| per column for :func:`deqtheory.explicit.aol_scaling`,
-    :math:`D_i = s_i^{-1/2}`, :math:`s_i = \sum_j |	ilde W^	op	ilde W|_{ij}`. The computed ŝ (a product of
+    :math:`D_i = s_i^{-1/2}`, :math:`s_i = \sum_j |\tilde W^\top\tilde W|_{ij}`. The computed ŝ (a product of
     inner dimension m, then k non-negative terms) satisfies :math:`|\hat s - s| \le a = \gamma_k\hat s +
-    \gamma_{m+1}(|	ilde W|^	op|	ilde W|\mathbb 1) + (m + k)\eta` (inflated), and :math:`s \ge
-    \|	ilde W_{:,i}\|^2 \ge c_{
-m lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
-    :math:`s \in [\max(\hat s - a, c_{
-m lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
+    \gamma_{m+1}(|\tilde W|^\top|\tilde W|\mathbb 1) + (m + 1)k\eta` (inflated), and :math:`s \ge
+    \|\tilde W_{:,i}\|^2 \ge c_{\rm lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
+    :math:`s \in [\max(\hat s - a, c_{\rm lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
     (evaluated with a relative allowance 8u outward), and δD its distance to D̂. A zero column has
     D_exact = D̂ = 0 and every weight entry in it is 0: δD = 0 there."""
     from .verified import INFLATE, UNIT_ROUNDOFF, _ETA, gamma
@@ -845,7 +849,7 @@ m lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
     s_hat = np.abs(Wt.T @ Wt).sum(axis=1)
     D_hat = _ex.aol_scaling(Wt)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + k) * _ETA)
+        a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + 1) * k * _ETA)
         col = (Wt * Wt).sum(axis=0)
         c_lo = np.maximum(col * (1.0 - INFLATE * gamma(m + 1)) - m * _ETA, 0.0)
         s_lo = np.maximum(s_hat - a, c_lo)
@@ -901,7 +905,8 @@ def kernel_rounding(net: Any) -> Optional[np.ndarray]:
     arithmetic (docs/formats.md: the stored model); ``None`` for :class:`ConvKernelDEQNet` (the stored kernel is
     the model). ``inf`` taps where a step overflows or underflows to 0 (then nothing is proved).
 
-    * :class:`ConvIBPMonDEQNet`: W = (s_o M) s_i with s of :func:`_ibp_scale_units` J_s: J = 2J_s + 2; the
+    * :class:`ConvIBPMonDEQNet` (d ≥ 2⁻¹⁰⁰⁰, else ``inf``): W = (s_o M) s_i with s of
+      :func:`_ibp_scale_units` J_s: J = 2J_s + 2; the
       Γ-variant multiplies by Γ_o/Γ_i with Γ = exp(β) (4 units) or ((γ−1)/γ)·½(1 + tanh(β/2)) + 1/γ (all terms
       positive; tanh's absolute error 4u is at most 4uγ relative to Γ ≥ 1/γ: ⌈6γ⌉ + 4 units): J += 2J_Γ + 2.
     * :class:`ConvNonEuclideanNet`: off the origin taps (η_o T)/η_i: J = 2 + 2·4; the origin tap of channel c is
@@ -918,8 +923,8 @@ def kernel_rounding(net: Any) -> Optional[np.ndarray]:
         if net.beta is not None:
             JG = 4 if net.gamma is None else int(math.ceil(6.0 * float(net.gamma))) + 4
             J += 2 * JG + 2
-        d = net.family.d(net.params)
-        ok = bool(np.all(np.isfinite(d)) and np.all(d > 0))
+        d = net.family.d(net.params)        # d normal: its subnormal-range terms are ≤ 2⁻⁷⁴ u relative
+        ok = bool(np.all(np.isfinite(d)) and np.all(d >= 2.0 ** -1000))
         with np.errstate(over="ignore"):
             E = INFLATE * (gamma(2 * J) * np.abs(K) + 4 * _ETA)
         return E if ok and np.all(np.isfinite(E)) else np.full(K.shape, np.inf)
@@ -999,7 +1004,8 @@ def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndar
 
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
-    return {**_form_arrays(_ex.sll_to_deq(m.to_dense())), **stored_rounding(m)}
+    dense = m.to_dense()
+    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense))}
 
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:

@@ -29,6 +29,7 @@ conditions hold for any activation slope-restricted on [0, 1], see ``Condition.a
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -39,7 +40,7 @@ from .certificates import Certificate, Status, to_jsonable
 from .verified import round_up
 from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
-from .conditions_stored import stored_condition
+from .conditions_stored import stored_condition, unbounded_condition
 from .errors import DTypeError
 
 __all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
@@ -375,7 +376,8 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
             conds[name] = Certificate(name, Status.NOT_APPLICABLE,
                                       message=f"{TABLE[name].activation.message} ({masked} identity coordinates)")
         elif name == "sdp_wellposed":     # the LMI proof itself covers every W within w_error
-            conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts)))
+            conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts))
+                                   if math.isfinite(w_error) else unbounded_condition(checks[name](W, **_backend(opts))))
         else:                             # proved on fl(W), then restated for the stored model
             conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_bound, opts.get("W_margin")))
         timings[name] = time.perf_counter() - t0
@@ -529,7 +531,8 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
         wellposed = mono if mono is not None else wp
         l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, w_error=w_error,
-                                                                 **_backend(opts)))
+                                                                 **_backend(opts)) if math.isfinite(w_error) else
+                          unbounded_condition(min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts))))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
     if w_error:
         rl = _stored_linf(rl, W, w_bound)

@@ -353,3 +353,31 @@ def test_conv_lben_rows_say_they_are_about_the_computed_w(tmp_path, capsys):
     assert "NOTE: conv_lben: W is the inverse FFT" in capsys.readouterr().out.splitlines()[1]
     with pytest.raises(Exception, match="delta = 0"):
         RoundingBound(1e-16, unproved="x")
+
+
+def test_overflow_while_computing_w_is_not_proved_for_the_stored_model(tmp_path, capsys):
+    """An AOL layer whose W̃ᵀW̃ overflows: numpy's D = 1/√inf = 0, so fl(W) has a zero block where the stored
+    model's W̃D is O(1). Before, every row was proved for that zero block; now W_error = inf and each row is
+    inconclusive, except feedforward (structural: still certified)."""
+    from deqtheory import cli
+
+    net = ex.random_aol_net(np.random.default_rng(0), [3, 4, 3, 2])
+    ws = list(net.weights)
+    ws[1] = ws[1] * 1e160
+    with np.errstate(over="ignore", invalid="ignore"):      # numpy's own overflow in aol_scaling
+        big = ex.AOLNet(tuple(ws), net.biases, net.out_weight, net.out_bias)
+        p = str(tmp_path / "big.npz")
+        fm.save_model(p, big)
+        a = fm.deq_arrays("aol", big)
+        assert float(a["W_error"]) == np.inf and not np.any(a["W"][4:7, 0:4])      # the computed block is 0
+        rep = check_deq(DEQ(a["W"], a["U"], a["b"], a["G"], a["b_y"]), kind="aol",
+                        options={"sdp": False, "W_error": a["W_error"]})
+        for name, c in rep.conditions.items():
+            assert c.status is (Status.CERTIFIED if name == "feedforward" else Status.INCONCLUSIVE), name
+        assert rep.lipschitz.l2_analytic.status is Status.INCONCLUSIVE
+        # the SDP rows take the same exit (report.check_deq: unbounded_condition when W_error = inf)
+        from deqtheory.conditions_stored import unbounded_condition
+        from deqtheory.sdp import sdp_wellposed
+        wp = sdp_wellposed(a["W"])
+        assert wp.certified and unbounded_condition(wp).status is Status.INCONCLUSIVE
+        assert cli.main(["check", p, "--no-sdp"]) == 0 and "W_error = inf" in capsys.readouterr().out
