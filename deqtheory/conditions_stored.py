@@ -264,11 +264,12 @@ def _feedforward(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional
                                           f"computed W (its structural zeros are exact): the stored model is "
                                           f"feed-forward ({_note(delta)})"))
     why = ("the computed W is feed-forward" if c.certified else
-           "every cycle of the computed W uses an entry of magnitude <= W_error, which may be 0 in the stored model")
+           "every cycle of the computed W uses an entry within its rounding bound, which may be 0 in the stored model")
+    how = ("a norm bound on its rounding cannot prove which entries of the stored model are exactly zero"
+           if E is None else "its entrywise rounding bound allows entries that close a cycle")
     return Certificate("feedforward", Status.INCONCLUSIVE, margin=math.nan, tolerance=tol,
                        stats={**dict(c.stats), "W_error": delta},
-                       message=(f"{why}; W is computed from the stored parameters ({_note(delta)}) and a norm bound "
-                                "on its rounding cannot prove which entries of the stored model are exactly zero"))
+                       message=f"{why}; W is computed from the stored parameters ({_note(delta)}) and {how}")
 
 
 #: condition name → the map from its certificate on fl(W) to one about W_exact (see the module docstring)

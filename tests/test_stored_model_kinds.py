@@ -65,11 +65,21 @@ def _sll_exact_blocks(stack):
     return out
 
 
-@pytest.mark.parametrize("kind", ["sll", "cpl"])
-def test_sll_entrywise_bound_is_proved_exactly(kind):
+def _underflow_sll():
+    """Layer 0 with huge weights (P_0 = −2W_0/T_0 ~ 1e-150), layer 1 with tiny ones (~1e-200, T_1 = 1e-300):
+    the exact block W_1ᵀP_0 ~ 1e-350 underflows in float64."""
+    rng = np.random.default_rng(5)
+    W0 = rng.uniform(0.5, 1.0, size=(3, 2)) * 1e150
+    W1 = rng.uniform(0.5, 1.0, size=(3, 2)) * 1e-200
+    return ex.ResidualStack((ex.sll_layer(W0), ex.ResidualLayer(W1, np.full(2, 1e-300), kind="sll")))
+
+
+@pytest.mark.parametrize("kind,make", [("sll", lambda: _sll(1)), ("cpl", lambda: _sll(1, "cpl")),
+                                       ("sll", lambda: _sll(12)), ("sll", _underflow_sll)])
+def test_sll_entrywise_bound_is_proved_exactly(kind, make):
     """Before: W_error = 0 for sll files (the rows were about fl(W)); the computed blocks differ from the
-    stored model's, and 𝓔 bounds the difference entry by entry."""
-    st = _sll(1, kind)
+    stored model's, and 𝓔 bounds the difference entry by entry (also where the exact block underflows)."""
+    st = make()
     a = fm.deq_arrays(kind, st)
     delta = a["W_error"]
     assert isinstance(delta, RoundingBound) and delta > 0
