@@ -25,11 +25,22 @@ lowered by the loss below, rounded toward safety; a verdict the loss can flip be
 ``pf_abs``                   |W_exact| ≤ |fl W| + |E|: the Collatz–Wielandt bound of witness v grows by
                              the same weighted term (Perron root monotone on nonnegative matrices)
 ``feedforward``              refuted only by a cycle through entries with |fl(W)_ij| > δ (then
-                             W_exact's entries there are nonzero, e1); never certified when δ > 0: a
-                             norm bound cannot prove that an entry of W_exact is exactly zero
+                             W_exact's entries there are nonzero, e1); never certified from δ alone: a
+                             norm bound cannot prove that an entry of W_exact is exactly zero. With an
+                             entrywise bound 𝓔 ≥ |E| (zero on structural zeros, exact in any arithmetic):
+                             supp(W_exact) ⊆ supp(fl W) ∪ supp(𝓔), so certified when that union is a DAG,
+                             and refuted by a cycle through entries with |fl(W)_ij| > 𝓔_ij
 ``sdp_wellposed``            not here: proved with ``w_error`` by :func:`deqtheory.sdp.sdp_wellposed`
                              (‖ΓE + EᵀΓ‖₂ ≤ 2 max γ · δ, :func:`deqtheory.sdp.lmi.w_error_term`)
+``conv_ibp_monotone``,       not here: the matrix-free conv rows are proved directly for every kernel
+``conv_abs_contraction``,    within a tap-wise bound 𝓔 (:func:`deqtheory.formats.kernel_rounding`): their
+``conv_mu_inf``              c × c masses are widened by S = Σ_taps 𝓔 (|K_exact| ≤ |K̂| + 𝓔 tap by tap),
+                             ``mass_error`` of :mod:`deqtheory.conv_ibp` / :mod:`deqtheory.conv_nemon`
 ============================ ===================================================================
+
+An entrywise bound 𝓔 ≥ |E| (``w_error`` a :class:`RoundingBound` carrying it, e.g. the explicit kinds'
+block-triangular embeddings, :func:`deqtheory.formats.stored_rounding`) also tightens (e2) to
+‖D‖₂ ≤ ‖𝓔‖_F and the Collatz–Wielandt loss to max_i (𝓔w)_i/w_i (rounded up).
 
 Refutations carry over with the same losses (a witness refuting fl(W) with the allowance enlarged by the
 loss refutes W_exact). ``δ = 0`` returns the certificate unchanged (dense files: the stored W is the model).
@@ -43,9 +54,39 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from .certificates import Certificate, Status
-from .verified import refute_quadratic, round_up
+from .verified import INFLATE, refute_quadratic, round_up
 
-__all__ = ["stored_condition", "STORED_CONDITIONS", "weighted_abs_loss", "add_up", "sub_down"]
+__all__ = ["stored_condition", "STORED_CONDITIONS", "weighted_abs_loss", "add_up", "sub_down", "RoundingBound",
+           "unbounded_condition"]
+
+
+class RoundingBound(float):
+    r"""A proved δ ≥ ‖W_exact − fl(W)‖₂ (the float value) that may carry an entrywise bound
+    ``entrywise`` = 𝓔 ≥ |W_exact − fl(W)| (n × n, ≥ 0, zero exactly where W_exact and fl(W) are both
+    structurally zero), with δ ≥ ‖𝓔‖_F. It is a float wherever a number is expected (``W_error`` of
+    :func:`deqtheory.formats.stored_rounding`, JSON), so every caller that passes ``W_error`` on passes 𝓔 too.
+    ``unproved`` (δ = 0 only): W is computed from the stored data with no proved bound (``conv_lben``'s inverse
+    FFT) — the rows stay about the computed W, and :func:`deqtheory.report.check_deq` says so
+    (``model["rows_about"]``)."""
+
+    entrywise: Optional[np.ndarray]
+    unproved: str
+
+    def __new__(cls, delta: float, entrywise: Optional[np.ndarray] = None, unproved: str = "") -> "RoundingBound":
+        out = super().__new__(cls, delta)
+        if unproved and delta:
+            from .errors import DomainError
+            raise DomainError(f"RoundingBound: unproved needs delta = 0, got {delta!r}")
+        out.entrywise = None if entrywise is None else np.asarray(entrywise, dtype=np.float64)
+        out.unproved = str(unproved)
+        return out
+
+    def __reduce__(self) -> Any:          # copies keep the entrywise bound and the note
+        return (RoundingBound, (float(self), self.entrywise, self.unproved))
+
+
+def _entrywise(w_error: Any) -> Optional[np.ndarray]:
+    return getattr(w_error, "entrywise", None)
 
 
 def add_up(a: float, b: float) -> float:
@@ -58,23 +99,32 @@ def sub_down(a: float, b: float) -> float:
     return float(np.nextafter(a - b, -math.inf)) if math.isfinite(a - b) else a - b
 
 
-def _sqrt_n_delta(n: int, delta: float) -> float:
-    """(e2): ‖D‖₂ ≤ √n δ, rounded up."""
-    return round_up(math.sqrt(n) * delta)
+def _sqrt_n_delta(n: int, delta: float, E: Optional[np.ndarray] = None) -> float:
+    """(e2): ‖D‖₂ ≤ √n δ, rounded up; with an entrywise bound 𝓔 also ≤ ‖𝓔‖_F (the smaller)."""
+    out = round_up(math.sqrt(n) * delta)
+    if E is not None:
+        out = min(out, round_up(INFLATE * float(np.linalg.norm(E))))
+    return out
 
 
-def weighted_abs_loss(w: Any, delta: float) -> float:
+def weighted_abs_loss(w: Any, delta: float, E: Optional[np.ndarray] = None) -> float:
     r"""A float ≥ :math:`\max_{i: w_i > 0} (|E|w)_i / w_i` for a weight ``w ≥ 0`` (nonzero) and every E with
     ‖E‖₂ ≤ δ: :math:`(|E|w)_i \le \delta\|w\|_1` by (e1) and :math:`\le \|w\|_\infty\|E\|_\infty \le
-    \sqrt n\,\delta\|w\|_\infty` by (e2); divided by :math:`\min_{w_i>0} w_i`. Rounded up; ``inf`` for no
-    positive weight."""
+    \sqrt n\,\delta\|w\|_\infty` by (e2); divided by :math:`\min_{w_i>0} w_i`. With an entrywise bound
+    ``E`` ≥ |E| also ≤ max_i (𝓔w)_i/w_i (the computed quotients inflated by INFLATE, which exceeds their
+    γ_{n+1} rounding); the smaller is returned. Rounded up; ``inf`` for no positive weight."""
     w = np.asarray(w, dtype=np.float64).ravel()
     pos = w[w > 0]
     if not pos.size or not np.all(np.isfinite(w)):
         return math.inf
     s1 = round_up(float(np.sum(np.abs(w))))
     cap = round_up(math.sqrt(w.size) * float(np.max(np.abs(w))))
-    return round_up(delta * min(s1, cap) / float(np.min(pos)))
+    out = round_up(delta * min(s1, cap) / float(np.min(pos)))
+    if E is not None and E.shape == (w.size, w.size):
+        q = (E @ np.abs(w))[w > 0] / pos
+        if np.all(np.isfinite(q)):
+            out = min(out, round_up(INFLATE * float(np.max(q))))
+    return out
 
 
 def _note(delta: float) -> str:
@@ -111,7 +161,8 @@ def _pd_row(c: Certificate, delta: float, loss: float, matrix: Callable[[], Tupl
     return c.replace(margin=margin, tolerance=tol, stats=st, message=f"{c.message}; {_note(delta)}")
 
 
-def _monotone(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
+def _monotone(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float],
+              E: Optional[np.ndarray] = None) -> Certificate:
     r"""λ_min(sym(Φ⁻¹(I − W_exact))) ≥ λ_min(sym(Φ⁻¹(I − fl W))) − ‖Φ⁻¹E‖₂ (Weyl), so the loss is
     δ·max(1/φ) (δ when Φ = I); for Φ = I and no given m also ≥ the family's exact margin ``w_margin``
     (MonDEQ: sym(I − W) = mI + AᵀA ⪰ mI on the stored m). The reported margin is the larger, rounded down.
@@ -139,20 +190,23 @@ def _monotone(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[fl
                                 f"{delta:.3g} and is not used)"))
 
 
-def _ibp(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
+def _ibp(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float],
+         E: Optional[np.ndarray] = None) -> Certificate:
     from .linalg import _ibp_matrix
 
-    return _pd_row(c, delta, _sqrt_n_delta(W.shape[0], delta), lambda: _ibp_matrix(W), "lambda_min(sym(I - |W|))")
+    return _pd_row(c, delta, _sqrt_n_delta(W.shape[0], delta, E), lambda: _ibp_matrix(W), "lambda_min(sym(I - |W|))")
 
 
-def _adjoint(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
+def _adjoint(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float],
+             E: Optional[np.ndarray] = None) -> Certificate:
     from .spectrum import _jw_matrix
 
-    return _pd_row(c, delta, _sqrt_n_delta(W.shape[0], delta), lambda: (_jw_matrix(W), 0.0),
+    return _pd_row(c, delta, _sqrt_n_delta(W.shape[0], delta, E), lambda: (_jw_matrix(W), 0.0),
                    "1 - || |W| ||_2")
 
 
-def _collatz_wielandt(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
+def _collatz_wielandt(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float],
+                      E: Optional[np.ndarray] = None) -> Certificate:
     r"""``mu_inf`` / ``pf_abs``: the proved upper bound ``ub`` (witness η / v > 0) grows to
     ub + :func:`weighted_abs_loss` (η or v); a refutation's lower bound ``lb`` (witness v ≥ 0) drops by the
     same term over v's support (M(W_exact) ≥ M(fl W) − |E|, resp. |W_exact| ≥ |fl W| − |E|, and the lower
@@ -164,7 +218,7 @@ def _collatz_wielandt(c: Certificate, W: np.ndarray, delta: float, w_margin: Opt
     ub = float(c.stats.get("upper_bound", math.inf))
     lb = float(c.stats.get("lower_bound", -math.inf))
     if c.status is Status.REFUTED and "v" in c.witness:
-        t = weighted_abs_loss(c.witness["v"], delta)
+        t = weighted_abs_loss(c.witness["v"], delta, E)
         lb_st = sub_down(lb, t)
         st = _stats(c, delta, lower_bound=lb_st, lower_bound_computed_W=lb)
         if lb_st >= 1.0:
@@ -172,7 +226,7 @@ def _collatz_wielandt(c: Certificate, W: np.ndarray, delta: float, w_margin: Opt
         return c.replace(status=Status.INCONCLUSIVE, tolerance=tol, stats=st,
                          message=f"the witness refutes the computed W (bound {lb:.6g}) but not every W within "
                                  f"{delta:.3g} ({lb_st:.6g} < 1): not refuted for the stored model")
-    t = weighted_abs_loss(c.witness[key], delta) if key in c.witness else math.inf
+    t = weighted_abs_loss(c.witness[key], delta, E) if key in c.witness else math.inf
     ub_st = add_up(ub, t) if math.isfinite(ub) else math.inf
     margin = one_minus_down(ub_st) if math.isfinite(ub_st) else -math.inf
     st = _stats(c, delta, upper_bound=ub_st, upper_bound_computed_W=ub)
@@ -187,26 +241,39 @@ def _collatz_wielandt(c: Certificate, W: np.ndarray, delta: float, w_margin: Opt
                      message=f"{c.message}; {_note(delta)}")
 
 
-def _feedforward(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float]) -> Certificate:
-    """A cycle of fl(W) through entries |fl(W)_ij| > δ is a cycle of W_exact (e1); zeros are never proved."""
+def _feedforward(c: Certificate, W: np.ndarray, delta: float, w_margin: Optional[float],
+                 E: Optional[np.ndarray] = None) -> Certificate:
+    """A cycle of fl(W) through entries |fl(W)_ij| > δ (> 𝓔_ij with an entrywise bound) is a cycle of W_exact
+    (e1); with an entrywise bound 𝓔, supp(W_exact) ⊆ supp(fl W) ∪ supp(𝓔), so a DAG union proves W_exact
+    feed-forward (witness: the union's order, re-checkable with ``verify`` on the 0/1 support matrix); without one, zeros
+    are never proved."""
     from .graph import is_feedforward
 
     tol = {**dict(c.tolerance), "W_error": delta}
-    big = is_feedforward(np.where(np.abs(W) > delta, W, 0.0))
+    cut = delta if E is None else E
+    big = is_feedforward(np.where(np.abs(W) > cut, W, 0.0))
     if big.status is Status.REFUTED:
         return big.replace(tolerance=tol, stats={**dict(big.stats), "W_error": delta},
-                           message=f"{big.message}, every entry on it larger than W_error in magnitude, so the "
-                                   f"stored model has it too ({_note(delta)})")
+                           message=f"{big.message}, every entry on it larger than its rounding bound in magnitude, "
+                                   f"so the stored model has it too ({_note(delta)})")
+    if E is not None:
+        union = is_feedforward(np.where((W != 0) | (E > 0), 1.0, 0.0))
+        if union.certified:
+            return union.replace(tolerance={**tol, "entrywise": True}, stats={**dict(union.stats), "W_error": delta},
+                                 message=(f"{union.message}, for every W within the entrywise rounding bound of the "
+                                          f"computed W (its structural zeros are exact): the stored model is "
+                                          f"feed-forward ({_note(delta)})"))
     why = ("the computed W is feed-forward" if c.certified else
-           "every cycle of the computed W uses an entry of magnitude <= W_error, which may be 0 in the stored model")
+           "every cycle of the computed W uses an entry within its rounding bound, which may be 0 in the stored model")
+    how = ("a norm bound on its rounding cannot prove which entries of the stored model are exactly zero"
+           if E is None else "its entrywise rounding bound allows entries that close a cycle")
     return Certificate("feedforward", Status.INCONCLUSIVE, margin=math.nan, tolerance=tol,
                        stats={**dict(c.stats), "W_error": delta},
-                       message=(f"{why}; W is computed from the stored parameters ({_note(delta)}) and a norm bound "
-                                "on its rounding cannot prove which entries of the stored model are exactly zero"))
+                       message=f"{why}; W is computed from the stored parameters ({_note(delta)}) and {how}")
 
 
 #: condition name → the map from its certificate on fl(W) to one about W_exact (see the module docstring)
-STORED_CONDITIONS: Dict[str, Callable[[Certificate, np.ndarray, float, Optional[float]], Certificate]] = {
+STORED_CONDITIONS: Dict[str, Callable[..., Certificate]] = {
     "monotone": _monotone, "ibp_wellposed": _ibp, "adjoint_contractive": _adjoint,
     "mu_inf": _collatz_wielandt, "pf_abs": _collatz_wielandt, "feedforward": _feedforward,
 }
@@ -217,7 +284,8 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
     r"""The certificate ``cert`` (condition ``monotone``, ``ibp_wellposed``, ``adjoint_contractive``,
     ``mu_inf``, ``pf_abs`` or ``feedforward``, proved on the float ``W``) restated for every
     :math:`W_{\rm exact}` with :math:`\|W_{\rm exact} - W\|_2 \le` ``w_error`` (module docstring);
-    ``w_margin``: the family's exact monotonicity margin (``monotone`` only). ``w_error == 0``, and
+    ``w_margin``: the family's exact monotonicity margin (``monotone`` only). ``w_error`` a
+    :class:`RoundingBound` with an ``entrywise`` bound: the entrywise rules apply. ``w_error == 0``, and
     NOT_APPLICABLE / SOLVER_ERROR certificates, are returned unchanged. ``tolerance["W_error"]`` records δ;
     the witness stays the one proved on ``W`` (``verify(W=W)`` re-checks the computed W's claim, the
     stored-model margin is that minus the loss). ``also_computed``: the result must hold for the float ``W``
@@ -227,9 +295,9 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
     delta = float(w_error or 0.0)
     if not delta or cert.status in (Status.NOT_APPLICABLE, Status.SOLVER_ERROR):
         return cert
-    if not (delta > 0 and math.isfinite(delta)):
+    if not delta > 0:
         from .errors import DomainError
-        raise DomainError(f"w_error: must be finite and >= 0, got {w_error!r}")
+        raise DomainError(f"w_error: must be >= 0 (inf: unbounded), got {w_error!r}")
     fn = STORED_CONDITIONS.get(cert.condition)
     if fn is None:
         from .errors import DomainError
@@ -237,4 +305,24 @@ def stored_condition(cert: Certificate, W: Any, w_error: float, w_margin: Option
                           f"known: {sorted(STORED_CONDITIONS)}")
     if also_computed and w_margin is not None:
         w_margin = min(float(w_margin), float(cert.margin) if cert.certified else -math.inf)
-    return fn(cert, np.asarray(W, dtype=np.float64), delta, w_margin)
+    W = np.asarray(W, dtype=np.float64)
+    E = _entrywise(w_error)
+    if E is not None and E.shape != W.shape:
+        from .errors import ShapeError
+        raise ShapeError(f"w_error.entrywise: expected shape {W.shape}, got {E.shape}")
+    if math.isinf(delta) and not (cert.condition == "feedforward" and E is not None):
+        return unbounded_condition(cert)
+    return fn(cert, W, delta, w_margin, E)
+
+
+def unbounded_condition(cert: Certificate) -> Certificate:
+    """``w_error = inf`` (a step of computing W from the stored data overflowed or underflowed, e.g. an AOL
+    scaling whose W̃ᵀW̃ overflows to a computed D = 0): nothing proved on fl(W) carries over — a certificate or
+    a refutation becomes INCONCLUSIVE, saying so (only the structural ``feedforward`` rule with an entrywise
+    bound still decides)."""
+    if cert.status not in (Status.CERTIFIED, Status.REFUTED):
+        return cert
+    return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf if cert.certified else cert.margin,
+                        tolerance={**dict(cert.tolerance), "W_error": math.inf},
+                        message=(f"{cert.message} -- for the computed W only: computing W from the stored data "
+                                 "overflowed or underflowed (W_error = inf), so not proved for the stored model"))

@@ -137,6 +137,30 @@ def abs_mass_lower(K: Any) -> np.ndarray:
     return np.where(np.isfinite(s), np.maximum(low, 0.0), 0.0)
 
 
+def with_mass_error(A: np.ndarray, S: Optional[np.ndarray], *, up: bool, clip: bool = True) -> np.ndarray:
+    r"""A mass bound widened for every kernel within a tap-wise allowance: ``S`` ≥ Σ_taps 𝓔 (c × c, e.g.
+    :func:`abs_mass_upper` of 𝓔 ≥ |K_exact − K| tap by tap). Since :math:`|K_{\rm exact}| \le |K| + 𝓔` and
+    :math:`\ge |K| - 𝓔` tap by tap (the signed origin tap moves by at most its 𝓔 too), every mass of
+    K_exact is ≤ A_up + S and ≥ A_low − S: ``up`` returns A + S rounded up, else A − S rounded down (clipped
+    at 0 when ``clip``: an |·| mass is ≥ 0). ``S`` None: ``A`` unchanged (the stored kernel is the model)."""
+    if S is None:
+        return A
+    with np.errstate(over="ignore", invalid="ignore"):
+        if up:
+            return np.where(np.isfinite(A + S), np.nextafter(A + S, np.inf), np.inf)
+        low = np.nextafter(A - S, -np.inf)
+        return np.maximum(low, 0.0) if clip else np.where(np.isfinite(low), low, -np.inf)
+
+
+def _mass_error_of(S: Any, c: int) -> Optional[np.ndarray]:
+    if S is None:
+        return None
+    S = np.asarray(S, dtype=np.float64)
+    if S.shape != (c, c) or np.any(np.isnan(S)) or np.any(S < 0):
+        raise ShapeError(f"mass_error: expected a non-negative ({c}, {c}) array, got shape {S.shape}")
+    return S
+
+
 # ----------------------------------------------------------------------------------------------
 # the parametrization
 # ----------------------------------------------------------------------------------------------
@@ -287,14 +311,19 @@ def _base_witness(K: np.ndarray, N: int) -> dict:
     return {"N": N, "k": (int(K.shape[2]), int(K.shape[3]))}
 
 
-def _monotone_refutation(K: np.ndarray, v: np.ndarray) -> Tuple[bool, float]:
+def _monotone_refutation(K: np.ndarray, v: np.ndarray, S: Optional[np.ndarray] = None) -> Tuple[bool, float]:
     r"""Prove :math:`|v|^\top(I - A_{\rm low})|v| < 0`; then the channel-constant lift ṽ of |v| has
-    :math:`\tilde v^\top(I - |W|)\tilde v = N^2|v|^\top(I - A)|v| \le N^2|v|^\top(I - A_{\rm low})|v| < 0`."""
-    B, err = _shifted_identity_minus(abs_mass_lower(K), 1.0)
+    :math:`\tilde v^\top(I - |W|)\tilde v = N^2|v|^\top(I - A)|v| \le N^2|v|^\top(I - A_{\rm low})|v| < 0`
+    (``S``: A_low lowered by the tap-wise allowance, :func:`with_mass_error`)."""
+    B, err = _shifted_identity_minus(with_mass_error(abs_mass_lower(K), S, up=False), 1.0)
     return _refute_quadratic(B, np.abs(v), err)
 
 
-def conv_ibp_margin(K: Any, N: Any) -> Certificate:
+def _error_witness(S: Optional[np.ndarray]) -> dict:
+    return {} if S is None else {"A_error": S}
+
+
+def conv_ibp_margin(K: Any, N: Any, *, mass_error: Any = None) -> Certificate:
     r"""Prove :math:`\mathrm{sym}(I - |W|) \succeq mI` with m = ``margin`` > 0 for the circular convolution W
     of the kernel ``K`` (c, c, kh, kw) on the N × N grid (condition ``conv_ibp_monotone``; module docstring,
     claims 1–2): then the IBP lift and W are m-monotone (wei2022 Lemma 3.4).
@@ -304,10 +333,14 @@ def conv_ibp_margin(K: Any, N: Any) -> Certificate:
     \ge m` and :math:`A \le A_{\rm up}` give the claim. Witness ``A`` (= A_up), ``N``, ``k``, ``shift``
     (the Cholesky shift that re-proves it). REFUTED (witness ``v`` ≥ 0, c entries) when
     :math:`v^\top(I - A_{\rm low})v < 0` is proved for :func:`abs_mass_lower`: then λ_max(sym|W|) > 1;
-    else INCONCLUSIVE. Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
+    else INCONCLUSIVE. ``mass_error`` (c × c, ≥ Σ_taps |K_exact − K|): the claim is proved for every kernel
+    K_exact within that tap-wise allowance of ``K`` (the stored model of a kernel computed from parameters;
+    masses widened by :func:`with_mass_error`, witness ``A_error``). Raises ``ShapeError`` for k > N or
+    c_out ≠ c_in."""
     K, N = _problem(K, N)
-    A_up = abs_mass_upper(K)
-    wit = {**_base_witness(K, N), "A": A_up}
+    S = _mass_error_of(mass_error, K.shape[0])
+    A_up = with_mass_error(abs_mass_upper(K), S, up=True)
+    wit = {**_base_witness(K, N), "A": A_up, **_error_witness(S)}
     finite = bool(np.all(np.isfinite(A_up)))
     est = float(np.linalg.eigvalsh(0.5 * (A_up + A_up.T))[-1]) if finite else math.inf
     stats = {"c": int(K.shape[0]), "lambda_max_sym_A_estimate": est}
@@ -321,10 +354,10 @@ def conv_ibp_margin(K: Any, N: Any) -> Certificate:
                            witness={**wit, "shift": float(up.witness["shift"])}, tolerance=dict(up.tolerance),
                            stats=stats, message=f"proved sym(I - |W|) >= {margin:.6g} I on the {N}x{N} grid "
                                                 f"(lambda_min(sym(I - A_up)), c = {K.shape[0]})")
-    low = check_monotone(abs_mass_lower(K))
+    low = check_monotone(with_mass_error(abs_mass_lower(K), S, up=False))
     if low.status is Status.REFUTED:
         v = np.abs(np.asarray(low.witness["v"], dtype=np.float64))
-        ok, ub = _monotone_refutation(K, v)
+        ok, ub = _monotone_refutation(K, v, S)
         if ok:
             return Certificate("conv_ibp_monotone", Status.REFUTED, margin=min(margin, 0.0),
                                witness={**wit, "v": v}, residuals={"vBv_upper_bound": ub}, stats=stats,
@@ -338,14 +371,15 @@ def conv_ibp_margin(K: Any, N: Any) -> Certificate:
 def _verify_conv_ibp_margin(cert: Certificate, *, K: Any, N: Any = None) -> Certificate:
     """Recompute A_up (A_low) from ``K`` and re-prove at the witness shift (re-check the witness v)."""
     K, N = _problem(K, cert.witness.get("N") if N is None else N)
+    S = _mass_error_of(cert.witness.get("A_error"), K.shape[0])
     if cert.status is Status.REFUTED and "v" in cert.witness:
         v = np.asarray(cert.witness["v"], dtype=np.float64).reshape(-1)
         if v.shape != (K.shape[0],):
             return cert.replace(status=Status.INCONCLUSIVE, message=f"witness v has shape {v.shape}")
-        ok, ub = _monotone_refutation(K, v)
+        ok, ub = _monotone_refutation(K, v, S)
         return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE, residuals={"vBv_upper_bound": ub},
                             message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
-    A_up = abs_mass_upper(K)
+    A_up = with_mass_error(abs_mass_upper(K), S, up=True)
     if "shift" not in cert.witness or not np.all(np.isfinite(A_up)):
         return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf, message="nothing to re-prove")
     inner = Certificate("monotone", Status.CERTIFIED, witness={"m": 0.0, "shift": float(cert.witness["shift"])})
@@ -354,10 +388,12 @@ def _verify_conv_ibp_margin(cert: Certificate, *, K: Any, N: Any = None) -> Cert
                         message="re-verified from K and the witness shift: " + again.message)
 
 
-def _contraction(K: np.ndarray, N: int, eta: Optional[np.ndarray], stats: dict) -> Certificate:
-    """The shared logic of :func:`conv_abs_contraction` and its verifier (``eta=None``: choose η)."""
-    A_up = abs_mass_upper(K)
-    wit = {**_base_witness(K, N), "A": A_up}
+def _contraction(K: np.ndarray, N: int, eta: Optional[np.ndarray], stats: dict,
+                 S: Optional[np.ndarray] = None) -> Certificate:
+    """The shared logic of :func:`conv_abs_contraction` and its verifier (``eta=None``: choose η; ``S`` the
+    tap-wise allowance's mass, :func:`with_mass_error`)."""
+    A_up = with_mass_error(abs_mass_upper(K), S, up=True)
+    wit = {**_base_witness(K, N), "A": A_up, **_error_witness(S)}
     if not np.all(np.isfinite(A_up)):
         return Certificate("conv_abs_contraction", Status.INCONCLUSIVE, margin=-math.inf, witness=wit, stats=stats,
                            message="sum of |K| over the taps overflows float64; nothing is claimed")
@@ -373,7 +409,7 @@ def _contraction(K: np.ndarray, N: int, eta: Optional[np.ndarray], stats: dict) 
                            stats={**stats, "method": how},
                            message=f"proved || |W| ||_(inf,eta) <= {mu:.6g} < 1 (and for the IBP lift) on the "
                                    f"{N}x{N} grid")
-    A_low = abs_mass_lower(K)
+    A_low = with_mass_error(abs_mass_lower(K), S, up=False)
     v = _perron_vector(A_low)[1]
     lb = _cw_bounds(A_low, v)[1] if np.any(v > 0) else -math.inf
     if lb >= 1.0:
@@ -386,7 +422,7 @@ def _contraction(K: np.ndarray, N: int, eta: Optional[np.ndarray], stats: dict) 
                        message=f"could not prove || |W| ||_(inf,eta) < 1 (proved bound {mu:.6g})")
 
 
-def conv_abs_contraction(K: Any, N: Any) -> Certificate:
+def conv_abs_contraction(K: Any, N: Any, *, mass_error: Any = None) -> Certificate:
     r"""Prove that the circular convolution W of ``K`` (c, c, kh, kw) on the N × N grid and its IBP lift are
     contractions of the weighted ℓ∞ norm with per-channel weights η (condition ``conv_abs_contraction``;
     module docstring, claim 3): :math:`\|W\|_{\infty,\tilde\eta} \le \||W|\|_{\infty,\tilde\eta} \le \mu < 1`.
@@ -396,11 +432,13 @@ def conv_abs_contraction(K: Any, N: Any) -> Certificate:
     :math:`\max_c (A_{\rm up}\eta)_c/\eta_c` (≥ the exact value for the stored K); ``margin`` = 1 − μ
     rounded down. Witness ``eta`` (c,), ``mu``, ``A`` (= A_up), ``N``, ``k``. REFUTED (witness ``v``) when
     :math:`\rho(A_{\rm low}) \ge 1` is proved (then ρ(|W|) ≥ 1 and no weight works); else INCONCLUSIVE.
+    ``mass_error``: as in :func:`conv_ibp_margin` (proved for every kernel within the tap-wise allowance).
     Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
     K, N = _problem(K, N)
-    A_up = abs_mass_upper(K)
+    S = _mass_error_of(mass_error, K.shape[0])
+    A_up = with_mass_error(abs_mass_upper(K), S, up=True)
     est = float(_perron_vector(A_up)[0]) if np.all(np.isfinite(A_up)) else math.inf
-    return _contraction(K, N, None, {"c": int(K.shape[0]), "rho_A_estimate": est})
+    return _contraction(K, N, None, {"c": int(K.shape[0]), "rho_A_estimate": est}, S)
 
 
 @register_verifier("conv_abs_contraction")
@@ -409,8 +447,9 @@ def _verify_conv_abs_contraction(cert: Certificate, *, K: Any, N: Any = None) ->
     recorded μ must be proved (a smaller recorded μ than the recomputed bound is refused)."""
     K, N = _problem(K, cert.witness.get("N") if N is None else N)
     c = K.shape[0]
+    S = _mass_error_of(cert.witness.get("A_error"), c)
     if cert.status is Status.REFUTED:
-        A_low = abs_mass_lower(K)
+        A_low = with_mass_error(abs_mass_lower(K), S, up=False)
         v = np.asarray(cert.witness.get("v", np.zeros(c)), dtype=np.float64).reshape(-1)
         ok = v.shape == (c,) and bool(np.all(v >= 0)) and bool(np.any(v > 0)) and _cw_bounds(A_low, v)[1] >= 1.0
         return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE,
@@ -419,7 +458,7 @@ def _verify_conv_abs_contraction(cert: Certificate, *, K: Any, N: Any = None) ->
     if eta.shape != (c,) or not np.all(np.isfinite(eta)) or np.any(eta <= 0):
         return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf,
                             message=f"witness eta is not a positive vector of shape ({c},)")
-    again = _contraction(K, N, eta, {"reverified": True})
+    again = _contraction(K, N, eta, {"reverified": True}, S)
     claimed = float(cert.witness.get("mu", math.inf))
     if again.certified and not again.witness["mu"] <= claimed:
         return again.replace(status=Status.INCONCLUSIVE,

@@ -61,7 +61,8 @@ import numpy as np
 from ._validate import as_scalar
 from .certificates import Certificate, Status, register_verifier
 from .circulant import _as_grid, _as_kernel
-from .conv_ibp import _base_witness, _kernel, _mass_allowance, _per_channel, _problem, abs_mass_lower, abs_mass_upper
+from .conv_ibp import (_base_witness, _error_witness, _kernel, _mass_allowance, _mass_error_of, _per_channel, _problem,
+                       abs_mass_lower, abs_mass_upper, with_mass_error)
 from .linalg import _cw_bounds, _perron_vector, min_mu_inf, one_minus_down
 from .parametrizations.base import Params, exp_of
 from .verified import gamma as _gam
@@ -195,11 +196,17 @@ def metzler_mass_lower(K: Any) -> np.ndarray:
     return A
 
 
-def _abscissa_lower(K: np.ndarray, v: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
+def _abscissa_lower(K: np.ndarray, v: Optional[np.ndarray] = None,
+                    S: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
     r"""A proved lower bound on the spectral abscissa α(A_M) and the witness v ≥ 0: with the float shift
     σ = max(0, −min diag A_low), ``B`` = A_low + σI rounded down (≥ 0, ≤ A_M + σI entrywise), and
-    ρ(A_M + σI) ≥ ρ(B) ≥ min_{v_c>0} (Bv)_c/v_c (subinvariance); α(A_M) = ρ(A_M + σI) − σ, rounded down."""
+    ρ(A_M + σI) ≥ ρ(B) ≥ min_{v_c>0} (Bv)_c/v_c (subinvariance); α(A_M) = ρ(A_M + σI) − σ, rounded down.
+    ``S``: A_low lowered by a tap-wise allowance (off the diagonal clipped at 0, the signed diagonal not)."""
     A = metzler_mass_lower(K)
+    if S is not None:
+        diag = np.diag(with_mass_error(A, S, up=False, clip=False)).copy()
+        A = with_mass_error(A, S, up=False)
+        A[np.diag_indices_from(A)] = diag
     if not np.all(np.isfinite(A)):
         return -math.inf, np.zeros(A.shape[0])
     sigma = max(0.0, -float(np.min(np.diag(A))))
@@ -231,13 +238,15 @@ def _positive(eta: np.ndarray, c: int) -> bool:
     return eta.shape == (c,) and bool(np.all(np.isfinite(eta))) and bool(np.all(eta > 0))
 
 
-def _mu(K: np.ndarray, N: int, candidates: list, stats: dict, claimed: float = math.inf) -> Certificate:
+def _mu(K: np.ndarray, N: int, candidates: list, stats: dict, claimed: float = math.inf,
+        S: Optional[np.ndarray] = None) -> Certificate:
     """The shared logic of :func:`conv_mu_inf` and its verifier: the best proved μ over the candidate η
     (``None``: :func:`deqtheory.linalg.min_mu_inf` on A_up; candidates that are not positive (c,) vectors are
-    dropped); CERTIFIED only when μ < 1 and μ ≤ ``claimed`` (the verifier's recorded μ)."""
+    dropped); CERTIFIED only when μ < 1 and μ ≤ ``claimed`` (the verifier's recorded μ). ``S``: the tap-wise
+    allowance's mass (:func:`deqtheory.conv_ibp.with_mass_error`)."""
     c = K.shape[0]
-    A_up = metzler_mass_upper(K)
-    wit = {**_base_witness(K, N), "A": A_up}
+    A_up = with_mass_error(metzler_mass_upper(K), S, up=True)
+    wit = {**_base_witness(K, N), "A": A_up, **_error_witness(S)}
     candidates = [(how, e) for how, e in candidates if e is None or _positive(e, c)]
     if not np.all(np.isfinite(A_up)) or not candidates:
         return Certificate("conv_mu_inf", Status.INCONCLUSIVE, margin=-math.inf, witness=wit, stats=stats,
@@ -259,7 +268,7 @@ def _mu(K: np.ndarray, N: int, candidates: list, stats: dict, claimed: float = m
                            message=(f"proved mu_inf,[eta]^-1(W) <= {mu:.6g} < 1 for W and its Metzler lift on the "
                                     f"{N}x{N} grid") if ok else
                            f"recorded mu = {claimed!r} is below the proved bound {mu!r}")
-    lb, v = _abscissa_lower(K)
+    lb, v = _abscissa_lower(K, None, S)
     if lb >= 1.0:
         return Certificate("conv_mu_inf", Status.REFUTED, margin=one_minus_down(mu), witness={**wit, "v": v},
                            stats={**stats, "abscissa_lower_bound": lb},
@@ -270,7 +279,7 @@ def _mu(K: np.ndarray, N: int, candidates: list, stats: dict, claimed: float = m
                        message=f"could not prove mu_inf,[eta]^-1(W) < 1 (proved bound {mu:.6g})")
 
 
-def conv_mu_inf(K: Any, N: Any, *, eta: Any = None) -> Certificate:
+def conv_mu_inf(K: Any, N: Any, *, eta: Any = None, mass_error: Any = None) -> Certificate:
     r"""Prove :math:`\mu_{\infty,[\tilde\eta]^{-1}}(W) \le \mu < 1` for the circular conv W of ``K``
     (c, c, kh, kw) on the N × N grid and for its Metzler lift with weights :math:`[\tilde\eta; \tilde\eta]`
     (condition ``conv_mu_inf``; module docstring, claims 1–2), matrix-free.
@@ -283,14 +292,17 @@ def conv_mu_inf(K: Any, N: Any, *, eta: Any = None) -> Certificate:
     no weights at all — per channel or per pixel — make μ∞(W) or μ∞ of the lift < 1 (the materialised
     Metzler majorant of W, and that of the lift, have the spectral abscissa α(A_M): the channel-constant lift
     of the Perron vector of A_M + σI, doubled for the lift, is a positive eigenvector); else INCONCLUSIVE.
-    Raises ``ShapeError`` for k > N or c_out ≠ c_in."""
+    ``mass_error`` (c × c, ≥ Σ_taps |K_exact − K|): proved for every kernel within that tap-wise allowance
+    (:func:`deqtheory.conv_ibp.with_mass_error`; witness ``A_error``). Raises ``ShapeError`` for k > N or
+    c_out ≠ c_in."""
     K, N = _problem(K, N)
+    S = _mass_error_of(mass_error, K.shape[0])
     cands = [("ones", np.ones(K.shape[0])), ("min_mu_inf", None)]
     if eta is not None:
         e = np.asarray(eta, dtype=np.float64).reshape(-1)
         _per_channel("eta", e, K.shape[0])
         cands.insert(0, ("given", e))
-    return _mu(K, N, cands, {"c": int(K.shape[0])})
+    return _mu(K, N, cands, {"c": int(K.shape[0])}, S=S)
 
 
 @register_verifier("conv_mu_inf")
@@ -299,10 +311,11 @@ def _verify_conv_mu_inf(cert: Certificate, *, K: Any, N: Any = None) -> Certific
     refused), or re-check the refutation from A_low and the witness v."""
     K, N = _problem(K, cert.witness.get("N") if N is None else N)
     c = K.shape[0]
+    S = _mass_error_of(cert.witness.get("A_error"), c)
     if cert.status is Status.REFUTED:
         v = np.asarray(cert.witness.get("v", np.zeros(c)), dtype=np.float64).reshape(-1)
-        ok = v.shape == (c,) and _abscissa_lower(K, v)[0] >= 1.0
+        ok = v.shape == (c,) and _abscissa_lower(K, v, S)[0] >= 1.0
         return cert.replace(status=Status.REFUTED if ok else Status.INCONCLUSIVE,
                             message=("re-verified: " if ok else "witness does not refute: ") + cert.message)
     eta = np.asarray(cert.witness.get("eta", np.zeros(0)), dtype=np.float64).reshape(-1)
-    return _mu(K, N, [("given", eta)], {"reverified": True}, claimed=float(cert.witness.get("mu", math.inf)))
+    return _mu(K, N, [("given", eta)], {"reverified": True}, claimed=float(cert.witness.get("mu", math.inf)), S=S)

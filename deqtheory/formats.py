@@ -20,6 +20,7 @@ Missing keys raise :class:`deqtheory.errors.ModelFileError` naming the file, the
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -39,7 +40,7 @@ from .solvers import SolverStatus
 
 __all__ = ["KINDS", "TABLE", "deq_arrays", "KindSpec", "FamilyNet", "MonDEQNet", "GMonDEQNet", "LBENNet", "ConvMonDEQNet",
            "ConvIBPMonDEQNet", "ConvNonEuclideanNet", "ConvKernelDEQNet",
-           "save_model", "read_model", "load_model", "stored_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
+           "save_model", "read_model", "load_model", "stored_rounding", "kernel_rounding", "evaluate", "to_lben", "kind_of", "MAX_DENSE_N"]
 
 #: largest state dimension that :func:`load_model` materializes densely for convolutional kinds
 MAX_DENSE_N = 4096
@@ -739,8 +740,12 @@ def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
 
 def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
     r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
-    (:class:`FamilyNet`, :class:`LBENNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the family's exact
-    monotonicity margin; ``0.0`` / ``None`` for every kind whose W is stored (the stored W is the model).
+    (:class:`FamilyNet`, :class:`LBENNet`, :class:`ConvMonDEQNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the
+    family's exact monotonicity margin; for the explicit kinds' DEQ embeddings (SLL/CPL, AOL, Sandwich, conv
+    SLL/CPL) and the matrix-free conv kinds' dense W a :class:`~deqtheory.conditions_stored.RoundingBound`
+    with an entrywise bound (zero on structural zeros; ``inf`` where a step overflowed); for ``conv_lben`` a
+    zero bound marked ``unproved`` (inverse FFT: the rows are about the computed W, and say so); ``0.0`` /
+    ``None`` for every kind whose W is stored (the stored W is the model).
     ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
     numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
     if isinstance(m, FamilyNet):
@@ -750,7 +755,213 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
         return _w_rounding(m.family, m.params, m.W() if W is None else W)
     if isinstance(m, ConvMonDEQNet):
         return _conv_mondeq_rounding(m)
+    if isinstance(m, _cv.ConvLBEN):
+        from .conditions_stored import RoundingBound
+        return {"W_error": RoundingBound(0.0, unproved=_CONV_LBEN_UNPROVED), "W_margin": None}
+    if isinstance(m, _ConvKernelDEQ):
+        E = kernel_rounding(m)
+        if E is None:
+            return {"W_error": 0.0, "W_margin": None}
+        from .circulant import conv_matrix
+        return _entrywise_rounding(conv_matrix(E, m.N))     # every entry of the dense W is one tap (k ≤ N)
+    for typ, fn in _EXPLICIT_ROUNDING:
+        if isinstance(m, typ):
+            return _entrywise_rounding(fn(m))
     return {"W_error": 0.0, "W_margin": None}
+
+
+# ---- the explicit kinds' DEQ embeddings: entrywise bounds on the computed blocks ------------------------
+#
+# Rounding model (binary64, Higham ch. 3, with underflow): one rounded operation on a real x gives
+# x̂ with |x̂ − x| ≤ u|x̂|/(1 − u)·… ≤ γ₁|x̂| + η/2 (η = 2⁻¹⁰⁷⁴). A block fl(X̂Ŷ) of inner dimension k from
+# factors X̂, Ŷ that are each one rounding (or exactly) of the real X, Y satisfies, entrywise,
+#   |XY − fl(X̂Ŷ)| ≤ |XY − X̂Ŷ| + |X̂Ŷ − fl(X̂Ŷ)| ≤ (2γ₁ + γ₁² + γ_k)|X̂||Ŷ| + η(k + |X̂|𝟙 + 𝟙ᵀ|Ŷ| + 1)/…
+#                  ≤ γ_{k+2}|X̂||Ŷ| + η(k + 1 + (|X̂|𝟙)_i + (𝟙ᵀ|Ŷ|)_j)               (_product_entry_error)
+# (γ_a + γ_b + γ_aγ_b ≤ γ_{a+b}); the float |X̂||Ŷ| is inflated by INFLATE (≫ its own γ_k rounding).
+# Blocks that are stored arrays or structural zeros get 𝓔 = 0 (exact in any arithmetic), so the
+# feed-forward structure is proved for the stored model (:mod:`deqtheory.conditions_stored`).
+
+def _product_entry_error(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """𝓔 ≥ |XY − fl(X̂Ŷ)| entrywise (comment above), X̂ = ``X``, Ŷ = ``Y`` as computed."""
+    from .verified import INFLATE, _ETA, gamma
+
+    aX, aY = np.abs(X), np.abs(Y)
+    k = X.shape[1]
+    with np.errstate(over="ignore"):
+        E = INFLATE * gamma(k + 2) * (aX @ aY)
+        return E + INFLATE * _ETA * ((k + 1) + aX.sum(axis=1)[:, None] + aY.sum(axis=0)[None, :])
+
+
+def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
+    r"""``W_error`` = ‖𝓔‖_F rounded up (≥ ‖E‖₂ for |E| ≤ 𝓔), carrying 𝓔
+    (:class:`deqtheory.conditions_stored.RoundingBound`); ``0.0`` when every block is exact."""
+    from .conditions_stored import RoundingBound
+    from .verified import INFLATE, round_up
+
+    E = np.where(np.isnan(E), np.inf, E)          # a step overflowed: unbounded (the rows say so)
+    if not np.any(E):
+        return {"W_error": 0.0, "W_margin": None}
+    with np.errstate(over="ignore"):
+        return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
+
+
+def _sll_entry_error(stack: "_ex.ResidualStack") -> np.ndarray:
+    r""":func:`deqtheory.explicit.sll_to_deq`: block (n+1, k+1), k < n, is fl(W_nᵀ P̂_k) with
+    P̂_k = fl((−2W_k)/T_k) (one rounding; −2W_k is exact) — the real block is W_nᵀ(−2W_kT_k⁻¹) of the stored
+    W, T. Blocks W_nᵀ (stored), the identity-activation rows and everything on or above the block
+    diagonal are exact."""
+    sizes = [stack.d] + [l.k for l in stack.layers]
+    blocks = _ex._blocks_from_sizes(sizes)
+    E = np.zeros((blocks[-1][1],) * 2)
+    P = [-2.0 * l.W / l.T[None, :] for l in stack.layers]
+    for i, l in enumerate(stack.layers):
+        s, e = blocks[i + 1]
+        for k in range(i):
+            sk, ek = blocks[k + 1]
+            E[s:e, sk:ek] = _product_entry_error(l.W.T, P[k])
+    return E
+
+
+def _feedforward_entry_error(sizes: "list[int]", errs: "list[np.ndarray]") -> np.ndarray:
+    """𝓔 of :func:`deqtheory.explicit.feedforward_to_deq`: block (k, k−1) gets ``errs[k-1]``, every other
+    block is a structural zero."""
+    blocks = _ex._blocks_from_sizes(sizes)
+    E = np.zeros((blocks[-1][1],) * 2)
+    for k, err in enumerate(errs, start=1):
+        (s, e), (sp, ep) = blocks[k], blocks[k - 1]
+        E[s:e, sp:ep] = err
+    return E
+
+
+def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
+    r"""δD ≥ |D_exact − D̂| per column for :func:`deqtheory.explicit.aol_scaling`,
+    :math:`D_i = s_i^{-1/2}`, :math:`s_i = \sum_j |\tilde W^\top\tilde W|_{ij}`. The computed ŝ (a product of
+    inner dimension m, then k non-negative terms) satisfies :math:`|\hat s - s| \le a = \gamma_k\hat s +
+    \gamma_{m+1}(|\tilde W|^\top|\tilde W|\mathbb 1) + (m + 1)k\eta` (inflated), and :math:`s \ge
+    \|\tilde W_{:,i}\|^2 \ge c_{\rm lo}` (the computed squared norm lowered by γ_{m+1} and η·m); so
+    :math:`s \in [\max(\hat s - a, c_{\rm lo}), \hat s + a]`, D_exact in the image under :math:`s^{-1/2}`
+    (evaluated with a relative allowance 8u outward), and δD its distance to D̂. A zero column has
+    D_exact = D̂ = 0 and every weight entry in it is 0: δD = 0 there."""
+    from .verified import INFLATE, UNIT_ROUNDOFF, _ETA, gamma
+
+    m, k = Wt.shape
+    aW = np.abs(Wt)
+    s_hat = np.abs(Wt.T @ Wt).sum(axis=1)
+    D_hat = _ex.aol_scaling(Wt)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + 1) * k * _ETA)
+        col = (Wt * Wt).sum(axis=0)
+        c_lo = np.maximum(col * (1.0 - INFLATE * gamma(m + 1)) - m * _ETA, 0.0)
+        s_lo = np.maximum(s_hat - a, c_lo)
+        s_hi = s_hat + a
+        D_hi = np.where(s_lo > 0, 1.0 / np.sqrt(s_lo), np.inf) * (1.0 + 8 * UNIT_ROUNDOFF)
+        D_lo = (1.0 / np.sqrt(s_hi)) * (1.0 - 8 * UNIT_ROUNDOFF)
+        dev = np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
+    return np.where(np.any(Wt != 0, axis=0), dev, 0.0)
+
+
+def _aol_weight_error(Wt: np.ndarray) -> np.ndarray:
+    """𝓔 for :func:`deqtheory.explicit.aol_weight` fl(W̃_ij D̂_j): |W̃_ij|δD_j + the product's rounding
+    γ₁|fl(W̃_ij D̂_j)| + η/2, inflated (∞·0 = 0: a zero entry is exact)."""
+    from .verified import INFLATE, _ETA, gamma
+
+    dev = _aol_scaling_deviation(Wt)
+    with np.errstate(over="ignore", invalid="ignore"):
+        E = INFLATE * (np.abs(Wt) * dev[None, :] + gamma(1) * np.abs(_ex.aol_weight(Wt)) + _ETA)
+    return np.where(Wt != 0, E, 0.0)
+
+
+def _aol_entry_error(net: "_ex.AOLNet") -> np.ndarray:
+    r""":func:`deqtheory.explicit.aol_to_deq`: block (k, k−1) = W̃_kD_k (:func:`_aol_weight_error`), k ≥ 1."""
+    return _feedforward_entry_error([w.shape[0] for w in net.weights],
+                                    [_aol_weight_error(w) for w in net.weights[1:]])
+
+
+def _sandwich_entry_error(net: "_ex.SandwichNet") -> np.ndarray:
+    r""":func:`deqtheory.explicit.sandwich_to_deq`: block (n, n−1) = 2·fl(X̂Ŷ) with X̂ = fl(B_n/φ_n),
+    Ŷ = fl(A_{n−1}ᵀφ_{n−1}) (one rounding each; ×2 exact): 2·:func:`_product_entry_error`."""
+    errs = [2.0 * _product_entry_error(net.B[n] / net.phi[n][:, None], net.A[n - 1].T * net.phi[n - 1][None, :])
+            for n in range(1, net.depth)]
+    return _feedforward_entry_error([B.shape[0] for B in net.B], errs)
+
+
+# ---- the matrix-free conv kinds: a tap-wise bound on the W kernel computed from the parameters ----------
+#
+# Every step of the families' forward formulas acts on positive quantities or is one rounded operation per
+# tap, so the computed kernel has a *relative* error per tap: |K̂ − K| ≤ γ_J|K| ≤ γ_{2J}|K̂| (J the count of
+# unit roundoffs below; |K| ≤ |K̂|/(1 − γ_J)), plus 4η per tap for underflow. exp and tanh (numpy's libm) are
+# counted as 4 roundings each (their documented accuracy is below 4 ulp).
+
+def _ibp_scale_units(c: int, k2: int) -> int:
+    r"""Roundings (in u) of s = 1/√d, d = r/(1 − m) + exp(log_slack), r = ½(A𝟙 + Aᵀ𝟙), A = Σ_taps |M|
+    (:meth:`deqtheory.conv_ibp.ConvIBPMonDEQ.forward`): A ≤ k² − 1, r ≤ (k² − 1) + (c − 1) + 1, r/(1 − m) ≤ +2,
+    exp 4, the sum 1, √ ½·(that) + 1, the reciprocal 1 — at most k² + c + 9."""
+    return k2 + c + 9
+
+
+def kernel_rounding(net: Any) -> Optional[np.ndarray]:
+    r"""A tap-wise bound 𝓔 ≥ |K_exact − K̂| (c, c, kh, kw) on the W kernel ``net.W_kernel()`` computed from the
+    stored parameters of a matrix-free conv kind, K_exact being the kernel the same formula gives in exact real
+    arithmetic (docs/formats.md: the stored model); ``None`` for :class:`ConvKernelDEQNet` (the stored kernel is
+    the model). ``inf`` taps where a step overflows or underflows to 0 (then nothing is proved).
+
+    * :class:`ConvIBPMonDEQNet` (d ≥ 2⁻¹⁰⁰⁰, else ``inf``): W = (s_o M) s_i with s of
+      :func:`_ibp_scale_units` J_s: J = 2J_s + 2; the
+      Γ-variant multiplies by Γ_o/Γ_i with Γ = exp(β) (4 units) or ((γ−1)/γ)·½(1 + tanh(β/2)) + 1/γ (all terms
+      positive; tanh's absolute error 4u is at most 4uγ relative to Γ ≥ 1/γ: ⌈6γ⌉ + 4 units): J += 2J_Γ + 2.
+    * :class:`ConvNonEuclideanNet`: off the origin taps (η_o T)/η_i: J = 2 + 2·4; the origin tap of channel c is
+      ((η_cT)/η_c − s_c) + γ with the exact value T − s_c + γ, s_c = Σ|T[c]| (c·k² non-negative terms):
+      𝓔 = γ_{2J}|T_o| + γ_{2ck²}ŝ_c + γ₂(|fl(x − ŝ)| + |K̂_o|) + 4η (each inflated)."""
+    from .verified import INFLATE, _ETA, gamma
+
+    if isinstance(net, ConvKernelDEQNet):
+        return None
+    K = np.asarray(net.W_kernel(), dtype=np.float64)
+    c, k2 = K.shape[0], K.shape[2] * K.shape[3]
+    if isinstance(net, ConvIBPMonDEQNet):
+        J = 2 * _ibp_scale_units(c, k2) + 2
+        if net.beta is not None:
+            JG = 4 if net.gamma is None else int(math.ceil(6.0 * float(net.gamma))) + 4
+            J += 2 * JG + 2
+        d = net.family.d(net.params)        # d normal: its subnormal-range terms are ≤ 2⁻⁷⁴ u relative
+        ok = bool(np.all(np.isfinite(d)) and np.all(d >= 2.0 ** -1000))
+        with np.errstate(over="ignore"):
+            E = INFLATE * (gamma(2 * J) * np.abs(K) + 4 * _ETA)
+        return E if ok and np.all(np.isfinite(E)) else np.full(K.shape, np.inf)
+    if isinstance(net, ConvNonEuclideanNet):
+        from .conv_nemon import _diag_index
+
+        T = net.T
+        ok = bool(np.all(np.isfinite(net.eta)) and np.all(net.eta > 0))
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = INFLATE * (gamma(20) * np.abs(K) + 4 * _ETA)
+            idx = _diag_index(K)
+            s_hat = np.abs(T).reshape(c, -1).sum(axis=1)
+            x = (net.eta * T[idx]) / net.eta
+            E[idx] = INFLATE * (gamma(20) * np.abs(T[idx]) + gamma(2 * c * k2) * s_hat
+                                + gamma(2) * (np.abs(x - s_hat) + np.abs(K[idx])) + 4 * _ETA)
+        return E if ok and np.all(np.isfinite(E)) else np.full(K.shape, np.inf)
+    raise DTypeError(f"kernel_rounding: expected a matrix-free conv net, got {type(net).__name__}")
+
+
+#: explicit kinds whose DEQ embedding is computed from the stored arrays: type → 𝓔 of that W
+_EXPLICIT_ROUNDING: "tuple[tuple[type, Callable[[Any], np.ndarray]], ...]" = (
+    (_ex.ResidualStack, _sll_entry_error),
+    (_ec.ConvResidualStack, lambda m: _sll_entry_error(m.to_dense())),
+    (_ex.AOLNet, _aol_entry_error),
+    (_ex.SandwichNet, _sandwich_entry_error),
+)
+
+
+def _a_explicit(to_deq: Callable[[Any], "_ex.DEQForm"]) -> Callable[[Any, str], Dict[str, Any]]:
+    """The dense arrays of an explicit kind's DEQ embedding with its :func:`stored_rounding`."""
+    return lambda m, path: {**_form_arrays(to_deq(m)), **stored_rounding(m)}
+
+
+#: why a conv_lben file's rows are about its computed W (``model.rows_about`` of ``deqtheory check``)
+_CONV_LBEN_UNPROVED = ("conv_lben: W is the inverse FFT of the W spectrum computed from the stored spectra "
+                       "(numpy's FFT has no proved error bound here), so every row is about that computed W, not "
+                       "the exact W of the stored spectra (they differ by FFT rounding, ~1e-16 relative)")
 
 
 def _conv_mondeq_rounding(m: "ConvMonDEQNet") -> Dict[str, Any]:
@@ -793,7 +1004,8 @@ def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndar
 
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
-    return _form_arrays(_ex.sll_to_deq(m.to_dense()))
+    dense = m.to_dense()
+    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense))}
 
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
@@ -803,7 +1015,7 @@ def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
 
 def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.C * m.N ** 2, path)
-    return m.dense()
+    return {**m.dense(), **stored_rounding(m)}
 
 
 def _a_conv_mondeq(m: "ConvMonDEQNet | _ConvKernelDEQ", path: str) -> Dict[str, Any]:
@@ -974,12 +1186,12 @@ def _table() -> Dict[str, KindSpec]:
                  _e_deq(lambda m: np.exp(-m.params.log_psi))),       # Λ = Ψ⁻¹ (havens2023 eq. 7)
         *[KindSpec(k, FamilyNet, _w_family, _r_family, _a_family, _e_deq(), None, fam(k))
           for k in ("ibp_mondeq", "ibp_mondeq_gamma", "noneuclidean", "cerdeq")],
-        *[KindSpec(k, _ex.ResidualStack, _w_residual, _r_residual, lambda m, p: _form_arrays(_ex.sll_to_deq(m)),
+        *[KindSpec(k, _ex.ResidualStack, _w_residual, _r_residual, _a_explicit(_ex.sll_to_deq),
                    _e_explicit, _cv.sll_to_lben, (lambda m, k=k: _residual_kind(m) == k)) for k in ("sll", "cpl")],
-        KindSpec("aol", _ex.AOLNet, _w_aol, _r_aol, lambda m, p: _form_arrays(_ex.aol_to_deq(m)), _e_explicit,
+        KindSpec("aol", _ex.AOLNet, _w_aol, _r_aol, _a_explicit(_ex.aol_to_deq), _e_explicit,
                  _cv.aol_to_lben),
         KindSpec("sandwich", _ex.SandwichNet, _w_sandwich, _r_sandwich,
-                 lambda m, p: _form_arrays(_ex.sandwich_to_deq(m)), _e_explicit, _cv.sandwich_to_lben),
+                 _a_explicit(_ex.sandwich_to_deq), _e_explicit, _cv.sandwich_to_lben),
         *[KindSpec("conv_" + k, _ec.ConvResidualStack, _w_conv_residual, _r_conv_residual, _a_conv_residual,
                    _e_conv_residual, _cv.conv_sll_to_lben, (lambda m, k=k: _residual_kind(m) == k))
           for k in ("sll", "cpl")],

@@ -29,6 +29,7 @@ conditions hold for any activation slope-restricted on [0, 1], see ``Condition.a
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -39,7 +40,7 @@ from .certificates import Certificate, Status, to_jsonable
 from .verified import round_up
 from .conditions import CONDITIONS as TABLE
 from .conditions import REPORT_CONDITIONS, Activation
-from .conditions_stored import stored_condition
+from .conditions_stored import stored_condition, unbounded_condition
 from .errors import DTypeError
 
 __all__ = ["CheckReport", "ClassifierSection", "BoundEntry", "LipschitzSection", "check_model", "check_deq", "deq_from_arrays",
@@ -104,7 +105,8 @@ SLACK_LEGEND = ("slack = a proved lower bound on how much the condition's inequa
                 "(m for monotone; lambda_min for ibp_wellposed / sdp_wellposed; 1 - proved bound for "
                 "adjoint_contractive / mu_inf / pf_abs; +1 / -1 for feedforward); > 0 proves the condition; "
                 "every row is about the stored model (a parametric file: the exact W of its parameters, "
-                "within model W_error of the computed W)")
+                "within model W_error of the computed W; a NOTE under the model line names a kind whose W is "
+                "computed with no proved bound, whose rows are about that computed W)")
 #: and of the Lipschitz rows: the number column is the proved constant L
 L_LEGEND = (f"L = the proved Lipschitz constant of x -> y (vacuous: L > 2^24, a unit logit margin certifies a radius "
             f"below float32 resolution of inputs in [0, 1]); 'uses' = the slack of the certificate it rests on")
@@ -290,6 +292,8 @@ class CheckReport:
         m = self.model
         lines.append(f"model {m.get('path', '<arrays>')}: kind={m.get('kind', 'deq')} n={m.get('n')} "
                      f"d={m.get('d')} p={m.get('p')}" + (f" identity-masked={m['masked']}" if m.get("masked") else ""))
+        if m.get("rows_about"):
+            lines.append(f"  NOTE: {m['rows_about']}")
         w = max([len(k) for k in self.conditions] + [15])
         lines.append(f"  {'condition':<{w}}  {'status':<13} {'slack':>12}  detail")
         for name, c in self.conditions.items():
@@ -357,7 +361,9 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
     masked = int(mask.sum())
     info = {"path": path, "kind": kind, "n": model.n, "d": model.d, "p": model.p, "masked": masked}
     opts = dict(options or {})
-    w_error = float(opts.get("W_error") or 0.0)
+    w_bound = opts.get("W_error")            # a float, or a RoundingBound (entrywise bound, or `unproved`)
+    w_bound = 0.0 if w_bound is None else w_bound
+    w_error = float(w_bound)
     checks = _checks()
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
@@ -370,12 +376,15 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
             conds[name] = Certificate(name, Status.NOT_APPLICABLE,
                                       message=f"{TABLE[name].activation.message} ({masked} identity coordinates)")
         elif name == "sdp_wellposed":     # the LMI proof itself covers every W within w_error
-            conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts)))
+            conds[name] = _guarded(name, lambda: checks[name](W, w_error=w_error, **_backend(opts))
+                                   if math.isfinite(w_error) else unbounded_condition(checks[name](W, **_backend(opts))))
         else:                             # proved on fl(W), then restated for the stored model
-            conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_error, opts.get("W_margin")))
+            conds[name] = _guarded(name, lambda: stored_condition(checks[name](W), W, w_bound, opts.get("W_margin")))
         timings[name] = time.perf_counter() - t0
     if w_error:
         info["W_error"] = w_error
+    if getattr(w_bound, "unproved", ""):
+        info["rows_about"] = w_bound.unproved
     lip = None
     if only is None or "lipschitz" in only:
         t0 = time.perf_counter()
@@ -394,8 +403,9 @@ def _matrix_free_checks(net: Any) -> Dict[str, Any]:
     from .formats import kind_of
 
     if kind_of(net) == "conv_noneuclidean":          # the NEMON's own η is the first candidate weight
-        return {"conv_mu_inf": lambda K, N: conv_nemon.conv_mu_inf(K, N, eta=net.eta)}
-    return {"conv_ibp_monotone": conv_ibp.conv_ibp_margin, "conv_abs_contraction": conv_ibp.conv_abs_contraction}
+        return {"conv_mu_inf": lambda K, N, S: conv_nemon.conv_mu_inf(K, N, eta=net.eta, mass_error=S)}
+    return {"conv_ibp_monotone": lambda K, N, S: conv_ibp.conv_ibp_margin(K, N, mass_error=S),
+            "conv_abs_contraction": lambda K, N, S: conv_ibp.conv_abs_contraction(K, N, mass_error=S)}
 
 
 def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ibp_mondeq") -> CheckReport:
@@ -406,16 +416,30 @@ def check_conv_ibp(net: Any, *, path: Optional[str] = None, kind: str = "conv_ib
     ``conv_abs_contraction`` (the lift is a weighted-ℓ∞ contraction). Conv NEMON
     (:class:`deqtheory.formats.ConvNonEuclideanNet`, :mod:`deqtheory.conv_nemon`): ``conv_mu_inf``
     (μ∞ of W and of its Metzler lift < 1). A stored kernel (:class:`deqtheory.formats.ConvKernelDEQNet`, e.g.
-    li2022's conv CerDEQ): the two IBP conditions above, proved on the stored K. No Lipschitz section (the ℓ2 SDP needs the dense W)."""
+    li2022's conv CerDEQ): the two IBP conditions above, proved on the stored K. No Lipschitz section (the ℓ2 SDP needs the dense W).
+
+    Every row is about the stored model: for a kernel computed from parameters,
+    :func:`deqtheory.formats.kernel_rounding` bounds |K_exact − K̂| tap by tap (𝓔), and each condition is proved
+    with its masses widened by S = Σ_taps 𝓔 rounded up (``mass_error``,
+    :func:`deqtheory.conv_ibp.with_mass_error`: |K_exact| ≤ |K̂| + 𝓔, so A_exact ≤ A_up + S for the |·| and the
+    Metzler masses, and ≥ A_low − S for refutations); ``model["kernel_error"]`` records max 𝓔."""
+    from .conv_ibp import abs_mass_upper
+    from .formats import kernel_rounding
+
     K = net.W_kernel()
     c, N = int(K.shape[0]), int(net.N)
+    E = kernel_rounding(net)
+    S = abs_mass_upper(E) if E is not None and np.all(np.isfinite(E)) and np.any(E) else None
+    if E is not None and not np.all(np.isfinite(E)):
+        S = np.full((c, c), np.inf)
     info = {"path": path, "kind": kind, "n": c * N * N, "d": int(net.U.shape[1]) * N * N, "p": None, "masked": 0,
-            "channels": c, "grid": N, "matrix_free": True}
+            "channels": c, "grid": N, "matrix_free": True,
+            **({} if S is None else {"kernel_error": float(np.max(E))})}
     conds: Dict[str, Certificate] = {}
     timings: Dict[str, float] = {}
     for name, fn in _matrix_free_checks(net).items():
         t0 = time.perf_counter()
-        conds[name] = _guarded(name, lambda fn=fn: fn(K, N))
+        conds[name] = _guarded(name, lambda fn=fn: fn(K, N, S))
         timings[name] = time.perf_counter() - t0
     return CheckReport(model=info, conditions=conds, lipschitz=None, timings=timings)
 
@@ -477,7 +501,8 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
     W, U, G = model.W, model.U, model.G
     mono = _given(conds, "monotone")
-    w_error = float(opts.get("W_error") or 0.0)
+    w_bound = opts.get("W_error") or 0.0
+    w_error = float(w_bound)
     analytic: Dict[str, BoundEntry] = {}
     if w_error:
         from .linalg import monotone_parameter
@@ -506,10 +531,11 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
         wellposed = mono if mono is not None else wp
         l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, w_error=w_error,
-                                                                 **_backend(opts)))
+                                                                 **_backend(opts)) if math.isfinite(w_error) else
+                          unbounded_condition(min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts))))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
     if w_error:
-        rl = _stored_linf(rl, W, w_error)
+        rl = _stored_linf(rl, W, w_bound)
     return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
                             linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"
                                                + (" (mu raised by the rounding of W from the stored parameters)"
@@ -517,7 +543,7 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
                             l2_sdp=l2_sdp)
 
 
-def _stored_linf(rl: Any, W: np.ndarray, w_error: float) -> Any:
+def _stored_linf(rl: Any, W: np.ndarray, w_error: Any) -> Any:
     r"""jafarpour2022 Thm 6.1 for the stored model: the bound is N/(1 − μ⁺) with N a proved numerator that
     does not involve W (‖G[η]‖∞‖[η]⁻¹U‖∞ or the printed form), so with μ_st ≥ μ_∞,[η]⁻¹(W_exact) from
     :func:`deqtheory.conditions_stored.stored_condition` (μ raised by max_i(|E|η)_i/η_i) the bound is
