@@ -98,27 +98,32 @@ def test_exit_code_3_is_the_missing_dataset_and_is_documented():
         assert code in doc
 
 
-def test_threads_flag_sets_every_loaded_openblas(mondeq, capsys, monkeypatch):
-    import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS, loaded)
+_THREADS_SCRIPT = """
+import sys
+import scipy.linalg  # noqa: F401  (scipy's own OpenBLAS, loaded)
+from deqtheory import cli as dcli, report
+seen = []
+real = report.check_deq
+report.check_deq = lambda *a, **k: seen.append(dcli.blas_threads()) or real(*a, **k)
+assert dcli.set_blas_threads(2) and set(dcli.blas_threads()) == {2}, dcli.blas_threads()
+assert dcli.main(["check", sys.argv[1], "--no-sdp"]) == 0
+assert set(seen[-1]) == {1}, seen                  # during check: one thread (the default)
+assert dcli.main(["check", sys.argv[1], "--no-sdp", "--threads", "3"]) == 0
+assert set(seen[-1]) == {3}, seen
+assert set(dcli.blas_threads()) == {2}, dcli.blas_threads()     # and the caller's setting is back
+"""
 
+
+def test_threads_flag_sets_every_loaded_openblas(mondeq, capsys):
+    """In a fresh process (the libraries a ``deqtheory`` command loads: numpy's and scipy's OpenBLAS; an
+    earlier test of this process may have loaded CVXOPT's, whose OpenBLAS is built for one thread)."""
     assert dcli.build_parser().parse_args(["check", "m.npz"]).threads == 1       # the default
     for bad in ("0", "-1", "nan", "x"):
         code, _, err = _run(dcli.main, ["check", mondeq, "--threads", bad], capsys)
         assert code == 2 and len(err.strip().splitlines()) == 1
-    before = dcli.blas_threads()
-    seen = []
-    real = report.check_deq
-    monkeypatch.setattr(report, "check_deq", lambda *a, **k: seen.append(dcli.blas_threads()) or real(*a, **k))
-    try:
-        assert dcli.set_blas_threads(2) and set(dcli.blas_threads()) == {2}
-        code, _, _ = _run(dcli.main, ["check", mondeq, "--no-sdp"], capsys)
-        assert code == 0 and set(seen[-1]) == {1}                     # during check: one thread (the default)
-        code, _, _ = _run(dcli.main, ["check", mondeq, "--no-sdp", "--threads", "3"], capsys)
-        assert code == 0 and set(seen[-1]) == {3}
-        assert set(dcli.blas_threads()) == {2}                         # and the caller's setting is back
-    finally:
-        for n in set(before):
-            dcli.set_blas_threads(n)
+    done = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, mondeq], capture_output=True, timeout=120,
+                          cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
 
 
 def test_check_table_has_one_meaning_per_number_column(mondeq, capsys):
