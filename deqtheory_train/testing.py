@@ -6,13 +6,14 @@ silently dropped), so a CPU-only ``make test`` reports it as a skip and a CUDA m
 The CUDA test lane is ``tests/test_devices.py`` (``benchmarks/gpu_check.sh`` runs it on a GPU)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pytest
 import torch
 
-__all__ = ["DEVICES", "device_params", "NO_CUDA_REASON", "mondeq_matrix", "mondeq_problem"]
+__all__ = ["DEVICES", "device_params", "NO_CUDA_REASON", "mondeq_matrix", "mondeq_problem", "subprocess_env"]
 
 NO_CUDA_REASON = "no CUDA device (torch.cuda.is_available() is False)"
 
@@ -25,6 +26,20 @@ def device_params() -> List[object]:
 
 #: the parameter list of ``@pytest.mark.parametrize("dev", DEVICES)``
 DEVICES = device_params()
+
+
+def subprocess_env(root: "os.PathLike[str] | str") -> Dict[str, str]:
+    """The environment of a child process of a test (``torchrun``, a CLI): one BLAS / OpenMP thread, the
+    checkout ``root`` first on ``PYTHONPATH``, and none of a parent ``torchrun``'s rank variables or of the
+    fault-injection variables of :mod:`deqtheory_train.experiment.run` (a child starts clean)."""
+    from .experiment.run import HANG_ENV, HIDE_ENV
+
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=str(root) + os.pathsep + env.get("PYTHONPATH", ""))
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", HANG_ENV, HIDE_ENV):
+        env.pop(k, None)
+    return env
 
 
 def mondeq_matrix(n: int, m: float = 0.5, seed: int = 0) -> np.ndarray:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import torch
 
 from deqtheory_train import cli
+from deqtheory_train.testing import subprocess_env
 from deqtheory_train import data as D
 from deqtheory_train import experiment as X
 from deqtheory_train import registry as R
@@ -158,12 +158,7 @@ TINY_DEQ = {
 
 
 def _env():
-    env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    return env
+    return subprocess_env(ROOT)
 
 
 def test_torchrun_two_ranks_certify_what_one_process_certifies(tmp_path):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import pathlib
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 
 from deqtheory.intervals import Box, affine_box
 from deqtheory_train import cli
+from deqtheory_train.testing import subprocess_env
 from deqtheory_train import data as D
 from deqtheory_train import experiment as X
 from deqtheory_train import losses as Lo
@@ -50,13 +50,7 @@ TINY = {
 
 
 def _env():
-    env = dict(os.environ)
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
-    env.pop(X.HANG_ENV, None)
-    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    return env
+    return subprocess_env(ROOT)
 
 
 def _records(path):
