@@ -2,9 +2,11 @@
 
 (a) the documented ``torch.nn.utils.parametrize`` one-liner works on a default ``nn.Linear`` (it starts
 at a valid point, as geotorch does); (b) ``Conversion.deq()(X)`` is as exact as ``deqtheory eval``;
-(c) ``check`` of a converted feed-forward SLL says ``feedforward refuted (cycle of length 2)`` because
+(c) the computed W of a converted feed-forward SLL has a 2-cycle (``check`` now says ``feedforward inconclusive``) because
 the *stored* LBEN W has rounding-level entries where the SLL is zero (docs/cli.md, "convert")."""
 from __future__ import annotations
+
+import json
 
 import warnings
 
@@ -78,12 +80,17 @@ def test_conversion_deq_is_as_exact_as_deqtheory_eval(tmp_path):
     assert other.method == "pr"
 
 
-def test_feedforward_refuted_on_a_conversion_is_the_stored_rounding():
+def test_feedforward_of_a_conversion_is_the_stored_rounding(tmp_path, capsys):
     net, _ = _sll()
     c = cv.sll_to_lben(net)
     W = np.asarray(c.W)
     ff = graph.is_feedforward(W)
-    assert not ff.certified and "cycle of length 2" in ff.message       # what `check` prints
+    assert not ff.certified and "cycle of length 2" in ff.message       # the computed W's graph
+    fm.save_model(tmp_path / "l.npz", c)                                 # `check` is about the stored model:
+    from deqtheory import cli as dcli
+    assert dcli.main(["check", str(tmp_path / "l.npz"), "--no-sdp", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)["conditions"]["feedforward"]
+    assert row["status"] == "inconclusive" and "rounding" in row["message"]
     n = W.shape[0]
     snap = 64 * n * 2.0 ** -53 * float(np.max(np.abs(W)))
     tiny = (np.abs(W) > 0) & (np.abs(W) <= snap)
