@@ -739,7 +739,11 @@ def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
 
 
 def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
-    r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
+    r"""``{"W_error", "W_margin", "U_error", "G_error"}`` of a model object: ``U_error`` / ``G_error``
+    (:func:`_ug_rounding`) are proved bounds on ‖U_exact − fl(U)‖₂ and ‖G_exact − fl(G)‖₂ for the kinds whose
+    U or G is computed from stored arrays (SLL/CPL's G, AOL's first and last scaled weights, Sandwich's
+    √(2L) blocks, CerDEQ's row-scaled U), ``0.0`` where U and G are stored arrays. The W part
+    (:func:`_w_rounding`): for a parametric model
     (:class:`FamilyNet`, :class:`LBENNet`, :class:`ConvMonDEQNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the
     family's exact monotonicity margin; for the explicit kinds' DEQ embeddings (SLL/CPL, AOL, Sandwich, conv
     SLL/CPL) and the matrix-free conv kinds' dense W a :class:`~deqtheory.conditions_stored.RoundingBound`
@@ -748,6 +752,10 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
     ``None`` for every kind whose W is stored (the stored W is the model).
     ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
     numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
+    return {**_stored_w_rounding(m, W), **_ug_rounding(m)}
+
+
+def _stored_w_rounding(m: Any, W: Optional[np.ndarray]) -> Dict[str, Any]:
     if isinstance(m, FamilyNet):
         return _w_rounding(m.family, m.params, m.W() if W is None else W, m.scale,
                            m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)
@@ -803,6 +811,70 @@ def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
         return {"W_error": 0.0, "W_margin": None}
     with np.errstate(over="ignore"):
         return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
+
+
+def _norm_bound(E: Optional[np.ndarray]) -> float:
+    """‖𝓔‖_F rounded up (≥ ‖E‖₂ for |E| ≤ 𝓔; ``inf`` where a step overflowed); 0.0 for no / a zero bound."""
+    from .verified import INFLATE, round_up
+
+    if E is None:
+        return 0.0
+    E = np.where(np.isnan(E), np.inf, E)
+    if not np.any(E):
+        return 0.0
+    with np.errstate(over="ignore"):
+        return round_up(INFLATE * float(np.linalg.norm(E)))
+
+
+def _one_rounding_error(X: np.ndarray, rounds: int = 1, eta_scale: Any = 1.0) -> np.ndarray:
+    r"""𝓔 ≥ |X_exact − X̂| for X̂ = ``X`` computed from stored reals by ``rounds`` rounded operations per entry,
+    each multiplicative (X_exact = X̂·Π(1 + δ)^{±1}, |δ| ≤ u) up to underflow: γ_{2·rounds}|X̂| + η·``eta_scale``
+    (the underflow terms carried through the later operations), inflated; exact zeros of ``X`` whose
+    ``eta_scale`` is 0 stay 0."""
+    from .verified import INFLATE, _ETA, gamma
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return INFLATE * (gamma(2 * rounds) * np.abs(X) + _ETA * (1.0 + np.asarray(eta_scale, dtype=float)))
+
+
+def _ug_rounding(m: Any) -> Dict[str, float]:
+    r"""``{"U_error", "G_error"}``: proved bounds on ‖U_exact − fl(U)‖₂, ‖G_exact − fl(G)‖₂ (‖𝓔‖_F rounded up,
+    𝓔 entrywise) of the DEQ arrays :func:`deq_arrays` gives, U_exact / G_exact those of the stored model in
+    exact arithmetic; ``0.0`` where they are stored arrays or structural zeros / identities.
+
+    * SLL/CPL (dense and conv via ``to_dense``, :func:`deqtheory.explicit.sll_to_deq`): U = [I; 0] exact;
+      G's block k is P̂_k = fl((−2W_k)/T_k), one rounding (−2W_k exact): γ₁|P̂| + η/2 ≤ :func:`_one_rounding_error`.
+    * AOL (:func:`deqtheory.explicit.aol_to_deq`): U's first block W̃₀D₀ and G's block W̃_lD_l
+      (:func:`_aol_weight_error`, which bounds the scaling D too).
+    * Sandwich (:func:`deqtheory.explicit.sandwich_to_deq`): U₀ = fl(fl(ŝB₀)/φ₀) with ŝ = fl(√(2L)) (2L exact):
+      three multiplicative roundings, underflow η(1 + ŝ/φ_i)·2; G = fl(fl(ŝB_out)Ŷ), Ŷ = fl(A_{N−1}ᵀφ): the
+      product bound of :func:`_product_entry_error` with the factor X̂ = fl(ŝB_out) two roundings from
+      √(2L)B_out — counted as γ_{k+6}|X̂||Ŷ| (doubled unit count) plus the η terms.
+    * CerDEQ's row scale (:class:`FamilyNet` with ``scale``): U = fl(s_iU_ij), one rounding."""
+    zero = {"U_error": 0.0, "G_error": 0.0}
+    if isinstance(m, _ec.ConvResidualStack):
+        m = m.to_dense()
+    if isinstance(m, _ex.ResidualStack):
+        EG = np.concatenate([_one_rounding_error(-2.0 * l.W / l.T[None, :]) for l in m.layers], axis=1)
+        return {"U_error": 0.0, "G_error": _norm_bound(EG)}
+    if isinstance(m, _ex.AOLNet):
+        return {"U_error": _norm_bound(_aol_weight_error(m.weights[0])), "G_error": _norm_bound(_aol_weight_error(m.out_weight))}
+    if isinstance(m, _ex.SandwichNet):
+        from .verified import INFLATE, _ETA, gamma
+
+        s = math.sqrt(2 * m.L)
+        U0 = s * m.B[0] / m.phi[0][:, None]
+        EU = _one_rounding_error(U0, 3, (1.0 + s) / m.phi[0][:, None])
+        X, Y = s * m.B_out, m.A[-1].T * m.phi[-1][None, :]
+        aX, aY = np.abs(X), np.abs(Y)
+        k = X.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            EG = INFLATE * (gamma(k + 6) * (aX @ aY) + _ETA * ((k + 1) * (1.0 + s) + aX.sum(axis=1)[:, None]
+                                                             + (1.0 + s) * aY.sum(axis=0)[None, :]))
+        return {"U_error": _norm_bound(EU), "G_error": _norm_bound(EG)}
+    if isinstance(m, FamilyNet) and m.scale is not None:
+        return {"U_error": _norm_bound(_one_rounding_error(m.U_eff()) * (m.U != 0)), "G_error": 0.0}
+    return zero
 
 
 def _sll_entry_error(stack: "_ex.ResidualStack") -> np.ndarray:
@@ -1005,7 +1077,7 @@ def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndar
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
     dense = m.to_dense()
-    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense))}
+    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense)), **_ug_rounding(dense)}
 
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
