@@ -872,6 +872,8 @@ def _ug_rounding(m: Any) -> Dict[str, float]:
             EG = INFLATE * (gamma(k + 6) * (aX @ aY) + _ETA * ((k + 1) * (1.0 + s) + aX.sum(axis=1)[:, None]
                                                              + (1.0 + s) * aY.sum(axis=0)[None, :]))
         return {"U_error": _norm_bound(EU), "G_error": _norm_bound(EG)}
+    if isinstance(m, _ec.ConvAOLLayer):
+        return {"U_error": _norm_bound(_conv_aol_u_error(m)), "G_error": 0.0}
     if isinstance(m, FamilyNet) and m.scale is not None:
         return {"U_error": _norm_bound(_one_rounding_error(m.U_eff()) * (m.U != 0)), "G_error": 0.0}
     return zero
@@ -919,17 +921,51 @@ def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
     m, k = Wt.shape
     aW = np.abs(Wt)
     s_hat = np.abs(Wt.T @ Wt).sum(axis=1)
-    D_hat = _ex.aol_scaling(Wt)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + 1) * k * _ETA)
         col = (Wt * Wt).sum(axis=0)
         c_lo = np.maximum(col * (1.0 - INFLATE * gamma(m + 1)) - m * _ETA, 0.0)
+    return np.where(np.any(Wt != 0, axis=0), _inv_sqrt_deviation(s_hat, a, c_lo, _ex.aol_scaling(Wt)), 0.0)
+
+
+def _inv_sqrt_deviation(s_hat: np.ndarray, a: np.ndarray, c_lo: np.ndarray, D_hat: np.ndarray) -> np.ndarray:
+    r"""δD ≥ |s^{-1/2} − D̂| for every s ∈ [max(ŝ − a, c_lo), ŝ + a] (the interval step of
+    :func:`_aol_scaling_deviation`, shared with the conv AOL scaling)."""
+    from .verified import UNIT_ROUNDOFF
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         s_lo = np.maximum(s_hat - a, c_lo)
         s_hi = s_hat + a
         D_hi = np.where(s_lo > 0, 1.0 / np.sqrt(s_lo), np.inf) * (1.0 + 8 * UNIT_ROUNDOFF)
         D_lo = (1.0 / np.sqrt(s_hi)) * (1.0 - 8 * UNIT_ROUNDOFF)
-        dev = np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
-    return np.where(np.any(Wt != 0, axis=0), dev, 0.0)
+        return np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
+
+
+def _conv_aol_u_error(m: "_ec.ConvAOLLayer") -> np.ndarray:
+    r"""𝓔 ≥ |U_exact − fl(U)| for ``conv_aol``'s U = 𝓜_{K̃D} (:meth:`deqtheory.explicit_conv.ConvAOLLayer.to_deq`):
+    the tap bound of K̃D placed by :func:`deqtheory.circulant.conv_matrix` (every entry of U is one tap, k ≤ N).
+    D_a = s_a^{-1/2}, s_a = Σ_{b,δ}|P[a,b,δ]| (:func:`deqtheory.explicit_conv.conv_aol_gram`, each P entry an inner
+    product of r ≤ c_out·kh·kw terms, J = c_in(2kh − 1)(2kw − 1) entries per sum): |ŝ − s| ≤ a = γ_J ŝ +
+    γ_{r+1}Σ|K||K| + (J + 1)rη, s_a ≥ Σ K[:, a]² (the origin tap P[a, a, 0]) — the interval of
+    :func:`_inv_sqrt_deviation`; then |K̃|δD + γ₁|fl(K̃D)| + η per nonzero tap, inflated."""
+    from .verified import INFLATE, _ETA, gamma
+    from .circulant import conv_matrix
+
+    K = m.K
+    co, ci, kh, kw = K.shape
+    r, J = co * kh * kw, ci * (2 * kh - 1) * (2 * kw - 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s_hat = np.abs(_ec.conv_aol_gram(K)).sum(axis=(1, 2, 3))
+        Pabs = _ec.conv_aol_gram(np.abs(K)).sum(axis=(1, 2, 3))        # Σ_{b,δ} Σ|K||K| (non-negative terms)
+        a = INFLATE * (gamma(J) * s_hat + gamma(r + 1) * Pabs + (J + 1) * r * _ETA)
+        col = (K * K).sum(axis=(0, 2, 3))
+        c_lo = np.maximum(col * (1.0 - INFLATE * gamma(r + 1)) - r * _ETA, 0.0)
+        dev = np.where(np.any(K != 0, axis=(0, 2, 3)), _inv_sqrt_deviation(s_hat, a, c_lo, m.D), 0.0)
+        E = INFLATE * (np.abs(K) * dev[None, :, None, None] + gamma(1) * np.abs(m.effective_kernel) + _ETA)
+    E = np.where(K != 0, E, 0.0)
+    if not np.all(np.isfinite(E)):                                   # a step underflowed / overflowed: unbounded
+        return np.full((co * m.N ** 2, ci * m.N ** 2), np.inf)
+    return conv_matrix(E, m.N)
 
 
 def _aol_weight_error(Wt: np.ndarray) -> np.ndarray:
@@ -1082,7 +1118,7 @@ def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.c_out * m.N ** 2, path)
-    return _form_arrays(m.to_deq())
+    return {**_form_arrays(m.to_deq()), **_ug_rounding(m)}
 
 
 def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:

@@ -37,6 +37,25 @@ def test_aol_output_scaling_underflow_is_not_certified_as_lipschitz_zero():
     assert lip.l2_sdp.status is Status.INCONCLUSIVE
 
 
+def test_conv_aol_kernel_scaling_underflow_is_not_certified_as_lipschitz_zero():
+    # conv_aol embeds with W = 0 and U = 𝓜_{K̃D}: K̃ ~ 1e-200 makes the Gram sum underflow, D = 0, U = 0
+    from deqtheory.explicit_conv import ConvAOLLayer
+
+    K = np.full((1, 1, 2, 2), 1e-200)
+    rep, arrays = _check("conv_aol", ConvAOLLayer(K, None, 3))
+    assert np.all(arrays["U"] == 0) and arrays["U_error"] == math.inf
+    assert rep.lipschitz.l2_analytic.status is not Status.CERTIFIED
+    assert rep.lipschitz.l2_sdp.status is Status.INCONCLUSIVE
+    # a normal conv AOL kernel: U's bound is finite and tiny, and the rows stay certified
+    rng = np.random.default_rng(0)
+    layer = ConvAOLLayer(rng.standard_normal((2, 2, 2, 2)), None, 3)
+    e = fm.stored_rounding(layer)["U_error"]
+    assert 0.0 < e < 1e-12
+    rep, _ = _check("conv_aol", layer)
+    assert rep.lipschitz.l2_analytic.status is Status.CERTIFIED and rep.lipschitz.l2_sdp.certified
+    assert rep.lipschitz.l2_sdp.tolerance["U_error"] == e
+
+
 def _sll(seed=0):
     rng = np.random.default_rng(seed)
     W0, W1 = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
@@ -93,15 +112,19 @@ def test_lmi_witness_holds_for_every_u_g_within_the_errors():
     assert not forged.verify(W=W, U=U, G=G).certified
 
 
-def test_closed_forms_and_linf_are_widened_by_u_g_errors():
-    net = _sll(1)
-    rep, arrays = _check("sll", net)
-    arrays_plain = {k: v for k, v in arrays.items() if k not in ("U_error", "G_error")}
-    plain = check_deq(deq_from_arrays(arrays_plain), kind="sll",
+@pytest.mark.parametrize("which", ["sll", "sandwich"])
+def test_closed_forms_and_linf_are_widened_by_u_g_errors(which):
+    kind, net = ("sll", _sll(1)) if which == "sll" else _sandwich()
+    rep, arrays = _check(kind, net)
+    plain = check_deq(deq_from_arrays(arrays), kind=kind,
                       options={"W_error": arrays["W_error"], "W_margin": arrays["W_margin"]})
-    for row in ("pabbaraju2021:thm1",):
+    rows = [k for k, b in plain.lipschitz.l2_analytic.bounds.items() if b.status is Status.CERTIFIED]
+    assert rows
+    for row in rows:
+        assert rep.lipschitz.l2_analytic.bounds[row].status is Status.CERTIFIED
         assert rep.lipschitz.l2_analytic.bounds[row].L > plain.lipschitz.l2_analytic.bounds[row].L
-    if plain.lipschitz.linf.status is Status.CERTIFIED:
+    if which == "sandwich":
+        assert rep.lipschitz.linf.status is Status.CERTIFIED
         assert rep.lipschitz.linf.L > plain.lipschitz.linf.L
 
 
@@ -122,3 +145,29 @@ def test_stored_u_g_deq_files_are_bit_identical(seed):
     assert np.array_equal(a.l2_sdp.witness["lam"], b.l2_sdp.witness["lam"])
     assert dict(a.l2_sdp.tolerance) == dict(b.l2_sdp.tolerance)
     assert "U_error" not in rep.model and "G_error" not in rep.model
+
+
+def _sandwich():
+    return "sandwich", ex.random_sandwich_net(np.random.default_rng(0), 3, [4, 3], 2)
+
+
+def _scaled_mondeq():
+    rng = np.random.default_rng(0)
+    A, B = 0.3 * rng.standard_normal((3, 3)), 0.3 * rng.standard_normal((3, 3))
+    m = fm.MonDEQNet(A, B, 0.5, rng.standard_normal((3, 2)), rng.standard_normal((2, 3)))
+    return "mondeq", fm.FamilyNet(m.family, m.params, m.U, m.G, None, None, scale=np.array([0.5, 0.7, 0.3]))
+
+
+@pytest.mark.parametrize("make,has_g", [(_sandwich, True), (_scaled_mondeq, False)])
+def test_sandwich_and_row_scaled_u_are_bounded_and_the_lmi_carries_the_bounds(make, has_g):
+    kind, net = make()
+    r = fm.stored_rounding(net)
+    assert 0.0 < r["U_error"] < 1e-13 and (0.0 < r["G_error"] < 1e-13 if has_g else r["G_error"] == 0.0)
+    rep, arrays = _check(kind, net)
+    c = rep.lipschitz.l2_sdp
+    assert c.certified and c.tolerance["U_error"] == r["U_error"]
+    assert ("G_error" in c.tolerance) == has_g
+    model = deq_from_arrays(arrays)
+    assert c.verify(W=model.W, U=model.U, G=model.G).certified
+    assert rep.lipschitz.l2_analytic.status is Status.CERTIFIED and rep.lipschitz.linf.status is Status.CERTIFIED
+    assert rep.model["U_error"] == r["U_error"]
