@@ -739,7 +739,11 @@ def _a_lben(m: LBENNet, path: str) -> Dict[str, Any]:
 
 
 def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
-    r"""``{"W_error", "W_margin"}`` of a model object (:func:`_w_rounding`): for a parametric model
+    r"""``{"W_error", "W_margin", "U_error", "G_error"}`` of a model object: ``U_error`` / ``G_error``
+    (:func:`_ug_rounding`) are proved bounds on ‖U_exact − fl(U)‖₂ and ‖G_exact − fl(G)‖₂ for the kinds whose
+    U or G is computed from stored arrays (SLL/CPL's G, AOL's first and last scaled weights, Sandwich's
+    √(2L) blocks, CerDEQ's row-scaled U), ``0.0`` where U and G are stored arrays. The W part
+    (:func:`_w_rounding`): for a parametric model
     (:class:`FamilyNet`, :class:`LBENNet`, :class:`ConvMonDEQNet`) a proved bound on ‖W_exact − fl(W)‖₂ and the
     family's exact monotonicity margin; for the explicit kinds' DEQ embeddings (SLL/CPL, AOL, Sandwich, conv
     SLL/CPL) and the matrix-free conv kinds' dense W a :class:`~deqtheory.conditions_stored.RoundingBound`
@@ -748,6 +752,10 @@ def stored_rounding(m: Any, W: Optional[np.ndarray] = None) -> Dict[str, Any]:
     ``None`` for every kind whose W is stored (the stored W is the model).
     ``W``: the computed ``m.W()`` when the caller has it (else it is computed). The one source of these
     numbers: :func:`deq_arrays` (``deqtheory check``) and the certifier of :mod:`deqtheory_train` use it."""
+    return {**_stored_w_rounding(m, W), **_ug_rounding(m)}
+
+
+def _stored_w_rounding(m: Any, W: Optional[np.ndarray]) -> Dict[str, Any]:
     if isinstance(m, FamilyNet):
         return _w_rounding(m.family, m.params, m.W() if W is None else W, m.scale,
                            m.family.m if m.kind in ("mondeq", "lipmondeq") and m.scale is None else None)
@@ -805,6 +813,72 @@ def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
         return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
 
 
+def _norm_bound(E: Optional[np.ndarray]) -> float:
+    """‖𝓔‖_F rounded up (≥ ‖E‖₂ for |E| ≤ 𝓔; ``inf`` where a step overflowed); 0.0 for no / a zero bound."""
+    from .verified import INFLATE, round_up
+
+    if E is None:
+        return 0.0
+    E = np.where(np.isnan(E), np.inf, E)
+    if not np.any(E):
+        return 0.0
+    with np.errstate(over="ignore"):
+        return round_up(INFLATE * float(np.linalg.norm(E)))
+
+
+def _one_rounding_error(X: np.ndarray, rounds: int = 1, eta_scale: Any = 1.0) -> np.ndarray:
+    r"""𝓔 ≥ |X_exact − X̂| for X̂ = ``X`` computed from stored reals by ``rounds`` rounded operations per entry,
+    each multiplicative (X_exact = X̂·Π(1 + δ)^{±1}, |δ| ≤ u) up to underflow: γ_{2·rounds}|X̂| + η·``eta_scale``
+    (the underflow terms carried through the later operations), inflated; exact zeros of ``X`` whose
+    ``eta_scale`` is 0 stay 0."""
+    from .verified import INFLATE, _ETA, gamma
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return INFLATE * (gamma(2 * rounds) * np.abs(X) + _ETA * (1.0 + np.asarray(eta_scale, dtype=float)))
+
+
+def _ug_rounding(m: Any) -> Dict[str, float]:
+    r"""``{"U_error", "G_error"}``: proved bounds on ‖U_exact − fl(U)‖₂, ‖G_exact − fl(G)‖₂ (‖𝓔‖_F rounded up,
+    𝓔 entrywise) of the DEQ arrays :func:`deq_arrays` gives, U_exact / G_exact those of the stored model in
+    exact arithmetic; ``0.0`` where they are stored arrays or structural zeros / identities.
+
+    * SLL/CPL (dense and conv via ``to_dense``, :func:`deqtheory.explicit.sll_to_deq`): U = [I; 0] exact;
+      G's block k is P̂_k = fl((−2W_k)/T_k), one rounding (−2W_k exact): γ₁|P̂| + η/2 ≤ :func:`_one_rounding_error`.
+    * AOL (:func:`deqtheory.explicit.aol_to_deq`): U's first block W̃₀D₀ and G's block W̃_lD_l
+      (:func:`_aol_weight_error`, which bounds the scaling D too).
+    * Sandwich (:func:`deqtheory.explicit.sandwich_to_deq`): U₀ = fl(fl(ŝB₀)/φ₀) with ŝ = fl(√(2L)) (2L exact):
+      three multiplicative roundings, underflow η(1 + ŝ/φ_i)·2; G = fl(fl(ŝB_out)Ŷ), Ŷ = fl(A_{N−1}ᵀφ): the
+      product bound of :func:`_product_entry_error` with the factor X̂ = fl(ŝB_out) two roundings from
+      √(2L)B_out — counted as γ_{k+6}|X̂||Ŷ| (doubled unit count) plus the η terms.
+    * CerDEQ's row scale (:class:`FamilyNet` with ``scale``): U = fl(s_iU_ij), one rounding."""
+    zero = {"U_error": 0.0, "G_error": 0.0}
+    if isinstance(m, _ec.ConvResidualStack):
+        m = m.to_dense()
+    if isinstance(m, _ex.ResidualStack):
+        EG = np.concatenate([_one_rounding_error(-2.0 * l.W / l.T[None, :]) for l in m.layers], axis=1)
+        return {"U_error": 0.0, "G_error": _norm_bound(EG)}
+    if isinstance(m, _ex.AOLNet):
+        return {"U_error": _norm_bound(_aol_weight_error(m.weights[0])), "G_error": _norm_bound(_aol_weight_error(m.out_weight))}
+    if isinstance(m, _ex.SandwichNet):
+        from .verified import INFLATE, _ETA, gamma
+
+        s = math.sqrt(2 * m.L)
+        U0 = s * m.B[0] / m.phi[0][:, None]
+        EU = _one_rounding_error(U0, 3, (1.0 + s) / m.phi[0][:, None])
+        X, Y = s * m.B_out, m.A[-1].T * m.phi[-1][None, :]
+        aX, aY = np.abs(X), np.abs(Y)
+        k = X.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            EG = INFLATE * (gamma(k + 6) * (aX @ aY) + _ETA * ((k + 1) * (1.0 + s) + aX.sum(axis=1)[:, None]
+                                                             + (1.0 + s) * aY.sum(axis=0)[None, :]))
+        return {"U_error": _norm_bound(EU), "G_error": _norm_bound(EG)}
+    if isinstance(m, _ec.ConvAOLLayer):
+        return {"U_error": _norm_bound(_conv_aol_u_error(m)), "G_error": 0.0}
+    if isinstance(m, FamilyNet) and m.scale is not None:
+        return {"U_error": _norm_bound(_one_rounding_error(m.U_eff()) * (m.U != 0)), "G_error": 0.0}
+    return zero
+
+
 def _sll_entry_error(stack: "_ex.ResidualStack") -> np.ndarray:
     r""":func:`deqtheory.explicit.sll_to_deq`: block (n+1, k+1), k < n, is fl(W_nᵀ P̂_k) with
     P̂_k = fl((−2W_k)/T_k) (one rounding; −2W_k is exact) — the real block is W_nᵀ(−2W_kT_k⁻¹) of the stored
@@ -847,17 +921,51 @@ def _aol_scaling_deviation(Wt: np.ndarray) -> np.ndarray:
     m, k = Wt.shape
     aW = np.abs(Wt)
     s_hat = np.abs(Wt.T @ Wt).sum(axis=1)
-    D_hat = _ex.aol_scaling(Wt)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         a = INFLATE * (gamma(k) * s_hat + gamma(m + 1) * (aW.T @ aW).sum(axis=1) + (m + 1) * k * _ETA)
         col = (Wt * Wt).sum(axis=0)
         c_lo = np.maximum(col * (1.0 - INFLATE * gamma(m + 1)) - m * _ETA, 0.0)
+    return np.where(np.any(Wt != 0, axis=0), _inv_sqrt_deviation(s_hat, a, c_lo, _ex.aol_scaling(Wt)), 0.0)
+
+
+def _inv_sqrt_deviation(s_hat: np.ndarray, a: np.ndarray, c_lo: np.ndarray, D_hat: np.ndarray) -> np.ndarray:
+    r"""δD ≥ |s^{-1/2} − D̂| for every s ∈ [max(ŝ − a, c_lo), ŝ + a] (the interval step of
+    :func:`_aol_scaling_deviation`, shared with the conv AOL scaling)."""
+    from .verified import UNIT_ROUNDOFF
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         s_lo = np.maximum(s_hat - a, c_lo)
         s_hi = s_hat + a
         D_hi = np.where(s_lo > 0, 1.0 / np.sqrt(s_lo), np.inf) * (1.0 + 8 * UNIT_ROUNDOFF)
         D_lo = (1.0 / np.sqrt(s_hi)) * (1.0 - 8 * UNIT_ROUNDOFF)
-        dev = np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
-    return np.where(np.any(Wt != 0, axis=0), dev, 0.0)
+        return np.maximum(D_hi - D_hat, D_hat - D_lo) * (1.0 + 8 * UNIT_ROUNDOFF)
+
+
+def _conv_aol_u_error(m: "_ec.ConvAOLLayer") -> np.ndarray:
+    r"""𝓔 ≥ |U_exact − fl(U)| for ``conv_aol``'s U = 𝓜_{K̃D} (:meth:`deqtheory.explicit_conv.ConvAOLLayer.to_deq`):
+    the tap bound of K̃D placed by :func:`deqtheory.circulant.conv_matrix` (every entry of U is one tap, k ≤ N).
+    D_a = s_a^{-1/2}, s_a = Σ_{b,δ}|P[a,b,δ]| (:func:`deqtheory.explicit_conv.conv_aol_gram`, each P entry an inner
+    product of r ≤ c_out·kh·kw terms, J = c_in(2kh − 1)(2kw − 1) entries per sum): |ŝ − s| ≤ a = γ_J ŝ +
+    γ_{r+1}Σ|K||K| + (J + 1)rη, s_a ≥ Σ K[:, a]² (the origin tap P[a, a, 0]) — the interval of
+    :func:`_inv_sqrt_deviation`; then |K̃|δD + γ₁|fl(K̃D)| + η per nonzero tap, inflated."""
+    from .verified import INFLATE, _ETA, gamma
+    from .circulant import conv_matrix
+
+    K = m.K
+    co, ci, kh, kw = K.shape
+    r, J = co * kh * kw, ci * (2 * kh - 1) * (2 * kw - 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s_hat = np.abs(_ec.conv_aol_gram(K)).sum(axis=(1, 2, 3))
+        Pabs = _ec.conv_aol_gram(np.abs(K)).sum(axis=(1, 2, 3))        # Σ_{b,δ} Σ|K||K| (non-negative terms)
+        a = INFLATE * (gamma(J) * s_hat + gamma(r + 1) * Pabs + (J + 1) * r * _ETA)
+        col = (K * K).sum(axis=(0, 2, 3))
+        c_lo = np.maximum(col * (1.0 - INFLATE * gamma(r + 1)) - r * _ETA, 0.0)
+        dev = np.where(np.any(K != 0, axis=(0, 2, 3)), _inv_sqrt_deviation(s_hat, a, c_lo, m.D), 0.0)
+        E = INFLATE * (np.abs(K) * dev[None, :, None, None] + gamma(1) * np.abs(m.effective_kernel) + _ETA)
+    E = np.where(K != 0, E, 0.0)
+    if not np.all(np.isfinite(E)):                                   # a step underflowed / overflowed: unbounded
+        return np.full((co * m.N ** 2, ci * m.N ** 2), np.inf)
+    return conv_matrix(E, m.N)
 
 
 def _aol_weight_error(Wt: np.ndarray) -> np.ndarray:
@@ -1005,12 +1113,12 @@ def _w_rounding(family: Any, params: Any, W: np.ndarray, scale: Optional[np.ndar
 def _a_conv_residual(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.d + sum(l.k for l in m.layers) * m.N ** 2, path)
     dense = m.to_dense()
-    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense))}
+    return {**_form_arrays(_ex.sll_to_deq(dense)), **_entrywise_rounding(_sll_entry_error(dense)), **_ug_rounding(dense)}
 
 
 def _a_conv_aol(m: Any, path: str) -> Dict[str, Any]:
     _dense_guard(m.c_out * m.N ** 2, path)
-    return _form_arrays(m.to_deq())
+    return {**_form_arrays(m.to_deq()), **_ug_rounding(m)}
 
 
 def _a_conv_lben(m: Any, path: str) -> Dict[str, Any]:

@@ -383,6 +383,9 @@ def check_deq(model: Any, *, path: Optional[str] = None, kind: str = "deq", only
         timings[name] = time.perf_counter() - t0
     if w_error:
         info["W_error"] = w_error
+    for key in ("U_error", "G_error"):
+        if opts.get(key):
+            info[key] = float(opts[key])
     if getattr(w_bound, "unproved", ""):
         info["rows_about"] = w_bound.unproved
     lip = None
@@ -479,18 +482,28 @@ def _given(conds: Mapping[str, Certificate], name: str) -> Optional[Certificate]
     return c if c is not None and c.certified else None
 
 
-def _stored_pabbaraju(U: np.ndarray, G: Optional[np.ndarray], m: float, w_error: float) -> BoundEntry:
+def _widen(x: float, e: float) -> float:
+    """x + e rounded up (x itself when e = 0: an upper bound on a norm widened by a rounding bound)."""
+    return round_up(x + e) if e else x
+
+
+def _stored_pabbaraju(U: np.ndarray, G: Optional[np.ndarray], m: float, w_error: float,
+                      ug: Tuple[float, float] = (0.0, 0.0)) -> BoundEntry:
     """pabbaraju2021 Thm 1 on the stored model of a parametric file: ‖G‖₂‖U‖₂/m with m the stored model's
     proved margin (the ``monotone`` row, :mod:`deqtheory.conditions_stored`), norms proved, rounded up;
-    ``inf`` when no margin is proved."""
+    ``inf`` when no margin is proved. ``ug`` = (U_error, G_error): the norms are of the stored U and G,
+    ‖U_exact‖₂ ≤ ‖fl(U)‖₂ + U_error (likewise G)."""
     from .bounds import norm2_upper
 
     detail = (f"pabbaraju2021:thm1: ||G||_2 ||U||_2 / m with m = {m:.6g} proved for the stored parameters "
-              f"(W computed from them, rounding <= {w_error:.3g})")
+              f"(W computed from them, rounding <= {w_error:.3g}"
+              + (f"; U, G rounding <= {ug[0]:.3g}, {ug[1]:.3g})" if any(ug) else ")"))
     if not m > 0:
         return BoundEntry(np.inf, Status.INCONCLUSIVE, -np.inf, "pabbaraju2021:thm1", "2", detail)
-    nG = 1.0 if G is None else norm2_upper(G)
-    return BoundEntry(round_up(nG * norm2_upper(U) / m), Status.CERTIFIED, m, "pabbaraju2021:thm1", "2", detail)
+    nG = 1.0 if G is None else _widen(norm2_upper(G), ug[1])
+    L = round_up(nG * _widen(norm2_upper(U), ug[0]) / m)
+    return BoundEntry(L, Status.CERTIFIED if math.isfinite(L) else Status.INCONCLUSIVE, m, "pabbaraju2021:thm1",
+                      "2", detail)
 
 
 def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mapping[str, Any]) -> LipschitzSection:
@@ -503,12 +516,13 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
     mono = _given(conds, "monotone")
     w_bound = opts.get("W_error") or 0.0
     w_error = float(w_bound)
+    ug = (float(opts.get("U_error") or 0.0), float(opts.get("G_error") or 0.0))
     analytic: Dict[str, BoundEntry] = {}
-    if w_error:
+    if w_error or any(ug):
         from .linalg import monotone_parameter
 
         analytic["pabbaraju2021:thm1"] = _stored_pabbaraju(U, G, -np.inf if mono is None else monotone_parameter(mono),
-                                                           w_error)
+                                                           w_error, ug)
     else:
         r = bounds.pabbaraju_lipschitz(W, U, G, monotone=mono)
         analytic["pabbaraju2021:thm1"] = BoundEntry.of(r, "||G||_2 ||U||_2 / m with m the proved monotonicity margin")
@@ -516,14 +530,18 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
     if wp is not None and "gamma" in wp.witness:
         gam = np.asarray(wp.witness["gamma"], dtype=float)
         r2 = bounds.havens_gmondeq_lipschitz(W, U, 1.0 / gam, G)
-        if w_error and r2.certificate.certified:     # sym(Γ(I − W)) moves by at most max(γ)·‖W_exact − fl(W)‖₂
-            m2 = bounds._down(float(r2.details["m"]) - round_up(float(np.max(gam)) * w_error))
-            L2 = round_up(float(r2.details["norm2_G"] or 1.0) * float(r2.details["norm2_PhiinvU"]) / m2) \
-                if m2 > 0 else np.inf
+        if (w_error or any(ug)) and r2.certificate.certified:
+            # sym(Γ(I − W)) moves by at most max(γ)·‖W_exact − fl(W)‖₂; ‖ΓU‖₂ by max(γ)·U_error; ‖G‖₂ by G_error
+            m2 = bounds._down(float(r2.details["m"]) - round_up(float(np.max(gam)) * w_error)) if w_error else \
+                float(r2.details["m"])
+            nPU = _widen(float(r2.details["norm2_PhiinvU"]), round_up(float(np.max(gam)) * ug[0]) if ug[0] else 0.0)
+            L2 = round_up(_widen(float(r2.details["norm2_G"] or 1.0), ug[1]) * nPU / m2) if m2 > 0 else np.inf
             r2 = dataclasses.replace(r2, value=L2)
         analytic["havens2023:thm3.3"] = BoundEntry.of(r2, "||G||_2 ||Phi^-1 U||_2 / m with Phi = Gamma^-1 from (3)"
                                                       + (" (m lowered by the rounding of W from the stored parameters)"
-                                                         if w_error else ""))
+                                                         if w_error else "")
+                                                      + (" (norms raised by the rounding of U, G from the stored arrays)"
+                                                         if any(ug) else ""))
     best = min(analytic.values(), key=lambda e: e.L if e.status is Status.CERTIFIED else np.inf)
     l2_sdp = None
     if opts.get("sdp", True):
@@ -531,16 +549,64 @@ def _lipschitz_section(model: Any, conds: Mapping[str, Certificate], opts: Mappi
 
         wellposed = mono if mono is not None else wp
         l2_sdp = _guarded("lipschitz_lmi", lambda: min_lipschitz(W, U, G, wellposed=wellposed, w_error=w_error,
-                                                                 **_backend(opts)) if math.isfinite(w_error) else
-                          unbounded_condition(min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts))))
+                                                                 **_ug_kwargs(ug), **_backend(opts))
+                          if math.isfinite(w_error + sum(ug)) else
+                          _unbounded_lmi(min_lipschitz(W, U, G, wellposed=wellposed, **_backend(opts)), ug))
     rl = bounds.jafarpour_linf_lipschitz(W, U, G, mu_inf=_given(conds, "mu_inf"))
     if w_error:
         rl = _stored_linf(rl, W, w_bound)
+    if any(ug):
+        rl = _stored_ug_linf(rl, U, G, ug)
     return LipschitzSection(l2_analytic=dataclasses.replace(best, bounds=analytic),
                             linf=BoundEntry.of(rl, "linf Lipschitz bound from mu_inf,[eta]^-1(W) < 1"
                                                + (" (mu raised by the rounding of W from the stored parameters)"
-                                                  if w_error else "")),
+                                                  if w_error else "")
+                                               + (" (norms raised by the rounding of U, G from the stored arrays)"
+                                                  if any(ug) else "")),
                             l2_sdp=l2_sdp)
+
+
+def _unbounded_lmi(cert: Certificate, ug: Tuple[float, float]) -> Certificate:
+    """:func:`deqtheory.conditions_stored.unbounded_condition` for the LMI row; when U or G (not only W) could not
+    be bounded, a NOT_APPLICABLE "U = 0 or G = 0" about the computed arrays is not about the stored model either."""
+    if math.isfinite(sum(ug)):
+        return unbounded_condition(cert)
+    return cert.replace(status=Status.INCONCLUSIVE, margin=-math.inf,
+                        tolerance={**dict(cert.tolerance), "U_error": ug[0], "G_error": ug[1]},
+                        message=(f"{cert.message} -- for the computed U, G only: computing them from the stored data "
+                                 "overflowed or underflowed (U_error / G_error = inf), so not proved for the stored "
+                                 "model"))
+
+
+def _ug_kwargs(ug: Tuple[float, float]) -> Dict[str, float]:
+    return {"u_error": ug[0], "g_error": ug[1]} if any(ug) else {}
+
+
+def _stored_ug_linf(rl: Any, U: np.ndarray, G: Optional[np.ndarray], ug: Tuple[float, float]) -> Any:
+    r"""jafarpour2022 Thm 6.1 (both forms of :func:`deqtheory.bounds.jafarpour_linf_lipschitz`) with the ℓ∞ norms
+    of the stored U, G: ‖ΔU‖∞ ≤ √d‖ΔU‖₂ ≤ √d·U_error (d columns), ‖[η]⁻¹ΔU‖∞ ≤ √d·U_error/min η,
+    ‖ΔG[η]‖∞ ≤ √n·G_error·max η (n columns), ‖ΔG‖∞ ≤ √n·G_error; the denominator 1 − μ⁺ is the one ``rl``
+    was proved with (``details["mu_upper"]``: the stored model's μ when W is computed). Rounded up."""
+    from .bounds import _down, norm_inf_upper
+
+    if not (rl.certificate.certified and np.isfinite(rl.value)):
+        return rl
+    e = np.asarray(rl.details["eta"], dtype=np.float64)
+    den = _down(1.0 - max(float(rl.details["mu_upper"]), 0.0))
+    if not den > 0:
+        return dataclasses.replace(rl, value=np.inf)
+    su = round_up(math.sqrt(U.shape[1]) * (1.0 + 1e-15) * ug[0])
+    sg = 0.0 if G is None else round_up(math.sqrt(G.shape[1]) * (1.0 + 1e-15) * ug[1])
+    ratio = round_up(float(np.max(e)) / float(np.min(e)))
+    nG = 1.0 if G is None else _widen(norm_inf_upper(G), sg)
+    printed = round_up(round_up(ratio * _widen(norm_inf_upper(U), su)) * nG / den)
+    nUw = _widen(norm_inf_upper(U / e[:, None]), round_up(su / float(np.min(e))) if su else 0.0)
+    nGw = round_up(float(np.max(e))) if G is None else _widen(norm_inf_upper(G * e[None, :]),
+                                                               round_up(sg * float(np.max(e))) if sg else 0.0)
+    weighted = round_up(round_up(nUw * nGw) / den * (1.0 + 1e-15))
+    return dataclasses.replace(rl, value=min(printed, weighted, np.inf),
+                               details={**dict(rl.details), "printed": printed, "weighted": weighted,
+                                        "U_error": ug[0], "G_error": ug[1]})
 
 
 def _stored_linf(rl: Any, W: np.ndarray, w_error: Any) -> Any:

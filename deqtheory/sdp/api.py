@@ -205,12 +205,14 @@ def _quick_pd(F: np.ndarray, err: float) -> bool:
     return verified_pd_at_shift(F, shift, abs_err=err).certified
 
 
-def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str, w_error: float = 0.0):
+def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condition: str, w_error: float = 0.0,
+             ug: Tuple[float, float] = (0.0, 0.0)):
     r"""Smallest step along the segment (λ, L) → anchor (λ₀, L₀) whose block LMI is *proved* ≻ 0.
 
     F is affine in (λ, L), so F((1−θ)(λ,L) + θ(λ₀,L₀)) ⪰ (1−θ)F(λ,L) + θF(λ₀,L₀): moving towards a
     strictly feasible anchor makes a (near-)feasible witness strictly feasible. L is also bumped by a
     relative 10⁻¹² (the conversion P → Λ = P/L is not exact). Returns (certificate, θ) or (None, nan).
+    ``ug`` = (U_error, G_error): the proof also covers every U, G within them (:func:`w_error_term`).
     """
     thetas = [0.0, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.0]
     for th in thetas:
@@ -225,9 +227,10 @@ def _backoff(W, U, G, lam, L, anchor: Optional[Tuple[np.ndarray, float]], condit
         if np.any(lt <= 0) or not Lt > 0:
             continue
         F, err = lipschitz_block_matrix(W, U, G, lt, Lt)
-        if not _quick_pd(F, err + w_error_term(lt, w_error)):
+        if not _quick_pd(F, err + w_error_term(lt, w_error, *ug)):
             continue
-        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition, w_error=w_error)
+        cert = verify_lipschitz_witness(W, U, G, lt, Lt, condition=condition, w_error=w_error, u_error=ug[0],
+                                        g_error=ug[1])
         if cert.certified:
             return cert, th
     return None, math.nan
@@ -417,11 +420,12 @@ def _solve_min_l(W, U, G, anchor, backend, tol):
             None if Z is None else np.asarray(Z, dtype=float))
 
 
-def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0) -> Dict[str, Any]:
+def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0, ug=(0.0, 0.0)) -> Dict[str, Any]:
     """One backend's try: the solve, the back-off to a proved L' and the proved lower bound from its dual.
 
     Returns a dict: ``backend``, ``outcome``, ``cert`` (CERTIFIED or None), ``L_solver``, ``theta``,
-    ``L_lower`` (proved, 0.0 if none), ``refutation`` (its certificate or None), ``stats``."""
+    ``L_lower`` (proved, 0.0 if none), ``refutation`` (its certificate or None), ``stats``. With ``ug`` ≠ 0
+    (U, G computed from stored arrays) no lower bound is claimed: the dual refutation is about the given U, G."""
     Us, Gs = U / alpha, G / beta
     outcome, lam_s, L_s, stats, lower_s, X = _solve_min_l(W, Us, Gs, anchor_s, backend, tol)
     att: Dict[str, Any] = {"backend": backend, "outcome": outcome, "cert": None, "L_solver": math.nan,
@@ -432,8 +436,8 @@ def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0) ->
     L_solver = L_s * alpha * beta
     anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
     t0 = time.perf_counter()
-    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI, w_error)
-    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error)
+    cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI, w_error, ug)
+    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error) if not any(ug) else (0.0, None)
     att.update(cert=cert, L_solver=L_solver, theta=theta, L_lower=L_low, refutation=ref, lam=lam)
     att["stats"].update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
                          "verify_time": time.perf_counter() - t0, "anchor_L": anchor[1]})
@@ -448,16 +452,31 @@ def _attempt_summary(att: Dict[str, Any]) -> Dict[str, Any]:
             "backoff_theta": att["theta"], "L_lower": att["L_lower"]}
 
 
+def _ug_widened(cert: Optional[Certificate], W, U, G, w_error: float, ug: Tuple[float, float]) -> Optional[Certificate]:
+    """``cert`` (a proved witness (Λ, L) for W within ``w_error``) re-proved for every U, G within ``ug`` at the
+    first L·(1 + δ), δ ∈ (0, 10⁻⁹, 10⁻⁶, 10⁻³), that verifies (raising L with Λ fixed only adds
+    (L' − L)·diag(0, I, I), so the Schur complement of F grows); ``None`` when none does (or ``cert`` is None)."""
+    if cert is None or not any(ug):
+        return cert
+    for step in (0.0, 1e-9, 1e-6, 1e-3):
+        fresh = verify_lipschitz_witness(W, U, G, cert.witness["lam"], float(cert.witness["L"]) * (1.0 + step),
+                                         condition=cert.condition, w_error=w_error, u_error=ug[0], g_error=ug[1])
+        if fresh.certified:
+            return fresh.replace(witness={**dict(cert.witness), **dict(fresh.witness)}, stats={**dict(cert.stats), **dict(fresh.stats)})
+    return None
+
+
 def min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
                   wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
-                  w_error: float = 0.0) -> Certificate:
-    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol, fallback=fallback, w_error=w_error)
+                  w_error: float = 0.0, u_error: float = 0.0, g_error: float = 0.0) -> Certificate:
+    c = _min_lipschitz(W, U, G, backend=backend, wellposed=wellposed, tol=tol, fallback=fallback, w_error=w_error,
+                       u_error=u_error, g_error=g_error)
     return c.replace(stats={**dict(c.stats), "lmi": "(10) min L"})
 
 
 def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
                    wellposed: Optional[Certificate] = None, tol: float = 1e-9, fallback: bool = True,
-                   w_error: float = 0.0) -> Certificate:
+                   w_error: float = 0.0, u_error: float = 0.0, g_error: float = 0.0) -> Certificate:
     r"""The smallest L certifiable by havens2023 Thm 3.1 / eq. (10) (condition ``"lipschitz_lmi"``, ``stats["lmi"] = "(10) min L"``).
 
     Solves :math:`\min\mu` over the "μ-form" (:mod:`deqtheory.sdp.problems`) — jointly linear in
@@ -494,6 +513,10 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     (a parametric file: W computed from stored parameters, :meth:`Parametrization.forward_error_bound`).
     Every proof (upper witness, refutation, closed-form witness, (3)) then covers every W' within that
     distance, so the result is about the stored model (``tolerance["W_error"]``, re-used by ``verify``).
+    ``u_error`` / ``g_error``: the same for U and G (computed from stored arrays,
+    :func:`deqtheory.formats.stored_rounding`): the upper witnesses (SDP back-off and closed form) are proved
+    for every U, G within them (``tolerance["U_error"]`` / ``["G_error"]``, re-read by ``verify``); no lower
+    bound is claimed then (the dual refutation is about the given U, G), so the result is not reported minimal.
 
     Statuses: CERTIFIED (possibly not minimal: see ``stats["minimal"]``); INCONCLUSIVE ((3) has no
     strictly feasible Γ — then no L can be proved in floating point — or verification failed);
@@ -505,10 +528,16 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     tol = as_scalar("tol", tol, positive=True)
     alpha = float(np.linalg.norm(U, 2))
     beta = float(np.linalg.norm(G, 2))
+    if (alpha == 0 and u_error) or (beta == 0 and g_error):
+        return Certificate(LIPSCHITZ_LMI, Status.INCONCLUSIVE, margin=-math.inf,
+                           tolerance={"U_error": float(u_error), "G_error": float(g_error)},
+                           message="the computed U or G is 0 but the stored one is only known within "
+                                   "U_error / G_error: no LMI witness is built, nothing is claimed")
     if alpha == 0 or beta == 0:
         return Certificate(LIPSCHITZ_LMI, Status.NOT_APPLICABLE, margin=math.nan,
                            message="U = 0 or G = 0: the output does not depend on x (Lipschitz constant 0)")
     w_error = as_scalar("w_error", w_error, nonnegative=True)
+    ug = (as_scalar("u_error", u_error, nonnegative=True), as_scalar("g_error", g_error, nonnegative=True))
     source, anchor_g, own = _wellposedness(W, wellposed, backend, tol, w_error, fallback)
     wp_extra = _wp_fields(source)
     if anchor_g is None:
@@ -526,7 +555,7 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
     attempts = []
     best, best_low = None, (0.0, None)
     for be in order:
-        att = _min_l_attempt(W, U, G, alpha, beta, anchor_s, be, tol, w_error)
+        att = _min_l_attempt(W, U, G, alpha, beta, anchor_s, be, tol, w_error, ug)
         attempts.append(att)
         if att["cert"] is not None and (best is None or att["cert"].witness["L"] < best["cert"].witness["L"]):
             best = att
@@ -534,9 +563,9 @@ def _min_lipschitz(W: Any, U: Any, G: Any, *, backend: str = DEFAULT_BACKEND,
             best_low = (att["L_lower"], att["refutation"])
         if best is not None and _mn.relative_gap(float(best["cert"].witness["L"]), best_low[0]) <= _mn.MINIMAL_GAP:
             break
-        if w_error and att["outcome"] == "optimal" and att["cert"] is not None:
-            break        # the gap comes from the rounding of W (w_error), which no other solver closes
-    closed = _mn.closed_form_witness(W, U, G, g, w_error)
+        if (w_error or any(ug)) and att["outcome"] == "optimal" and att["cert"] is not None:
+            break        # the gap comes from the rounding of W, U, G, which no other solver closes
+    closed = _ug_widened(_mn.closed_form_witness(W, U, G, g, w_error), W, U, G, w_error, ug)
     summaries = [_attempt_summary(a) for a in attempts]
     stats: Dict[str, Any] = {} if best is None else dict(best["stats"])
     stats.update({"wellposed_condition": wp_extra.get("wellposed_condition"), "scale_U": alpha, "scale_G": beta,

@@ -213,13 +213,21 @@ def verified_pd_two(A: np.ndarray, *, abs_err: float, name: str = "A",
 # Verifiers (numpy only). They recompute the margin from the witness; they never call a solver.
 # ----------------------------------------------------------------------------------------------
 
-def w_error_term(lam: np.ndarray, w_error: float) -> float:
+def w_error_term(lam: np.ndarray, w_error: float, u_error: float = 0.0, g_error: float = 0.0) -> float:
     r"""Bound on :math:`\|\Lambda\Delta + \Delta^\top\Lambda\|_2 \le 2\max_i\lambda_i\,\|\Delta\|_2` for the
     difference Δ between the exact W of a stored model and the floating-point ``W`` checked, when
-    ‖Δ‖₂ ≤ ``w_error`` (parametric files: W computed from stored parameters). Rounded up."""
-    if not w_error:
-        return 0.0
-    return INFLATE * 2.0 * float(np.max(lam)) * float(w_error)
+    ‖Δ‖₂ ≤ ``w_error`` (parametric files: W computed from stored parameters). Rounded up.
+
+    With ``u_error`` ≥ ‖ΔU‖₂ and ``g_error`` ≥ ‖ΔG‖₂ (U, G computed from stored arrays) the bound is on
+    ‖F(Λ, L; W+Δ, U+ΔU, G+ΔG) − F(Λ, L; W, U, G)‖₂ for the block matrix of :func:`lipschitz_block_matrix`
+    (ΛU and Gᵀ in the first block row, L only on the diagonal): the change is
+    [[ΛΔ + ΔᵀΛ, B], [Bᵀ, 0]] with B = [ΛΔU, ΔGᵀ], of norm ≤ 2 max λ·‖Δ‖₂ + ‖B‖₂ ≤
+    max λ·(2‖Δ‖₂ + ‖ΔU‖₂) + ‖ΔG‖₂."""
+    if not (u_error or g_error):
+        if not w_error:
+            return 0.0
+        return INFLATE * 2.0 * float(np.max(lam)) * float(w_error)
+    return INFLATE * (float(np.max(lam)) * (2.0 * float(w_error) + float(u_error)) + float(g_error))
 
 
 def verify_wellposed_witness(W: Any, gamma_diag: Any, *, w_error: float = 0.0) -> Certificate:
@@ -251,13 +259,14 @@ def verify_wellposed_witness(W: Any, gamma_diag: Any, *, w_error: float = 0.0) -
 
 
 def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condition: str,
-                             w_error: float = 0.0) -> Certificate:
+                             w_error: float = 0.0, u_error: float = 0.0, g_error: float = 0.0) -> Certificate:
     r"""Proved lower bound on :math:`\lambda_{\min}(F(\lambda, L))` for the stored witness.
 
     A positive bound proves the block LMI strictly, which (L > 0, Schur complement) is exactly (4)
     at this L, hence also (10). Status CERTIFIED iff λ > 0 entrywise, L > 0 and the bound is > 0.
     ``w_error`` (a proved bound on ‖W_exact − W‖₂, :func:`w_error_term`): the proof then holds for
-    every W' within it (``tolerance["W_error"]``).
+    every W' within it (``tolerance["W_error"]``); ``u_error`` / ``g_error`` likewise for U and G
+    (``tolerance["U_error"]`` / ``["G_error"]``).
     """
     W, U, G = validate_problem(W, U, G)
     lam = as_vector("lam", lam, n=W.shape[0])
@@ -266,12 +275,14 @@ def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condit
         return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness={"lam": lam, "L": L},
                            message="witness Λ is not positive definite or L <= 0")
     F, err = lipschitz_block_matrix(W, U, G, lam, L)
-    err += w_error_term(lam, w_error)
+    err += w_error_term(lam, w_error, u_error, g_error)
     pd = verified_pd_two(F, abs_err=err, name="F(Λ, L)")
     status = Status.CERTIFIED if pd.certified else Status.INCONCLUSIVE
     return Certificate(condition, status, margin=pd.margin, witness={"lam": lam, "L": L},
                        tolerance={"abs_err": err, **{k: v for k, v in pd.tolerance.items() if k != "abs_err"},
-                                  **({"W_error": float(w_error)} if w_error else {})},
+                                  **({"W_error": float(w_error)} if w_error else {}),
+                                  **({"U_error": float(u_error)} if u_error else {}),
+                                  **({"G_error": float(g_error)} if g_error else {})},
                        residuals={"lambda_min_estimate": pd.stats.get("lambda_min_estimate", math.nan)},
                        stats={"n": W.shape[0], "d": U.shape[1], "p": G.shape[0],
                               "factorizations": pd.stats.get("factorizations")},
@@ -345,7 +356,8 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     if np.any((pos > 0) & ~np.isfinite(box)):
         total = math.inf
     else:
-        terms = np.where(pos > 0, box * pos, 0.0)
+        with np.errstate(invalid="ignore"):      # inf·0 where pos = 0: not selected
+            terms = np.where(pos > 0, box * pos, 0.0)
         total = c_up + float(np.sum(terms)) * (1 + gamma(n + 2)) + gamma(n + 2) * abs(c_up)
     nonzero = bool(np.any(V != 0))
     res = {"inner_C_upper": c_up, "max_inner_A_upper": float(np.max(a_up)) if n else -math.inf,
@@ -377,10 +389,11 @@ def _verify_sdp_wellposed(cert: Certificate, *, W: Any, **_: Any) -> Certificate
     return _merge(cert, verify_wellposed_witness(W, cert.witness["gamma"], w_error=_w_error_of(cert)))
 
 
-def _w_error_of(cert: Certificate) -> float:
-    """The ‖W_exact − W‖₂ bound a certificate was proved with (0 for a W taken as exact). Re-checking with
-    it is never weaker than without: a larger value only makes the proof harder."""
-    return float(cert.tolerance.get("W_error", 0.0) or 0.0)
+def _w_error_of(cert: Certificate, key: str = "W_error") -> float:
+    """The ‖W_exact − W‖₂ bound a certificate was proved with (0 for a W taken as exact; ``key`` ``"U_error"`` /
+    ``"G_error"``: the same for U / G). Re-checking with it is never weaker than without: a larger value only
+    makes the proof harder."""
+    return float(cert.tolerance.get(key, 0.0) or 0.0)
 
 
 def _refutation(cert: Certificate, W: Any, U: Any, G: Any) -> Optional[Certificate]:
@@ -396,7 +409,8 @@ def _verify_with_wellposedness(cert: Certificate, W: Any, U: Any, G: Any,
         return cert.replace(status=Status.INCONCLUSIVE, message="no witness (Λ, L) to verify")
     we = _w_error_of(cert)
     fresh = verify_lipschitz_witness(W, U, G, cert.witness["lam"], cert.witness["L"], condition=cert.condition,
-                                     w_error=we)
+                                     w_error=we, u_error=_w_error_of(cert, "U_error"),
+                                     g_error=_w_error_of(cert, "G_error"))
     source = str(cert.witness.get("wellposed_condition", ""))
     wp_note: str
     if "gamma" in cert.witness:
