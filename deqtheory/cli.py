@@ -116,7 +116,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         arrays = deq_arrays(k, o, args.model)
         return check_deq(deq_from_arrays(arrays, source=args.model), path=args.model, kind=k,
                          options={"backend": args.backend, "sdp": not args.no_sdp,
-                                  "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin")})
+                                  "W_error": arrays.get("W_error", 0.0), "W_margin": arrays.get("W_margin"),
+                                  "U_error": arrays.get("U_error", 0.0), "G_error": arrays.get("G_error", 0.0)})
 
     if kind == "classifier":                                 # every DEQ stage, the last one in front
         stages = obj.model_stages()

@@ -171,3 +171,20 @@ def test_sandwich_and_row_scaled_u_are_bounded_and_the_lmi_carries_the_bounds(ma
     assert c.verify(W=model.W, U=model.U, G=model.G).certified
     assert rep.lipschitz.l2_analytic.status is Status.CERTIFIED and rep.lipschitz.linf.status is Status.CERTIFIED
     assert rep.model["U_error"] == r["U_error"]
+
+
+def test_the_check_command_passes_the_u_g_bounds(tmp_path, capsys):
+    """``deqtheory check FILE`` (not only the library path above) reports the stored model's Lipschitz rows:
+    the AOL file whose computed G underflows to 0 is never certified L ≈ 0 on the command line either."""
+    import json
+
+    from deqtheory import cli as dcli
+
+    net = ex.AOLNet(weights=(np.array([[1.0, 0.5]]),), biases=(np.zeros(1),), out_weight=np.array([[1e-200]]))
+    fm.save_model(tmp_path / "aol.npz", net)
+    capsys.readouterr()
+    assert dcli.main(["check", str(tmp_path / "aol.npz"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    lip = out["lipschitz"]
+    assert out["model"]["G_error"] == "inf"
+    assert all(lip[row]["status"] != "certified" for row in ("l2_analytic", "linf", "l2_sdp")), lip

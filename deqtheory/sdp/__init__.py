@@ -4,7 +4,8 @@ Public API::
 
     sdp_wellposed(W, backend=...) -> Certificate("sdp_wellposed")
     lipschitz_certificate(W, U, G, L, strict=True, lam=None, wellposed=None, backend=...) -> Certificate
-    min_lipschitz(W, U, G, backend=..., wellposed=None, fallback=True, w_error=0.0) -> Certificate("lipschitz_lmi")
+    min_lipschitz(W, U, G, backend=..., wellposed=None, fallback=True, w_error=0.0, u_error=0.0, g_error=0.0)
+        -> Certificate("lipschitz_lmi")   # *_error: proved bounds on the stored model's W, U, G minus the computed ones
         (stats["minimal"]: proved within 1e-6 of a refuted lower bound, deqtheory.sdp.minimal)
     save_certificate(path, cert) / load_certificate(path)
 
