@@ -72,7 +72,9 @@ def test_computed_g_carries_a_proved_bound_and_every_row_uses_it():
     c = rep.lipschitz.l2_sdp
     assert c.certified and c.tolerance["G_error"] == r["G_error"]
     assert "U_error" not in c.tolerance
-    assert c.stats["minimal"] is False             # the dual lower bound is about the computed G: not claimed
+    # the dual refutation is proved for every G within G_error too (lmi.verify_lipschitz_refutation), so the
+    # minimal claim is about the stored model
+    assert c.stats["minimal"] is True and 0 < c.stats["L_lower"] <= float(c.witness["L"])
     # `deqtheory verify` re-reads the widened claim: the stored witness re-verifies; widened further, it is harder
     model = deq_from_arrays(arrays)
     assert c.verify(W=model.W, U=model.U, G=model.G).certified
@@ -188,3 +190,40 @@ def test_the_check_command_passes_the_u_g_bounds(tmp_path, capsys):
     lip = out["lipschitz"]
     assert out["model"]["G_error"] == "inf"
     assert all(lip[row]["status"] != "certified" for row in ("l2_analytic", "linf", "l2_sdp")), lip
+
+
+def test_dual_refutation_holds_for_every_w_u_g_within_the_errors():
+    """The proved lower bound on the minimal L (a dual refutation of (10) at L_low) is proved for every stored
+    (W + ΔW, U + ΔU, G + ΔG) within the errors: re-checked with no error on perturbed arrays (random and
+    worst-case directions, ΔW on the diagonal moving the box λ̄), it still refutes; the errors are recorded and
+    re-read, and a forged larger error is re-checked, not trusted."""
+    from deqtheory.sdp import minimal as mn
+    from deqtheory.sdp.api import _min_l_attempt, _anchor, _wellposedness
+    from deqtheory.sdp.lmi import verify_lipschitz_refutation, _refutation
+
+    rng = np.random.default_rng(5)
+    n, d, p = 4, 2, 2
+    W = 0.3 * rng.standard_normal((n, n))
+    W = W - (np.max(np.linalg.eigvalsh(0.5 * (W + W.T))) - 0.5) * np.eye(n)
+    U, G = rng.standard_normal((n, d)), rng.standard_normal((p, n))
+    ew, eu, eg = 1e-4, 1e-4, 1e-4
+    cert = min_lipschitz(W, U, G, w_error=ew, u_error=eu, g_error=eg)
+    assert cert.certified and cert.stats["L_lower"] > 0
+    # the refutation itself: rebuild it as min_lipschitz does (structured backend, the same scaling)
+    source, anchor_g, _ = _wellposedness(W, None, "structured", 1e-9, ew, True)
+    g, tg = anchor_g
+    att = _min_l_attempt(W, U, G, 1.0, 1.0, _anchor(W, U, G, g, tg), "structured", 1e-9, ew, (eu, eg))
+    ref = att["refutation"]
+    assert ref is not None and ref.tolerance == {"W_error": ew, "U_error": eu, "G_error": eg}
+    L, V = ref.witness["L"], ref.witness["V"]
+    for k in range(6):
+        r = np.random.default_rng(20 + k)
+        DW = np.diag(r.choice([-1.0, 1.0], n)) if k % 2 else r.standard_normal((n, n))
+        DU, DG = r.standard_normal((n, d)), r.standard_normal((p, n))
+        DW *= ew / np.linalg.norm(DW, 2) * (1 - 1e-9)
+        DU *= eu / np.linalg.norm(DU, 2) * (1 - 1e-9)
+        DG *= eg / np.linalg.norm(DG, 2) * (1 - 1e-9)
+        assert verify_lipschitz_refutation(W + DW, U + DU, G + DG, L, V, condition="lipschitz_lmi").status is Status.REFUTED
+    assert _refutation(ref, W, U, G).status is Status.REFUTED                   # re-read errors: re-proved
+    forged = ref.replace(tolerance={**dict(ref.tolerance), "G_error": 1e3})
+    assert _refutation(forged, W, U, G).status is not Status.REFUTED

@@ -424,8 +424,9 @@ def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0, ug
     """One backend's try: the solve, the back-off to a proved L' and the proved lower bound from its dual.
 
     Returns a dict: ``backend``, ``outcome``, ``cert`` (CERTIFIED or None), ``L_solver``, ``theta``,
-    ``L_lower`` (proved, 0.0 if none), ``refutation`` (its certificate or None), ``stats``. With ``ug`` ≠ 0
-    (U, G computed from stored arrays) no lower bound is claimed: the dual refutation is about the given U, G."""
+    ``L_lower`` (proved, 0.0 if none), ``refutation`` (its certificate or None), ``stats``. With ``w_error`` /
+    ``ug`` ≠ 0 (W, U, G computed from stored arrays) both the witness and the dual refutation are proved for every
+    W, U, G within those errors (the stored model)."""
     Us, Gs = U / alpha, G / beta
     outcome, lam_s, L_s, stats, lower_s, X = _solve_min_l(W, Us, Gs, anchor_s, backend, tol)
     att: Dict[str, Any] = {"backend": backend, "outcome": outcome, "cert": None, "L_solver": math.nan,
@@ -437,7 +438,7 @@ def _min_l_attempt(W, U, G, alpha, beta, anchor_s, backend, tol, w_error=0.0, ug
     anchor = (anchor_s[0] * (beta / alpha), anchor_s[1] * alpha * beta)
     t0 = time.perf_counter()
     cert, theta = _backoff(W, U, G, lam, L_solver, anchor, LIPSCHITZ_LMI, w_error, ug)
-    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error) if not any(ug) else (0.0, None)
+    L_low, ref = _mn.proved_lower_bound(W, U, G, X, L_s, alpha, beta, w_error, *ug)
     att.update(cert=cert, L_solver=L_solver, theta=theta, L_lower=L_low, refutation=ref, lam=lam)
     att["stats"].update({"L_solver": L_solver, "L_lower_estimate": lower_s * alpha * beta,
                          "verify_time": time.perf_counter() - t0, "anchor_L": anchor[1]})

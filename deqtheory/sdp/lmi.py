@@ -295,23 +295,25 @@ def verify_lipschitz_witness(W: Any, U: Any, G: Any, lam: Any, L: Any, *, condit
 # Refutation of (10)/(4) at a given L
 # ------------------------------------------------------------------------------------------------
 
-def lambda_box(W: np.ndarray, U: np.ndarray, L: float) -> np.ndarray:
+def lambda_box(W: np.ndarray, U: np.ndarray, L: float, w_error: float = 0.0, u_error: float = 0.0) -> np.ndarray:
     r"""Upper bounds :math:`\bar\lambda_i` valid for every diagonal Λ ⪰ 0 with :math:`F(\lambda, L) \succeq 0`.
 
     The 2×2 principal minor of F on rows (i, n+k) is :math:`2\lambda_i(1-W_{ii})L - \lambda_i^2U_{ik}^2 \ge 0`,
     so :math:`\lambda_i \le 2\max(1-W_{ii},0)L/\max_k U_{ik}^2` (``inf`` when row i of U is zero).
-    Rounded upwards (relative 8u: one subtraction, a square, a product and a quotient).
+    Rounded upwards (relative 8u: one subtraction, a square, a product and a quotient). ``w_error`` /
+    ``u_error``: valid for every W′, U′ within them in ‖·‖₂ (|W′_ii − W_ii| ≤ w_error, |U′_ik| ≥ |U_ik| − u_error).
     """
     n = W.shape[0]
-    u2 = np.max(U * U, axis=1) if U.shape[1] else np.zeros(n)
-    num = 2.0 * np.maximum(1.0 - np.diag(W), 0.0) * L
+    Ua = np.maximum(np.abs(U) - float(u_error), 0.0) * (1 - 2 * UNIT_ROUNDOFF) if u_error else U
+    u2 = np.max(Ua * Ua, axis=1) if U.shape[1] else np.zeros(n)
+    num = 2.0 * np.maximum(1.0 - np.diag(W) + float(w_error) * (1 + 2 * UNIT_ROUNDOFF), 0.0) * L
     with np.errstate(divide="ignore", invalid="ignore"):
         box = np.where(u2 > 0, num / np.where(u2 > 0, u2, 1.0), np.inf)
     return box * (1 + 8 * UNIT_ROUNDOFF)
 
 
 def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condition: str,
-                                w_error: float = 0.0) -> Certificate:
+                                w_error: float = 0.0, u_error: float = 0.0, g_error: float = 0.0) -> Certificate:
     r"""REFUTED iff the alternative below is proved for :math:`Z = VV^\top` (``V`` of shape (n+d+p, r)).
 
     Theorem of alternatives for :math:`F(\lambda, L) = C_L + \sum_i\lambda_iA_i` (block form of (10),
@@ -329,6 +331,11 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     This refutes the *certificate method* ((10) with a diagonal multiplier) at L, not the
     Lipschitz bound itself. ``w_error`` (a proved bound on ‖W_exact − W‖₂): every
     :math:`\langle A_i, Z\rangle` moves by at most :math:`2\,\|\Delta\|_2\|V_1\|_F\|(V_1)_{i,:}\|_2`, added to its bound.
+    ``u_error`` / ``g_error`` (the same for U, G): :math:`\langle A_i, Z\rangle` moves by at most
+    :math:`2\|\Delta U\|_2\|V_2\|_F\|(V_1)_{i,:}\|_2`, :math:`\langle C_L, Z\rangle` by at most
+    :math:`2\|\Delta G\|_2\|V_1\|_F\|V_3\|_F`; the box λ̄ is taken for the worst W′_ii, U′_ik
+    (:func:`lambda_box`). The refutation then holds for every (W′, U′, G′) within the errors (the stored model);
+    the errors are recorded in ``tolerance`` and re-read by the verifier.
     """
     W, U, G = validate_problem(W, U, G)
     L = as_scalar("L", L, positive=True)
@@ -346,12 +353,16 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
     a = 2.0 * np.sum((IW @ V1 + U @ V2) * V1, axis=1)
     a_err = g * 2.0 * np.sum(((np.eye(n) + np.abs(W)) @ A1 + np.abs(U) @ A2) * A1, axis=1)
     a_up = a + a_err
-    if w_error:
-        a_up = a_up + INFLATE * 2.0 * float(w_error) * float(np.linalg.norm(V1)) * np.linalg.norm(V1, axis=1)
+    if w_error or u_error:
+        a_up = a_up + INFLATE * 2.0 * (float(w_error) * float(np.linalg.norm(V1)) + float(u_error) * float(
+            np.linalg.norm(V2))) * np.linalg.norm(V1, axis=1)
     cval = 2.0 * float(np.sum((G @ V1) * V3)) + L * (float(np.sum(V2 * V2)) + float(np.sum(V3 * V3)))
     c_err = g * (2.0 * float(np.sum((np.abs(G) @ A1) * A3)) + L * (float(np.sum(A2 * A2)) + float(np.sum(A3 * A3))))
     c_up = cval + c_err
-    box = lambda_box(W, U, L)
+    if g_error:
+        c_up = c_up + INFLATE * 2.0 * float(g_error) * float(np.linalg.norm(V1)) * float(np.linalg.norm(V3))
+    box = lambda_box(W, U, L, w_error, u_error)
+    errs = {k: float(v) for k, v in (("W_error", w_error), ("U_error", u_error), ("G_error", g_error)) if v}
     pos = np.maximum(a_up, 0.0)
     if np.any((pos > 0) & ~np.isfinite(box)):
         total = math.inf
@@ -364,12 +375,12 @@ def verify_lipschitz_refutation(W: Any, U: Any, G: Any, L: Any, V: Any, *, condi
            "refutation_bound": total}
     if nonzero and total < 0:
         return Certificate(condition, Status.REFUTED, margin=-math.inf, witness={"V": V, "L": L},
-                           residuals=res,
+                           residuals=res, tolerance=errs,
                            message=(f"proved: no diagonal Λ ⪰ 0 satisfies havens2023 (10) (hence not (4)) at "
                                     f"L = {L:.10g} (dual witness Z = VVᵀ, ⟨F(Λ, L), Z⟩ ≤ {total:.3g} < 0 for all "
                                     "feasible Λ)"))
     return Certificate(condition, Status.INCONCLUSIVE, margin=-math.inf, witness={"V": V, "L": L}, residuals=res,
-                       message=f"refutation witness not proved (bound {total:.3g} ≥ 0)")
+                       tolerance=errs, message=f"refutation witness not proved (bound {total:.3g} ≥ 0)")
 
 
 def _merge(cert: Certificate, fresh: Certificate, **extra_witness: Any) -> Certificate:
@@ -399,7 +410,8 @@ def _w_error_of(cert: Certificate, key: str = "W_error") -> float:
 def _refutation(cert: Certificate, W: Any, U: Any, G: Any) -> Optional[Certificate]:
     if "V" in cert.witness and "L" in cert.witness and "lam" not in cert.witness:
         return verify_lipschitz_refutation(W, U, G, cert.witness["L"], cert.witness["V"], condition=cert.condition,
-                                           w_error=_w_error_of(cert))
+                                           w_error=_w_error_of(cert), u_error=_w_error_of(cert, "U_error"),
+                                           g_error=_w_error_of(cert, "G_error"))
     return None
 
 

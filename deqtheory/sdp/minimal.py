@@ -57,10 +57,12 @@ def relative_gap(L_upper: float, L_lower: float) -> float:
 
 
 def proved_lower_bound(W: np.ndarray, U: np.ndarray, G: np.ndarray, X: Optional[np.ndarray], L_scaled: float,
-                       alpha: float, beta: float, w_error: float = 0.0) -> Tuple[float, Optional[Certificate]]:
+                       alpha: float, beta: float, w_error: float = 0.0, u_error: float = 0.0,
+                       g_error: float = 0.0) -> Tuple[float, Optional[Certificate]]:
     r"""The largest L = αβ·L̃(1 − δ), δ in :data:`_LOWER_STEPS`, at which the dual matrix ``X`` of the
     scaled μ-form (order n + d; U/α, G/β) *proves* that (10) has no diagonal Λ ⪰ 0 (see the module
-    docstring). Returns (L_low, the REFUTED certificate) or (0.0, None) when nothing was proved."""
+    docstring), for every W, U, G within ``w_error``, ``u_error``, ``g_error`` of the given ones (the stored
+    model). Returns (L_low, the REFUTED certificate) or (0.0, None) when nothing was proved."""
     if X is None or not (L_scaled > 0 and math.isfinite(L_scaled)):
         return 0.0, None
     X = np.asarray(X, dtype=float)
@@ -78,7 +80,8 @@ def proved_lower_bound(W: np.ndarray, U: np.ndarray, G: np.ndarray, X: Optional[
         L = Lt * alpha * beta
         if not (L > 0 and math.isfinite(L)):
             continue
-        ref = verify_lipschitz_refutation(W, U, G, L, Vo, condition=LIPSCHITZ_LMI, w_error=w_error)
+        ref = verify_lipschitz_refutation(W, U, G, L, Vo, condition=LIPSCHITZ_LMI, w_error=w_error,
+                                          u_error=u_error, g_error=g_error)
         if ref.status is Status.REFUTED:
             return L, ref
     return 0.0, None
