@@ -804,13 +804,10 @@ def _entrywise_rounding(E: np.ndarray) -> Dict[str, Any]:
     r"""``W_error`` = ‖𝓔‖_F rounded up (≥ ‖E‖₂ for |E| ≤ 𝓔), carrying 𝓔
     (:class:`deqtheory.conditions_stored.RoundingBound`); ``0.0`` when every block is exact."""
     from .conditions_stored import RoundingBound
-    from .verified import INFLATE, round_up
 
     E = np.where(np.isnan(E), np.inf, E)          # a step overflowed: unbounded (the rows say so)
-    if not np.any(E):
-        return {"W_error": 0.0, "W_margin": None}
-    with np.errstate(over="ignore"):
-        return {"W_error": RoundingBound(round_up(INFLATE * float(np.linalg.norm(E))), E), "W_margin": None}
+    delta = _norm_bound(E)
+    return {"W_error": RoundingBound(delta, E) if delta else 0.0, "W_margin": None}
 
 
 def _norm_bound(E: Optional[np.ndarray]) -> float:
